@@ -1,0 +1,477 @@
+//! Derive macros for [rapyer](https://docs.rs/rapyer): `Model`, `Embedded`, `Element`.
+//!
+//! Thin macro, fat runtime: the derives parse attributes (collecting every error with its
+//! span, as serde_derive does), emit a schema builder, the field codec calls and typed
+//! paths, and reach the runtime through `::rapyer::__private`.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitInt, LitStr, Type, parse_macro_input};
+
+/// Collects errors so the user sees every mistake at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
+        let e = syn::Error::new(span, msg);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    fn push_err(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    fn finish(self) -> Result<(), TokenStream2> {
+        match self.0 {
+            Some(e) => Err(e.to_compile_error()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Model,
+    Embedded,
+}
+
+struct FieldInfo {
+    ident: Ident,
+    name: String,
+    ty: Type,
+    key: bool,
+    blob: bool,
+}
+
+#[derive(Default)]
+struct ModelAttrs {
+    name: Option<LitStr>,
+    shards: Option<LitInt>,
+    env: Option<LitStr>,
+}
+
+/// Skips an attribute's value (`= expr` or `(…)`) so parsing can go on after an error.
+fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _content;
+        syn::parenthesized!(_content in meta.input);
+    }
+    Ok(())
+}
+
+fn meta_name(meta: &syn::meta::ParseNestedMeta) -> String {
+    let path = &meta.path;
+    path.get_ident()
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| quote!(#path).to_string().replace(' ', ""))
+}
+
+fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> ModelAttrs {
+    let mut attrs = ModelAttrs::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
+        let res = attr.parse_nested_meta(|meta| {
+            let name = meta_name(&meta);
+            macro_rules! once {
+                ($slot:expr, $ty:ty) => {{
+                    let v: $ty = meta.value()?.parse()?;
+                    if $slot.is_some() {
+                        errors.push(meta.path.span(), format!("duplicate rapyer attribute `{name}`"));
+                    } else {
+                        $slot = Some(v);
+                    }
+                }};
+            }
+            match name.as_str() {
+                "name" if kind == Kind::Model => once!(attrs.name, LitStr),
+                "shards" if kind == Kind::Model => once!(attrs.shards, LitInt),
+                "env" if kind == Kind::Model => once!(attrs.env, LitStr),
+                _ => {
+                    let valid = match kind {
+                        Kind::Model => "`name`, `shards`, `env`",
+                        Kind::Embedded => "none on an embedded struct",
+                    };
+                    errors.push(
+                        meta.path.span(),
+                        format!("unknown rapyer attribute `{name}` (valid here: {valid})"),
+                    );
+                    skip_value(&meta)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            errors.push_err(e);
+        }
+    }
+    if let Some(lit) = &attrs.name {
+        let v = lit.value();
+        if v.is_empty() || v.contains(['{', '}']) {
+            errors.push(
+                lit.span(),
+                "model name must be non-empty and must not contain `{` or `}` (they would change the Redis Cluster hash tag)",
+            );
+        }
+    }
+    if let Some(lit) = &attrs.shards {
+        match lit.base10_parse::<u32>() {
+            Ok(0) | Err(_) => errors.push(lit.span(), "`shards` must be an integer from 1 to 4294967295"),
+            Ok(_) => {}
+        }
+    }
+    if let Some(lit) = &attrs.env {
+        if lit.value().is_empty() {
+            errors.push(lit.span(), "`env` must name an environment");
+        }
+    }
+    attrs
+}
+
+fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<FieldInfo> {
+    let what = match kind {
+        Kind::Model => "Model",
+        Kind::Embedded => "Embedded",
+    };
+    let named = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(n) => &n.named,
+            other => {
+                errors.push(other.span(), format!("#[derive({what})] needs a struct with named fields"));
+                return Vec::new();
+            }
+        },
+        _ => {
+            errors.push(input.ident.span(), format!("#[derive({what})] needs a struct with named fields"));
+            return Vec::new();
+        }
+    };
+    if !input.generics.params.is_empty() {
+        errors.push(input.generics.span(), format!("#[derive({what})] does not support generic structs"));
+    }
+    let mut out = Vec::new();
+    for f in named {
+        let ident = f.ident.clone().expect("named field");
+        let mut info = FieldInfo {
+            name: ident.unraw().to_string(),
+            ident,
+            ty: f.ty.clone(),
+            key: false,
+            blob: false,
+        };
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
+            let res = attr.parse_nested_meta(|meta| {
+                let name = meta_name(&meta);
+                let slot = match name.as_str() {
+                    "key" if kind == Kind::Model => Some(&mut info.key),
+                    "blob" => Some(&mut info.blob),
+                    _ => None,
+                };
+                match slot {
+                    Some(flag) if *flag => {
+                        errors.push(meta.path.span(), format!("duplicate rapyer attribute `{name}`"))
+                    }
+                    Some(flag) => *flag = true,
+                    None => {
+                        let valid = match kind {
+                            Kind::Model => "`key`, `blob`",
+                            Kind::Embedded => "`blob`",
+                        };
+                        errors.push(
+                            meta.path.span(),
+                            format!("unknown rapyer attribute `{name}` (valid on a field here: {valid})"),
+                        );
+                        skip_value(&meta)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                errors.push_err(e);
+            }
+        }
+        if info.key && info.blob {
+            errors.push(info.ident.span(), "a key field cannot be `blob`: keys are scalars");
+        }
+        out.push(info);
+    }
+    out
+}
+
+/// Per-field codec calls, shared by `Model` (paths from the root) and `Embedded`
+/// (paths under a prefix).
+fn field_code(f: &FieldInfo, path: &TokenStream2) -> (TokenStream2, TokenStream2, TokenStream2, TokenStream2, TokenStream2) {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    if f.blob {
+        (
+            quote! { ::rapyer::__private::describe_blob(&#path, out); },
+            quote! { ::rapyer::__private::encode_blob(&self.#ident, &#path, enc)?; },
+            quote! { #ident: ::rapyer::__private::decode_blob::<#ty>(&#path, dec)? },
+            quote! { ::rapyer::FieldPath<#ty> },
+            quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
+        )
+    } else {
+        (
+            quote! { <#ty as ::rapyer::Field>::describe(&#path, out); },
+            quote! { ::rapyer::Field::encode(&self.#ident, &#path, enc)?; },
+            quote! { #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
+            quote! { <#ty as ::rapyer::Field>::Path },
+            quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
+        )
+    }
+}
+
+fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    if f.blob {
+        quote! { #ident: ::rapyer::FieldPath::new(#path) }
+    } else {
+        quote! { #ident: <#ty as ::rapyer::Field>::path(#path) }
+    }
+}
+
+/// Derives `rapyer::Model`. See the rapyer crate documentation.
+#[proc_macro_derive(Model, attributes(rapyer))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_model(&input) {
+        Ok(ts) | Err(ts) => ts.into(),
+    }
+}
+
+fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
+    let mut errors = Errors::default();
+    let attrs = parse_container(input, Kind::Model, &mut errors);
+    let fields = parse_fields(input, Kind::Model, &mut errors);
+
+    let keys: Vec<&FieldInfo> = fields.iter().filter(|f| f.key).collect();
+    if keys.len() > 1 {
+        for k in &keys[1..] {
+            errors.push(
+                k.ident.span(),
+                format!("two key fields: `{}` is already the key; a model has one `#[rapyer(key)]`", keys[0].name),
+            );
+        }
+    }
+    let key = keys.first().copied().or_else(|| fields.iter().find(|f| f.name == "id"));
+    if key.is_none() && !fields.is_empty() {
+        errors.push(
+            input.ident.span(),
+            format!(
+                "model `{}` has no key: mark a field `#[rapyer(key)]`, or add a field `id: rapyer::Id` for auto UUID v7 ids",
+                input.ident
+            ),
+        );
+    }
+    if key.is_some_and(|k| k.blob) && keys.is_empty() {
+        errors.push(key.unwrap().ident.span(), "the `id` key field cannot be `blob`");
+    }
+    errors.finish()?;
+    let key = key.expect("checked above");
+
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let fields_ident = format_ident!("{}Fields", ident);
+    let model_name = attrs.name.as_ref().map(LitStr::value).unwrap_or_else(|| ident.to_string());
+    let shards: u32 = attrs.shards.as_ref().and_then(|l| l.base10_parse().ok()).unwrap_or(1);
+    let env = match &attrs.env {
+        Some(e) => quote!(::core::option::Option::Some(#e)),
+        None => quote!(::core::option::Option::None),
+    };
+    let key_ident = &key.ident;
+    let key_ty = &key.ty;
+    let key_name = &key.name;
+
+    let mut describe = Vec::new();
+    let mut encode = Vec::new();
+    let mut decode = Vec::new();
+    let mut path_fields = Vec::new();
+    let mut path_ctors = Vec::new();
+    let mut asserts = Vec::new();
+    for f in &fields {
+        let name = &f.name;
+        let path = quote!(::std::string::String::from(#name));
+        let (d, e, dc, pty, a) = field_code(f, &path);
+        let fid = &f.ident;
+        path_fields.push(quote! { pub #fid: #pty });
+        path_ctors.push(path_ctor(f, &path));
+        if f.ident == *key_ident {
+            let ty = &f.ty;
+            asserts.push(quote_spanned! {ty.span()=> ::rapyer::__private::assert_key::<#ty>(); });
+            decode.push(quote! {
+                #fid: <#key_ty as ::rapyer::Key>::from_key(dec.id())
+                    .map_err(|reason| dec.error(#key_name, reason))?
+            });
+            continue;
+        }
+        describe.push(d);
+        encode.push(e);
+        decode.push(dc);
+        asserts.push(a);
+    }
+
+    let doc = format!("Typed paths to the stored fields of [`{ident}`] (from `{ident}::fields()`).");
+    Ok(quote! {
+        #[doc = #doc]
+        #[allow(missing_docs)]
+        #vis struct #fields_ident {
+            #(#path_fields,)*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl ::rapyer::Model for #ident {
+                type Key = #key_ty;
+                type Fields = #fields_ident;
+
+                fn key(&self) -> &#key_ty {
+                    &self.#key_ident
+                }
+
+                fn fields() -> #fields_ident {
+                    #fields_ident { #(#path_ctors,)* }
+                }
+
+                fn schema() -> &'static ::rapyer::__private::ModelSchema {
+                    static SCHEMA: ::rapyer::__private::OnceCell<::rapyer::__private::ModelSchema> =
+                        ::rapyer::__private::OnceCell::new();
+                    SCHEMA.get_or_init(|| {
+                        let mut fields = ::std::vec::Vec::new();
+                        let out = &mut fields;
+                        #(#describe)*
+                        ::rapyer::__private::ModelSchema {
+                            name: #model_name,
+                            shards: #shards,
+                            env: #env,
+                            key_field: #key_name,
+                            fields,
+                        }
+                    })
+                }
+
+                fn __set_key(&mut self, key: #key_ty) {
+                    self.#key_ident = key;
+                }
+
+                fn __encode(&self, enc: &mut ::rapyer::__private::Encoder) -> ::rapyer::Result<()> {
+                    #(#encode)*
+                    ::core::result::Result::Ok(())
+                }
+
+                fn __decode(dec: &mut ::rapyer::__private::Decoder) -> ::rapyer::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#decode,)* })
+                }
+            }
+
+            #[allow(dead_code)]
+            fn __rapyer_assert_storable() {
+                #(#asserts)*
+            }
+        };
+    })
+}
+
+/// Derives `rapyer::Field` for a struct stored flattened into its parent model.
+#[proc_macro_derive(Embedded, attributes(rapyer))]
+pub fn derive_embedded(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_embedded(&input) {
+        Ok(ts) | Err(ts) => ts.into(),
+    }
+}
+
+fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
+    let mut errors = Errors::default();
+    parse_container(input, Kind::Embedded, &mut errors);
+    let fields = parse_fields(input, Kind::Embedded, &mut errors);
+    errors.finish()?;
+
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let paths_ident = format_ident!("{}Fields", ident);
+    let mut describe = Vec::new();
+    let mut encode = Vec::new();
+    let mut decode = Vec::new();
+    let mut path_fields = Vec::new();
+    let mut path_ctors = Vec::new();
+    let mut asserts = Vec::new();
+    for f in &fields {
+        let name = &f.name;
+        let path = quote!(::rapyer::__private::join(path, #name));
+        let (d, e, dc, pty, a) = field_code(f, &path);
+        let fid = &f.ident;
+        path_fields.push(quote! { pub #fid: #pty });
+        path_ctors.push(path_ctor(f, &quote!(::rapyer::__private::join(&path, #name))));
+        describe.push(d);
+        encode.push(e);
+        decode.push(dc);
+        asserts.push(a);
+    }
+    let doc = format!("Typed paths to the stored fields of the embedded [`{ident}`].");
+    Ok(quote! {
+        #[doc = #doc]
+        #[allow(missing_docs)]
+        #vis struct #paths_ident {
+            #(#path_fields,)*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl ::rapyer::Field for #ident {
+                type Path = #paths_ident;
+
+                fn path(path: ::std::string::String) -> #paths_ident {
+                    #paths_ident { #(#path_ctors,)* }
+                }
+
+                fn describe(path: &str, out: &mut ::std::vec::Vec<::rapyer::__private::FieldSchema>) {
+                    #(#describe)*
+                }
+
+                fn encode(&self, path: &str, enc: &mut ::rapyer::__private::Encoder) -> ::rapyer::Result<()> {
+                    #(#encode)*
+                    ::core::result::Result::Ok(())
+                }
+
+                fn decode(path: &str, dec: &mut ::rapyer::__private::Decoder) -> ::rapyer::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#decode,)* })
+                }
+            }
+
+            #[allow(dead_code)]
+            fn __rapyer_assert_storable() {
+                #(#asserts)*
+            }
+        };
+    })
+}
+
+/// Derives `rapyer::Element` (msgpack, named fields) for a serde type.
+#[proc_macro_derive(Element)]
+pub fn derive_element(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let ident = &input.ident;
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_g ::rapyer::Element for #ident #ty_g #where_g {
+            fn encode_element(&self) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                ::rapyer::__private::to_msgpack(self)
+            }
+            fn decode_element(bytes: &[u8]) -> ::core::result::Result<Self, ::std::string::String> {
+                ::rapyer::__private::from_msgpack(bytes)
+            }
+        }
+    }
+    .into()
+}

@@ -1,0 +1,218 @@
+//! The tokio API: `use rapyer::asynchronous::prelude::*;` then `User::get(id).await?`,
+//! `user.save().await?`, …
+//!
+//! Each environment keeps one redis [`ConnectionManager`](redis::aio::ConnectionManager)
+//! (multiplexed, reconnects on its own), created on first use. Its I/O task lives on the
+//! tokio runtime that made that first call: use an environment from one runtime (the
+//! usual case), or register one environment per runtime.
+//!
+//! Futures returned here are `Send`, so they can be spawned.
+
+use std::future::Future;
+
+use maybe_async::must_be_async as maybe_async_mode;
+use redis::Value;
+use tracing::Instrument;
+
+use crate::codec::AutoKey;
+use crate::env::Environment;
+use crate::error::Result;
+use crate::model::Model;
+use crate::plan::WriteMode;
+use crate::scripts::{Invocation, is_noscript};
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../core/ops.rs"]
+mod ops;
+
+/// Re-exports for async code: `use rapyer::asynchronous::prelude::*;`.
+pub mod prelude {
+    pub use super::{AsyncModel, with_environment};
+    pub use crate::{Embedded, Element, Error, Id, Model, Result};
+}
+
+/// Runs `fut` with environment `name` as the current environment of this task (and only
+/// this task: tasks it spawns, and other tasks, are not affected).
+///
+/// ```no_run
+/// # async fn run() -> rapyer::Result<()> {
+/// let n = rapyer::asynchronous::with_environment("staging", async {
+///     // operations here go to "staging"
+///     42
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn with_environment<F: Future>(name: &str, fut: F) -> Result<F::Output> {
+    let env = crate::env::environment(name)?;
+    Ok(crate::env::TASK_ENV.scope(env, fut).await)
+}
+
+/// The environment's shared connection, counting what it sends.
+pub(crate) struct Backend {
+    env: Environment,
+    conn: redis::aio::ConnectionManager,
+}
+
+impl Backend {
+    pub(crate) async fn connect(env: &Environment) -> Result<Self> {
+        let inner = &env.0;
+        let conn = inner
+            .manager
+            .get_or_try_init(|| inner.client.get_connection_manager())
+            .await?
+            .clone();
+        Ok(Self {
+            env: env.clone(),
+            conn,
+        })
+    }
+
+    pub(crate) async fn query_pipe(&mut self, pipe: &redis::Pipeline) -> Result<Vec<Value>> {
+        self.env
+            .record(pipe.len() + if pipe.is_transaction() { 2 } else { 0 });
+        Ok(pipe.query_async(&mut self.conn).await?)
+    }
+
+    pub(crate) async fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
+        self.env.record(1);
+        Ok(cmd.query_async(&mut self.conn).await?)
+    }
+
+    pub(crate) async fn invoke(&mut self, call: &Invocation) -> Result<Value> {
+        self.env.record(1);
+        match call.evalsha().query_async(&mut self.conn).await {
+            Err(e) if is_noscript(&e) => {
+                self.env.record(2);
+                let mut replies: Vec<Value> = call.reload_pipe().query_async(&mut self.conn).await?;
+                Ok(replies.pop().unwrap_or(Value::Nil))
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// The async operations of every [`Model`]. Method names are plain; the blocking
+/// equivalents on [`SyncModel`](crate::sync::SyncModel) carry a `sync_` prefix.
+///
+/// ```no_run
+/// use rapyer::asynchronous::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// struct User { id: Id, name: String, age: i64 }
+///
+/// #[tokio::main]
+/// async fn main() -> rapyer::Result<()> {
+///     rapyer::init("redis://127.0.0.1:6379")?;
+///     let user = User { id: Id::new(), name: "Ada".into(), age: 36 };
+///     user.insert().await?;
+///     let loaded = User::get(&user.id).await?;
+///     assert_eq!(loaded.age, 36);
+///     loaded.delete().await?;
+///     Ok(())
+/// }
+/// ```
+pub trait AsyncModel: Model {
+    /// Loads document `id`; [`crate::Error::NotFound`] when absent. One round trip.
+    fn get(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send;
+    /// Loads document `id`, `None` when absent. One round trip.
+    fn try_get(id: impl std::fmt::Display) -> impl Future<Output = Result<Option<Self>>> + Send;
+    /// Whether document `id` exists. One round trip.
+    fn exists(id: impl std::fmt::Display) -> impl Future<Output = Result<bool>> + Send;
+    /// Writes this model (upsert; collections are replaced wholly). One round trip.
+    fn save(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Writes this model if no document has its id, else
+    /// [`crate::Error::AlreadyExists`] and nothing changes. One round trip.
+    fn insert(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes every key of this document; `true` if it existed. One round trip.
+    fn delete(&self) -> impl Future<Output = Result<bool>> + Send;
+    /// Deletes document `id`; `true` if it existed. One round trip.
+    fn delete_id(id: impl std::fmt::Display) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces this instance with the stored document (`NotFound` if gone).
+    fn reload(&mut self) -> impl Future<Output = Result<()>> + Send;
+    /// Inserts a copy under a fresh auto id and returns it.
+    fn duplicate(&self) -> impl Future<Output = Result<Self>> + Send
+    where
+        Self: Clone,
+        Self::Key: AutoKey;
+    /// Inserts a copy under `key` and returns it (`AlreadyExists` if taken).
+    fn duplicate_as(&self, key: Self::Key) -> impl Future<Output = Result<Self>> + Send
+    where
+        Self: Clone;
+    /// Every id, sorted, from the id index (never `KEYS`/`SCAN`). One round trip.
+    fn ids() -> impl Future<Output = Result<Vec<Self::Key>>> + Send;
+    /// Number of documents, from the id index. One round trip.
+    fn count() -> impl Future<Output = Result<u64>> + Send;
+}
+
+macro_rules! span {
+    ($op:literal) => {
+        tracing::debug_span!(concat!("rapyer.", $op), model = Self::schema().name)
+    };
+    ($op:literal, $id:expr) => {
+        tracing::debug_span!(concat!("rapyer.", $op), model = Self::schema().name, id = %$id)
+    };
+}
+
+impl<M: Model> AsyncModel for M {
+    fn get(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send {
+        let id = id.to_string();
+        let span = span!("get", id);
+        async move { ops::get(&id).await }.instrument(span)
+    }
+    fn try_get(id: impl std::fmt::Display) -> impl Future<Output = Result<Option<Self>>> + Send {
+        let id = id.to_string();
+        let span = span!("try_get", id);
+        async move { ops::try_get(&id).await }.instrument(span)
+    }
+    fn exists(id: impl std::fmt::Display) -> impl Future<Output = Result<bool>> + Send {
+        let id = id.to_string();
+        let span = span!("exists", id);
+        async move { ops::exists::<Self>(&id).await }.instrument(span)
+    }
+    fn save(&self) -> impl Future<Output = Result<()>> + Send {
+        let id = self.id();
+        let span = span!("save", id);
+        async move { ops::write(self, &id, WriteMode::Save).await }.instrument(span)
+    }
+    fn insert(&self) -> impl Future<Output = Result<()>> + Send {
+        let id = self.id();
+        let span = span!("insert", id);
+        async move { ops::write(self, &id, WriteMode::Insert).await }.instrument(span)
+    }
+    fn delete(&self) -> impl Future<Output = Result<bool>> + Send {
+        let id = self.id();
+        let span = span!("delete", id);
+        async move { ops::delete_id::<Self>(&id).await }.instrument(span)
+    }
+    fn delete_id(id: impl std::fmt::Display) -> impl Future<Output = Result<bool>> + Send {
+        let id = id.to_string();
+        let span = span!("delete", id);
+        async move { ops::delete_id::<Self>(&id).await }.instrument(span)
+    }
+    fn reload(&mut self) -> impl Future<Output = Result<()>> + Send {
+        let span = span!("reload", self.id());
+        async move { ops::reload(self).await }.instrument(span)
+    }
+    fn duplicate(&self) -> impl Future<Output = Result<Self>> + Send
+    where
+        Self: Clone,
+        Self::Key: AutoKey,
+    {
+        let span = span!("duplicate", self.id());
+        async move { ops::duplicate(self).await }.instrument(span)
+    }
+    fn duplicate_as(&self, key: Self::Key) -> impl Future<Output = Result<Self>> + Send
+    where
+        Self: Clone,
+    {
+        let span = span!("duplicate", self.id());
+        async move { ops::duplicate_as(self, key).await }.instrument(span)
+    }
+    fn ids() -> impl Future<Output = Result<Vec<Self::Key>>> + Send {
+        async move { ops::ids::<Self>().await }.instrument(span!("ids"))
+    }
+    fn count() -> impl Future<Output = Result<u64>> + Send {
+        async move { ops::count::<Self>().await }.instrument(span!("count"))
+    }
+}

@@ -1,0 +1,630 @@
+//! Field values <-> Redis bytes, per field kind (DESIGN §5). Sans-IO.
+//!
+//! Four traits describe what a Rust type can be:
+//! - [`Scalar`]: one value as bytes (ints and floats as text, strings as UTF-8, …);
+//! - [`Element`]: a member of a list, set or map (scalars, tagged `Option`s, and types
+//!   that `#[derive(Element)]`, stored as msgpack);
+//! - [`MapKey`]: a map key (strings, integers, `char`, `uuid::Uuid`);
+//! - [`Field`]: a struct field, which decides where it lives (root hash field, own key,
+//!   or flattened sub-fields for embedded structs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
+
+use crate::error::{Error, Result};
+use crate::schema::{FieldKind, FieldSchema};
+
+#[cfg(feature = "chrono")]
+mod chrono_impls;
+mod paths;
+
+pub use paths::FieldPath;
+
+/// Everything the encoder collected for one document: root hash pairs and collections.
+#[derive(Debug)]
+pub struct Encoder {
+    model: &'static str,
+    pub(crate) root: Vec<(String, Vec<u8>)>,
+    pub(crate) collections: Vec<(String, FieldKind, Vec<Vec<u8>>)>,
+}
+
+impl Encoder {
+    pub(crate) fn new(model: &'static str) -> Self {
+        Self {
+            model,
+            root: Vec::new(),
+            collections: Vec::new(),
+        }
+    }
+
+    /// Stores `bytes` in the root hash field `path`.
+    pub fn root_field(&mut self, path: &str, bytes: Vec<u8>) {
+        self.root.push((path.to_owned(), bytes));
+    }
+
+    /// Stores a collection under its own key. Empty collections are stored as absent keys.
+    /// For maps, `items` alternates field and value.
+    pub fn collection(&mut self, path: &str, kind: FieldKind, items: Vec<Vec<u8>>) {
+        if !items.is_empty() {
+            self.collections.push((path.to_owned(), kind, items));
+        }
+    }
+
+    /// An [`Error::Encode`] for the field at `path`.
+    pub fn error(&self, path: &str, reason: impl Into<String>) -> Error {
+        Error::Encode {
+            model: self.model,
+            field: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The raw data of one loaded document, consumed field by field.
+#[derive(Debug)]
+pub struct Decoder {
+    model: &'static str,
+    id: String,
+    root_key: String,
+    root: HashMap<String, Vec<u8>>,
+    collections: HashMap<String, (String, Vec<Vec<u8>>)>,
+}
+
+impl Decoder {
+    pub(crate) fn new(
+        model: &'static str,
+        id: String,
+        root_key: String,
+        root: HashMap<String, Vec<u8>>,
+        collections: HashMap<String, (String, Vec<Vec<u8>>)>,
+    ) -> Self {
+        Self {
+            model,
+            id,
+            root_key,
+            root,
+            collections,
+        }
+    }
+
+    /// The document's id, as stored in its key.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Takes the root hash field `path` (None when absent).
+    pub fn take_root(&mut self, path: &str) -> Option<Vec<u8>> {
+        self.root.remove(path)
+    }
+
+    /// Takes the items of the collection at `path` (empty when the key is absent).
+    pub fn take_collection(&mut self, path: &str) -> Vec<Vec<u8>> {
+        self.collections
+            .get_mut(path)
+            .map(|(_, items)| std::mem::take(items))
+            .unwrap_or_default()
+    }
+
+    /// An [`Error::Decode`] naming the key that holds `path` and the field.
+    pub fn error(&self, path: &str, reason: impl Into<String>) -> Error {
+        let key = self
+            .collections
+            .get(path)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| self.root_key.clone());
+        Error::Decode {
+            model: self.model,
+            key,
+            field: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A short, printable rendering of stored bytes for error messages.
+pub(crate) fn show(bytes: &[u8]) -> String {
+    const MAX: usize = 48;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+    let more = if bytes.len() > MAX { "…" } else { "" };
+    format!("{text:?}{more}")
+}
+
+/// A value stored as one string of bytes (a root hash field or a collection member).
+pub trait Scalar: Sized {
+    /// The stored bytes.
+    fn encode_scalar(&self) -> Vec<u8>;
+    /// Parses stored bytes; the error says what was expected.
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String>;
+}
+
+/// A value that can be a member of a stored list, set or map.
+///
+/// Implemented for every scalar, for `Option` of a scalar, and for your own types with
+/// `#[derive(rapyer::Element)]` (stored as msgpack with named fields).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an element of a stored collection",
+    label = "not a rapyer collection element",
+    note = "add `#[derive(rapyer::Element)]` (with serde's Serialize + Deserialize) to `{Self}`, or mark the field `#[rapyer(blob)]`"
+)]
+pub trait Element: Sized {
+    /// The stored bytes.
+    fn encode_element(&self) -> std::result::Result<Vec<u8>, String>;
+    /// Parses stored bytes.
+    fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String>;
+}
+
+/// A value that can be a key of a stored map.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a key of a stored map",
+    note = "map keys are strings, integers, `char` or `uuid::Uuid`"
+)]
+pub trait MapKey: Scalar {}
+
+/// A struct field that rapyer knows how to store.
+///
+/// Implemented for scalars, `Option` of a scalar, lists, maps and sets of elements, and
+/// embedded structs (`#[derive(rapyer::Embedded)]`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored as a rapyer field",
+    label = "unsupported field type",
+    note = "derive `rapyer::Embedded` for it, or mark the field `#[rapyer(blob)]` to store it as msgpack"
+)]
+pub trait Field: Sized {
+    /// The typed path handle for this field (see [`crate::Model::fields`]).
+    type Path;
+    /// Builds the typed path handle for the field at `path`.
+    fn path(path: String) -> Self::Path;
+    /// Appends this field's stored layout (flattened) to `out`.
+    fn describe(path: &str, out: &mut Vec<FieldSchema>);
+    /// Encodes the value for storage.
+    fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()>;
+    /// Decodes the value from a loaded document.
+    fn decode(path: &str, dec: &mut Decoder) -> Result<Self>;
+}
+
+/// A type that can be a model's key (`#[rapyer(key)]`, or the `id` field).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a rapyer key",
+    label = "key fields must be scalar",
+    note = "a key is a `String`, an integer, a `uuid::Uuid` or `rapyer::Id` (auto UUID v7)"
+)]
+pub trait Key: Sized {
+    /// The id text used in keys.
+    fn to_key(&self) -> String;
+    /// Parses an id read from the id index.
+    fn from_key(id: &str) -> std::result::Result<Self, String>;
+}
+
+/// A key type that generates fresh values (models with an auto id).
+pub trait AutoKey: Key {
+    /// A new, unique key.
+    fn generate() -> Self;
+}
+
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|_| format!("invalid UTF-8 {}", show(bytes)))
+}
+
+// ---- scalars -------------------------------------------------------------------------------
+
+macro_rules! int_scalars {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            fn encode_scalar(&self) -> Vec<u8> {
+                self.to_string().into_bytes()
+            }
+            fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+                utf8(bytes)?.parse::<$t>().map_err(|e| {
+                    format!("expected {} ({e}), found {}", stringify!($t), show(bytes))
+                })
+            }
+        }
+        impl MapKey for $t {}
+        impl Key for $t {
+            fn to_key(&self) -> String { self.to_string() }
+            fn from_key(id: &str) -> std::result::Result<Self, String> {
+                <$t as Scalar>::decode_scalar(id.as_bytes())
+            }
+        }
+    )*};
+}
+int_scalars!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+macro_rules! float_scalars {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            // `Debug` is the shortest text that parses back to the same value, with an
+            // exponent for very large/small magnitudes, and `NaN`/`inf`/`-inf` for the rest;
+            // Redis' HINCRBYFLOAT accepts the finite forms.
+            fn encode_scalar(&self) -> Vec<u8> {
+                format!("{self:?}").into_bytes()
+            }
+            fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+                utf8(bytes)?.parse::<$t>().map_err(|_| {
+                    format!("expected {}, found {}", stringify!($t), show(bytes))
+                })
+            }
+        }
+    )*};
+}
+float_scalars!(f32, f64);
+
+impl Scalar for bool {
+    fn encode_scalar(&self) -> Vec<u8> {
+        vec![if *self { b'1' } else { b'0' }]
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        match bytes {
+            b"1" | b"true" => Ok(true),
+            b"0" | b"false" => Ok(false),
+            _ => Err(format!("expected a bool (1/0), found {}", show(bytes))),
+        }
+    }
+}
+
+impl Scalar for String {
+    fn encode_scalar(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        utf8(bytes).map(str::to_owned)
+    }
+}
+impl MapKey for String {}
+impl Key for String {
+    fn to_key(&self) -> String {
+        self.clone()
+    }
+    fn from_key(id: &str) -> std::result::Result<Self, String> {
+        Ok(id.to_owned())
+    }
+}
+
+impl Scalar for char {
+    fn encode_scalar(&self) -> Vec<u8> {
+        self.to_string().into_bytes()
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let s = utf8(bytes)?;
+        let mut it = s.chars();
+        match (it.next(), it.next()) {
+            (Some(c), None) => Ok(c),
+            _ => Err(format!("expected one char, found {}", show(bytes))),
+        }
+    }
+}
+impl MapKey for char {}
+
+/// Raw bytes, stored as they are.
+impl Scalar for Vec<u8> {
+    fn encode_scalar(&self) -> Vec<u8> {
+        self.clone()
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        Ok(bytes.to_vec())
+    }
+}
+
+impl Scalar for uuid::Uuid {
+    fn encode_scalar(&self) -> Vec<u8> {
+        self.hyphenated().to_string().into_bytes()
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        uuid::Uuid::parse_str(utf8(bytes)?)
+            .map_err(|e| format!("expected a UUID ({e}), found {}", show(bytes)))
+    }
+}
+impl MapKey for uuid::Uuid {}
+impl Key for uuid::Uuid {
+    fn to_key(&self) -> String {
+        self.hyphenated().to_string()
+    }
+    fn from_key(id: &str) -> std::result::Result<Self, String> {
+        <Self as Scalar>::decode_scalar(id.as_bytes())
+    }
+}
+
+/// `Option` nested in a scalar position (`Option<Option<T>>`, `Vec<Option<T>>`) is tagged:
+/// `0x00` for `None`, `0x01` followed by the value for `Some`, so that `Some(None)` and
+/// `Some(Some(""))` stay distinct.
+impl<T: Scalar> Scalar for Option<T> {
+    fn encode_scalar(&self) -> Vec<u8> {
+        match self {
+            None => vec![0],
+            Some(v) => {
+                let inner = v.encode_scalar();
+                let mut out = Vec::with_capacity(inner.len() + 1);
+                out.push(1);
+                out.extend_from_slice(&inner);
+                out
+            }
+        }
+    }
+    fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String> {
+        match bytes.split_first() {
+            Some((0, [])) => Ok(None),
+            Some((1, rest)) => T::decode_scalar(rest).map(Some),
+            _ => Err(format!("expected a tagged option, found {}", show(bytes))),
+        }
+    }
+}
+
+/// Implements [`Element`] for scalar types.
+macro_rules! scalar_elements {
+    ($($t:ty),* $(,)?) => {$(
+        impl Element for $t {
+            fn encode_element(&self) -> std::result::Result<Vec<u8>, String> {
+                Ok(self.encode_scalar())
+            }
+            fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String> {
+                <$t as Scalar>::decode_scalar(bytes)
+            }
+        }
+    )*};
+}
+pub(crate) use scalar_elements;
+
+/// Implements [`Field`] (one root hash field) for scalar types.
+macro_rules! scalar_fields {
+    ($($t:ty),* $(,)?) => {$(
+        impl Field for $t {
+            type Path = FieldPath<$t>;
+            fn path(path: String) -> Self::Path {
+                FieldPath::new(path)
+            }
+            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
+                out.push(FieldSchema { path: path.to_owned(), kind: FieldKind::Scalar });
+            }
+            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+                enc.root_field(path, self.encode_scalar());
+                Ok(())
+            }
+            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+                match dec.take_root(path) {
+                    Some(bytes) => <$t as Scalar>::decode_scalar(&bytes)
+                        .map_err(|reason| dec.error(path, reason)),
+                    None => Err(dec.error(path, "field is missing from the stored document")),
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use scalar_fields;
+
+scalar_fields!(
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    char,
+    Vec<u8>,
+    uuid::Uuid,
+);
+
+// `u8` is deliberately not an element: `Vec<u8>` is bytes (one root field), not a list.
+scalar_elements!(
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    char,
+    Vec<u8>,
+    uuid::Uuid,
+);
+
+impl<T: Scalar> Element for Option<T> {
+    fn encode_element(&self) -> std::result::Result<Vec<u8>, String> {
+        Ok(self.encode_scalar())
+    }
+    fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String> {
+        <Self as Scalar>::decode_scalar(bytes)
+    }
+}
+
+/// A top-level `Option` is an absent root hash field when `None`.
+impl<T: Scalar> Field for Option<T> {
+    type Path = FieldPath<Option<T>>;
+    fn path(path: String) -> Self::Path {
+        FieldPath::new(path)
+    }
+    fn describe(path: &str, out: &mut Vec<FieldSchema>) {
+        out.push(FieldSchema {
+            path: path.to_owned(),
+            kind: FieldKind::Scalar,
+        });
+    }
+    fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+        if let Some(v) = self {
+            enc.root_field(path, v.encode_scalar());
+        }
+        Ok(())
+    }
+    fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+        match dec.take_root(path) {
+            None => Ok(None),
+            Some(bytes) => T::decode_scalar(&bytes)
+                .map(Some)
+                .map_err(|reason| dec.error(path, reason)),
+        }
+    }
+}
+
+// ---- collections ---------------------------------------------------------------------------
+
+fn encode_items<'a, T: Element + 'a>(
+    path: &str,
+    enc: &Encoder,
+    items: impl Iterator<Item = &'a T>,
+) -> Result<Vec<Vec<u8>>> {
+    items
+        .enumerate()
+        .map(|(i, v)| {
+            v.encode_element()
+                .map_err(|e| enc.error(&format!("{path}[{i}]"), e))
+        })
+        .collect()
+}
+
+fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<T>> {
+    let raw = dec.take_collection(path);
+    raw.iter()
+        .enumerate()
+        .map(|(i, b)| {
+            T::decode_element(b).map_err(|reason| dec.error(path, format!("element {i}: {reason}")))
+        })
+        .collect()
+}
+
+macro_rules! collection_field {
+    ($kind:expr, [$($gen:tt)*], $ty:ty, $elem:ty) => {
+        impl<$($gen)*> Field for $ty {
+            type Path = FieldPath<$ty>;
+            fn path(path: String) -> Self::Path {
+                FieldPath::new(path)
+            }
+            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
+                out.push(FieldSchema { path: path.to_owned(), kind: $kind });
+            }
+            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+                let items = encode_items(path, enc, self.iter())?;
+                enc.collection(path, $kind, items);
+                Ok(())
+            }
+            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+                Ok(decode_items::<$elem>(path, dec)?.into_iter().collect())
+            }
+        }
+    };
+}
+
+collection_field!(FieldKind::List, [T: Element], Vec<T>, T);
+collection_field!(FieldKind::List, [T: Element], VecDeque<T>, T);
+collection_field!(FieldKind::Set, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
+collection_field!(FieldKind::Set, [T: Element + Ord], BTreeSet<T>, T);
+
+fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
+    path: &str,
+    enc: &mut Encoder,
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+) -> Result<()> {
+    let mut items = Vec::new();
+    for (k, v) in entries {
+        let key = k.encode_scalar();
+        let value = v.encode_element().map_err(|e| {
+            enc.error(&format!("{path}[{}]", String::from_utf8_lossy(&key)), e)
+        })?;
+        items.push(key);
+        items.push(value);
+    }
+    enc.collection(path, FieldKind::Map, items);
+    Ok(())
+}
+
+fn decode_map<K: MapKey, V: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<(K, V)>> {
+    let raw = dec.take_collection(path);
+    if raw.len() % 2 != 0 {
+        return Err(dec.error(path, "map reply has an odd number of items"));
+    }
+    raw.chunks_exact(2)
+        .map(|pair| {
+            let k = K::decode_scalar(&pair[0])
+                .map_err(|r| dec.error(path, format!("map key: {r}")))?;
+            let v = V::decode_element(&pair[1])
+                .map_err(|r| dec.error(path, format!("value of {}: {r}", show(&pair[0]))))?;
+            Ok((k, v))
+        })
+        .collect()
+}
+
+macro_rules! map_field {
+    ([$($gen:tt)*], $ty:ty) => {
+        impl<$($gen)*> Field for $ty {
+            type Path = FieldPath<$ty>;
+            fn path(path: String) -> Self::Path {
+                FieldPath::new(path)
+            }
+            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
+                out.push(FieldSchema { path: path.to_owned(), kind: FieldKind::Map });
+            }
+            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+                encode_map(path, enc, self.iter())
+            }
+            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+                Ok(decode_map(path, dec)?.into_iter().collect())
+            }
+        }
+    };
+}
+
+map_field!([K: MapKey + Eq + Hash, V: Element, S: BuildHasher + Default], HashMap<K, V, S>);
+map_field!([K: MapKey + Ord, V: Element], BTreeMap<K, V>);
+
+// ---- blobs and msgpack elements ------------------------------------------------------------
+
+/// Msgpack with named fields, the encoding of blobs and derived elements.
+pub fn to_msgpack<T: serde::Serialize + ?Sized>(value: &T) -> std::result::Result<Vec<u8>, String> {
+    rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
+}
+
+/// Inverse of [`to_msgpack`].
+pub fn from_msgpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|e| format!("invalid msgpack ({e})"))
+}
+
+/// Encodes a `#[rapyer(blob)]` field.
+pub fn encode_blob<T: serde::Serialize>(value: &T, path: &str, enc: &mut Encoder) -> Result<()> {
+    let bytes = to_msgpack(value).map_err(|e| enc.error(path, e))?;
+    enc.root_field(path, bytes);
+    Ok(())
+}
+
+/// Decodes a `#[rapyer(blob)]` field.
+pub fn decode_blob<T: serde::de::DeserializeOwned>(path: &str, dec: &mut Decoder) -> Result<T> {
+    match dec.take_root(path) {
+        Some(bytes) => from_msgpack(&bytes).map_err(|r| dec.error(path, r)),
+        None => Err(dec.error(path, "field is missing from the stored document")),
+    }
+}
+
+/// Schema entry of a `#[rapyer(blob)]` field.
+pub fn describe_blob(path: &str, out: &mut Vec<FieldSchema>) {
+    out.push(FieldSchema {
+        path: path.to_owned(),
+        kind: FieldKind::Blob,
+    });
+}
+
+/// Joins a parent path and a field name (`address` + `city` = `address.city`).
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! CRUD orchestration, written once in async style and compiled twice (DESIGN §4): into
+//! `rapyer::sync` with `maybe_async::must_be_sync` and into `rapyer::asynchronous` with
+//! `maybe_async::must_be_async`. Each function is one round trip unless it says otherwise.
+
+use super::{Backend, maybe_async_mode as maybe_async};
+use crate::codec::{AutoKey, Key};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::plan::{self, Ctx, WriteMode};
+
+#[maybe_async]
+pub(crate) async fn try_get<M: Model>(id: &str) -> Result<Option<M>> {
+    let ctx = Ctx::of::<M>()?;
+    let doc = ctx.doc(id)?;
+    let pipe = plan::load(&ctx, &doc);
+    let replies = Backend::connect(&ctx.env).await?.query_pipe(&pipe).await?;
+    plan::decode_load(&ctx, id, doc, replies)
+}
+
+#[maybe_async]
+pub(crate) async fn get<M: Model>(id: &str) -> Result<M> {
+    match try_get::<M>(id).await? {
+        Some(m) => Ok(m),
+        None => Err(not_found::<M>(id)),
+    }
+}
+
+fn not_found<M: Model>(id: &str) -> Error {
+    let root = Ctx::of::<M>()
+        .map(|ctx| ctx.keys.doc(ctx.schema, id).root)
+        .unwrap_or_default();
+    Error::NotFound {
+        model: M::schema().name,
+        id: id.to_owned(),
+        key: root,
+    }
+}
+
+#[maybe_async]
+pub(crate) async fn exists<M: Model>(id: &str) -> Result<bool> {
+    let ctx = Ctx::of::<M>()?;
+    let doc = ctx.doc(id)?;
+    let reply = Backend::connect(&ctx.env)
+        .await?
+        .query_cmd(&plan::exists(&doc))
+        .await?;
+    Ok(plan::int_reply("EXISTS", reply)? == 1)
+}
+
+#[maybe_async]
+pub(crate) async fn write<M: Model>(model: &M, id: &str, mode: WriteMode) -> Result<()> {
+    let ctx = Ctx::of::<M>()?;
+    let call = plan::write(&ctx, model, id, mode)?;
+    let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
+    plan::written(&ctx, id, reply)
+}
+
+#[maybe_async]
+pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
+    let ctx = Ctx::of::<M>()?;
+    let doc = ctx.doc(id)?;
+    let pipe = plan::delete(&doc, id);
+    let replies = Backend::connect(&ctx.env).await?.query_pipe(&pipe).await?;
+    plan::deleted(replies)
+}
+
+#[maybe_async]
+pub(crate) async fn reload<M: Model>(model: &mut M) -> Result<()> {
+    *model = get::<M>(&model.id()).await?;
+    Ok(())
+}
+
+#[maybe_async]
+pub(crate) async fn duplicate<M: Model + Clone>(model: &M) -> Result<M>
+where
+    M::Key: AutoKey,
+{
+    duplicate_as(model, M::Key::generate()).await
+}
+
+#[maybe_async]
+pub(crate) async fn duplicate_as<M: Model + Clone>(model: &M, key: M::Key) -> Result<M> {
+    let mut copy = model.clone();
+    let id = key.to_key();
+    copy.__set_key(key);
+    write(&copy, &id, WriteMode::Insert).await?;
+    Ok(copy)
+}
+
+/// Every id, from the shards' id indexes (one pipelined round trip; never `KEYS`/`SCAN`).
+#[maybe_async]
+pub(crate) async fn ids<M: Model>() -> Result<Vec<M::Key>> {
+    let ctx = Ctx::of::<M>()?;
+    let replies = Backend::connect(&ctx.env)
+        .await?
+        .query_pipe(&plan::ids(&ctx))
+        .await?;
+    plan::decode_ids(&ctx, replies)
+}
+
+#[maybe_async]
+pub(crate) async fn count<M: Model>() -> Result<u64> {
+    let ctx = Ctx::of::<M>()?;
+    let replies = Backend::connect(&ctx.env)
+        .await?
+        .query_pipe(&plan::count(&ctx))
+        .await?;
+    plan::decode_count(replies)
+}

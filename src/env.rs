@@ -1,0 +1,321 @@
+//! Environments: named Redis connections with an optional key namespace (DESIGN §9).
+//!
+//! Resolution order for an operation: the model's pinned environment
+//! (`#[rapyer(env = "…")]`), else the task-local scope
+//! ([`crate::asynchronous::with_environment`]), else the top of this thread's stack
+//! ([`use_environment`]), else the default ([`init`] / [`set_default_environment`]).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+use parking_lot::RwLock;
+
+use crate::error::{Error, Result};
+
+/// Settings of one environment. Build with [`EnvironmentConfig::new`] and the setters.
+///
+/// ```
+/// use std::time::Duration;
+/// let cfg = rapyer::EnvironmentConfig::new("redis://127.0.0.1:6379/0")
+///     .namespace("staging")
+///     .pool_size(16)
+///     .connection_timeout(Duration::from_secs(2));
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EnvironmentConfig {
+    /// Redis URL (`redis://`, `rediss://` for TLS, user/password for ACL, `/db`).
+    pub url: String,
+    /// Prefix put before every key (`<ns>:{User:0}:…`). Must not contain `{` or `}`.
+    pub namespace: Option<String>,
+    /// Most connections the blocking pool opens (default 8).
+    pub pool_size: u32,
+    /// How long the blocking API waits for a free pooled connection (default 5 s).
+    pub connection_timeout: Duration,
+}
+
+impl EnvironmentConfig {
+    /// Settings for `url` with the defaults.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            namespace: None,
+            pool_size: 8,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets the key namespace.
+    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
+        self.namespace = Some(ns.into());
+        self
+    }
+
+    /// Sets the blocking pool's size.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// Sets the blocking pool's checkout timeout.
+    pub fn connection_timeout(mut self, t: Duration) -> Self {
+        self.connection_timeout = t;
+        self
+    }
+}
+
+/// Round trips and commands an environment has sent since it was registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests that waited for a reply (a pipeline or transaction counts once).
+    pub round_trips: u64,
+    /// Redis commands sent, `MULTI`/`EXEC` included.
+    pub commands: u64,
+}
+
+impl std::ops::Sub for Stats {
+    type Output = Stats;
+    fn sub(self, rhs: Stats) -> Stats {
+        Stats {
+            round_trips: self.round_trips - rhs.round_trips,
+            commands: self.commands - rhs.commands,
+        }
+    }
+}
+
+pub(crate) struct EnvInner {
+    pub(crate) name: String,
+    pub(crate) config: EnvironmentConfig,
+    pub(crate) client: redis::Client,
+    round_trips: AtomicU64,
+    commands: AtomicU64,
+    #[cfg(feature = "blocking")]
+    pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<redis::Client>>,
+    #[cfg(feature = "tokio")]
+    pub(crate) manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+}
+
+/// A handle on a registered environment (cheap to clone).
+#[derive(Clone)]
+pub struct Environment(pub(crate) Arc<EnvInner>);
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environment")
+            .field("name", &self.0.name)
+            .field("namespace", &self.0.config.namespace)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Environment {
+    /// The registered name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The key namespace, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.0.config.namespace.as_deref()
+    }
+
+    /// Round trips and commands sent so far through this environment (for metrics, and
+    /// to check the round-trip budget: `let before = env.stats(); …; env.stats() - before`).
+    pub fn stats(&self) -> Stats {
+        Stats {
+            round_trips: self.0.round_trips.load(Ordering::Relaxed),
+            commands: self.0.commands.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn record(&self, commands: usize) {
+        self.0.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.0.commands.fetch_add(commands as u64, Ordering::Relaxed);
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    envs: HashMap<String, Environment>,
+    default: Option<String>,
+}
+
+static REGISTRY: Lazy<RwLock<Registry>> = Lazy::new(Default::default);
+
+/// Registers (or replaces) the environment `name`. Nothing connects until first use.
+///
+/// ```no_run
+/// # fn main() -> rapyer::Result<()> {
+/// rapyer::register_environment("staging", rapyer::EnvironmentConfig::new("redis://staging:6379").namespace("stg"))?;
+/// # Ok(()) }
+/// ```
+pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Environment> {
+    if name.is_empty() {
+        return Err(Error::InvalidInput("environment name is empty".into()));
+    }
+    if let Some(ns) = &config.namespace {
+        crate::keys::validate_namespace(ns)?;
+    }
+    let client = redis::Client::open(config.url.as_str())
+        .map_err(|e| Error::InvalidInput(format!("environment `{name}`: bad Redis URL: {e}")))?;
+    let env = Environment(Arc::new(EnvInner {
+        name: name.to_owned(),
+        config,
+        client,
+        round_trips: AtomicU64::new(0),
+        commands: AtomicU64::new(0),
+        #[cfg(feature = "blocking")]
+        pool: Default::default(),
+        #[cfg(feature = "tokio")]
+        manager: Default::default(),
+    }));
+    REGISTRY.write().envs.insert(name.to_owned(), env.clone());
+    Ok(env)
+}
+
+/// Registers the environment `"default"` for `url` and makes it the default.
+///
+/// ```no_run
+/// # fn main() -> rapyer::Result<()> {
+/// rapyer::init("redis://127.0.0.1:6379")?;
+/// # Ok(()) }
+/// ```
+pub fn init(url: &str) -> Result<Environment> {
+    let env = register_environment("default", EnvironmentConfig::new(url))?;
+    set_default_environment("default")?;
+    Ok(env)
+}
+
+/// Makes `name` the default environment.
+pub fn set_default_environment(name: &str) -> Result<()> {
+    let mut reg = REGISTRY.write();
+    if !reg.envs.contains_key(name) {
+        return Err(unknown(name));
+    }
+    reg.default = Some(name.to_owned());
+    Ok(())
+}
+
+/// The registered environment `name`.
+pub fn environment(name: &str) -> Result<Environment> {
+    REGISTRY
+        .read()
+        .envs
+        .get(name)
+        .cloned()
+        .ok_or_else(|| unknown(name))
+}
+
+fn unknown(name: &str) -> Error {
+    Error::UnknownEnvironment {
+        name: name.to_owned(),
+        hint: " (register it with rapyer::register_environment or rapyer::init)",
+    }
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<(u64, Environment)>> = const { RefCell::new(Vec::new()) };
+}
+static GUARD_IDS: AtomicU64 = AtomicU64::new(0);
+
+#[cfg(feature = "tokio")]
+tokio::task_local! {
+    pub(crate) static TASK_ENV: Environment;
+}
+
+/// Switches this thread to environment `name` until the guard drops. Guards nest.
+///
+/// For blocking code. In async code use
+/// [`with_environment`](crate::asynchronous::with_environment): a thread's stack does not
+/// follow a task that moves between threads.
+///
+/// ```no_run
+/// # fn main() -> rapyer::Result<()> {
+/// let _staging = rapyer::use_environment("staging")?;
+/// // every operation on this thread now goes to "staging"
+/// # Ok(()) }
+/// ```
+pub fn use_environment(name: &str) -> Result<EnvironmentGuard> {
+    let env = environment(name)?;
+    let id = GUARD_IDS.fetch_add(1, Ordering::Relaxed);
+    STACK.with(|s| s.borrow_mut().push((id, env)));
+    Ok(EnvironmentGuard {
+        id,
+        _not_send: PhantomData,
+    })
+}
+
+/// Restores the previous environment of this thread when dropped (see [`use_environment`]).
+#[must_use = "the environment switch ends when the guard is dropped"]
+#[derive(Debug)]
+pub struct EnvironmentGuard {
+    id: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnvironmentGuard {
+    fn drop(&mut self) {
+        // Remove by id, so guards dropped out of order still leave the right stack.
+        STACK.with(|s| s.borrow_mut().retain(|(id, _)| *id != self.id));
+    }
+}
+
+/// The environment an operation issued here would use (ignoring model pins).
+pub fn current_environment() -> Result<Environment> {
+    resolve(None)
+}
+
+pub(crate) fn resolve(pinned: Option<&str>) -> Result<Environment> {
+    if let Some(name) = pinned {
+        return environment(name);
+    }
+    #[cfg(feature = "tokio")]
+    if let Ok(env) = TASK_ENV.try_with(Environment::clone) {
+        return Ok(env);
+    }
+    if let Some(env) = STACK.with(|s| s.borrow().last().map(|(_, e)| e.clone())) {
+        return Ok(env);
+    }
+    let reg = REGISTRY.read();
+    match &reg.default {
+        Some(name) => reg.envs.get(name).cloned().ok_or_else(|| unknown(name)),
+        None => Err(Error::UnknownEnvironment {
+            name: "default".into(),
+            hint: " (no default environment: call rapyer::init(url) first)",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_nest_and_restore() {
+        register_environment("env-test-a", EnvironmentConfig::new("redis://127.0.0.1:1")).unwrap();
+        register_environment("env-test-b", EnvironmentConfig::new("redis://127.0.0.1:2")).unwrap();
+        let a = use_environment("env-test-a").unwrap();
+        assert_eq!(current_environment().unwrap().name(), "env-test-a");
+        {
+            let _b = use_environment("env-test-b").unwrap();
+            assert_eq!(current_environment().unwrap().name(), "env-test-b");
+        }
+        assert_eq!(current_environment().unwrap().name(), "env-test-a");
+        drop(a);
+        assert!(matches!(use_environment("nope"), Err(Error::UnknownEnvironment { .. })));
+        assert!(
+            register_environment("bad", EnvironmentConfig::new("redis://x").namespace("a{b}")).is_err()
+        );
+        let e = environment("env-test-a").unwrap();
+        assert!(Arc::ptr_eq(&e.0, &environment("env-test-a").unwrap().0));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one error type of rapyer.
+
+/// `Result` with rapyer's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in rapyer.
+///
+/// Every variant names the model and, where there is one, the Redis key and the field
+/// involved, so that the message alone tells what to look at.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Returned by `get`, `reload` and other operations that require a document, when no
+    /// document with that id exists (or it expired).
+    #[error("{model} `{id}` not found (key `{key}`)")]
+    NotFound {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The id that was looked up.
+        id: String,
+        /// The root key that was read.
+        key: String,
+    },
+
+    /// Returned by `insert` (and `duplicate`) when a document with that id already exists.
+    /// Nothing was written.
+    #[error("{model} `{id}` already exists (key `{key}`); use save() to overwrite")]
+    AlreadyExists {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The id that was written.
+        id: String,
+        /// The root key that exists.
+        key: String,
+    },
+
+    /// Stored data could not be decoded into the field's Rust type. The whole load fails
+    /// (no value is invented); `field` is the dotted field path (`address.city`).
+    #[error("cannot decode {model} field `{field}` stored at key `{key}`: {reason}")]
+    Decode {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The Redis key holding the bad data.
+        key: String,
+        /// Dotted path of the field (`address.city`, `tags`).
+        field: String,
+        /// What was wrong with the bytes.
+        reason: String,
+    },
+
+    /// A value could not be encoded for storage (for example a blob whose `Serialize`
+    /// implementation failed). Nothing was sent to Redis.
+    #[error("cannot encode {model} field `{field}`: {reason}")]
+    Encode {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// Dotted path of the field.
+        field: String,
+        /// What the encoder reported.
+        reason: String,
+    },
+
+    /// Input was rejected before anything was sent: an empty or over-long id, a namespace
+    /// containing `{` or `}`, an unparsable id for the model's key type, and so on.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The environment name is not registered, or no default environment was configured
+    /// (call [`crate::init`] or [`crate::register_environment`] first).
+    #[error("unknown rapyer environment `{name}`{hint}")]
+    UnknownEnvironment {
+        /// The name that was asked for.
+        name: String,
+        /// A hint on how to fix it (may be empty).
+        hint: &'static str,
+    },
+
+    /// A connection could not be taken from the environment's pool (blocking API).
+    #[error("environment `{env}`: cannot get a connection: {reason}")]
+    Connection {
+        /// Environment name.
+        env: String,
+        /// What the pool reported.
+        reason: String,
+    },
+
+    /// Redis answered with something rapyer did not expect for this command (a key of
+    /// the wrong Redis type, say, written by another program).
+    #[error("unexpected reply from Redis for {context}: {reply}")]
+    UnexpectedReply {
+        /// What rapyer was doing.
+        context: String,
+        /// The reply, abbreviated.
+        reply: String,
+    },
+
+    /// An error from the Redis client or server (I/O, `WRONGTYPE`, authentication, …).
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}

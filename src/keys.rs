@@ -1,0 +1,166 @@
+//! The one place that spells key names (DESIGN §5).
+//!
+//! ```text
+//! [<namespace>:]{<Model>:<shard>}:d:<id>            root hash
+//! [<namespace>:]{<Model>:<shard>}:c:<path>:<id>     collection (list / hash / set)
+//! [<namespace>:]{<Model>:<shard>}:ids               id index (zset, score 0)
+//! ```
+//!
+//! Every key of a document and its shard's index keys share the hash tag
+//! `{<Model>:<shard>}`, so a document's writes are single-slot. The id is always the last
+//! component and paths never contain `:`, so a key is unambiguous for any id.
+
+use crate::error::{Error, Result};
+use crate::schema::ModelSchema;
+
+/// Longest accepted id, in bytes.
+pub const MAX_ID_LEN: usize = 1024;
+
+/// Root hash field holding the layout version; also keeps a document without scalar
+/// fields in existence. `$` cannot start a Rust field path, so it never collides.
+pub(crate) const META_FIELD: &str = "$v";
+/// Current layout version written in [`META_FIELD`].
+pub(crate) const LAYOUT_VERSION: &str = "1";
+
+/// Key names for one model in one environment.
+#[derive(Debug, Clone)]
+pub(crate) struct Keyspace {
+    prefix: String,
+    model: &'static str,
+    shards: u32,
+}
+
+/// The keys of one document.
+#[derive(Debug, Clone)]
+pub(crate) struct DocKeys {
+    pub root: String,
+    pub ids: String,
+    /// `(field path, key)` for every collection of the schema, in schema order.
+    pub collections: Vec<(String, String)>,
+}
+
+impl Keyspace {
+    pub(crate) fn new(namespace: Option<&str>, schema: &ModelSchema) -> Self {
+        let prefix = namespace.map(|ns| format!("{ns}:")).unwrap_or_default();
+        Self {
+            prefix,
+            model: schema.name,
+            shards: schema.shards.max(1),
+        }
+    }
+
+    pub(crate) fn shards(&self) -> u32 {
+        self.shards
+    }
+
+    /// `shard = fnv1a64(id) mod S`: stable across versions, platforms and processes.
+    pub(crate) fn shard_of(&self, id: &str) -> u32 {
+        if self.shards == 1 {
+            return 0;
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (h % u64::from(self.shards)) as u32
+    }
+
+    fn tag(&self, shard: u32) -> String {
+        format!("{}{{{}:{}}}", self.prefix, self.model, shard)
+    }
+
+    pub(crate) fn ids(&self, shard: u32) -> String {
+        format!("{}:ids", self.tag(shard))
+    }
+
+    pub(crate) fn doc(&self, schema: &ModelSchema, id: &str) -> DocKeys {
+        let tag = self.tag(self.shard_of(id));
+        DocKeys {
+            root: format!("{tag}:d:{id}"),
+            ids: format!("{tag}:ids"),
+            collections: schema
+                .collections()
+                .map(|f| (f.path.clone(), format!("{tag}:c:{}:{id}", f.path)))
+                .collect(),
+        }
+    }
+}
+
+/// Checks an id before it is used in a key.
+pub(crate) fn validate_id(model: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::InvalidInput(format!("{model}: the id is empty")));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::InvalidInput(format!(
+            "{model}: the id is {} bytes long, the limit is {MAX_ID_LEN}",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an environment namespace: it is placed before the hash tag, so it must not
+/// contain braces (they would change the tag Redis Cluster hashes).
+pub(crate) fn validate_namespace(ns: &str) -> Result<()> {
+    if ns.is_empty() || ns.contains(['{', '}']) {
+        return Err(Error::InvalidInput(format!(
+            "namespace {ns:?} must be non-empty and contain no `{{` or `}}`"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{FieldKind, FieldSchema};
+
+    fn schema(shards: u32) -> ModelSchema {
+        ModelSchema {
+            name: "User",
+            shards,
+            env: None,
+            key_field: "id",
+            fields: vec![
+                FieldSchema { path: "name".into(), kind: FieldKind::Scalar },
+                FieldSchema { path: "address.tags".into(), kind: FieldKind::List },
+            ],
+        }
+    }
+
+    #[test]
+    fn layout() {
+        let s = schema(1);
+        let ks = Keyspace::new(Some("app"), &s);
+        let d = ks.doc(&s, "a:b {c}");
+        assert_eq!(d.root, "app:{User:0}:d:a:b {c}");
+        assert_eq!(d.ids, "app:{User:0}:ids");
+        assert_eq!(d.collections, vec![("address.tags".to_string(), "app:{User:0}:c:address.tags:a:b {c}".to_string())]);
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        let s = schema(4);
+        let ks = Keyspace::new(None, &s);
+        // fnv1a64 values are fixed forever: changing them would orphan stored data.
+        assert_eq!(ks.shard_of("a"), (0xaf63_dc4c_8601_ec8c_u64 % 4) as u32);
+        let mut seen = [0; 4];
+        for i in 0..400 {
+            seen[ks.shard_of(&i.to_string()) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
+        assert!(ks.doc(&s, "x").root.starts_with(&format!("{{User:{}}}", ks.shard_of("x"))));
+    }
+
+    #[test]
+    fn ids_and_namespaces_are_validated() {
+        assert!(validate_id("User", "").is_err());
+        assert!(validate_id("User", &"x".repeat(MAX_ID_LEN + 1)).is_err());
+        assert!(validate_id("User", "ü:{}* \0").is_ok());
+        assert!(validate_namespace("a{b").is_err());
+        assert!(validate_namespace("").is_err());
+        assert!(validate_namespace("tenant:1").is_ok());
+    }
+}

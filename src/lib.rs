@@ -1,0 +1,63 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(any(feature = "blocking", feature = "tokio")))]
+compile_error!(
+    "rapyer needs at least one API: enable the `blocking` feature, the `tokio` feature, or both (the default)"
+);
+
+mod codec;
+mod env;
+mod error;
+mod id;
+mod keys;
+mod model;
+
+extern crate self as rapyer;
+mod plan;
+mod schema;
+mod scripts;
+
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod asynchronous;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod sync;
+
+pub use codec::{AutoKey, Element, Field, FieldPath, Key, MapKey, Scalar};
+pub use env::{
+    Environment, EnvironmentConfig, EnvironmentGuard, Stats, current_environment, environment,
+    init, register_environment, set_default_environment, use_environment,
+};
+pub use error::{Error, Result};
+pub use id::Id;
+pub use keys::MAX_ID_LEN;
+pub use model::Model;
+pub use schema::{FieldKind, FieldSchema, ModelSchema};
+
+/// Derives [`Model`] for a struct with named fields. See the crate docs for attributes.
+pub use rapyer_derive::Model;
+/// Derives [`Field`] for a struct flattened into its parent's root hash (`address.city`).
+pub use rapyer_derive::Embedded;
+/// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
+/// map (stored as msgpack with named fields).
+pub use rapyer_derive::Element;
+
+/// Not public API: what the derive's generated code calls.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::codec::{
+        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
+        to_msgpack,
+    };
+    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema};
+    pub use once_cell::sync::OnceCell;
+
+    /// Compile-time check that a field type is storable (spanned at the field's type).
+    pub fn assert_field<T: crate::Field>() {}
+    /// Compile-time check that a key field's type is a key.
+    pub fn assert_key<T: crate::Key>() {}
+    /// Compile-time check that a blob field's type is serde-serializable.
+    pub fn assert_blob<T: serde::Serialize + serde::de::DeserializeOwned>() {}
+}

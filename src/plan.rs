@@ -1,0 +1,298 @@
+//! Write and read plans: what to send for each operation, and how to read the replies.
+//! Sans-IO: only the mode shells send anything.
+
+use std::collections::HashMap;
+
+use redis::Value;
+
+use crate::codec::{Decoder, Encoder, Key};
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::keys::{self, DocKeys, Keyspace};
+use crate::model::Model;
+use crate::schema::{FieldKind, ModelSchema};
+use crate::scripts::{self, Invocation};
+
+/// A model's keyspace in its resolved environment.
+pub(crate) struct Ctx {
+    pub env: Environment,
+    pub schema: &'static ModelSchema,
+    pub keys: Keyspace,
+}
+
+impl Ctx {
+    pub(crate) fn of<M: Model>() -> Result<Self> {
+        let schema = M::schema();
+        let env = crate::env::resolve(schema.env)?;
+        let keys = Keyspace::new(env.namespace(), schema);
+        Ok(Self { env, schema, keys })
+    }
+
+    /// The keys of document `id`, after checking the id.
+    pub(crate) fn doc(&self, id: &str) -> Result<DocKeys> {
+        keys::validate_id(self.schema.name, id)?;
+        Ok(self.keys.doc(self.schema, id))
+    }
+}
+
+/// Loads document `id` as one consistent snapshot: `MULTI`, `HGETALL` of the root, one
+/// read per collection, `EXEC`.
+pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    pipe.cmd("HGETALL").arg(&doc.root);
+    for ((_, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
+        match field.kind {
+            FieldKind::List => pipe.cmd("LRANGE").arg(key).arg(0).arg(-1),
+            FieldKind::Map => pipe.cmd("HGETALL").arg(key),
+            _ => pipe.cmd("SMEMBERS").arg(key),
+        };
+    }
+    pipe
+}
+
+/// Decodes the replies of [`load`]; `None` when the document does not exist.
+pub(crate) fn decode_load<M: Model>(
+    ctx: &Ctx,
+    id: &str,
+    doc: DocKeys,
+    replies: Vec<Value>,
+) -> Result<Option<M>> {
+    let mut replies = replies.into_iter();
+    let root_pairs = bulk_items(replies.next(), &doc.root)?;
+    if root_pairs.is_empty() {
+        return Ok(None);
+    }
+    let root: HashMap<String, Vec<u8>> = pairs(root_pairs)
+        .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
+        .collect();
+    let mut collections = HashMap::new();
+    for (path, key) in doc.collections {
+        let items = bulk_items(replies.next(), &key)?;
+        collections.insert(path, (key, items));
+    }
+    let mut dec = Decoder::new(ctx.schema.name, id.to_owned(), doc.root, root, collections);
+    M::__decode(&mut dec).map(Some)
+}
+
+/// Whether `insert` may overwrite an existing document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    Save,
+    Insert,
+}
+
+/// Encodes `model` (under `id`) into a call of the save script. Encoding errors are
+/// returned here, before anything is sent.
+pub(crate) fn write<M: Model>(ctx: &Ctx, model: &M, id: &str, mode: WriteMode) -> Result<Invocation> {
+    let doc = ctx.doc(id)?;
+    let mut enc = Encoder::new(ctx.schema.name);
+    model.__encode(&mut enc)?;
+
+    let mut args: Vec<Vec<u8>> = Vec::with_capacity(4 + 2 * enc.root.len());
+    args.push(match mode {
+        WriteMode::Save => b"save".to_vec(),
+        WriteMode::Insert => b"insert".to_vec(),
+    });
+    args.push(id.as_bytes().to_vec());
+    args.push((enc.root.len() + 1).to_string().into_bytes());
+    args.push(keys::META_FIELD.as_bytes().to_vec());
+    args.push(keys::LAYOUT_VERSION.as_bytes().to_vec());
+    for (field, value) in enc.root {
+        args.push(field.into_bytes());
+        args.push(value);
+    }
+    let mut stored: HashMap<String, (FieldKind, Vec<Vec<u8>>)> = enc
+        .collections
+        .into_iter()
+        .map(|(path, kind, items)| (path, (kind, items)))
+        .collect();
+    let mut script_keys = Vec::with_capacity(2 + doc.collections.len());
+    script_keys.push(doc.root);
+    script_keys.push(doc.ids);
+    for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
+        let (kind, items) = stored.remove(&path).unwrap_or((field.kind, Vec::new()));
+        args.push(
+            match kind {
+                FieldKind::List => "l",
+                FieldKind::Map => "h",
+                _ => "s",
+            }
+            .into(),
+        );
+        args.push(items.len().to_string().into_bytes());
+        args.extend(items);
+        script_keys.push(key);
+    }
+    if let Some(path) = stored.into_keys().next() {
+        // The encoder produced a collection the schema does not describe: a derive bug,
+        // reported rather than silently dropped.
+        return Err(Error::Encode {
+            model: ctx.schema.name,
+            field: path,
+            reason: "collection not described by the model schema".into(),
+        });
+    }
+    Ok(Invocation {
+        script: &scripts::SAVE,
+        source: scripts::SAVE_SRC,
+        keys: script_keys,
+        args,
+    })
+}
+
+/// Reads the save script's reply.
+pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
+    match reply {
+        Value::Int(1) => Ok(()),
+        Value::Int(0) | Value::Nil => {
+            let doc = ctx.keys.doc(ctx.schema, id);
+            Err(Error::AlreadyExists {
+                model: ctx.schema.name,
+                id: id.to_owned(),
+                key: doc.root,
+            })
+        }
+        other => Err(unexpected("save script", &other)),
+    }
+}
+
+/// Deletes every key of document `id` and its id-index entry, in one `MULTI/EXEC`.
+/// The first reply (`DEL root`) tells whether it existed.
+pub(crate) fn delete(doc: &DocKeys, id: &str) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    pipe.cmd("DEL").arg(&doc.root);
+    if !doc.collections.is_empty() {
+        pipe.cmd("DEL")
+            .arg(doc.collections.iter().map(|(_, k)| k).collect::<Vec<_>>())
+            .ignore();
+    }
+    pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
+    pipe
+}
+
+pub(crate) fn deleted(replies: Vec<Value>) -> Result<bool> {
+    match replies.first() {
+        Some(Value::Int(n)) => Ok(*n > 0),
+        other => Err(unexpected("DEL", other.unwrap_or(&Value::Nil))),
+    }
+}
+
+pub(crate) fn exists(doc: &DocKeys) -> redis::Cmd {
+    let mut cmd = redis::cmd("EXISTS");
+    cmd.arg(&doc.root);
+    cmd
+}
+
+pub(crate) fn int_reply(context: &str, v: Value) -> Result<i64> {
+    match v {
+        Value::Int(n) => Ok(n),
+        other => Err(unexpected(context, &other)),
+    }
+}
+
+/// Lists the id index of every shard (`ZRANGE ids 0 -1` per shard, one pipeline).
+pub(crate) fn ids(ctx: &Ctx) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    for shard in 0..ctx.keys.shards() {
+        pipe.cmd("ZRANGE").arg(ctx.keys.ids(shard)).arg(0).arg(-1);
+    }
+    pipe
+}
+
+/// Merges [`ids`] replies, sorted by id text (creation order for auto ids).
+pub(crate) fn decode_ids<K: Key>(ctx: &Ctx, replies: Vec<Value>) -> Result<Vec<K>> {
+    let mut all = Vec::new();
+    for (shard, reply) in replies.into_iter().enumerate() {
+        let key = ctx.keys.ids(shard as u32);
+        for raw in bulk_items(Some(reply), &key)? {
+            let text = String::from_utf8(raw).map_err(|e| Error::Decode {
+                model: ctx.schema.name,
+                key: key.clone(),
+                field: ctx.schema.key_field.to_owned(),
+                reason: format!("id is not UTF-8: {}", crate::codec::show(e.as_bytes())),
+            })?;
+            all.push(text);
+        }
+    }
+    all.sort_unstable();
+    all.into_iter()
+        .map(|text| {
+            K::from_key(&text).map_err(|reason| Error::Decode {
+                model: ctx.schema.name,
+                key: ctx.keys.doc(ctx.schema, &text).root,
+                field: ctx.schema.key_field.to_owned(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// `ZCARD ids` per shard, one pipeline.
+pub(crate) fn count(ctx: &Ctx) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    for shard in 0..ctx.keys.shards() {
+        pipe.cmd("ZCARD").arg(ctx.keys.ids(shard));
+    }
+    pipe
+}
+
+pub(crate) fn decode_count(replies: Vec<Value>) -> Result<u64> {
+    replies
+        .into_iter()
+        .map(|v| int_reply("ZCARD", v).map(|n| n.max(0) as u64))
+        .sum()
+}
+
+/// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
+fn bulk_items(v: Option<Value>, key: &str) -> Result<Vec<Vec<u8>>> {
+    fn push(v: Value, out: &mut Vec<Vec<u8>>, key: &str) -> Result<()> {
+        match v {
+            Value::BulkString(b) => out.push(b),
+            Value::SimpleString(s) => out.push(s.into_bytes()),
+            Value::Int(n) => out.push(n.to_string().into_bytes()),
+            other => return Err(unexpected(&format!("read of `{key}`"), &other)),
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    match v {
+        None | Some(Value::Nil) => {}
+        Some(Value::Array(items)) | Some(Value::Set(items)) => {
+            out.reserve(items.len());
+            for item in items {
+                push(item, &mut out, key)?;
+            }
+        }
+        Some(Value::Map(entries)) => {
+            for (k, v) in entries {
+                push(k, &mut out, key)?;
+                push(v, &mut out, key)?;
+            }
+        }
+        Some(other) => return Err(unexpected(&format!("read of `{key}`"), &other)),
+    }
+    Ok(out)
+}
+
+fn pairs(items: Vec<Vec<u8>>) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
+    let mut it = items.into_iter();
+    std::iter::from_fn(move || Some((it.next()?, it.next()?)))
+}
+
+pub(crate) fn unexpected(context: &str, v: &Value) -> Error {
+    let mut reply = format!("{v:?}");
+    if reply.len() > 120 {
+        let mut cut = 120;
+        while !reply.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reply.truncate(cut);
+        reply.push('…');
+    }
+    Error::UnexpectedReply {
+        context: context.to_owned(),
+        reply,
+    }
+}

@@ -1,0 +1,55 @@
+//! The static description of a model that the derive emits and the runtime interprets.
+
+/// How one stored field is laid out in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldKind {
+    /// One field of the root hash holding the scalar's text or bytes.
+    Scalar,
+    /// One field of the root hash holding msgpack (`#[rapyer(blob)]`).
+    Blob,
+    /// Its own Redis LIST key (`Vec`, `VecDeque`).
+    List,
+    /// Its own Redis HASH key (`HashMap`, `BTreeMap`).
+    Map,
+    /// Its own Redis SET key (`HashSet`, `BTreeSet`).
+    Set,
+}
+
+impl FieldKind {
+    /// True for the kinds that live in a key of their own.
+    pub fn is_collection(self) -> bool {
+        matches!(self, Self::List | Self::Map | Self::Set)
+    }
+}
+
+/// One stored field: its dotted path (`address.city`) and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSchema {
+    /// Dotted path from the model root; embedded structs are flattened.
+    pub path: String,
+    /// Storage kind.
+    pub kind: FieldKind,
+}
+
+/// The schema of a model, built once per model type.
+#[derive(Debug, Clone)]
+pub struct ModelSchema {
+    /// Model name used in keys (`#[rapyer(name = "…")]`, default: the struct name).
+    pub name: &'static str,
+    /// Number of shards `S` (`#[rapyer(shards = N)]`, default 1).
+    pub shards: u32,
+    /// Pinned environment (`#[rapyer(env = "…")]`), if any.
+    pub env: Option<&'static str>,
+    /// Name of the key field.
+    pub key_field: &'static str,
+    /// Every stored field, flattened, in declaration order.
+    pub fields: Vec<FieldSchema>,
+}
+
+impl ModelSchema {
+    /// The fields stored under keys of their own, in declaration order.
+    pub fn collections(&self) -> impl Iterator<Item = &FieldSchema> {
+        self.fields.iter().filter(|f| f.kind.is_collection())
+    }
+}

@@ -1,0 +1,42 @@
+//! Lua scripts, loaded from `.lua` files (DESIGN §2.6: user data travels only as
+//! KEYS/ARGV). Invoked with `EVALSHA`; the mode shells reload on `NOSCRIPT`.
+
+use once_cell::sync::Lazy;
+
+/// Writes a whole document (save / insert), see `save.lua`.
+pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
+pub(crate) const SAVE_SRC: &str = include_str!("save.lua");
+
+/// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
+pub(crate) struct Invocation {
+    pub script: &'static Lazy<redis::Script>,
+    pub source: &'static str,
+    pub keys: Vec<String>,
+    pub args: Vec<Vec<u8>>,
+}
+
+impl Invocation {
+    /// `EVALSHA sha numkeys keys… args…`.
+    pub(crate) fn evalsha(&self) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.script.get_hash())
+            .arg(self.keys.len())
+            .arg(&self.keys)
+            .arg(&self.args);
+        cmd
+    }
+
+    /// `SCRIPT LOAD` then `EVALSHA` in one pipeline, after a `NOSCRIPT` reply. The first
+    /// attempt failed before running anything, so running it again applies it once.
+    pub(crate) fn reload_pipe(&self) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SCRIPT").arg("LOAD").arg(self.source).ignore();
+        pipe.add_command(self.evalsha());
+        pipe
+    }
+}
+
+/// True for the server's `NOSCRIPT` reply.
+pub(crate) fn is_noscript(err: &redis::RedisError) -> bool {
+    err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
