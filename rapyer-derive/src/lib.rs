@@ -221,10 +221,10 @@ fn field_code(f: &FieldInfo, path: &TokenStream2) -> (TokenStream2, TokenStream2
         )
     } else {
         (
-            quote! { <#ty as ::rapyer::Field>::describe(&#path, out); },
-            quote! { ::rapyer::Field::encode(&self.#ident, &#path, enc)?; },
-            quote! { #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
-            quote! { <#ty as ::rapyer::Field>::Path },
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); },
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::encode(&self.#ident, &#path, enc)?; },
+            quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
             quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
         )
     }
@@ -233,10 +233,10 @@ fn field_code(f: &FieldInfo, path: &TokenStream2) -> (TokenStream2, TokenStream2
 fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
     let ty = &f.ty;
     let ident = &f.ident;
-    if f.blob {
+    if f.blob || f.key {
         quote! { #ident: ::rapyer::FieldPath::new(#path) }
     } else {
-        quote! { #ident: <#ty as ::rapyer::Field>::path(#path) }
+        quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::path(#path) }
     }
 }
 
@@ -303,10 +303,10 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         let path = quote!(::std::string::String::from(#name));
         let (d, e, dc, pty, a) = field_code(f, &path);
         let fid = &f.ident;
-        path_fields.push(quote! { pub #fid: #pty });
-        path_ctors.push(path_ctor(f, &path));
         if f.ident == *key_ident {
             let ty = &f.ty;
+            path_fields.push(quote! { pub #fid: ::rapyer::FieldPath<#ty> });
+            path_ctors.push(quote! { #fid: ::rapyer::FieldPath::new(#path) });
             asserts.push(quote_spanned! {ty.span()=> ::rapyer::__private::assert_key::<#ty>(); });
             decode.push(quote! {
                 #fid: <#key_ty as ::rapyer::Key>::from_key(dec.id())
@@ -314,6 +314,8 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             });
             continue;
         }
+        path_fields.push(quote! { pub #fid: #pty });
+        path_ctors.push(path_ctor(f, &path));
         describe.push(d);
         encode.push(e);
         decode.push(dc);

@@ -1,0 +1,147 @@
+//! Test harness: a throwaway `redis-server` per test binary (or `REDIS_URL` when set),
+//! and a fresh, namespaced environment per test. It never touches a server it did not
+//! start, except the one named by `REDIS_URL`, where it only uses its own namespaces.
+#![allow(dead_code)]
+
+pub mod models;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+
+/// A running Redis the tests may use.
+pub struct Server {
+    pub url: String,
+}
+
+static SHARED: Lazy<Server> = Lazy::new(|| match std::env::var("REDIS_URL") {
+    Ok(url) if !url.is_empty() => Server { url },
+    _ => Server::start(),
+});
+
+/// The server shared by the tests of this binary.
+pub fn server() -> &'static Server {
+    &SHARED
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free local port")
+}
+
+fn redis_server_binary() -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/local/bin", "/usr/sbin"]) {
+        let p = PathBuf::from(dir).join("redis-server");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("redis-server not found: run scripts/ensure-redis.sh (or apt-get install redis-server), or set REDIS_URL");
+}
+
+impl Server {
+    /// Starts a private server on a free port. A shell watchdog stops it (and removes its
+    /// directory) when this test process exits, since Rust never drops statics.
+    pub fn start() -> Server {
+        let bin = redis_server_binary();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!("rapyer-test-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let script = format!(
+                "{bin} --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir} --logfile '' --daemonize no >/dev/null 2>&1 & r=$!; \
+                 while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.3; done; kill $r 2>/dev/null; wait $r 2>/dev/null; rm -rf {dir}",
+                bin = bin.display(),
+                dir = dir.display(),
+                parent = std::process::id(),
+            );
+            Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server watchdog");
+            let url = format!("redis://127.0.0.1:{port}/");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(mut c) = redis::Client::open(url.as_str()).and_then(|c| c.get_connection()) {
+                    if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                        return Server { url };
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// A plain redis-rs connection, for checking what is stored.
+    pub fn raw(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("raw connection")
+    }
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh environment with its own namespace on the shared server, current on this
+/// thread until the guard drops.
+pub struct TestEnv {
+    pub env: rapyer::Environment,
+    pub ns: String,
+    _guard: rapyer::EnvironmentGuard,
+}
+
+impl TestEnv {
+    pub fn raw(&self) -> redis::Connection {
+        server().raw()
+    }
+
+    /// Every key of this test's namespace (test-side check only; rapyer never uses KEYS).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.ns))
+            .query(&mut self.raw())
+            .unwrap();
+        keys.sort();
+        keys
+    }
+
+    pub fn stats(&self) -> rapyer::Stats {
+        self.env.stats()
+    }
+}
+
+/// Registers a uniquely named environment + namespace and makes it current.
+pub fn env() -> TestEnv {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = format!("test-{}-{n}", std::process::id());
+    let ns = format!("t{}x{n}", std::process::id());
+    let env = rapyer::register_environment(
+        &name,
+        rapyer::EnvironmentConfig::new(server().url.as_str()).namespace(ns.as_str()),
+    )
+    .unwrap();
+    let guard = rapyer::use_environment(&name).unwrap();
+    TestEnv { env, ns, _guard: guard }
+}
+
+/// `INFO commandstats` call counts, by command name (`keys`, `scan`, …).
+pub fn command_calls(conn: &mut redis::Connection, name: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    let prefix = format!("cmdstat_{name}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,209 @@
+//! Models shared by the integration tests.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use rapyer::{Element, Embedded, Id, Model};
+use serde::{Deserialize, Serialize};
+
+#[derive(Embedded, Debug, Clone, PartialEq, Default)]
+pub struct Geo {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Embedded, Debug, Clone, PartialEq, Default)]
+pub struct Address {
+    pub city: String,
+    pub zip: Option<String>,
+    pub geo: Geo,
+    pub lines: Vec<String>,
+    pub labels: HashMap<String, String>,
+}
+
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Item {
+    pub sku: String,
+    pub qty: u32,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Profile {
+    pub bio: String,
+    pub links: Vec<(String, String)>,
+    pub extra: Option<BTreeMap<String, i64>>,
+}
+
+/// Every field kind, with awkward values.
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Everything {
+    pub id: Id,
+    pub text: String,
+    pub empty: String,
+    pub int8: i8,
+    pub min: i64,
+    pub max: i64,
+    pub umax: u64,
+    pub u128: u128,
+    pub f_max: f64,
+    pub f_min_pos: f64,
+    pub f_sub: f64,
+    pub f_neg_zero: f64,
+    pub f_tenth: f64,
+    pub f32_sub: f32,
+    pub flag: bool,
+    pub bytes: Vec<u8>,
+    pub letter: char,
+    pub uuid: uuid::Uuid,
+    #[cfg(feature = "chrono")]
+    pub when: chrono::DateTime<chrono::Utc>,
+    #[cfg(feature = "chrono")]
+    pub day: chrono::NaiveDate,
+    #[cfg(feature = "chrono")]
+    pub naive: chrono::NaiveDateTime,
+    pub none: Option<i64>,
+    pub some: Option<String>,
+    pub some_empty: Option<String>,
+    pub some_none: Option<Option<String>>,
+    pub some_some_empty: Option<Option<String>>,
+    pub list: Vec<String>,
+    pub deque: VecDeque<i64>,
+    pub empty_list: Vec<String>,
+    pub optional_items: Vec<Option<i64>>,
+    pub blobs: Vec<Vec<u8>>,
+    pub scores: HashMap<String, f64>,
+    pub by_rank: BTreeMap<u32, String>,
+    pub empty_map: BTreeMap<String, i64>,
+    pub tags: HashSet<String>,
+    pub numbers: BTreeSet<i64>,
+    pub address: Address,
+    pub items: Vec<Item>,
+    #[rapyer(blob)]
+    pub profile: Profile,
+    #[rapyer(blob)]
+    pub matrix: Vec<Vec<i32>>,
+}
+
+impl Everything {
+    pub fn sample() -> Self {
+        Self {
+            id: Id::new(),
+            text: "héllo \0 {tag} : * \"quoted\" 🦀".into(),
+            empty: String::new(),
+            int8: i8::MIN,
+            min: i64::MIN,
+            max: i64::MAX,
+            umax: u64::MAX,
+            u128: u128::MAX,
+            f_max: f64::MAX,
+            f_min_pos: f64::MIN_POSITIVE,
+            f_sub: 5e-324,
+            f_neg_zero: -0.0,
+            f_tenth: 0.1,
+            f32_sub: f32::MIN_POSITIVE / 7.0,
+            flag: true,
+            bytes: vec![0, 159, 146, 150, 255, b'\n'],
+            letter: '∑',
+            uuid: uuid::Uuid::new_v4(),
+            #[cfg(feature = "chrono")]
+            when: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            #[cfg(feature = "chrono")]
+            day: chrono::NaiveDate::from_ymd_opt(1969, 7, 20).unwrap(),
+            #[cfg(feature = "chrono")]
+            naive: chrono::DateTime::from_timestamp_micros(-1).unwrap().naive_utc(),
+            none: None,
+            some: Some("x".into()),
+            some_empty: Some(String::new()),
+            some_none: Some(None),
+            some_some_empty: Some(Some(String::new())),
+            list: vec!["b".into(), "a".into(), "b".into(), String::new()],
+            deque: VecDeque::from(vec![i64::MIN, 0, i64::MAX]),
+            empty_list: vec![],
+            optional_items: vec![None, Some(0), None, Some(-1)],
+            blobs: vec![vec![], vec![0xff, 0x00]],
+            scores: HashMap::from([("a".into(), 1.5), ("".into(), f64::MIN), ("ü".into(), -0.0)]),
+            by_rank: BTreeMap::from([(0, "zero".into()), (u32::MAX, "max".into())]),
+            empty_map: BTreeMap::new(),
+            tags: HashSet::from(["x".into(), "".into(), "a b".into()]),
+            numbers: BTreeSet::from([-5, 0, i64::MAX]),
+            address: Address {
+                city: "Zürich".into(),
+                zip: None,
+                geo: Geo { lat: 47.3769, lon: 8.5417 },
+                lines: vec!["Bahnhofstrasse 1".into(), "".into()],
+                labels: HashMap::from([("kind".into(), "home".into())]),
+            },
+            items: vec![
+                Item { sku: "A-1".into(), qty: 2, note: None },
+                Item { sku: "B\0".into(), qty: u32::MAX, note: Some("n".into()) },
+            ],
+            profile: Profile {
+                bio: "bio".into(),
+                links: vec![("gh".into(), "https://github.com".into())],
+                extra: Some(BTreeMap::from([("k".into(), i64::MIN)])),
+            },
+            matrix: vec![vec![1, 2], vec![], vec![-3]],
+        }
+    }
+}
+
+/// Floats that are not equal to themselves.
+#[derive(Model, Debug, Clone)]
+pub struct Odd {
+    pub id: Id,
+    pub nan: f64,
+    pub inf: f64,
+    pub neg_inf: f32,
+}
+
+/// A keyed model with a renamed key space.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "Acct")]
+pub struct Account {
+    #[rapyer(key)]
+    pub email: String,
+    pub name: String,
+    pub age: i64,
+}
+
+/// An integer-keyed model spread over 4 shards.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(shards = 4)]
+pub struct Event {
+    #[rapyer(key)]
+    pub seq: u64,
+    pub kind: String,
+    pub payload: Vec<String>,
+}
+
+/// A model with no scalar field besides its id.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Bag {
+    pub id: Id,
+    pub items: Vec<String>,
+    pub members: HashSet<String>,
+}
+
+/// The benchmark / tour shape.
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Id,
+    pub name: String,
+    pub age: i64,
+    pub status: String,
+    pub score: f64,
+    pub tags: Vec<String>,
+}
+
+impl User {
+    pub fn new(name: &str, age: i64) -> Self {
+        Self {
+            id: Id::new(),
+            name: name.into(),
+            age,
+            status: "active".into(),
+            score: 0.5,
+            tags: vec!["new".into()],
+        }
+    }
+}
