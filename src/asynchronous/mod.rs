@@ -43,9 +43,15 @@ pub mod prelude {
 /// .await?;
 /// # Ok(()) }
 /// ```
-pub async fn with_environment<F: Future>(name: &str, fut: F) -> Result<F::Output> {
-    let env = crate::env::environment(name)?;
-    Ok(crate::env::TASK_ENV.scope(env, fut).await)
+///
+/// The name is resolved when this is called, so the returned future does not borrow it
+/// and can be spawned.
+pub fn with_environment<F: Future>(
+    name: &str,
+    fut: F,
+) -> impl Future<Output = Result<F::Output>> + use<F> {
+    let env = crate::env::environment(name);
+    async move { Ok(crate::env::TASK_ENV.scope(env?, fut).await) }
 }
 
 /// The environment's shared connection, counting what it sends.

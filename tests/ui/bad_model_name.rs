@@ -1,0 +1,15 @@
+use rapyer::{Id, Model};
+
+#[derive(Model)]
+#[rapyer(name = "Us{er}")]
+struct User {
+    id: Id,
+}
+
+#[derive(Model)]
+#[rapyer(name = "", shards = 0)]
+struct Other {
+    id: Id,
+}
+
+fn main() {}

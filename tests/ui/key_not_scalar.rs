@@ -1,0 +1,10 @@
+use rapyer::Model;
+
+#[derive(Model)]
+struct Account {
+    #[rapyer(key)]
+    emails: Vec<String>,
+    name: String,
+}
+
+fn main() {}

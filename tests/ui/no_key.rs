@@ -1,0 +1,8 @@
+use rapyer::Model;
+
+#[derive(Model)]
+struct Account {
+    email: String,
+}
+
+fn main() {}
