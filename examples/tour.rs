@@ -1,1 +1,186 @@
-fn main() {}
+//! The tour: define models, save, load, list, delete, switch environment, in both the
+//! blocking and the tokio API, printing what happened and what Redis holds.
+//!
+//! Run it with `bash scripts/tour.sh` (installs redis-server if missing). It uses
+//! `REDIS_URL` when set; otherwise it starts a throwaway redis-server on a free port and
+//! stops it at the end, so it never touches a server on 6379.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+
+use rapyer::asynchronous::{AsyncModel, with_environment};
+use rapyer::sync::SyncModel;
+use rapyer::{Element, Embedded, Id, Model};
+use serde::{Deserialize, Serialize};
+
+#[derive(Embedded, Debug, Clone, PartialEq)]
+struct Address {
+    city: String,
+    zip: Option<String>,
+    lines: Vec<String>, // embedded structs may hold collections: own keys too
+}
+
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Badge {
+    name: String,
+    level: u8,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+struct User {
+    id: Id, // auto id: UUID v7
+    name: String,
+    age: i64,
+    score: f64,
+    active: bool,
+    address: Address,
+    tags: Vec<String>,
+    badges: Vec<Badge>,
+    settings: HashMap<String, String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "Acct", shards = 4)]
+struct Account {
+    #[rapyer(key)]
+    email: String,
+    plan: String,
+}
+
+struct Throwaway(Option<Child>, std::path::PathBuf);
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+/// `REDIS_URL`, or a throwaway redis-server on a free port.
+fn redis_url() -> (String, Throwaway) {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        return (url, Throwaway(None, std::path::PathBuf::new()));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("rapyer-tour-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server not found: run `bash scripts/tour.sh`, which installs it");
+    let guard = Throwaway(Some(child), dir);
+    let url = format!("redis://127.0.0.1:{port}/");
+    for _ in 0..200 {
+        if redis::Client::open(url.as_str()).and_then(|c| c.get_connection()).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    println!("started a throwaway redis-server on port {port}");
+    (url, guard)
+}
+
+fn show_redis(url: &str, title: &str) {
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    // KEYS is fine on a throwaway demo server; rapyer itself never uses it.
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    keys.sort();
+    println!("\n  Redis now holds ({title}):");
+    for key in keys {
+        let ty: String = redis::cmd("TYPE").arg(&key).query(&mut conn).unwrap();
+        println!("    {ty:<5} {key}");
+    }
+}
+
+fn main() -> rapyer::Result<()> {
+    let (url, _server) = redis_url();
+    let default_env = rapyer::init(&url)?;
+    rapyer::register_environment("staging", rapyer::EnvironmentConfig::new(&url).namespace("staging"))?;
+
+    println!("== blocking API (rapyer::sync, sync_ names)");
+    let mut ada = User {
+        id: Id::new(),
+        name: "Ada".into(),
+        age: 36,
+        score: 99.5,
+        active: true,
+        address: Address { city: "London".into(), zip: None, lines: vec!["12 St James's Sq".into()] },
+        tags: vec!["math".into(), "engines".into()],
+        badges: vec![Badge { name: "pioneer".into(), level: 3 }],
+        settings: HashMap::from([("theme".into(), "dark".into())]),
+    };
+    ada.sync_insert()?;
+    println!("inserted User {} ({} fields, {} collections)", ada.id, User::schema().fields.len(), User::schema().collections().count());
+    match ada.sync_insert() {
+        Err(e @ rapyer::Error::AlreadyExists { .. }) => println!("insert again -> {e}"),
+        other => println!("unexpected: {other:?}"),
+    }
+    let loaded = User::sync_get(&ada.id)?;
+    println!("get -> {} aged {} from {}, tags {:?}", loaded.name, loaded.age, loaded.address.city, loaded.tags);
+    assert_eq!(loaded, ada);
+
+    ada.age += 1;
+    ada.tags.push("poetry".into());
+    ada.sync_save()?;
+    let copy = ada.sync_duplicate()?;
+    println!("saved, then duplicated as {}", copy.id);
+    println!("ids (from the id index, never KEYS/SCAN): {:?}", User::sync_ids()?);
+    println!("count: {}", User::sync_count()?);
+    match User::sync_get("no-such-id") {
+        Err(e) => println!("get missing -> {e}"),
+        Ok(_) => unreachable!(),
+    }
+    show_redis(&url, "two users");
+
+    println!("\n== tokio API (rapyer::asynchronous, plain names)");
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async {
+        for (email, plan) in [("ada@example.com", "pro"), ("alan@example.com", "free"), ("grace@example.com", "pro")] {
+            Account { email: email.into(), plan: plan.into() }.insert().await?;
+        }
+        let grace = Account::get("grace@example.com").await?;
+        println!("get -> {grace:?}");
+        println!("accounts over 4 shards: {:?}", Account::ids().await?);
+        let deleted = copy.delete().await?;
+        println!("deleted the duplicate: {deleted}");
+
+        let before = default_env.stats();
+        let _ = User::get(&ada.id).await?;
+        let spent = default_env.stats() - before;
+        println!("one get = {} round trip, {} commands (MULTI, HGETALL, one read per collection, EXEC)", spent.round_trips, spent.commands);
+
+        with_environment("staging", async {
+            Account { email: "ada@example.com".into(), plan: "trial".into() }.save().await?;
+            println!("in staging: {} account(s); plan of ada = {}", Account::count().await?, Account::get("ada@example.com").await?.plan);
+            Ok::<(), rapyer::Error>(())
+        })
+        .await??;
+        println!("back in default: plan of ada = {}", Account::get("ada@example.com").await?.plan);
+        Ok::<(), rapyer::Error>(())
+    })?;
+
+    println!("\n== switching environment in blocking code");
+    {
+        let _staging = rapyer::use_environment("staging")?;
+        println!("current environment: {}", rapyer::current_environment()?.name());
+        println!("users in staging: {}", User::sync_count()?);
+    }
+    println!("current environment: {}", rapyer::current_environment()?.name());
+    show_redis(&url, "users, accounts, and staging's namespaced copy");
+
+    println!("\n== cleanup");
+    for id in User::sync_ids()? {
+        User::sync_delete_id(&id)?;
+    }
+    for email in Account::sync_ids()? {
+        Account::sync_delete_id(&email)?;
+    }
+    println!("default environment: {} users, {} accounts; stats {:?}", User::sync_count()?, Account::sync_count()?, default_env.stats());
+    Ok(())
+}

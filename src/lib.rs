@@ -1,4 +1,5 @@
-#![doc = include_str!("../README.md")]
+#![cfg_attr(all(feature = "blocking", feature = "tokio"), doc = include_str!("../README.md"))]
+#![cfg_attr(not(all(feature = "blocking", feature = "tokio")), doc = "rapyer: a typed Redis ORM for plain Redis. See the README.")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "blocking", feature = "tokio")))]
