@@ -64,11 +64,24 @@ fn redis_url() -> (String, Throwaway) {
     if let Ok(url) = std::env::var("REDIS_URL") {
         return (url, Throwaway(None, std::path::PathBuf::new()));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = std::env::temp_dir().join(format!("rapyer-tour-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .arg("--dir")
         .arg(&dir)
         .stdout(Stdio::null())
@@ -77,7 +90,10 @@ fn redis_url() -> (String, Throwaway) {
     let guard = Throwaway(Some(child), dir);
     let url = format!("redis://127.0.0.1:{port}/");
     for _ in 0..200 {
-        if redis::Client::open(url.as_str()).and_then(|c| c.get_connection()).is_ok() {
+        if redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .is_ok()
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
@@ -101,7 +117,10 @@ fn show_redis(url: &str, title: &str) {
 fn main() -> rapyer::Result<()> {
     let (url, _server) = redis_url();
     let default_env = rapyer::init(&url)?;
-    rapyer::register_environment("staging", rapyer::EnvironmentConfig::new(&url).namespace("staging"))?;
+    rapyer::register_environment(
+        "staging",
+        rapyer::EnvironmentConfig::new(&url).namespace("staging"),
+    )?;
 
     println!("== blocking API (rapyer::sync, sync_ names)");
     let mut ada = User {
@@ -110,19 +129,34 @@ fn main() -> rapyer::Result<()> {
         age: 36,
         score: 99.5,
         active: true,
-        address: Address { city: "London".into(), zip: None, lines: vec!["12 St James's Sq".into()] },
+        address: Address {
+            city: "London".into(),
+            zip: None,
+            lines: vec!["12 St James's Sq".into()],
+        },
         tags: vec!["math".into(), "engines".into()],
-        badges: vec![Badge { name: "pioneer".into(), level: 3 }],
+        badges: vec![Badge {
+            name: "pioneer".into(),
+            level: 3,
+        }],
         settings: HashMap::from([("theme".into(), "dark".into())]),
     };
     ada.sync_insert()?;
-    println!("inserted User {} ({} fields, {} collections)", ada.id, User::schema().fields.len(), User::schema().collections().count());
+    println!(
+        "inserted User {} ({} fields, {} collections)",
+        ada.id,
+        User::schema().fields.len(),
+        User::schema().collections().count()
+    );
     match ada.sync_insert() {
         Err(e @ rapyer::Error::AlreadyExists { .. }) => println!("insert again -> {e}"),
         other => println!("unexpected: {other:?}"),
     }
     let loaded = User::sync_get(&ada.id)?;
-    println!("get -> {} aged {} from {}, tags {:?}", loaded.name, loaded.age, loaded.address.city, loaded.tags);
+    println!(
+        "get -> {} aged {} from {}, tags {:?}",
+        loaded.name, loaded.age, loaded.address.city, loaded.tags
+    );
     assert_eq!(loaded, ada);
 
     ada.age += 1;
@@ -130,7 +164,10 @@ fn main() -> rapyer::Result<()> {
     ada.sync_save()?;
     let copy = ada.sync_duplicate()?;
     println!("saved, then duplicated as {}", copy.id);
-    println!("ids (from the id index, never KEYS/SCAN): {:?}", User::sync_ids()?);
+    println!(
+        "ids (from the id index, never KEYS/SCAN): {:?}",
+        User::sync_ids()?
+    );
     println!("count: {}", User::sync_count()?);
     match User::sync_get("no-such-id") {
         Err(e) => println!("get missing -> {e}"),
@@ -141,8 +178,17 @@ fn main() -> rapyer::Result<()> {
     println!("\n== tokio API (rapyer::asynchronous, plain names)");
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async {
-        for (email, plan) in [("ada@example.com", "pro"), ("alan@example.com", "free"), ("grace@example.com", "pro")] {
-            Account { email: email.into(), plan: plan.into() }.insert().await?;
+        for (email, plan) in [
+            ("ada@example.com", "pro"),
+            ("alan@example.com", "free"),
+            ("grace@example.com", "pro"),
+        ] {
+            Account {
+                email: email.into(),
+                plan: plan.into(),
+            }
+            .insert()
+            .await?;
         }
         let grace = Account::get("grace@example.com").await?;
         println!("get -> {grace:?}");
@@ -153,25 +199,46 @@ fn main() -> rapyer::Result<()> {
         let before = default_env.stats();
         let _ = User::get(&ada.id).await?;
         let spent = default_env.stats() - before;
-        println!("one get = {} round trip, {} commands (MULTI, HGETALL, one read per collection, EXEC)", spent.round_trips, spent.commands);
+        println!(
+            "one get = {} round trip, {} commands (MULTI, HGETALL, one read per collection, EXEC)",
+            spent.round_trips, spent.commands
+        );
 
         with_environment("staging", async {
-            Account { email: "ada@example.com".into(), plan: "trial".into() }.save().await?;
-            println!("in staging: {} account(s); plan of ada = {}", Account::count().await?, Account::get("ada@example.com").await?.plan);
+            Account {
+                email: "ada@example.com".into(),
+                plan: "trial".into(),
+            }
+            .save()
+            .await?;
+            println!(
+                "in staging: {} account(s); plan of ada = {}",
+                Account::count().await?,
+                Account::get("ada@example.com").await?.plan
+            );
             Ok::<(), rapyer::Error>(())
         })
         .await??;
-        println!("back in default: plan of ada = {}", Account::get("ada@example.com").await?.plan);
+        println!(
+            "back in default: plan of ada = {}",
+            Account::get("ada@example.com").await?.plan
+        );
         Ok::<(), rapyer::Error>(())
     })?;
 
     println!("\n== switching environment in blocking code");
     {
         let _staging = rapyer::use_environment("staging")?;
-        println!("current environment: {}", rapyer::current_environment()?.name());
+        println!(
+            "current environment: {}",
+            rapyer::current_environment()?.name()
+        );
         println!("users in staging: {}", User::sync_count()?);
     }
-    println!("current environment: {}", rapyer::current_environment()?.name());
+    println!(
+        "current environment: {}",
+        rapyer::current_environment()?.name()
+    );
     show_redis(&url, "users, accounts, and staging's namespaced copy");
 
     println!("\n== cleanup");
@@ -181,6 +248,11 @@ fn main() -> rapyer::Result<()> {
     for email in Account::sync_ids()? {
         Account::sync_delete_id(&email)?;
     }
-    println!("default environment: {} users, {} accounts; stats {:?}", User::sync_count()?, Account::sync_count()?, default_env.stats());
+    println!(
+        "default environment: {} users, {} accounts; stats {:?}",
+        User::sync_count()?,
+        Account::sync_count()?,
+        default_env.stats()
+    );
     Ok(())
 }

@@ -139,7 +139,9 @@ impl Environment {
 
     pub(crate) fn record(&self, commands: usize) {
         self.0.round_trips.fetch_add(1, Ordering::Relaxed);
-        self.0.commands.fetch_add(commands as u64, Ordering::Relaxed);
+        self.0
+            .commands
+            .fetch_add(commands as u64, Ordering::Relaxed);
     }
 }
 
@@ -311,9 +313,13 @@ mod tests {
         }
         assert_eq!(current_environment().unwrap().name(), "env-test-a");
         drop(a);
-        assert!(matches!(use_environment("nope"), Err(Error::UnknownEnvironment { .. })));
+        assert!(matches!(
+            use_environment("nope"),
+            Err(Error::UnknownEnvironment { .. })
+        ));
         assert!(
-            register_environment("bad", EnvironmentConfig::new("redis://x").namespace("a{b}")).is_err()
+            register_environment("bad", EnvironmentConfig::new("redis://x").namespace("a{b}"))
+                .is_err()
         );
         let e = environment("env-test-a").unwrap();
         assert!(Arc::ptr_eq(&e.0, &environment("env-test-a").unwrap().0));

@@ -132,8 +132,14 @@ mod tests {
             env: None,
             key_field: "id",
             fields: vec![
-                FieldSchema { path: "name".into(), kind: FieldKind::Scalar },
-                FieldSchema { path: "address.tags".into(), kind: FieldKind::List },
+                FieldSchema {
+                    path: "name".into(),
+                    kind: FieldKind::Scalar,
+                },
+                FieldSchema {
+                    path: "address.tags".into(),
+                    kind: FieldKind::List,
+                },
             ],
         }
     }
@@ -145,7 +151,13 @@ mod tests {
         let d = ks.doc(&s, "a:b {c}");
         assert_eq!(d.root, "app:{User:0}:d:a:b {c}");
         assert_eq!(d.ids, "app:{User:0}:ids");
-        assert_eq!(d.collections, vec![("address.tags".to_string(), "app:{User:0}:c:address.tags:a:b {c}".to_string())]);
+        assert_eq!(
+            d.collections,
+            vec![(
+                "address.tags".to_string(),
+                "app:{User:0}:c:address.tags:a:b {c}".to_string()
+            )]
+        );
     }
 
     // computed independently (Python reference implementation of the same formula)
@@ -156,7 +168,10 @@ mod tests {
         let s = schema(4);
         let ks = Keyspace::new(None, &s);
         // Shard assignment is fixed forever: changing it would orphan stored data.
-        let pinned: Vec<u32> = ["a", "b", "user@example.com", "0"].iter().map(|id| ks.shard_of(id)).collect();
+        let pinned: Vec<u32> = ["a", "b", "user@example.com", "0"]
+            .iter()
+            .map(|id| ks.shard_of(id))
+            .collect();
         assert_eq!(pinned, PINNED_SHARDS);
         for ids in [
             (0..400).map(|i| i.to_string()).collect::<Vec<_>>(),
@@ -168,7 +183,11 @@ mod tests {
             }
             assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
         }
-        assert!(ks.doc(&s, "x").root.starts_with(&format!("{{User:{}}}", ks.shard_of("x"))));
+        assert!(
+            ks.doc(&s, "x")
+                .root
+                .starts_with(&format!("{{User:{}}}", ks.shard_of("x")))
+        );
     }
 
     #[test]

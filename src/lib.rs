@@ -1,5 +1,8 @@
 #![cfg_attr(all(feature = "blocking", feature = "tokio"), doc = include_str!("../README.md"))]
-#![cfg_attr(not(all(feature = "blocking", feature = "tokio")), doc = "rapyer: a typed Redis ORM for plain Redis. See the README.")]
+#![cfg_attr(
+    not(all(feature = "blocking", feature = "tokio")),
+    doc = "rapyer: a typed Redis ORM for plain Redis. See the README."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "blocking", feature = "tokio")))]
@@ -37,20 +40,19 @@ pub use keys::MAX_ID_LEN;
 pub use model::Model;
 pub use schema::{FieldKind, FieldSchema, ModelSchema};
 
-/// Derives [`Model`] for a struct with named fields. See the crate docs for attributes.
-pub use rapyer_derive::Model;
-/// Derives [`Field`] for a struct flattened into its parent's root hash (`address.city`).
-pub use rapyer_derive::Embedded;
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).
 pub use rapyer_derive::Element;
+/// Derives [`Field`] for a struct flattened into its parent's root hash (`address.city`).
+pub use rapyer_derive::Embedded;
+/// Derives [`Model`] for a struct with named fields. See the crate docs for attributes.
+pub use rapyer_derive::Model;
 
 /// Not public API: what the derive's generated code calls.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::{
-        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
-        to_msgpack,
+        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join, to_msgpack,
     };
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema};
     pub use once_cell::sync::OnceCell;

@@ -84,7 +84,12 @@ pub(crate) enum WriteMode {
 
 /// Encodes `model` (under `id`) into a call of the save script. Encoding errors are
 /// returned here, before anything is sent.
-pub(crate) fn write<M: Model>(ctx: &Ctx, model: &M, id: &str, mode: WriteMode) -> Result<Invocation> {
+pub(crate) fn write<M: Model>(
+    ctx: &Ctx,
+    model: &M,
+    id: &str,
+    mode: WriteMode,
+) -> Result<Invocation> {
     let doc = ctx.doc(id)?;
     let mut enc = Encoder::new(ctx.schema.name);
     model.__encode(&mut enc)?;

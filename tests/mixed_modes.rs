@@ -9,7 +9,11 @@ use rapyer::asynchronous::{AsyncModel, with_environment};
 use rapyer::sync::SyncModel;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -21,17 +25,25 @@ fn both_traits_in_one_scope_and_documents_cross_modes() {
     let written_sync = User::new("sync-writer", 30);
     written_sync.sync_save().unwrap();
     let read_async = rt
-        .block_on(with_environment(&env_name, User::get(written_sync.id.clone())))
+        .block_on(with_environment(
+            &env_name,
+            User::get(written_sync.id.clone()),
+        ))
         .unwrap()
         .unwrap();
     assert_eq!(read_async, written_sync);
 
     let written_async = User::new("async-writer", 40);
-    rt.block_on(with_environment(&env_name, written_async.save())).unwrap().unwrap();
+    rt.block_on(with_environment(&env_name, written_async.save()))
+        .unwrap()
+        .unwrap();
     assert_eq!(User::sync_get(&written_async.id).unwrap(), written_async);
 
     assert_eq!(User::sync_count().unwrap(), 2);
-    let ids = rt.block_on(with_environment(&env_name, User::ids())).unwrap().unwrap();
+    let ids = rt
+        .block_on(with_environment(&env_name, User::ids()))
+        .unwrap()
+        .unwrap();
     assert_eq!(ids, User::sync_ids().unwrap());
 }
 
@@ -77,7 +89,10 @@ fn nested_guards_restore_in_order() {
     assert_eq!(User::sync_count().unwrap(), 1);
     // the namespace really separates the data
     let mut raw = common::server().raw();
-    let in_b: Vec<String> = redis::cmd("KEYS").arg(format!("{b_ns}:*")).query(&mut raw).unwrap();
+    let in_b: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{b_ns}:*"))
+        .query(&mut raw)
+        .unwrap();
     assert_eq!(in_b.len(), 5, "2 roots, 2 tag lists, 1 id index: {in_b:?}");
 }
 
@@ -99,14 +114,16 @@ fn task_local_scope_does_not_leak_to_other_tasks() {
             rx.await.unwrap();
             let still = rapyer::current_environment().unwrap().name().to_owned();
             // a task spawned from inside the scope does not inherit it
-            let child = tokio::spawn(async { rapyer::current_environment().unwrap().name().to_owned() })
-                .await
-                .unwrap();
+            let child =
+                tokio::spawn(async { rapyer::current_environment().unwrap().name().to_owned() })
+                    .await
+                    .unwrap();
             (here, still, child)
         }));
-        let outside = tokio::spawn(async { rapyer::current_environment().unwrap().name().to_owned() })
-            .await
-            .unwrap();
+        let outside =
+            tokio::spawn(async { rapyer::current_environment().unwrap().name().to_owned() })
+                .await
+                .unwrap();
         tx.send(()).unwrap();
         let (here, still, child) = inside.await.unwrap().unwrap();
         assert_eq!(here, scoped);
@@ -115,7 +132,10 @@ fn task_local_scope_does_not_leak_to_other_tasks() {
         assert_eq!(child, "mixed-default");
     });
     let unknown = rt().block_on(with_environment("no-such-env", async {}));
-    assert!(matches!(unknown, Err(rapyer::Error::UnknownEnvironment { .. })));
+    assert!(matches!(
+        unknown,
+        Err(rapyer::Error::UnknownEnvironment { .. })
+    ));
 }
 
 #[test]

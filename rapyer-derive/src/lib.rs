@@ -85,7 +85,10 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 ($slot:expr, $ty:ty) => {{
                     let v: $ty = meta.value()?.parse()?;
                     if $slot.is_some() {
-                        errors.push(meta.path.span(), format!("duplicate rapyer attribute `{name}`"));
+                        errors.push(
+                            meta.path.span(),
+                            format!("duplicate rapyer attribute `{name}`"),
+                        );
                     } else {
                         $slot = Some(v);
                     }
@@ -124,14 +127,15 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
     }
     if let Some(lit) = &attrs.shards {
         match lit.base10_parse::<u32>() {
-            Ok(0) | Err(_) => errors.push(lit.span(), "`shards` must be an integer from 1 to 4294967295"),
+            Ok(0) | Err(_) => errors.push(
+                lit.span(),
+                "`shards` must be an integer from 1 to 4294967295",
+            ),
             Ok(_) => {}
         }
     }
-    if let Some(lit) = &attrs.env {
-        if lit.value().is_empty() {
-            errors.push(lit.span(), "`env` must name an environment");
-        }
+    if let Some(lit) = attrs.env.as_ref().filter(|l| l.value().is_empty()) {
+        errors.push(lit.span(), "`env` must name an environment");
     }
     attrs
 }
@@ -145,17 +149,26 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
         Data::Struct(s) => match &s.fields {
             Fields::Named(n) => &n.named,
             other => {
-                errors.push(other.span(), format!("#[derive({what})] needs a struct with named fields"));
+                errors.push(
+                    other.span(),
+                    format!("#[derive({what})] needs a struct with named fields"),
+                );
                 return Vec::new();
             }
         },
         _ => {
-            errors.push(input.ident.span(), format!("#[derive({what})] needs a struct with named fields"));
+            errors.push(
+                input.ident.span(),
+                format!("#[derive({what})] needs a struct with named fields"),
+            );
             return Vec::new();
         }
     };
     if !input.generics.params.is_empty() {
-        errors.push(input.generics.span(), format!("#[derive({what})] does not support generic structs"));
+        errors.push(
+            input.generics.span(),
+            format!("#[derive({what})] does not support generic structs"),
+        );
     }
     let mut out = Vec::new();
     for f in named {
@@ -176,9 +189,10 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                     _ => None,
                 };
                 match slot {
-                    Some(flag) if *flag => {
-                        errors.push(meta.path.span(), format!("duplicate rapyer attribute `{name}`"))
-                    }
+                    Some(flag) if *flag => errors.push(
+                        meta.path.span(),
+                        format!("duplicate rapyer attribute `{name}`"),
+                    ),
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
@@ -187,7 +201,9 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                         };
                         errors.push(
                             meta.path.span(),
-                            format!("unknown rapyer attribute `{name}` (valid on a field here: {valid})"),
+                            format!(
+                                "unknown rapyer attribute `{name}` (valid on a field here: {valid})"
+                            ),
                         );
                         skip_value(&meta)?;
                     }
@@ -199,7 +215,10 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
             }
         }
         if info.key && info.blob {
-            errors.push(info.ident.span(), "a key field cannot be `blob`: keys are scalars");
+            errors.push(
+                info.ident.span(),
+                "a key field cannot be `blob`: keys are scalars",
+            );
         }
         out.push(info);
     }
@@ -208,7 +227,16 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
 
 /// Per-field codec calls, shared by `Model` (paths from the root) and `Embedded`
 /// (paths under a prefix).
-fn field_code(f: &FieldInfo, path: &TokenStream2) -> (TokenStream2, TokenStream2, TokenStream2, TokenStream2, TokenStream2) {
+fn field_code(
+    f: &FieldInfo,
+    path: &TokenStream2,
+) -> (
+    TokenStream2,
+    TokenStream2,
+    TokenStream2,
+    TokenStream2,
+    TokenStream2,
+) {
     let ty = &f.ty;
     let ident = &f.ident;
     if f.blob {
@@ -259,11 +287,17 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         for k in &keys[1..] {
             errors.push(
                 k.ident.span(),
-                format!("two key fields: `{}` is already the key; a model has one `#[rapyer(key)]`", keys[0].name),
+                format!(
+                    "two key fields: `{}` is already the key; a model has one `#[rapyer(key)]`",
+                    keys[0].name
+                ),
             );
         }
     }
-    let key = keys.first().copied().or_else(|| fields.iter().find(|f| f.name == "id"));
+    let key = keys
+        .first()
+        .copied()
+        .or_else(|| fields.iter().find(|f| f.name == "id"));
     if key.is_none() && !fields.is_empty() {
         errors.push(
             input.ident.span(),
@@ -274,7 +308,10 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         );
     }
     if key.is_some_and(|k| k.blob) && keys.is_empty() {
-        errors.push(key.unwrap().ident.span(), "the `id` key field cannot be `blob`");
+        errors.push(
+            key.unwrap().ident.span(),
+            "the `id` key field cannot be `blob`",
+        );
     }
     errors.finish()?;
     let key = key.expect("checked above");
@@ -282,8 +319,16 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     let ident = &input.ident;
     let vis = &input.vis;
     let fields_ident = format_ident!("{}Fields", ident);
-    let model_name = attrs.name.as_ref().map(LitStr::value).unwrap_or_else(|| ident.to_string());
-    let shards: u32 = attrs.shards.as_ref().and_then(|l| l.base10_parse().ok()).unwrap_or(1);
+    let model_name = attrs
+        .name
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| ident.to_string());
+    let shards: u32 = attrs
+        .shards
+        .as_ref()
+        .and_then(|l| l.base10_parse().ok())
+        .unwrap_or(1);
     let env = match &attrs.env {
         Some(e) => quote!(::core::option::Option::Some(#e)),
         None => quote!(::core::option::Option::None),
@@ -322,7 +367,8 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         asserts.push(a);
     }
 
-    let doc = format!("Typed paths to the stored fields of [`{ident}`] (from `{ident}::fields()`).");
+    let doc =
+        format!("Typed paths to the stored fields of [`{ident}`] (from `{ident}::fields()`).");
     Ok(quote! {
         #[doc = #doc]
         #[allow(missing_docs)]
@@ -413,7 +459,10 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         let (d, e, dc, pty, a) = field_code(f, &path);
         let fid = &f.ident;
         path_fields.push(quote! { pub #fid: #pty });
-        path_ctors.push(path_ctor(f, &quote!(::rapyer::__private::join(&path, #name))));
+        path_ctors.push(path_ctor(
+            f,
+            &quote!(::rapyer::__private::join(&path, #name)),
+        ));
         describe.push(d);
         encode.push(e);
         decode.push(dc);

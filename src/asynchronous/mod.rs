@@ -28,7 +28,7 @@ mod ops;
 /// Re-exports for async code: `use rapyer::asynchronous::prelude::*;`.
 pub mod prelude {
     pub use super::{AsyncModel, with_environment};
-    pub use crate::{Embedded, Element, Error, Id, Model, Result};
+    pub use crate::{Element, Embedded, Error, Id, Model, Result};
 }
 
 /// Runs `fut` with environment `name` as the current environment of this task (and only
@@ -90,7 +90,8 @@ impl Backend {
         match call.evalsha().query_async(&mut self.conn).await {
             Err(e) if is_noscript(&e) => {
                 self.env.record(2);
-                let mut replies: Vec<Value> = call.reload_pipe().query_async(&mut self.conn).await?;
+                let mut replies: Vec<Value> =
+                    call.reload_pipe().query_async(&mut self.conn).await?;
                 Ok(replies.pop().unwrap_or(Value::Nil))
             }
             other => Ok(other?),

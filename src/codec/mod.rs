@@ -228,7 +228,9 @@ macro_rules! int_scalars {
         }
     )*};
 }
-int_scalars!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+int_scalars!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 macro_rules! float_scalars {
     ($($t:ty),*) => {$(
@@ -533,9 +535,9 @@ fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
     let mut items = Vec::new();
     for (k, v) in entries {
         let key = k.encode_scalar();
-        let value = v.encode_element().map_err(|e| {
-            enc.error(&format!("{path}[{}]", String::from_utf8_lossy(&key)), e)
-        })?;
+        let value = v
+            .encode_element()
+            .map_err(|e| enc.error(&format!("{path}[{}]", String::from_utf8_lossy(&key)), e))?;
         items.push(key);
         items.push(value);
     }
@@ -545,13 +547,13 @@ fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
 
 fn decode_map<K: MapKey, V: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<(K, V)>> {
     let raw = dec.take_collection(path);
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return Err(dec.error(path, "map reply has an odd number of items"));
     }
     raw.chunks_exact(2)
         .map(|pair| {
-            let k = K::decode_scalar(&pair[0])
-                .map_err(|r| dec.error(path, format!("map key: {r}")))?;
+            let k =
+                K::decode_scalar(&pair[0]).map_err(|r| dec.error(path, format!("map key: {r}")))?;
             let v = V::decode_element(&pair[1])
                 .map_err(|r| dec.error(path, format!("value of {}: {r}", show(&pair[0]))))?;
             Ok((k, v))
@@ -590,7 +592,9 @@ pub fn to_msgpack<T: serde::Serialize + ?Sized>(value: &T) -> std::result::Resul
 }
 
 /// Inverse of [`to_msgpack`].
-pub fn from_msgpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+pub fn from_msgpack<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> std::result::Result<T, String> {
     rmp_serde::from_slice(bytes).map_err(|e| format!("invalid msgpack ({e})"))
 }
 

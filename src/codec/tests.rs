@@ -2,7 +2,12 @@ use super::*;
 
 fn rt<T: Scalar + PartialEq + std::fmt::Debug>(v: T) {
     let bytes = v.encode_scalar();
-    assert_eq!(T::decode_scalar(&bytes).unwrap(), v, "bytes {:?}", show(&bytes));
+    assert_eq!(
+        T::decode_scalar(&bytes).unwrap(),
+        v,
+        "bytes {:?}",
+        show(&bytes)
+    );
 }
 
 #[test]
@@ -21,13 +26,30 @@ fn scalars_round_trip() {
     rt(Some(Some(String::new())));
     rt(Some(None::<String>));
     rt(None::<Option<i64>>);
-    for f in [f64::MIN, f64::MAX, f64::MIN_POSITIVE, 5e-324, -0.0, 0.1, 1e300, f64::INFINITY, f64::NEG_INFINITY] {
+    for f in [
+        f64::MIN,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -0.0,
+        0.1,
+        1e300,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
         let back = f64::decode_scalar(&f.encode_scalar()).unwrap();
         assert_eq!(back.to_bits(), f.to_bits(), "{f:?}");
     }
-    assert!(f64::decode_scalar(&f64::NAN.encode_scalar()).unwrap().is_nan());
+    assert!(
+        f64::decode_scalar(&f64::NAN.encode_scalar())
+            .unwrap()
+            .is_nan()
+    );
     let f = f32::MIN_POSITIVE / 3.0;
-    assert_eq!(f32::decode_scalar(&f.encode_scalar()).unwrap().to_bits(), f.to_bits());
+    assert_eq!(
+        f32::decode_scalar(&f.encode_scalar()).unwrap().to_bits(),
+        f.to_bits()
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ mod ops;
 /// Re-exports for blocking code: `use rapyer::sync::prelude::*;`.
 pub mod prelude {
     pub use super::SyncModel;
-    pub use crate::{Embedded, Element, Error, Id, Model, Result};
+    pub use crate::{Element, Embedded, Error, Id, Model, Result};
 }
 
 /// One pooled connection of an environment, counting what it sends.

@@ -36,13 +36,19 @@ fn free_port() -> u16 {
 }
 
 fn redis_server_binary() -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/local/bin", "/usr/sbin"]) {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain([
+        "/usr/bin",
+        "/usr/local/bin",
+        "/usr/sbin",
+    ]) {
         let p = PathBuf::from(dir).join("redis-server");
         if p.is_file() {
             return p;
         }
     }
-    panic!("redis-server not found: run scripts/ensure-redis.sh (or apt-get install redis-server), or set REDIS_URL");
+    panic!(
+        "redis-server not found: run scripts/ensure-redis.sh (or apt-get install redis-server), or set REDIS_URL"
+    );
 }
 
 impl Server {
@@ -52,7 +58,8 @@ impl Server {
         let bin = redis_server_binary();
         for _attempt in 0..5 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!("rapyer-test-{}-{port}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("rapyer-test-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("temp dir");
             let script = format!(
                 "{bin} --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir} --logfile '' --daemonize no >/dev/null 2>&1 & r=$!; \
@@ -61,6 +68,8 @@ impl Server {
                 dir = dir.display(),
                 parent = std::process::id(),
             );
+            // Detached on purpose: the watchdog outlives this process to stop the server.
+            #[allow(clippy::zombie_processes)]
             Command::new("sh")
                 .arg("-c")
                 .arg(script)
@@ -72,10 +81,11 @@ impl Server {
             let url = format!("redis://127.0.0.1:{port}/");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if let Ok(mut c) = redis::Client::open(url.as_str()).and_then(|c| c.get_connection()) {
-                    if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                        return Server { url };
-                    }
+                if let Ok(mut c) =
+                    redis::Client::open(url.as_str()).and_then(|c| c.get_connection())
+                    && redis::cmd("PING").query::<String>(&mut c).is_ok()
+                {
+                    return Server { url };
                 }
                 std::thread::sleep(Duration::from_millis(30));
             }
@@ -132,7 +142,11 @@ pub fn env() -> TestEnv {
     )
     .unwrap();
     let guard = rapyer::use_environment(&name).unwrap();
-    TestEnv { env, ns, _guard: guard }
+    TestEnv {
+        env,
+        ns,
+        _guard: guard,
+    }
 }
 
 /// `INFO commandstats` call counts, by command name (`keys`, `scan`, …).

@@ -110,7 +110,9 @@ impl Everything {
             #[cfg(feature = "chrono")]
             day: chrono::NaiveDate::from_ymd_opt(1969, 7, 20).unwrap(),
             #[cfg(feature = "chrono")]
-            naive: chrono::DateTime::from_timestamp_micros(-1).unwrap().naive_utc(),
+            naive: chrono::DateTime::from_timestamp_micros(-1)
+                .unwrap()
+                .naive_utc(),
             none: None,
             some: Some("x".into()),
             some_empty: Some(String::new()),
@@ -129,13 +131,24 @@ impl Everything {
             address: Address {
                 city: "Zürich".into(),
                 zip: None,
-                geo: Geo { lat: 47.3769, lon: 8.5417 },
+                geo: Geo {
+                    lat: 47.3769,
+                    lon: 8.5417,
+                },
                 lines: vec!["Bahnhofstrasse 1".into(), "".into()],
                 labels: HashMap::from([("kind".into(), "home".into())]),
             },
             items: vec![
-                Item { sku: "A-1".into(), qty: 2, note: None },
-                Item { sku: "B\0".into(), qty: u32::MAX, note: Some("n".into()) },
+                Item {
+                    sku: "A-1".into(),
+                    qty: 2,
+                    note: None,
+                },
+                Item {
+                    sku: "B\0".into(),
+                    qty: u32::MAX,
+                    note: Some("n".into()),
+                },
             ],
             profile: Profile {
                 bio: "bio".into(),

@@ -33,7 +33,10 @@ async fn every_field_kind_round_trips_exactly() {
     assert!(!fields.contains_key("address.zip"));
     assert_eq!(fields["$v"], b"1");
     let lines: Vec<String> = redis::cmd("LRANGE")
-        .arg(format!("{}:{{Everything:0}}:c:address.lines:{}", t.ns, doc.id))
+        .arg(format!(
+            "{}:{{Everything:0}}:c:address.lines:{}",
+            t.ns, doc.id
+        ))
         .arg(0)
         .arg(-1)
         .query(&mut raw)
@@ -56,7 +59,12 @@ async fn every_field_kind_round_trips_exactly() {
 #[mode_test]
 async fn nan_and_infinities_round_trip() {
     let _t = common::env();
-    let odd = Odd { id: Id::new(), nan: f64::NAN, inf: f64::INFINITY, neg_inf: f32::NEG_INFINITY };
+    let odd = Odd {
+        id: Id::new(),
+        nan: f64::NAN,
+        inf: f64::INFINITY,
+        neg_inf: f32::NEG_INFINITY,
+    };
     odd.save().await.unwrap();
     let back = Odd::get(&odd.id).await.unwrap();
     assert!(back.nan.is_nan());
@@ -68,9 +76,16 @@ async fn nan_and_infinities_round_trip() {
 #[mode_test]
 async fn insert_twice_is_already_exists_and_keeps_the_first() {
     let _t = common::env();
-    let first = Account { email: "ada@example.com".into(), name: "Ada".into(), age: 36 };
+    let first = Account {
+        email: "ada@example.com".into(),
+        name: "Ada".into(),
+        age: 36,
+    };
     first.insert().await.unwrap();
-    let second = Account { name: "Impostor".into(), ..first.clone() };
+    let second = Account {
+        name: "Impostor".into(),
+        ..first.clone()
+    };
     let inserted = second.insert().await;
     match inserted {
         Err(Error::AlreadyExists { model, id, key }) => {
@@ -120,12 +135,19 @@ async fn delete_removes_every_key_of_the_document() {
     let keys_before = t.keys();
     let doc = Everything::sample();
     doc.save().await.unwrap();
-    assert!(t.keys().len() > keys_before.len() + 5, "collections have their own keys");
+    assert!(
+        t.keys().len() > keys_before.len() + 5,
+        "collections have their own keys"
+    );
     let exists = Everything::exists(&doc.id).await.unwrap();
     assert!(exists);
     let deleted = doc.delete().await.unwrap();
     assert!(deleted);
-    assert_eq!(t.keys(), keys_before, "only the other document's keys remain");
+    assert_eq!(
+        t.keys(),
+        keys_before,
+        "only the other document's keys remain"
+    );
     let deleted_again = doc.delete().await.unwrap();
     assert!(!deleted_again, "second delete reports nothing deleted");
     let ids = Everything::ids().await.unwrap();
@@ -150,7 +172,10 @@ async fn a_model_without_scalar_fields_still_exists() {
 #[mode_test]
 async fn save_replaces_collections_wholly() {
     let _t = common::env();
-    let mut bag = Bag { items: vec!["a".into(), "b".into(), "c".into()], ..Bag::default() };
+    let mut bag = Bag {
+        items: vec!["a".into(), "b".into(), "c".into()],
+        ..Bag::default()
+    };
     bag.members.insert("m".into());
     bag.save().await.unwrap();
     bag.items = vec!["z".into()];
@@ -167,10 +192,17 @@ async fn corrupt_root_field_is_a_decode_error_naming_key_and_field() {
     let doc = Everything::sample();
     doc.save().await.unwrap();
     let root = format!("{}:{{Everything:0}}:d:{}", t.ns, doc.id);
-    let _: () = redis::cmd("HSET").arg(&root).arg("address.geo.lat").arg("north").query(&mut t.raw()).unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("address.geo.lat")
+        .arg("north")
+        .query(&mut t.raw())
+        .unwrap();
     let loaded = Everything::get(&doc.id).await;
     match loaded {
-        Err(Error::Decode { key, field, reason, .. }) => {
+        Err(Error::Decode {
+            key, field, reason, ..
+        }) => {
             assert_eq!(key, root);
             assert_eq!(field, "address.geo.lat");
             assert!(reason.contains("north"), "{reason}");
@@ -178,9 +210,18 @@ async fn corrupt_root_field_is_a_decode_error_naming_key_and_field() {
         other => panic!("expected Decode, got {other:?}"),
     }
     // invalid UTF-8 in a string, garbage msgpack in a blob, a bad list element
-    for (field, bad) in [("text", vec![0xff, 0xfe]), ("profile", vec![0xc1]), ("int8", b"300".to_vec())] {
+    for (field, bad) in [
+        ("text", vec![0xff, 0xfe]),
+        ("profile", vec![0xc1]),
+        ("int8", b"300".to_vec()),
+    ] {
         doc.save().await.unwrap();
-        let _: () = redis::cmd("HSET").arg(&root).arg(field).arg(bad).query(&mut t.raw()).unwrap();
+        let _: () = redis::cmd("HSET")
+            .arg(&root)
+            .arg(field)
+            .arg(bad)
+            .query(&mut t.raw())
+            .unwrap();
         let loaded = Everything::get(&doc.id).await;
         match loaded {
             Err(Error::Decode { field: f, .. }) => assert_eq!(f, field),
@@ -189,7 +230,11 @@ async fn corrupt_root_field_is_a_decode_error_naming_key_and_field() {
     }
     doc.save().await.unwrap();
     let list = format!("{}:{{Everything:0}}:c:items:{}", t.ns, doc.id);
-    let _: () = redis::cmd("RPUSH").arg(&list).arg(&[0x93u8, 0x01][..]).query(&mut t.raw()).unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg(&list)
+        .arg(&[0x93u8, 0x01][..])
+        .query(&mut t.raw())
+        .unwrap();
     let loaded = Everything::get(&doc.id).await;
     match loaded {
         Err(Error::Decode { key, field, .. }) => {
@@ -200,12 +245,20 @@ async fn corrupt_root_field_is_a_decode_error_naming_key_and_field() {
     }
     // a collection key of the wrong Redis type is an error, not a panic
     doc.save().await.unwrap();
-    let _: () = redis::cmd("SET").arg(&list).arg("oops").query(&mut t.raw()).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&list)
+        .arg("oops")
+        .query(&mut t.raw())
+        .unwrap();
     let loaded = Everything::get(&doc.id).await;
     assert!(loaded.is_err());
     // a missing required field
     doc.save().await.unwrap();
-    let _: () = redis::cmd("HDEL").arg(&root).arg("text").query(&mut t.raw()).unwrap();
+    let _: () = redis::cmd("HDEL")
+        .arg(&root)
+        .arg("text")
+        .query(&mut t.raw())
+        .unwrap();
     let loaded = Everything::get(&doc.id).await;
     assert!(matches!(loaded, Err(Error::Decode { field, .. }) if field == "text"));
 }
@@ -254,7 +307,14 @@ async fn one_round_trip_per_operation() {
 async fn ids_and_count_use_the_id_index_across_shards() {
     let t = common::env();
     for seq in 0..40u64 {
-        Event { seq, kind: format!("k{seq}"), payload: vec![seq.to_string()] }.insert().await.unwrap();
+        Event {
+            seq,
+            kind: format!("k{seq}"),
+            payload: vec![seq.to_string()],
+        }
+        .insert()
+        .await
+        .unwrap();
     }
     let mut ids = Event::ids().await.unwrap();
     let count = Event::count().await.unwrap();
@@ -266,7 +326,11 @@ async fn ids_and_count_use_the_id_index_across_shards() {
         .iter()
         .filter_map(|k| k.split('}').next().map(str::to_owned))
         .collect();
-    assert_eq!(tags.len(), 4, "documents spread over 4 shard tags: {tags:?}");
+    assert_eq!(
+        tags.len(),
+        4,
+        "documents spread over 4 shard tags: {tags:?}"
+    );
     let e17 = Event::get(17).await.unwrap();
     assert_eq!(e17.kind, "k17");
     let deleted = Event::delete_id(17).await.unwrap();
@@ -281,28 +345,48 @@ async fn ids_never_scan() {
     // a private server, so no other test's commands are counted
     let server = common::Server::start();
     let name = format!("scan-check-{}", std::process::id());
-    rapyer::register_environment(&name, rapyer::EnvironmentConfig::new(server.url.as_str())).unwrap();
+    rapyer::register_environment(&name, rapyer::EnvironmentConfig::new(server.url.as_str()))
+        .unwrap();
     let _g = rapyer::use_environment(&name).unwrap();
     for i in 0..10 {
         User::new(&format!("u{i}"), i).save().await.unwrap();
     }
     let mut raw = server.raw();
-    let (keys, scan) = (command_calls(&mut raw, "keys"), command_calls(&mut raw, "scan"));
+    let (keys, scan) = (
+        command_calls(&mut raw, "keys"),
+        command_calls(&mut raw, "scan"),
+    );
     let ids = User::ids().await.unwrap();
     assert_eq!(ids.len(), 10);
     let count = User::count().await.unwrap();
     assert_eq!(count, 10);
     assert_eq!(command_calls(&mut raw, "keys"), keys);
     assert_eq!(command_calls(&mut raw, "scan"), scan);
-    assert!(command_calls(&mut raw, "zrange") >= 1, "ids come from the id index");
+    assert!(
+        command_calls(&mut raw, "zrange") >= 1,
+        "ids come from the id index"
+    );
 }
 
 #[maybe_async]
 #[mode_test]
 async fn hostile_ids_round_trip_and_bad_ids_are_rejected() {
     let t = common::env();
-    for email in ["a:b:c", "with space", "ünïcödé 🦀", "{brace}", "}{", "*?[]", "d:x", "\0nul"] {
-        let acct = Account { email: email.into(), name: email.into(), age: 1 };
+    for email in [
+        "a:b:c",
+        "with space",
+        "ünïcödé 🦀",
+        "{brace}",
+        "}{",
+        "*?[]",
+        "d:x",
+        "\0nul",
+    ] {
+        let acct = Account {
+            email: email.into(),
+            name: email.into(),
+            age: 1,
+        };
         acct.insert().await.unwrap();
         let back = Account::get(email).await.unwrap();
         assert_eq!(back, acct);
@@ -310,10 +394,18 @@ async fn hostile_ids_round_trip_and_bad_ids_are_rejected() {
     let count = Account::count().await.unwrap();
     assert_eq!(count, 8);
     let before = t.keys();
-    let empty = Account { email: String::new(), name: "x".into(), age: 0 };
+    let empty = Account {
+        email: String::new(),
+        name: "x".into(),
+        age: 0,
+    };
     let saved = empty.save().await;
     assert!(matches!(saved, Err(Error::InvalidInput(_))));
-    let long = Account { email: "x".repeat(rapyer::MAX_ID_LEN + 1), name: "x".into(), age: 0 };
+    let long = Account {
+        email: "x".repeat(rapyer::MAX_ID_LEN + 1),
+        name: "x".into(),
+        age: 0,
+    };
     let inserted = long.insert().await;
     assert!(matches!(inserted, Err(Error::InvalidInput(_))));
     let loaded = Account::get("").await;
@@ -337,14 +429,24 @@ async fn reload_and_duplicate() {
     assert_ne!(copy.id, user.id);
     let stored_copy = User::get(&copy.id).await.unwrap();
     assert_eq!(stored_copy, copy);
-    assert_eq!(User { id: user.id.clone(), ..copy.clone() }, user);
+    assert_eq!(
+        User {
+            id: user.id.clone(),
+            ..copy.clone()
+        },
+        user
+    );
     let count = User::count().await.unwrap();
     assert_eq!(count, 2);
     assert!(user.id < copy.id, "UUID v7 ids sort by creation");
     let ids = User::ids().await.unwrap();
     assert_eq!(ids, vec![user.id.clone(), copy.id.clone()]);
 
-    let acct = Account { email: "a@x".into(), name: "A".into(), age: 1 };
+    let acct = Account {
+        email: "a@x".into(),
+        name: "A".into(),
+        age: 1,
+    };
     acct.insert().await.unwrap();
     let twin = acct.duplicate_as("b@x".to_string()).await.unwrap();
     assert_eq!(twin.email, "b@x");
@@ -358,9 +460,21 @@ async fn reload_and_duplicate() {
 #[mode_test]
 async fn unparsable_id_in_the_index_is_a_decode_error() {
     let t = common::env();
-    Event { seq: 1, kind: "a".into(), payload: vec![] }.save().await.unwrap();
+    Event {
+        seq: 1,
+        kind: "a".into(),
+        payload: vec![],
+    }
+    .save()
+    .await
+    .unwrap();
     let shard_key = t.keys().into_iter().find(|k| k.ends_with(":ids")).unwrap();
-    let _: () = redis::cmd("ZADD").arg(&shard_key).arg(0).arg("not-a-number").query(&mut t.raw()).unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&shard_key)
+        .arg(0)
+        .arg("not-a-number")
+        .query(&mut t.raw())
+        .unwrap();
     let ids = Event::ids().await;
     match ids {
         Err(Error::Decode { field, reason, .. }) => {
