@@ -85,8 +85,8 @@ impl std::ops::Sub for Stats {
     type Output = Stats;
     fn sub(self, rhs: Stats) -> Stats {
         Stats {
-            round_trips: self.round_trips - rhs.round_trips,
-            commands: self.commands - rhs.commands,
+            round_trips: self.round_trips.saturating_sub(rhs.round_trips),
+            commands: self.commands.saturating_sub(rhs.commands),
         }
     }
 }

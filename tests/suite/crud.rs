@@ -484,3 +484,62 @@ async fn unparsable_id_in_the_index_is_a_decode_error() {
         other => panic!("expected Decode, got {other:?}"),
     }
 }
+
+/// A load is one snapshot: while another connection rewrites a document between two
+/// self-consistent versions, no load ever mixes them. (The load is a MULTI/EXEC; Redis
+/// also rarely splits a plain pipeline, so this guards the property rather than proving
+/// the transaction is there; `one_round_trip_per_operation` checks the MULTI/EXEC count.)
+#[maybe_async]
+#[mode_test]
+async fn loads_never_mix_two_versions() {
+    let t = common::env();
+    let a = Bag {
+        items: vec!["a".into(); 3],
+        members: ["a".to_string()].into(),
+        ..Bag::default()
+    };
+    let b = Bag {
+        id: a.id.clone(),
+        items: vec!["b".into(); 5],
+        members: ["b".to_string(), "bb".to_string()].into(),
+    };
+    a.save().await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (a, b, stop, ns) = (a.clone(), b.clone(), stop.clone(), t.ns.clone());
+        let mut raw = t.raw();
+        std::thread::spawn(move || {
+            // another client rewriting the whole document in one transaction, as save does
+            let tag = format!("{ns}:{{Bag:0}}");
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let next = if n % 2 == 0 { &b } else { &a };
+                let (root, items, members) = (
+                    format!("{tag}:d:{}", next.id),
+                    format!("{tag}:c:items:{}", next.id),
+                    format!("{tag}:c:members:{}", next.id),
+                );
+                let () = redis::pipe()
+                    .atomic()
+                    .del(&[&root, &items, &members])
+                    .ignore()
+                    .hset(&root, "$v", "1")
+                    .ignore()
+                    .rpush(&items, &next.items)
+                    .ignore()
+                    .sadd(&members, next.members.iter().collect::<Vec<_>>())
+                    .ignore()
+                    .query(&mut raw)
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    for _ in 0..300 {
+        let seen = Bag::get(&a.id).await.unwrap();
+        assert!(seen == a || seen == b, "mixed snapshot: {seen:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 0);
+}
