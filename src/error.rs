@@ -48,6 +48,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server refused an atomic operation: integer overflow of the field's type,
+    /// a stored value that is not a number, a pop from an empty collection, division by
+    /// zero, a key of the wrong Redis type. Nothing was applied (for a pipeline: nothing
+    /// of the whole pipeline).
+    #[error("{model} field `{field}` ({key}): {op} refused: {reason}")]
+    Rejected {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The key the operation addressed.
+        key: String,
+        /// Dotted path of the field.
+        field: String,
+        /// The operation (`incr`, `rpop`, …).
+        op: &'static str,
+        /// Why the server refused it.
+        reason: String,
+    },
+
     /// A value could not be encoded for storage (for example a blob whose `Serialize`
     /// implementation failed). Nothing was sent to Redis.
     #[error("cannot encode {model} field `{field}`: {reason}")]

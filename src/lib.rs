@@ -10,6 +10,7 @@ compile_error!(
     "rapyer needs at least one API: enable the `blocking` feature, the `tokio` feature, or both (the default)"
 );
 
+mod atomic;
 mod codec;
 mod env;
 mod error;
@@ -29,6 +30,10 @@ pub mod asynchronous;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod sync;
 
+pub use atomic::{
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
+    ScalarRef, SetLike, SetRef,
+};
 pub use codec::{AutoKey, Element, Field, FieldPath, Key, MapKey, Scalar};
 pub use env::{
     Environment, EnvironmentConfig, EnvironmentGuard, Stats, current_environment, environment,
@@ -51,6 +56,7 @@ pub use rapyer_derive::Model;
 /// Not public API: what the derive's generated code calls.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::atomic::{BlobRef, DocRef};
     pub use crate::codec::{
         Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join, to_msgpack,
     };

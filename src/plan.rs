@@ -22,7 +22,10 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn of<M: Model>() -> Result<Self> {
-        let schema = M::schema();
+        Self::for_schema(M::schema())
+    }
+
+    pub(crate) fn for_schema(schema: &'static ModelSchema) -> Result<Self> {
         let env = crate::env::resolve(schema.env)?;
         let keys = Keyspace::new(env.namespace(), schema);
         Ok(Self { env, schema, keys })

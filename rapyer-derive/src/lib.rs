@@ -258,6 +258,28 @@ fn field_code(
     }
 }
 
+/// The atomic handle type of a field, and its constructor from `local` (an
+/// `Option<&mut FieldType>` expression).
+fn atomic_code(
+    f: &FieldInfo,
+    local: &TokenStream2,
+    path: &TokenStream2,
+) -> (TokenStream2, TokenStream2) {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    if f.blob {
+        (
+            quote! { ::rapyer::__private::BlobRef<'a, #ty> },
+            quote! { #ident: ::rapyer::__private::BlobRef::new(#local, &doc, #path) },
+        )
+    } else {
+        (
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Atomic<'a> },
+            quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::atomic(#local, &doc, #path) },
+        )
+    }
+}
+
 fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
     let ty = &f.ty;
     let ident = &f.ident;
@@ -343,10 +365,25 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     let mut path_fields = Vec::new();
     let mut path_ctors = Vec::new();
     let mut asserts = Vec::new();
+    let mut atomic_fields = Vec::new();
+    let mut atomic_local = Vec::new();
+    let mut atomic_remote = Vec::new();
     for f in &fields {
         let name = &f.name;
         let path = quote!(::std::string::String::from(#name));
         let (d, e, dc, pty, a) = field_code(f, &path);
+        if f.ident != *key_ident {
+            let fid = &f.ident;
+            let (aty, local_ctor) = atomic_code(
+                f,
+                &quote!(::core::option::Option::Some(&mut self.#fid)),
+                &path,
+            );
+            let (_, remote_ctor) = atomic_code(f, &quote!(::core::option::Option::None), &path);
+            atomic_fields.push(quote! { pub #fid: #aty });
+            atomic_local.push(local_ctor);
+            atomic_remote.push(remote_ctor);
+        }
         let fid = &f.ident;
         if f.ident == *key_ident {
             let ty = &f.ty;
@@ -369,6 +406,10 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
 
     let doc =
         format!("Typed paths to the stored fields of [`{ident}`] (from `{ident}::fields()`).");
+    let atomic_ident = format_ident!("{}Atomic", ident);
+    let atomic_doc = format!(
+        "Atomic operations on the fields of one [`{ident}`] document (from `{ident}::atomic()` / `{ident}::at(id)`)."
+    );
     Ok(quote! {
         #[doc = #doc]
         #[allow(missing_docs)]
@@ -376,11 +417,42 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             #(#path_fields,)*
         }
 
+        #[doc = #atomic_doc]
+        #[allow(missing_docs)]
+        #vis struct #atomic_ident<'a> {
+            #(#atomic_fields,)*
+            #[doc(hidden)]
+            pub _marker: ::core::marker::PhantomData<&'a mut ()>,
+        }
+
         const _: () = {
             #[automatically_derived]
             impl ::rapyer::Model for #ident {
                 type Key = #key_ty;
                 type Fields = #fields_ident;
+                type Atomic<'a> = #atomic_ident<'a>;
+
+                fn atomic(&mut self) -> #atomic_ident<'_> {
+                    let doc = ::rapyer::__private::DocRef::new(
+                        <Self as ::rapyer::Model>::schema(),
+                        ::rapyer::Key::to_key(&self.#key_ident),
+                    );
+                    #atomic_ident {
+                        #(#atomic_local,)*
+                        _marker: ::core::marker::PhantomData,
+                    }
+                }
+
+                fn at(id: impl ::core::fmt::Display) -> #atomic_ident<'static> {
+                    let doc = ::rapyer::__private::DocRef::new(
+                        <Self as ::rapyer::Model>::schema(),
+                        ::std::string::ToString::to_string(&id),
+                    );
+                    #atomic_ident {
+                        #(#atomic_remote,)*
+                        _marker: ::core::marker::PhantomData,
+                    }
+                }
 
                 fn key(&self) -> &#key_ty {
                     &self.#key_ident
@@ -453,11 +525,24 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     let mut path_fields = Vec::new();
     let mut path_ctors = Vec::new();
     let mut asserts = Vec::new();
+    let mut atomic_fields = Vec::new();
+    let mut atomic_local = Vec::new();
+    let mut atomic_remote = Vec::new();
     for f in &fields {
         let name = &f.name;
         let path = quote!(::rapyer::__private::join(path, #name));
         let (d, e, dc, pty, a) = field_code(f, &path);
         let fid = &f.ident;
+        let apath = quote!(::rapyer::__private::join(&path, #name));
+        let (aty, local_ctor) = atomic_code(
+            f,
+            &quote!(::core::option::Option::Some(&mut local.#fid)),
+            &apath,
+        );
+        let (_, remote_ctor) = atomic_code(f, &quote!(::core::option::Option::None), &apath);
+        atomic_fields.push(quote! { pub #fid: #aty });
+        atomic_local.push(local_ctor);
+        atomic_remote.push(remote_ctor);
         path_fields.push(quote! { pub #fid: #pty });
         path_ctors.push(path_ctor(
             f,
@@ -469,6 +554,8 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         asserts.push(a);
     }
     let doc = format!("Typed paths to the stored fields of the embedded [`{ident}`].");
+    let atomic_ident = format_ident!("{}Atomic", ident);
+    let atomic_doc = format!("Atomic operations on the fields of an embedded [`{ident}`].");
     Ok(quote! {
         #[doc = #doc]
         #[allow(missing_docs)]
@@ -476,10 +563,37 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             #(#path_fields,)*
         }
 
+        #[doc = #atomic_doc]
+        #[allow(missing_docs)]
+        #vis struct #atomic_ident<'a> {
+            #(#atomic_fields,)*
+            #[doc(hidden)]
+            pub _marker: ::core::marker::PhantomData<&'a mut ()>,
+        }
+
         const _: () = {
             #[automatically_derived]
             impl ::rapyer::Field for #ident {
                 type Path = #paths_ident;
+                type Atomic<'a> = #atomic_ident<'a> where Self: 'a;
+
+                fn atomic<'a>(
+                    local: ::core::option::Option<&'a mut Self>,
+                    doc: &::std::sync::Arc<::rapyer::__private::DocRef>,
+                    path: ::std::string::String,
+                ) -> #atomic_ident<'a> {
+                    let doc = doc.clone();
+                    match local {
+                        ::core::option::Option::Some(local) => #atomic_ident {
+                            #(#atomic_local,)*
+                            _marker: ::core::marker::PhantomData,
+                        },
+                        ::core::option::Option::None => #atomic_ident {
+                            #(#atomic_remote,)*
+                            _marker: ::core::marker::PhantomData,
+                        },
+                    }
+                }
 
                 fn path(path: ::std::string::String) -> #paths_ident {
                     #paths_ident { #(#path_ctors,)* }

@@ -223,3 +223,14 @@ impl<M: Model> AsyncModel for M {
         async move { ops::count::<Self>().await }.instrument(span!("count"))
     }
 }
+
+/// `.await` runs an atomic operation (one round trip).
+impl<'a, R: Send + 'a> std::future::IntoFuture for crate::atomic::Pending<'a, R> {
+    type Output = Result<R>;
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Result<R>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let span = tracing::debug_span!("rapyer.atomic", model = self.doc.schema.name, id = %self.doc.id, op = self.op.code);
+        Box::pin(ops::run(self).instrument(span))
+    }
+}

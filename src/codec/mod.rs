@@ -11,6 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
+use std::sync::Arc;
+
+use crate::atomic::{DocRef, ListRef, MapRef, OptionRef, SetRef};
 use crate::error::{Error, Result};
 use crate::schema::{FieldKind, FieldSchema};
 
@@ -172,6 +175,15 @@ pub trait MapKey: Scalar {}
 pub trait Field: Sized {
     /// The typed path handle for this field (see [`crate::Model::fields`]).
     type Path;
+    /// The atomic-operations handle for this field (see [`crate::Model::atomic`]).
+    type Atomic<'a>
+    where
+        Self: 'a;
+    /// Builds the atomic handle for the field at `path` of document `doc`, mirroring
+    /// into `local` when there is a local copy.
+    #[doc(hidden)]
+    fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String)
+    -> Self::Atomic<'a>;
     /// Builds the typed path handle for the field at `path`.
     fn path(path: String) -> Self::Path;
     /// Appends this field's stored layout (flattened) to `out`.
@@ -371,6 +383,14 @@ macro_rules! scalar_fields {
     ($($t:ty),* $(,)?) => {$(
         impl Field for $t {
             type Path = FieldPath<$t>;
+            type Atomic<'a> = $crate::atomic::ScalarRef<'a, $t>;
+            fn atomic<'a>(
+                local: Option<&'a mut Self>,
+                doc: &std::sync::Arc<$crate::atomic::DocRef>,
+                path: String,
+            ) -> Self::Atomic<'a> {
+                $crate::atomic::ScalarRef { doc: doc.clone(), path, local }
+            }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
             }
@@ -449,6 +469,21 @@ impl<T: Scalar> Element for Option<T> {
 /// A top-level `Option` is an absent root hash field when `None`.
 impl<T: Scalar> Field for Option<T> {
     type Path = FieldPath<Option<T>>;
+    type Atomic<'a>
+        = OptionRef<'a, T>
+    where
+        T: 'a;
+    fn atomic<'a>(
+        local: Option<&'a mut Self>,
+        doc: &Arc<DocRef>,
+        path: String,
+    ) -> Self::Atomic<'a> {
+        OptionRef {
+            doc: doc.clone(),
+            path,
+            local,
+        }
+    }
     fn path(path: String) -> Self::Path {
         FieldPath::new(path)
     }
@@ -501,9 +536,13 @@ fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<T>> {
 }
 
 macro_rules! collection_field {
-    ($kind:expr, [$($gen:tt)*], $ty:ty, $elem:ty) => {
+    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
         impl<$($gen)*> Field for $ty {
             type Path = FieldPath<$ty>;
+            type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
+            fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
+                $handle { doc: doc.clone(), path, local, _t: std::marker::PhantomData }
+            }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
             }
@@ -522,10 +561,10 @@ macro_rules! collection_field {
     };
 }
 
-collection_field!(FieldKind::List, [T: Element], Vec<T>, T);
-collection_field!(FieldKind::List, [T: Element], VecDeque<T>, T);
-collection_field!(FieldKind::Set, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
-collection_field!(FieldKind::Set, [T: Element + Ord], BTreeSet<T>, T);
+collection_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T);
+collection_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T);
+collection_field!(FieldKind::Set, SetRef, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
+collection_field!(FieldKind::Set, SetRef, [T: Element + Ord], BTreeSet<T>, T);
 
 fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
     path: &str,
@@ -565,6 +604,10 @@ macro_rules! map_field {
     ([$($gen:tt)*], $ty:ty) => {
         impl<$($gen)*> Field for $ty {
             type Path = FieldPath<$ty>;
+            type Atomic<'a> = MapRef<'a, $ty, K, V> where Self: 'a;
+            fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
+                MapRef { doc: doc.clone(), path, local, _kv: std::marker::PhantomData }
+            }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
             }

@@ -3,6 +3,7 @@
 //! `maybe_async::must_be_async`. Each function is one round trip unless it says otherwise.
 
 use super::{Backend, maybe_async_mode as maybe_async};
+use crate::atomic::Pending;
 use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -106,4 +107,13 @@ pub(crate) async fn count<M: Model>() -> Result<u64> {
         .query_pipe(&plan::count(&ctx))
         .await?;
     plan::decode_count(replies)
+}
+
+/// Runs one atomic operation: one `exec.lua` call.
+#[maybe_async]
+pub(crate) async fn run<R>(mut pending: Pending<'_, R>) -> Result<R> {
+    let ctx = Ctx::for_schema(pending.doc.schema)?;
+    let call = pending.prepare(&ctx)?;
+    let reply = Backend::connect(&ctx.env).await?.invoke(&call).await;
+    pending.complete(&ctx, reply)
 }

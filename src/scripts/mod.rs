@@ -7,6 +7,10 @@ use once_cell::sync::Lazy;
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
 pub(crate) const SAVE_SRC: &str = include_str!("save.lua");
 
+/// Runs a plan of atomic field operations on one document, see `exec.lua`.
+pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
+pub(crate) const EXEC_SRC: &str = include_str!("exec.lua");
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,

@@ -206,3 +206,137 @@ impl<M: Model> SyncModel for M {
         ops::count::<Self>()
     }
 }
+
+impl<R> crate::atomic::Pending<'_, R> {
+    /// Runs this atomic operation now (one round trip) and returns its result.
+    pub fn sync_run(self) -> Result<R> {
+        let _s = tracing::debug_span!("rapyer.atomic", model = self.doc.schema.name, id = %self.doc.id, op = self.op.code)
+            .entered();
+        ops::run(self)
+    }
+}
+
+/// `sync_<op>(args)` = `<op>(args).sync_run()`, for every atomic operation: one table, so
+/// the blocking names cannot drift from the operations.
+macro_rules! sync_ops {
+    ($(impl[$($g:tt)*] $ty:ty $(where [$($w:tt)*])? {
+        $($name:ident => $sync:ident($($arg:ident: $aty:ty),*) -> $ret:ty;)*
+    })*) => {$(
+        impl<$($g)*> $ty $(where $($w)*)? {$(
+            #[doc = concat!("Blocking `", stringify!($name), "`: runs it now (one round trip).")]
+            pub fn $sync(self, $($arg: $aty),*) -> Result<$ret> {
+                self.$name($($arg),*).sync_run()
+            }
+        )*}
+    )*};
+}
+
+use crate::atomic::{
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
+    SetLike, SetRef,
+};
+use crate::codec::{Element, MapKey, Scalar};
+
+sync_ops! {
+    impl['a, T: Scalar + Clone + Send + 'a] ScalarRef<'a, T> {
+        set => sync_set(value: T) -> ();
+        get => sync_get() -> T;
+    }
+    impl['a, T: AtomicNumber] ScalarRef<'a, T> {
+        incr => sync_incr(by: T::Operand) -> T;
+        mul => sync_mul(by: T::Operand) -> T;
+        pow => sync_pow(exp: T::Exp) -> T;
+    }
+    impl['a, T: AtomicInt] ScalarRef<'a, T> {
+        decr => sync_decr(by: i64) -> T;
+        floordiv => sync_floordiv(by: i64) -> T;
+        modulo => sync_modulo(by: i64) -> T;
+        min => sync_min(other: i64) -> T;
+        max => sync_max(other: i64) -> T;
+    }
+    impl['a] ScalarRef<'a, f64> {
+        div => sync_div(by: f64) -> f64;
+    }
+    impl['a] ScalarRef<'a, f32> {
+        div => sync_div(by: f64) -> f32;
+    }
+    impl['a] ScalarRef<'a, String> {
+        append => sync_append(suffix: &str) -> String;
+        len => sync_len() -> usize;
+    }
+    impl['a] ScalarRef<'a, Vec<u8>> {
+        append => sync_append(suffix: &[u8]) -> Vec<u8>;
+        len => sync_len() -> usize;
+    }
+    impl['a] ScalarRef<'a, bool> {
+        toggle => sync_toggle() -> bool;
+    }
+    impl['a, T: Scalar + Clone + Send + 'a] OptionRef<'a, T> {
+        set => sync_set(value: Option<T>) -> ();
+        clear => sync_clear() -> ();
+        get => sync_get() -> Option<T>;
+    }
+    impl['a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a] ListRef<'a, C, T> {
+        push => sync_push(item: T) -> usize;
+        push_front => sync_push_front(item: T) -> usize;
+        pop => sync_pop() -> T;
+        pop_front => sync_pop_front() -> T;
+        len => sync_len() -> usize;
+        get_all => sync_get_all() -> Vec<T>;
+        clear => sync_clear() -> ();
+    }
+    impl['a, M: MapLike<K, V> + 'a, K: MapKey + Clone + Send + 'a, V: Element + Clone + Send + 'a] MapRef<'a, M, K, V> {
+        set => sync_set(key: K, value: V) -> ();
+        remove => sync_remove(key: K) -> bool;
+        pop => sync_pop(key: K) -> V;
+        popitem => sync_popitem() -> (K, V);
+        get => sync_get(key: K) -> Option<V>;
+        keys => sync_keys() -> Vec<K>;
+        len => sync_len() -> usize;
+        get_all => sync_get_all() -> Vec<(K, V)>;
+        clear => sync_clear() -> ();
+    }
+    impl['a, M: MapLike<K, V> + 'a, K: MapKey + Clone + Send + 'a, V: AtomicInt + Element] MapRef<'a, M, K, V> {
+        incr => sync_incr(key: K, by: i64) -> V;
+    }
+    impl['a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a] SetRef<'a, S, T> {
+        add => sync_add(item: T) -> bool;
+        remove => sync_remove(item: T) -> bool;
+        pop => sync_pop() -> T;
+        contains => sync_contains(item: T) -> bool;
+        len => sync_len() -> usize;
+        members => sync_members() -> Vec<T>;
+        clear => sync_clear() -> ();
+    }
+    impl['a, T: serde::Serialize + Send + 'a] BlobRef<'a, T> {
+        set => sync_set(value: T) -> ();
+    }
+}
+
+impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> {
+    /// Blocking `extend`: appends every item, in order (one round trip).
+    pub fn sync_extend(self, items: impl IntoIterator<Item = T>) -> Result<usize> {
+        self.extend(items).sync_run()
+    }
+}
+
+impl<'a, M: MapLike<K, V> + 'a, K: MapKey + Clone + Send + 'a, V: Element + Clone + Send + 'a>
+    MapRef<'a, M, K, V>
+{
+    /// Blocking `update`: sets every entry (one round trip).
+    pub fn sync_update(self, entries: impl IntoIterator<Item = (K, V)>) -> Result<()> {
+        self.update(entries).sync_run()
+    }
+}
+
+#[cfg(feature = "chrono")]
+sync_ops! {
+    impl['a] ScalarRef<'a, chrono::DateTime<chrono::Utc>> {
+        add => sync_add(d: chrono::TimeDelta) -> chrono::DateTime<chrono::Utc>;
+        sub => sync_sub(d: chrono::TimeDelta) -> chrono::DateTime<chrono::Utc>;
+    }
+    impl['a] ScalarRef<'a, chrono::NaiveDateTime> {
+        add => sync_add(d: chrono::TimeDelta) -> chrono::NaiveDateTime;
+        sub => sync_sub(d: chrono::TimeDelta) -> chrono::NaiveDateTime;
+    }
+}

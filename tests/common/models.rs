@@ -220,3 +220,28 @@ impl User {
         }
     }
 }
+
+/// A model for atomic operations: one field of each kind.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Gauge {
+    pub id: Id,
+    pub small: i8,
+    pub unsigned: u8,
+    pub big: i64,
+    pub ratio: f64,
+    pub name: String,
+    pub flag: bool,
+    pub raw: Vec<u8>,
+    pub nick: Option<String>,
+    #[cfg(feature = "chrono")]
+    pub seen: Option<i64>,
+    #[cfg(feature = "chrono")]
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub log: Vec<String>,
+    pub queue: VecDeque<i64>,
+    pub counts: HashMap<String, i64>,
+    pub labels: BTreeSet<String>,
+    pub home: Address,
+    #[rapyer(blob)]
+    pub profile: Profile,
+}

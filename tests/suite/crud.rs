@@ -513,7 +513,7 @@ async fn loads_never_mix_two_versions() {
             let tag = format!("{ns}:{{Bag:0}}");
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let next = if n % 2 == 0 { &b } else { &a };
+                let next = if n.is_multiple_of(2) { &b } else { &a };
                 let (root, items, members) = (
                     format!("{tag}:d:{}", next.id),
                     format!("{tag}:c:items:{}", next.id),

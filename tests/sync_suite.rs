@@ -1,4 +1,4 @@
-//! CRUD scenarios against a real redis-server, blocking API.
+//! Every shared scenario (tests/suite/*.rs) against a real redis-server, blocking API.
 #![allow(missing_docs)]
 
 mod common;
@@ -54,5 +54,18 @@ pub trait Api: rapyer::sync::SyncModel {
 }
 impl<M: rapyer::Model> Api for M {}
 
+/// Runs a pending atomic operation in this mode.
+pub trait Go<R> {
+    fn go(self) -> rapyer::Result<R>;
+}
+impl<R> Go<R> for rapyer::Pending<'_, R> {
+    fn go(self) -> rapyer::Result<R> {
+        self.sync_run()
+    }
+}
+
 #[path = "suite/crud.rs"]
 mod crud;
+
+#[path = "suite/atomic.rs"]
+mod atomic;

@@ -1,0 +1,312 @@
+-- Runs a plan of atomic field operations on one document, all or nothing.
+--
+-- KEYS[1]    root hash of the document (must exist: no orphans)
+-- KEYS[2..]  other keys of the same document that the ops touch (collections)
+-- ARGV[1]    flags: "i" = a missing document is skipped silently, "" = reported
+-- ARGV[2]    number of ops; then per op: code, key index, hash field ("" for
+--            collection ops), argument count, arguments...
+--
+-- Reply: {1, r1, r2, ...} when applied; {0} when the document is missing; {2} when it is
+-- missing and "i" was given. An op that fails raises "RAPYER <op#> <reason>" after every
+-- key touched by earlier ops of the plan was restored (DUMP/RESTORE undo log), so a
+-- failed plan leaves nothing applied. Single-op plans need no undo log: each op checks
+-- before it writes.
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[1] == 'i' then return {2} end
+  return {0}
+end
+
+local EXACT = 9007199254740992 -- 2^53: beyond it Lua numbers are not exact integers
+
+local function reject(reason) error({rapyer = reason}) end
+
+local function call(...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err then reject(r.err) end
+  return r
+end
+
+local function int_of(v, what)
+  if not v then reject(what .. ' is missing') end
+  if not string.match(v, '^%-?%d+$') then reject(what .. ' is not an integer: ' .. v) end
+  local n = tonumber(v)
+  if n >= EXACT or n <= -EXACT then reject(what .. ' is beyond 2^53, outside exact server-side arithmetic') end
+  return n
+end
+
+local function num_of(v, what)
+  local n = v and tonumber(v)
+  if not n then reject(what .. ' is not a number: ' .. tostring(v)) end
+  return n
+end
+
+local function exact_int(n)
+  if n ~= n or n >= EXACT or n <= -EXACT then reject('integer overflow') end
+  return string.format('%.0f', n)
+end
+
+local function float_text(n)
+  if n ~= n then return 'NaN' end
+  if n == math.huge then return 'inf' end
+  if n == -math.huge then return '-inf' end
+  return string.format('%.17g', n)
+end
+
+-- list mutators: reply the new length, plus the whole list when the client's copy
+-- (whose length it sends) was stale before the op, so the local mirror ends equal.
+local function list_reply(key, before, client_len, extra)
+  local out = {call('LLEN', key)}
+  if extra ~= nil then out[2] = extra else out[2] = false end
+  if before ~= client_len then out[3] = call('LRANGE', key, 0, -1) end
+  return out
+end
+
+-- Compares two decimal integer texts exactly (no leading zeros), beyond 2^53 too.
+local function cmp_dec(a, b)
+  local na, nb = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
+  if na ~= nb then
+    if na then return -1 else return 1 end
+  end
+  local da, db = a, b
+  if na then da, db = string.sub(a, 2), string.sub(b, 2) end
+  local c = 0
+  if #da ~= #db then
+    if #da < #db then c = -1 else c = 1 end
+  elseif da ~= db then
+    if da < db then c = -1 else c = 1 end
+  end
+  if na then c = -c end
+  return c
+end
+
+-- args: operand, lowest and highest value of the Rust integer type
+local function check_bounds(v, a)
+  if cmp_dec(v, a[2]) < 0 or cmp_dec(v, a[3]) > 0 then
+    reject('integer overflow: ' .. v .. ' is outside ' .. a[2] .. '..=' .. a[3])
+  end
+end
+
+-- map and set mutators: same shape as lists, the whole content when the client was stale
+local function coll_reply(key, kind, before, client_len, extra)
+  local out
+  if kind == 'h' then out = {call('HLEN', key)} else out = {call('SCARD', key)} end
+  if extra ~= nil then out[2] = extra else out[2] = false end
+  if before ~= client_len then
+    if kind == 'h' then out[3] = call('HGETALL', key) else out[3] = call('SMEMBERS', key) end
+  end
+  return out
+end
+
+local function int_op(f)
+  return function(key, field, a)
+    local cur = int_of(call('HGET', key, field), 'stored value')
+    local v = exact_int(f(cur, int_of(a[1], 'operand')))
+    check_bounds(v, a)
+    call('HSET', key, field, v)
+    return v
+  end
+end
+
+local function float_op(f)
+  return function(key, field, a)
+    local cur = num_of(call('HGET', key, field), 'stored value')
+    local v = float_text(f(cur, num_of(a[1], 'operand')))
+    call('HSET', key, field, v)
+    return v
+  end
+end
+
+local OPS = {
+  set = function(key, field, a) call('HSET', key, field, a[1]); return 1 end,
+  clear = function(key, field) return call('HDEL', key, field) end,
+  get = function(key, field) return call('HGET', key, field) or false end,
+  incr = function(key, field, a)
+    local before = call('HGET', key, field)
+    if not before then reject('stored value is missing') end
+    -- HINCRBY is exact over the whole i64 range (Lua numbers are not)
+    call('HINCRBY', key, field, a[1])
+    local v = call('HGET', key, field) -- the reply of HINCRBY would become a Lua double
+    if cmp_dec(v, a[2]) < 0 or cmp_dec(v, a[3]) > 0 then
+      call('HSET', key, field, before)
+      check_bounds(v, a)
+    end
+    return v
+  end,
+  incrf = function(key, field, a)
+    if not call('HGET', key, field) then reject('stored value is missing') end
+    return call('HINCRBYFLOAT', key, field, a[1])
+  end,
+  mul = int_op(function(x, y) return x * y end),
+  floordiv = int_op(function(x, y)
+    if y == 0 then reject('division by zero') end
+    return math.floor(x / y)
+  end),
+  mod = int_op(function(x, y)
+    if y == 0 then reject('division by zero') end
+    return x - math.floor(x / y) * y
+  end),
+  pow = int_op(function(x, y)
+    if y < 0 then reject('negative exponent on an integer') end
+    local r = 1
+    for _ = 1, y do
+      r = r * x
+      if r >= EXACT or r <= -EXACT then reject('integer overflow') end
+    end
+    return r
+  end),
+  min = int_op(function(x, y) return math.min(x, y) end),
+  max = int_op(function(x, y) return math.max(x, y) end),
+  mulf = float_op(function(x, y) return x * y end),
+  divf = float_op(function(x, y)
+    if y == 0 then reject('division by zero') end
+    return x / y
+  end),
+  powf = float_op(function(x, y) return x ^ y end),
+  append = function(key, field, a)
+    local cur = call('HGET', key, field)
+    if not cur then reject('stored value is missing') end
+    local v = cur .. a[1]
+    call('HSET', key, field, v)
+    return v
+  end,
+  strlen = function(key, field) return call('HSTRLEN', key, field) end,
+  toggle = function(key, field)
+    local cur = call('HGET', key, field)
+    local v
+    if cur == '1' or cur == 'true' then v = '0' elseif cur == '0' or cur == 'false' then v = '1'
+    else reject('stored value is not a bool: ' .. tostring(cur)) end
+    call('HSET', key, field, v)
+    return v
+  end,
+  rpush = function(key, _, a)
+    local before = call('LLEN', key)
+    call('RPUSH', key, unpack(a, 2))
+    return list_reply(key, before, tonumber(a[1]))
+  end,
+  lpush = function(key, _, a)
+    local before = call('LLEN', key)
+    -- LPUSH a b c leaves c b a: push in reverse so the items keep their order
+    for i = #a, 2, -1 do call('LPUSH', key, a[i]) end
+    return list_reply(key, before, tonumber(a[1]))
+  end,
+  rpop = function(key, _, a)
+    local before = call('LLEN', key)
+    if before == 0 then reject('pop from an empty list') end
+    local v = call('RPOP', key)
+    return list_reply(key, before, tonumber(a[1]), v)
+  end,
+  lpop = function(key, _, a)
+    local before = call('LLEN', key)
+    if before == 0 then reject('pop from an empty list') end
+    local v = call('LPOP', key)
+    return list_reply(key, before, tonumber(a[1]), v)
+  end,
+  llen = function(key) return call('LLEN', key) end,
+  -- maps (args[1] = the client's entry count)
+  hset = function(key, _, a)
+    local before = call('HLEN', key)
+    call('HSET', key, unpack(a, 2))
+    return coll_reply(key, 'h', before, tonumber(a[1]))
+  end,
+  hdel = function(key, _, a)
+    local before = call('HLEN', key)
+    local n = call('HDEL', key, a[2])
+    return coll_reply(key, 'h', before, tonumber(a[1]), n)
+  end,
+  hpop = function(key, _, a)
+    local before = call('HLEN', key)
+    local v = call('HGET', key, a[2])
+    if not v then reject('no entry ' .. a[2]) end
+    call('HDEL', key, a[2])
+    return coll_reply(key, 'h', before, tonumber(a[1]), v)
+  end,
+  hpopitem = function(key, _, a)
+    local before = call('HLEN', key)
+    if before == 0 then reject('popitem from an empty map') end
+    local f = call('HRANDFIELD', key)
+    local v = call('HGET', key, f)
+    call('HDEL', key, f)
+    return coll_reply(key, 'h', before, tonumber(a[1]), {f, v})
+  end,
+  hincr = function(key, _, a)
+    local before = call('HLEN', key)
+    local old = call('HGET', key, a[2])
+    call('HINCRBY', key, a[2], a[3])
+    local v = call('HGET', key, a[2])
+    if cmp_dec(v, a[4]) < 0 or cmp_dec(v, a[5]) > 0 then
+      if old then call('HSET', key, a[2], old) else call('HDEL', key, a[2]) end
+      reject('integer overflow: ' .. v .. ' is outside ' .. a[4] .. '..=' .. a[5])
+    end
+    return coll_reply(key, 'h', before, tonumber(a[1]), v)
+  end,
+  hget = function(key, _, a) return call('HGET', key, a[1]) or false end,
+  hkeys = function(key) return call('HKEYS', key) end,
+  hlen = function(key) return call('HLEN', key) end,
+  hgetall = function(key) return call('HGETALL', key) end,
+  -- sets
+  sadd = function(key, _, a)
+    local before = call('SCARD', key)
+    local n = call('SADD', key, unpack(a, 2))
+    return coll_reply(key, 's', before, tonumber(a[1]), n)
+  end,
+  srem = function(key, _, a)
+    local before = call('SCARD', key)
+    local n = call('SREM', key, a[2])
+    return coll_reply(key, 's', before, tonumber(a[1]), n)
+  end,
+  spop = function(key, _, a)
+    local before = call('SCARD', key)
+    if before == 0 then reject('pop from an empty set') end
+    local v = call('SPOP', key)
+    return coll_reply(key, 's', before, tonumber(a[1]), v)
+  end,
+  sismember = function(key, _, a) return call('SISMEMBER', key, a[1]) end,
+  scard = function(key) return call('SCARD', key) end,
+  smembers = function(key) return call('SMEMBERS', key) end,
+  lrange = function(key, _, a) return call('LRANGE', key, a[1], a[2]) end,
+  del = function(key) return call('DEL', key) end,
+}
+
+local nops = tonumber(ARGV[2])
+local undo = nil
+if nops > 1 then undo = {} end
+
+local function remember(key)
+  if undo and undo[key] == nil then
+    local dump = redis.call('DUMP', key)
+    if dump then undo[key] = {dump, redis.call('PTTL', key)} else undo[key] = false end
+  end
+end
+
+local function rollback()
+  if not undo then return end
+  for key, saved in pairs(undo) do
+    redis.call('DEL', key)
+    if saved then
+      local ttl = saved[2]
+      if ttl < 0 then ttl = 0 end
+      redis.call('RESTORE', key, ttl, saved[1])
+    end
+  end
+end
+
+local results = {1}
+local pos = 3
+for i = 1, nops do
+  local code, key, field, argc = ARGV[pos], KEYS[tonumber(ARGV[pos + 1])], ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local args = {}
+  for j = 1, argc do args[j] = ARGV[pos + 3 + j] end
+  pos = pos + 4 + argc
+  local op = OPS[code]
+  if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
+  remember(key)
+  local ok, res = pcall(op, key, field, args)
+  if not ok then
+    rollback()
+    local reason = type(res) == 'table' and res.rapyer or tostring(res)
+    return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+  end
+  results[i + 1] = res
+end
+return results
