@@ -69,3 +69,72 @@ mod crud;
 
 #[path = "suite/atomic.rs"]
 mod atomic;
+
+/// Blocking-only: threads, and the `sync_` names themselves.
+mod blocking {
+    use super::common::{self, models::*};
+    use rapyer::Model;
+    use rapyer::sync::SyncModel;
+
+    #[test]
+    fn eight_threads_times_a_thousand_increments_lose_nothing() {
+        let t = common::env();
+        let g = Gauge::default();
+        g.sync_save().unwrap();
+        let name = t.env.name().to_owned();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (id, name) = (g.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    for j in 0..1000 {
+                        Gauge::at(&id).big.sync_incr(1).unwrap();
+                        if j % 100 == 0 {
+                            Gauge::at(&id).log.sync_push(format!("{i}-{j}")).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        let stored = Gauge::sync_get(&g.id).unwrap();
+        assert_eq!(stored.big, 8000);
+        assert_eq!(stored.log.len(), 80);
+    }
+
+    #[test]
+    fn sync_names_mirror_locally() {
+        let _t = common::env();
+        let mut g = Gauge {
+            big: 1,
+            ..Gauge::default()
+        };
+        g.sync_save().unwrap();
+        assert_eq!(g.atomic().big.sync_incr(2).unwrap(), 3);
+        assert_eq!(g.atomic().big.sync_decr(1).unwrap(), 2);
+        assert_eq!(g.atomic().big.sync_mul(5).unwrap(), 10);
+        assert_eq!(g.atomic().ratio.sync_incr(0.5).unwrap(), 0.5);
+        assert_eq!(g.atomic().name.sync_append("x").unwrap(), "x");
+        assert!(g.atomic().flag.sync_toggle().unwrap());
+        g.atomic().nick.sync_set(Some("n".into())).unwrap();
+        assert_eq!(
+            g.atomic()
+                .log
+                .sync_extend(["a".to_string(), "b".to_string()])
+                .unwrap(),
+            2
+        );
+        assert_eq!(g.atomic().log.sync_pop().unwrap(), "b");
+        g.atomic()
+            .counts
+            .sync_update([("k".to_string(), 1)])
+            .unwrap();
+        assert_eq!(g.atomic().counts.sync_incr("k".into(), 1).unwrap(), 2);
+        assert!(g.atomic().labels.sync_add("l".into()).unwrap());
+        g.atomic().home.city.sync_set("Rome".into()).unwrap();
+        assert_eq!(Gauge::at(&g.id).big.sync_get().unwrap(), 10);
+        assert_eq!(Gauge::sync_get(&g.id).unwrap(), g);
+    }
+}

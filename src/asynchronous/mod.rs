@@ -90,9 +90,8 @@ impl Backend {
         match call.evalsha().query_async(&mut self.conn).await {
             Err(e) if is_noscript(&e) => {
                 self.env.record(2);
-                let mut replies: Vec<Value> =
-                    call.reload_pipe().query_async(&mut self.conn).await?;
-                Ok(replies.pop().unwrap_or(Value::Nil))
+                let replies: Vec<Value> = call.reload_pipe().query_async(&mut self.conn).await?;
+                Ok(Invocation::reloaded_reply(replies)?)
             }
             other => Ok(other?),
         }

@@ -34,9 +34,23 @@ impl Invocation {
     /// attempt failed before running anything, so running it again applies it once.
     pub(crate) fn reload_pipe(&self) -> redis::Pipeline {
         let mut pipe = redis::pipe();
+        // errors stay in the replies, so the script's own error reaches the caller as it
+        // would from a direct EVALSHA
+        pipe.ignore_errors();
         pipe.cmd("SCRIPT").arg("LOAD").arg(self.source).ignore();
         pipe.add_command(self.evalsha());
         pipe
+    }
+
+    /// The script's reply out of [`Self::reload_pipe`]'s replies.
+    pub(crate) fn reloaded_reply(
+        mut replies: Vec<redis::Value>,
+    ) -> redis::RedisResult<redis::Value> {
+        match replies.pop() {
+            Some(redis::Value::ServerError(e)) => Err(e.into()),
+            Some(v) => Ok(v),
+            None => Ok(redis::Value::Nil),
+        }
     }
 }
 

@@ -71,8 +71,8 @@ impl Backend {
         match call.evalsha().query(&mut *self.conn) {
             Err(e) if is_noscript(&e) => {
                 self.env.record(2);
-                let mut replies: Vec<Value> = call.reload_pipe().query(&mut *self.conn)?;
-                Ok(replies.pop().unwrap_or(Value::Nil))
+                let replies: Vec<Value> = call.reload_pipe().query(&mut *self.conn)?;
+                Ok(Invocation::reloaded_reply(replies)?)
             }
             other => Ok(other?),
         }
