@@ -148,6 +148,21 @@ impl<'a, R> Pending<'a, R> {
     }
 }
 
+/// Maps the result of a pending op.
+fn map_pending<'a, A: 'a, B>(
+    p: Pending<'a, A>,
+    f: impl FnOnce(A) -> Result<B> + Send + 'a,
+) -> Pending<'a, B> {
+    let finish = p.finish;
+    Pending {
+        doc: p.doc,
+        op: p.op,
+        finish: Box::new(move |v| finish(v).and_then(f)),
+        early: p.early,
+        skip_missing: p.skip_missing,
+    }
+}
+
 fn unreachable_finish<R>() -> Result<R> {
     Err(Error::InvalidInput(
         "operation was rejected before sending".into(),
@@ -975,6 +990,125 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     /// Removes and returns the first item ([`Error::Rejected`] on an empty list).
     pub fn pop_front(self) -> Pending<'a, T> {
         self.pop_op("lpop")
+    }
+
+    /// A mutator whose local mirror is the whole list as the server holds it afterwards
+    /// (client length -1 never matches, so the script always sends it).
+    fn rewrite(self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
+        let mut all = vec![b"-1".to_vec()];
+        all.extend(args);
+        let Self {
+            doc, path, local, ..
+        } = self;
+        let d = doc.clone();
+        Pending::new(
+            &doc,
+            code,
+            Target::Collection(path.clone()),
+            all,
+            move |v| {
+                let reply = list_reply(v)?;
+                let extra = reply
+                    .popped
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).parse::<i64>().unwrap_or(0))
+                    .unwrap_or(0);
+                Self::mirror(&d, &path, local, &reply, |_| {})?;
+                Ok(extra)
+            },
+        )
+    }
+
+    /// Inserts `item` before position `index` (negative counts from the end; past the
+    /// end appends), like `Vec::insert` without the panic.
+    pub fn insert(self, index: isize, item: T) -> Pending<'a, ()> {
+        match self.encode(std::slice::from_ref(&item)) {
+            Ok(mut b) => {
+                let p = self.rewrite("linsert", vec![index.to_string().into_bytes(), b.remove(0)]);
+                map_pending(p, |_| Ok(()))
+            }
+            Err(e) => {
+                let t = self.target();
+                Pending::rejected(&self.doc, t, e)
+            }
+        }
+    }
+
+    /// Removes occurrences of `item`: `count > 0` the first `count` from the head,
+    /// `count < 0` from the tail, `0` all. Returns how many were removed.
+    pub fn remove(self, item: T, count: i64) -> Pending<'a, usize> {
+        match self.encode(std::slice::from_ref(&item)) {
+            Ok(mut b) => {
+                let p = self.rewrite("lrem", vec![count.to_string().into_bytes(), b.remove(0)]);
+                map_pending(p, |n| Ok(n.max(0) as usize))
+            }
+            Err(e) => {
+                let t = self.target();
+                Pending::rejected(&self.doc, t, e)
+            }
+        }
+    }
+
+    /// Replaces the item at `index` (negative counts from the end); [`Error::Rejected`]
+    /// when out of range.
+    pub fn set(self, index: isize, item: T) -> Pending<'a, ()> {
+        match self.encode(std::slice::from_ref(&item)) {
+            Ok(mut b) => {
+                let p = self.rewrite("lset", vec![index.to_string().into_bytes(), b.remove(0)]);
+                map_pending(p, |_| Ok(()))
+            }
+            Err(e) => {
+                let t = self.target();
+                Pending::rejected(&self.doc, t, e)
+            }
+        }
+    }
+
+    /// Keeps only positions `start..=stop` (Redis `LTRIM` semantics, negative from the end).
+    pub fn trim(self, start: isize, stop: isize) -> Pending<'a, ()> {
+        let p = self.rewrite(
+            "ltrim",
+            vec![
+                start.to_string().into_bytes(),
+                stop.to_string().into_bytes(),
+            ],
+        );
+        map_pending(p, |_| Ok(()))
+    }
+
+    /// The item at `index` (negative counts from the end), `None` when out of range.
+    pub fn get(self, index: isize) -> Pending<'a, Option<T>> {
+        let doc = self.doc.clone();
+        let path = self.path.clone();
+        let d = doc.clone();
+        Pending::new(
+            &doc,
+            "lindex",
+            self.target(),
+            vec![index.to_string().into_bytes()],
+            move |v| match v {
+                Value::Nil => Ok(None),
+                v => decode_elem(&d, &path, &bytes(v, "lindex")?).map(Some),
+            },
+        )
+    }
+
+    /// Items at positions `start..=stop` (Redis `LRANGE` semantics, negative from the end).
+    pub fn range(self, start: isize, stop: isize) -> Pending<'a, Vec<T>> {
+        let doc = self.doc.clone();
+        let path = self.path.clone();
+        let d = doc.clone();
+        let args = vec![
+            start.to_string().into_bytes(),
+            stop.to_string().into_bytes(),
+        ];
+        Pending::new(&doc, "lrange", self.target(), args, move |v| match v {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| decode_elem(&d, &path, &bytes(v, "lrange")?))
+                .collect(),
+            other => Err(unexpected("lrange", &other)),
+        })
     }
 
     /// Number of stored items.

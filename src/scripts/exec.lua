@@ -203,6 +203,42 @@ local OPS = {
     return list_reply(key, before, tonumber(a[1]), v)
   end,
   llen = function(key) return call('LLEN', key) end,
+  linsert = function(key, _, a)
+    local before = call('LLEN', key)
+    local i = tonumber(a[2])
+    if i < 0 then i = math.max(before + i, 0) end
+    if i >= before then
+      call('RPUSH', key, a[3])
+    elseif i == 0 then
+      call('LPUSH', key, a[3])
+    else
+      local tail = call('LRANGE', key, i, -1)
+      call('LTRIM', key, 0, i - 1)
+      call('RPUSH', key, a[3])
+      for j = 1, #tail, 1000 do
+        call('RPUSH', key, unpack(tail, j, math.min(j + 999, #tail)))
+      end
+    end
+    return list_reply(key, before, tonumber(a[1]))
+  end,
+  lrem = function(key, _, a)
+    local before = call('LLEN', key)
+    local n = call('LREM', key, a[2], a[3])
+    return list_reply(key, before, tonumber(a[1]), n)
+  end,
+  lset = function(key, _, a)
+    local before = call('LLEN', key)
+    local i = tonumber(a[2])
+    if i >= before or i < -before then reject('index ' .. a[2] .. ' out of range for length ' .. before) end
+    call('LSET', key, a[2], a[3])
+    return list_reply(key, before, tonumber(a[1]))
+  end,
+  lindex = function(key, _, a) return call('LINDEX', key, a[1]) or false end,
+  ltrim = function(key, _, a)
+    local before = call('LLEN', key)
+    call('LTRIM', key, a[2], a[3])
+    return list_reply(key, before, tonumber(a[1]))
+  end,
   -- maps (args[1] = the client's entry count)
   hset = function(key, _, a)
     local before = call('HLEN', key)

@@ -284,6 +284,12 @@ sync_ops! {
         len => sync_len() -> usize;
         get_all => sync_get_all() -> Vec<T>;
         clear => sync_clear() -> ();
+        insert => sync_insert(index: isize, item: T) -> ();
+        remove => sync_remove(item: T, count: i64) -> usize;
+        set => sync_set(index: isize, item: T) -> ();
+        trim => sync_trim(start: isize, stop: isize) -> ();
+        get => sync_get(index: isize) -> Option<T>;
+        range => sync_range(start: isize, stop: isize) -> Vec<T>;
     }
     impl['a, M: MapLike<K, V> + 'a, K: MapKey + Clone + Send + 'a, V: Element + Clone + Send + 'a] MapRef<'a, M, K, V> {
         set => sync_set(key: K, value: V) -> ();

@@ -208,6 +208,28 @@ async fn list_operations() {
     assert_eq!(v, 1);
     assert_eq!(Vec::from(g.queue.clone()), [2, 3]);
 
+    g.atomic().log.insert(1, "i".into()).go().await.unwrap();
+    assert_eq!(g.log, ["b", "i", "c", "x", "y"]);
+    g.atomic().log.insert(-1, "j".into()).go().await.unwrap();
+    g.atomic().log.insert(99, "end".into()).go().await.unwrap();
+    g.atomic().log.insert(0, "x".into()).go().await.unwrap();
+    assert_eq!(g.log, ["x", "b", "i", "c", "x", "j", "y", "end"]);
+    let n = g.atomic().log.remove("x".into(), 0).go().await.unwrap();
+    assert_eq!(n, 2);
+    g.atomic().log.set(-1, "END".into()).go().await.unwrap();
+    let r = g.atomic().log.set(40, "nope".into()).go().await;
+    assert_rejected(r, "log");
+    let v = g.atomic().log.get(1).go().await.unwrap();
+    assert_eq!(v.as_deref(), Some("i"));
+    let v = g.atomic().log.get(100).go().await.unwrap();
+    assert_eq!(v, None);
+    let v = g.atomic().log.range(1, 2).go().await.unwrap();
+    assert_eq!(v, ["i", "c"]);
+    g.atomic().log.trim(0, 3).go().await.unwrap();
+    assert_eq!(g.log, ["b", "i", "c", "j"]);
+    let stored = Gauge::get(&g.id).await.unwrap();
+    assert_eq!(stored, g);
+
     g.atomic().log.clear().go().await.unwrap();
     assert!(g.log.is_empty());
     let exists: bool = redis::cmd("EXISTS").arg(&list).query(&mut t.raw()).unwrap();
