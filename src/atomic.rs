@@ -66,6 +66,7 @@ pub struct Pending<'a, R> {
     pub(crate) finish: Finish<'a, R>,
     pub(crate) early: Option<Error>,
     pub(crate) skip_missing: bool,
+    pub(crate) refresh: bool,
 }
 
 impl<R> fmt::Debug for Pending<'_, R> {
@@ -93,7 +94,15 @@ impl<'a, R> Pending<'a, R> {
             finish: Box::new(move |v: Option<Value>| finish(v.unwrap_or(Value::Nil))),
             early: None,
             skip_missing: false,
+            refresh: true,
         }
+    }
+
+    /// Leaves the document's TTL as it is for this call, whatever the model's
+    /// `ttl_refresh` policy says.
+    pub fn no_refresh(mut self) -> Self {
+        self.refresh = false;
+        self
     }
 
     /// Skips the operation silently when the document does not exist ("ignore if
@@ -112,6 +121,7 @@ impl<'a, R> Pending<'a, R> {
             }),
             early: self.early,
             skip_missing: true,
+            refresh: self.refresh,
         }
     }
 
@@ -120,7 +130,13 @@ impl<'a, R> Pending<'a, R> {
         if let Some(e) = self.early.take() {
             return Err(e);
         }
-        invocation(ctx, &self.doc, &[&self.op], self.skip_missing)
+        let refresh = match ctx.schema.ttl_ms {
+            Some(ms) if self.refresh && ctx.schema.ttl_refresh.applies(!is_read(self.op.code)) => {
+                ms
+            }
+            _ => 0,
+        };
+        invocation(ctx, &self.doc, &[&self.op], self.skip_missing, refresh)
     }
 
     /// Reads the script's reply.
@@ -144,6 +160,7 @@ impl<'a, R> Pending<'a, R> {
             finish: Box::new(|_| unreachable_finish()),
             early: Some(err),
             skip_missing: false,
+            refresh: false,
         }
     }
 }
@@ -160,6 +177,7 @@ fn map_pending<'a, A: 'a, B>(
         finish: Box::new(move |v| finish(v).and_then(f)),
         early: p.early,
         skip_missing: p.skip_missing,
+        refresh: p.refresh,
     }
 }
 
@@ -169,46 +187,64 @@ fn unreachable_finish<R>() -> Result<R> {
     ))
 }
 
-/// Builds the `exec.lua` call for `ops` on one document.
+/// Ops that only read (they refresh the TTL under a `read` policy, not `write`).
+fn is_read(code: &str) -> bool {
+    matches!(
+        code,
+        "get"
+            | "strlen"
+            | "llen"
+            | "lrange"
+            | "lindex"
+            | "hget"
+            | "hkeys"
+            | "hlen"
+            | "hgetall"
+            | "sismember"
+            | "scard"
+            | "smembers"
+    )
+}
+
+/// Builds the `exec.lua` call for `ops` on one document; `refresh_ms` > 0 pushes the
+/// document's TTL back.
 pub(crate) fn invocation(
     ctx: &Ctx,
     doc: &DocRef,
     ops: &[&Op],
     ignore_missing: bool,
+    refresh_ms: u64,
 ) -> Result<Invocation> {
     let keys = ctx.doc(&doc.id)?;
-    let mut script_keys = vec![keys.root.clone()];
+    // every key of the document, so that the TTL stays shared
+    let mut script_keys = vec![keys.root.clone(), keys.ids.clone()];
+    script_keys.extend(keys.collections.iter().map(|(_, k)| k.clone()));
+    let flags = if ignore_missing {
+        b"i".to_vec()
+    } else {
+        Vec::new()
+    };
     let mut args: Vec<Vec<u8>> = vec![
-        if ignore_missing {
-            b"i".to_vec()
-        } else {
-            Vec::new()
-        },
+        flags,
+        doc.id.as_bytes().to_vec(),
+        refresh_ms.to_string().into_bytes(),
         ops.len().to_string().into_bytes(),
     ];
     for op in ops {
         let (index, field) = match &op.target {
             Target::Root(path) => (1, path.as_str()),
             Target::Collection(path) => {
-                let key = keys
+                let position = keys
                     .collections
                     .iter()
-                    .find(|(p, _)| p == path)
-                    .map(|(_, k)| k.clone())
+                    .position(|(p, _)| p == path)
                     .ok_or_else(|| {
                         Error::InvalidInput(format!(
                             "{}: no collection field `{path}`",
                             doc.schema.name
                         ))
                     })?;
-                let index = match script_keys.iter().position(|k| *k == key) {
-                    Some(i) => i + 1,
-                    None => {
-                        script_keys.push(key);
-                        script_keys.len()
-                    }
-                };
-                (index, "")
+                (position + 3, "")
             }
         };
         args.push(op.code.as_bytes().to_vec());

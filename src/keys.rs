@@ -131,6 +131,8 @@ mod tests {
             shards,
             env: None,
             key_field: "id",
+            ttl_ms: None,
+            ttl_refresh: Default::default(),
             fields: vec![
                 FieldSchema {
                     path: "name".into(),

@@ -43,7 +43,7 @@ pub use error::{Error, Result};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use model::Model;
-pub use schema::{FieldKind, FieldSchema, ModelSchema};
+pub use schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).
@@ -60,7 +60,7 @@ pub mod __private {
     pub use crate::codec::{
         Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join, to_msgpack,
     };
-    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema};
+    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
     pub use once_cell::sync::OnceCell;
 
     /// Compile-time check that a field type is storable (spanned at the field's type).

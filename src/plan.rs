@@ -38,6 +38,55 @@ impl Ctx {
     }
 }
 
+/// How a load is sent.
+pub(crate) enum Load {
+    /// `MULTI`, reads, `EXEC`.
+    Snapshot(redis::Pipeline),
+    /// `load.lua`: the same reads plus the TTL refresh, in one script.
+    Refresh(Invocation),
+}
+
+/// The kind letter the scripts use for a collection.
+fn kind_letter(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::List => "l",
+        FieldKind::Map => "h",
+        _ => "s",
+    }
+}
+
+/// Plans the load of document `id`: refreshes the TTL when the model's policy says so
+/// and the caller did not opt out (`peek`).
+pub(crate) fn load_plan(ctx: &Ctx, doc: &DocKeys, id: &str, refresh: bool) -> Load {
+    match ctx.schema.ttl_ms {
+        Some(ttl) if refresh && ctx.schema.ttl_refresh.applies(false) => {
+            let mut keys = vec![doc.root.clone(), doc.ids.clone()];
+            keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
+            let mut args = vec![id.as_bytes().to_vec(), ttl.to_string().into_bytes()];
+            args.extend(
+                ctx.schema
+                    .collections()
+                    .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
+            );
+            Load::Refresh(Invocation {
+                script: &scripts::LOAD,
+                source: scripts::LOAD_SRC,
+                keys,
+                args,
+            })
+        }
+        _ => Load::Snapshot(load(ctx, doc)),
+    }
+}
+
+/// The replies of `load.lua`, in the shape of the snapshot's.
+pub(crate) fn refresh_replies(v: Value) -> Result<Vec<Value>> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(unexpected("load script", &other)),
+    }
+}
+
 /// Loads document `id` as one consistent snapshot: `MULTI`, `HGETALL` of the root, one
 /// read per collection, `EXEC`.
 pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
@@ -103,6 +152,7 @@ pub(crate) fn write<M: Model>(
         WriteMode::Insert => b"insert".to_vec(),
     });
     args.push(id.as_bytes().to_vec());
+    args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
     args.push((enc.root.len() + 1).to_string().into_bytes());
     args.push(keys::META_FIELD.as_bytes().to_vec());
     args.push(keys::LAYOUT_VERSION.as_bytes().to_vec());
@@ -200,13 +250,62 @@ pub(crate) fn int_reply(context: &str, v: Value) -> Result<i64> {
     }
 }
 
-/// Lists the id index of every shard (`ZRANGE ids 0 -1` per shard, one pipeline).
-pub(crate) fn ids(ctx: &Ctx) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    for shard in 0..ctx.keys.shards() {
-        pipe.cmd("ZRANGE").arg(ctx.keys.ids(shard)).arg(0).arg(-1);
+/// `live.lua` on every shard's id index: lists (`ids`) or counts (`count`) live ids,
+/// dropping expired ones. Sent as one pipeline.
+pub(crate) fn live(ctx: &Ctx, what: &str) -> Vec<Invocation> {
+    (0..ctx.keys.shards())
+        .map(|shard| Invocation {
+            script: &scripts::LIVE,
+            source: scripts::LIVE_SRC,
+            keys: vec![ctx.keys.ids(shard)],
+            args: vec![what.as_bytes().to_vec()],
+        })
+        .collect()
+}
+
+/// `ttl.lua`: sets (`Some`) or removes (`None`) the TTL of document `id`.
+pub(crate) fn set_ttl(ctx: &Ctx, id: &str, ttl: Option<std::time::Duration>) -> Result<Invocation> {
+    let doc = ctx.doc(id)?;
+    let ms = match ttl {
+        Some(d) => {
+            let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            if ms == 0 {
+                return Err(Error::InvalidInput(
+                    "a TTL must be at least 1 ms (use persist to remove it)".into(),
+                ));
+            }
+            ms
+        }
+        None => 0,
+    };
+    let mut keys = vec![doc.root, doc.ids];
+    keys.extend(doc.collections.into_iter().map(|(_, k)| k));
+    Ok(Invocation {
+        script: &scripts::TTL,
+        source: scripts::TTL_SRC,
+        keys,
+        args: vec![id.as_bytes().to_vec(), ms.to_string().into_bytes()],
+    })
+}
+
+/// `PTTL` of the root: the document's TTL.
+pub(crate) fn pttl(doc: &DocKeys) -> redis::Cmd {
+    let mut cmd = redis::cmd("PTTL");
+    cmd.arg(&doc.root);
+    cmd
+}
+
+/// Reads `PTTL`: `Ok(None)` without a TTL, `NotFound` when missing.
+pub(crate) fn decode_pttl(ctx: &Ctx, id: &str, v: Value) -> Result<Option<std::time::Duration>> {
+    match int_reply("PTTL", v)? {
+        -2 => Err(Error::NotFound {
+            model: ctx.schema.name,
+            id: id.to_owned(),
+            key: ctx.keys.doc(ctx.schema, id).root,
+        }),
+        n if n < 0 => Ok(None),
+        n => Ok(Some(std::time::Duration::from_millis(n as u64))),
     }
-    pipe
 }
 
 /// Merges [`ids`] replies, sorted by id text (creation order for auto ids).
@@ -237,19 +336,10 @@ pub(crate) fn decode_ids<K: Key>(ctx: &Ctx, replies: Vec<Value>) -> Result<Vec<K
         .collect()
 }
 
-/// `ZCARD ids` per shard, one pipeline.
-pub(crate) fn count(ctx: &Ctx) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    for shard in 0..ctx.keys.shards() {
-        pipe.cmd("ZCARD").arg(ctx.keys.ids(shard));
-    }
-    pipe
-}
-
 pub(crate) fn decode_count(replies: Vec<Value>) -> Result<u64> {
     replies
         .into_iter()
-        .map(|v| int_reply("ZCARD", v).map(|n| n.max(0) as u64))
+        .map(|v| int_reply("count", v).map(|n| n.max(0) as u64))
         .sum()
 }
 

@@ -32,6 +32,33 @@ pub struct FieldSchema {
     pub kind: FieldKind,
 }
 
+/// When a model's TTL is pushed back by use (`#[rapyer(ttl_refresh = "…")]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TtlRefresh {
+    /// Only `save`/`insert` (which write the whole document) set the TTL.
+    #[default]
+    Never,
+    /// Loads and atomic reads refresh it too.
+    Read,
+    /// Atomic writes refresh it too.
+    Write,
+    /// Every read and write refreshes it.
+    Both,
+}
+
+impl TtlRefresh {
+    /// Whether an operation of this kind (`write` or read) refreshes the TTL.
+    pub fn applies(self, write: bool) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Read => !write,
+            Self::Write => write,
+            Self::Both => true,
+        }
+    }
+}
+
 /// The schema of a model, built once per model type.
 #[derive(Debug, Clone)]
 pub struct ModelSchema {
@@ -43,6 +70,10 @@ pub struct ModelSchema {
     pub env: Option<&'static str>,
     /// Name of the key field.
     pub key_field: &'static str,
+    /// Time to live of every key of a document, in milliseconds (`#[rapyer(ttl = secs)]`).
+    pub ttl_ms: Option<u64>,
+    /// When use pushes the TTL back.
+    pub ttl_refresh: TtlRefresh,
     /// Every stored field, flattened, in declaration order.
     pub fields: Vec<FieldSchema>,
 }

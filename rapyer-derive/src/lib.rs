@@ -56,6 +56,8 @@ struct ModelAttrs {
     name: Option<LitStr>,
     shards: Option<LitInt>,
     env: Option<LitStr>,
+    ttl: Option<LitInt>,
+    ttl_refresh: Option<LitStr>,
 }
 
 /// Skips an attribute's value (`= expr` or `(…)`) so parsing can go on after an error.
@@ -98,9 +100,11 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 "name" if kind == Kind::Model => once!(attrs.name, LitStr),
                 "shards" if kind == Kind::Model => once!(attrs.shards, LitInt),
                 "env" if kind == Kind::Model => once!(attrs.env, LitStr),
+                "ttl" if kind == Kind::Model => once!(attrs.ttl, LitInt),
+                "ttl_refresh" if kind == Kind::Model => once!(attrs.ttl_refresh, LitStr),
                 _ => {
                     let valid = match kind {
-                        Kind::Model => "`name`, `shards`, `env`",
+                        Kind::Model => "`name`, `shards`, `env`, `ttl`, `ttl_refresh`",
                         Kind::Embedded => "none on an embedded struct",
                     };
                     errors.push(
@@ -132,6 +136,25 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 "`shards` must be an integer from 1 to 4294967295",
             ),
             Ok(_) => {}
+        }
+    }
+    if let Some(lit) = &attrs.ttl {
+        match lit.base10_parse::<u64>() {
+            Ok(n) if n > 0 && n <= u64::MAX / 1000 => {}
+            _ => errors.push(lit.span(), "`ttl` is a number of seconds, at least 1"),
+        }
+    }
+    if let Some(lit) = &attrs.ttl_refresh {
+        if !matches!(lit.value().as_str(), "never" | "read" | "write" | "both") {
+            errors.push(
+                lit.span(),
+                "`ttl_refresh` is one of \"never\", \"read\", \"write\", \"both\"",
+            );
+        } else if attrs.ttl.is_none() {
+            errors.push(
+                lit.span(),
+                "`ttl_refresh` needs `ttl = <seconds>` on the model",
+            );
         }
     }
     if let Some(lit) = attrs.env.as_ref().filter(|l| l.value().is_empty()) {
@@ -355,6 +378,23 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         Some(e) => quote!(::core::option::Option::Some(#e)),
         None => quote!(::core::option::Option::None),
     };
+    let ttl = match attrs
+        .ttl
+        .as_ref()
+        .and_then(|l| l.base10_parse::<u64>().ok())
+    {
+        Some(secs) => {
+            let ms = secs * 1000;
+            quote!(::core::option::Option::Some(#ms))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let ttl_refresh = match attrs.ttl_refresh.as_ref().map(LitStr::value).as_deref() {
+        Some("read") => quote!(::rapyer::__private::TtlRefresh::Read),
+        Some("write") => quote!(::rapyer::__private::TtlRefresh::Write),
+        Some("both") => quote!(::rapyer::__private::TtlRefresh::Both),
+        _ => quote!(::rapyer::__private::TtlRefresh::Never),
+    };
     let key_ident = &key.ident;
     let key_ty = &key.ty;
     let key_name = &key.name;
@@ -474,6 +514,8 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
                             shards: #shards,
                             env: #env,
                             key_field: #key_name,
+                            ttl_ms: #ttl,
+                            ttl_refresh: #ttl_refresh,
                             fields,
                         }
                     })

@@ -85,6 +85,23 @@ impl Backend {
         Ok(cmd.query_async(&mut self.conn).await?)
     }
 
+    /// Idempotent script calls in one pipeline; after `NOSCRIPT`, loads and replays them.
+    pub(crate) async fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        self.env.record(calls.len());
+        let replies: Vec<Value> = crate::scripts::batch(calls)
+            .query_async(&mut self.conn)
+            .await?;
+        match crate::scripts::batch_replies(replies) {
+            Err(e) if is_noscript(&e) => {
+                let pipe = crate::scripts::batch_reload(calls);
+                self.env.record(pipe.len());
+                let replies: Vec<Value> = pipe.query_async(&mut self.conn).await?;
+                Ok(crate::scripts::batch_replies(replies)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     pub(crate) async fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         self.env.record(1);
         match call.evalsha().query_async(&mut self.conn).await {
@@ -149,6 +166,17 @@ pub trait AsyncModel: Model {
     fn ids() -> impl Future<Output = Result<Vec<Self::Key>>> + Send;
     /// Number of documents, from the id index. One round trip.
     fn count() -> impl Future<Output = Result<u64>> + Send;
+    /// Loads document `id` without refreshing its TTL (whatever the model's
+    /// `ttl_refresh`); `NotFound` when absent. One round trip.
+    fn peek(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send;
+    /// Sets the TTL of every key of this document; `false` if it does not exist.
+    fn set_ttl(&self, ttl: std::time::Duration) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes the TTL of every key of this document; `false` if it does not exist.
+    fn persist(&self) -> impl Future<Output = Result<bool>> + Send;
+    /// The remaining TTL of document `id` (`None`: no expiry; `NotFound` if missing).
+    fn ttl(
+        id: impl std::fmt::Display,
+    ) -> impl Future<Output = Result<Option<std::time::Duration>>> + Send;
 }
 
 macro_rules! span {
@@ -164,12 +192,12 @@ impl<M: Model> AsyncModel for M {
     fn get(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send {
         let id = id.to_string();
         let span = span!("get", id);
-        async move { ops::get(&id).await }.instrument(span)
+        async move { ops::get(&id, true).await }.instrument(span)
     }
     fn try_get(id: impl std::fmt::Display) -> impl Future<Output = Result<Option<Self>>> + Send {
         let id = id.to_string();
         let span = span!("try_get", id);
-        async move { ops::try_get(&id).await }.instrument(span)
+        async move { ops::try_get(&id, true).await }.instrument(span)
     }
     fn exists(id: impl std::fmt::Display) -> impl Future<Output = Result<bool>> + Send {
         let id = id.to_string();
@@ -220,6 +248,28 @@ impl<M: Model> AsyncModel for M {
     }
     fn count() -> impl Future<Output = Result<u64>> + Send {
         async move { ops::count::<Self>().await }.instrument(span!("count"))
+    }
+    fn peek(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send {
+        let id = id.to_string();
+        let span = span!("peek", id);
+        async move { ops::get(&id, false).await }.instrument(span)
+    }
+    fn set_ttl(&self, ttl: std::time::Duration) -> impl Future<Output = Result<bool>> + Send {
+        let id = self.id();
+        let span = span!("set_ttl", id);
+        async move { ops::set_ttl::<Self>(&id, Some(ttl)).await }.instrument(span)
+    }
+    fn persist(&self) -> impl Future<Output = Result<bool>> + Send {
+        let id = self.id();
+        let span = span!("persist", id);
+        async move { ops::set_ttl::<Self>(&id, None).await }.instrument(span)
+    }
+    fn ttl(
+        id: impl std::fmt::Display,
+    ) -> impl Future<Output = Result<Option<std::time::Duration>>> + Send {
+        let id = id.to_string();
+        let span = span!("ttl", id);
+        async move { ops::ttl::<Self>(&id).await }.instrument(span)
     }
 }
 

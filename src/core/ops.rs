@@ -9,18 +9,22 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::plan::{self, Ctx, WriteMode};
 
+/// Loads document `id`; `refresh`: push its TTL back when the model's policy says so.
 #[maybe_async]
-pub(crate) async fn try_get<M: Model>(id: &str) -> Result<Option<M>> {
+pub(crate) async fn try_get<M: Model>(id: &str, refresh: bool) -> Result<Option<M>> {
     let ctx = Ctx::of::<M>()?;
     let doc = ctx.doc(id)?;
-    let pipe = plan::load(&ctx, &doc);
-    let replies = Backend::connect(&ctx.env).await?.query_pipe(&pipe).await?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let replies = match plan::load_plan(&ctx, &doc, id, refresh) {
+        plan::Load::Snapshot(pipe) => backend.query_pipe(&pipe).await?,
+        plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
+    };
     plan::decode_load(&ctx, id, doc, replies)
 }
 
 #[maybe_async]
-pub(crate) async fn get<M: Model>(id: &str) -> Result<M> {
-    match try_get::<M>(id).await? {
+pub(crate) async fn get<M: Model>(id: &str, refresh: bool) -> Result<M> {
+    match try_get::<M>(id, refresh).await? {
         Some(m) => Ok(m),
         None => Err(not_found::<M>(id)),
     }
@@ -67,7 +71,7 @@ pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
 
 #[maybe_async]
 pub(crate) async fn reload<M: Model>(model: &mut M) -> Result<()> {
-    *model = get::<M>(&model.id()).await?;
+    *model = get::<M>(&model.id(), true).await?;
     Ok(())
 }
 
@@ -94,7 +98,7 @@ pub(crate) async fn ids<M: Model>() -> Result<Vec<M::Key>> {
     let ctx = Ctx::of::<M>()?;
     let replies = Backend::connect(&ctx.env)
         .await?
-        .query_pipe(&plan::ids(&ctx))
+        .invoke_batch(&plan::live(&ctx, "ids"))
         .await?;
     plan::decode_ids(&ctx, replies)
 }
@@ -104,9 +108,31 @@ pub(crate) async fn count<M: Model>() -> Result<u64> {
     let ctx = Ctx::of::<M>()?;
     let replies = Backend::connect(&ctx.env)
         .await?
-        .query_pipe(&plan::count(&ctx))
+        .invoke_batch(&plan::live(&ctx, "count"))
         .await?;
     plan::decode_count(replies)
+}
+
+/// Sets (`Some`) or removes (`None`) the TTL of every key of document `id`; `false`
+/// when it does not exist (nothing is created).
+#[maybe_async]
+pub(crate) async fn set_ttl<M: Model>(id: &str, ttl: Option<std::time::Duration>) -> Result<bool> {
+    let ctx = Ctx::of::<M>()?;
+    let call = plan::set_ttl(&ctx, id, ttl)?;
+    let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
+    Ok(plan::int_reply("ttl script", reply)? == 1)
+}
+
+/// The TTL of document `id` (`None`: it never expires).
+#[maybe_async]
+pub(crate) async fn ttl<M: Model>(id: &str) -> Result<Option<std::time::Duration>> {
+    let ctx = Ctx::of::<M>()?;
+    let doc = ctx.doc(id)?;
+    let reply = Backend::connect(&ctx.env)
+        .await?
+        .query_cmd(&plan::pttl(&doc))
+        .await?;
+    plan::decode_pttl(&ctx, id, reply)
 }
 
 /// Runs one atomic operation: one `exec.lua` call.

@@ -1,9 +1,12 @@
 -- Runs a plan of atomic field operations on one document, all or nothing.
 --
 -- KEYS[1]    root hash of the document (must exist: no orphans)
--- KEYS[2..]  other keys of the same document that the ops touch (collections)
+-- KEYS[2]    id index of the document's shard
+-- KEYS[3..]  every collection key of the document
 -- ARGV[1]    flags: "i" = a missing document is skipped silently, "" = reported
--- ARGV[2]    number of ops; then per op: code, key index, hash field ("" for
+-- ARGV[2]    the id
+-- ARGV[3]    TTL refresh in ms ("0": none; then keys the ops create inherit the root's TTL)
+-- ARGV[4]    number of ops; then per op: code, key index, hash field ("" for
 --            collection ops), argument count, arguments...
 --
 -- Reply: {1, r1, r2, ...} when applied; {0} when the document is missing; {2} when it is
@@ -304,7 +307,7 @@ local OPS = {
   del = function(key) return call('DEL', key) end,
 }
 
-local nops = tonumber(ARGV[2])
+local nops = tonumber(ARGV[4])
 local undo = nil
 if nops > 1 then undo = {} end
 
@@ -328,7 +331,7 @@ local function rollback()
 end
 
 local results = {1}
-local pos = 3
+local pos = 5
 for i = 1, nops do
   local code, key, field, argc = ARGV[pos], KEYS[tonumber(ARGV[pos + 1])], ARGV[pos + 2], tonumber(ARGV[pos + 3])
   local args = {}
@@ -344,5 +347,23 @@ for i = 1, nops do
     return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
   end
   results[i + 1] = res
+end
+
+-- every key of a document shares one TTL
+local refresh = tonumber(ARGV[3])
+if refresh > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for k = 1, #KEYS do
+    if k ~= 2 then redis.call('PEXPIRE', KEYS[k], refresh) end
+  end
+  redis.call('ZADD', KEYS[2], 'XX', now + refresh, ARGV[2])
+else
+  local pttl = redis.call('PTTL', KEYS[1])
+  if pttl > 0 then
+    for k = 3, #KEYS do
+      if redis.call('PTTL', KEYS[k]) == -1 then redis.call('PEXPIRE', KEYS[k], pttl) end
+    end
+  end
 end
 return results

@@ -11,6 +11,18 @@ pub(crate) const SAVE_SRC: &str = include_str!("save.lua");
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
 pub(crate) const EXEC_SRC: &str = include_str!("exec.lua");
 
+/// Loads a document and refreshes its TTL, see `load.lua`.
+pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
+pub(crate) const LOAD_SRC: &str = include_str!("load.lua");
+
+/// Lists / counts the live ids of one shard, see `live.lua`.
+pub(crate) static LIVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LIVE_SRC));
+pub(crate) const LIVE_SRC: &str = include_str!("live.lua");
+
+/// Sets or removes a document's TTL, see `ttl.lua`.
+pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
+pub(crate) const TTL_SRC: &str = include_str!("ttl.lua");
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,
@@ -52,6 +64,45 @@ impl Invocation {
             None => Ok(redis::Value::Nil),
         }
     }
+}
+
+/// Idempotent script calls sent in one pipeline (one round trip).
+pub(crate) fn batch(calls: &[Invocation]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    for call in calls {
+        pipe.add_command(call.evalsha());
+    }
+    pipe
+}
+
+/// The same batch with every distinct script loaded first, after a `NOSCRIPT` reply.
+/// Only for idempotent scripts: the calls that did run before run again.
+pub(crate) fn batch_reload(calls: &[Invocation]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    let mut loaded: Vec<&str> = Vec::new();
+    for call in calls {
+        if !loaded.contains(&call.source) {
+            loaded.push(call.source);
+            pipe.cmd("SCRIPT").arg("LOAD").arg(call.source).ignore();
+        }
+    }
+    for call in calls {
+        pipe.add_command(call.evalsha());
+    }
+    pipe
+}
+
+/// The replies of a batch, or its first error.
+pub(crate) fn batch_replies(replies: Vec<redis::Value>) -> redis::RedisResult<Vec<redis::Value>> {
+    replies
+        .into_iter()
+        .map(|v| match v {
+            redis::Value::ServerError(e) => Err(e.into()),
+            v => Ok(v),
+        })
+        .collect()
 }
 
 /// True for the server's `NOSCRIPT` reply.

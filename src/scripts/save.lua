@@ -5,9 +5,13 @@
 -- KEYS[3..]  every collection key of the document, in schema order
 -- ARGV[1]    "save" | "insert"
 -- ARGV[2]    the id
--- ARGV[3]    n, then 2n root hash field/value arguments
+-- ARGV[3]    time to live in ms, "0" for none (every key of the document gets it)
+-- ARGV[4]    n, then 2n root hash field/value arguments
 -- then, for each collection key in KEYS order: kind ("l" list, "h" hash, "s" set),
 --            item count c, then c items (hash items alternate field and value)
+--
+-- The id index score is the document's expiry time in ms (server clock), +inf without a
+-- TTL, so listing can skip and lazily drop ids whose document expired.
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
 -- is written then).
@@ -34,7 +38,7 @@ for k = 3, #KEYS do
   redis.call('DEL', KEYS[k])
 end
 
-local pos = 3
+local pos = 4
 local n = tonumber(ARGV[pos])
 pos = pos + 1
 batched('HSET', KEYS[1], pos, 2 * n)
@@ -51,5 +55,14 @@ for k = 3, #KEYS do
   pos = pos + count
 end
 
-redis.call('ZADD', KEYS[2], 0, ARGV[2])
+local ttl = tonumber(ARGV[3])
+local score = '+inf'
+if ttl > 0 then
+  local t = redis.call('TIME')
+  score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+  for k = 1, #KEYS do
+    if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  end
+end
+redis.call('ZADD', KEYS[2], score, ARGV[2])
 return 1

@@ -66,6 +66,21 @@ impl Backend {
         Ok(cmd.query(&mut *self.conn)?)
     }
 
+    /// Idempotent script calls in one pipeline; after `NOSCRIPT`, loads and replays them.
+    pub(crate) fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        self.env.record(calls.len());
+        let replies: Vec<Value> = crate::scripts::batch(calls).query(&mut *self.conn)?;
+        match crate::scripts::batch_replies(replies) {
+            Err(e) if is_noscript(&e) => {
+                let pipe = crate::scripts::batch_reload(calls);
+                self.env.record(pipe.len());
+                let replies: Vec<Value> = pipe.query(&mut *self.conn)?;
+                Ok(crate::scripts::batch_replies(replies)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     pub(crate) fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         self.env.record(1);
         match call.evalsha().query(&mut *self.conn) {
@@ -130,6 +145,15 @@ pub trait SyncModel: Model {
     fn sync_ids() -> Result<Vec<Self::Key>>;
     /// Number of documents, from the id index. One round trip.
     fn sync_count() -> Result<u64>;
+    /// Loads document `id` without refreshing its TTL (whatever the model's
+    /// `ttl_refresh`); [`Error::NotFound`] when absent. One round trip.
+    fn sync_peek(id: impl std::fmt::Display) -> Result<Self>;
+    /// Sets the TTL of every key of this document; `false` if it does not exist.
+    fn sync_set_ttl(&self, ttl: std::time::Duration) -> Result<bool>;
+    /// Removes the TTL of every key of this document; `false` if it does not exist.
+    fn sync_persist(&self) -> Result<bool>;
+    /// The remaining TTL of document `id` (`None`: no expiry; `NotFound` if missing).
+    fn sync_ttl(id: impl std::fmt::Display) -> Result<Option<std::time::Duration>>;
 }
 
 macro_rules! span {
@@ -146,12 +170,12 @@ impl<M: Model> SyncModel for M {
     fn sync_get(id: impl std::fmt::Display) -> Result<Self> {
         let id = id.to_string();
         let _s = span!("get", id);
-        ops::get(&id)
+        ops::get(&id, true)
     }
     fn sync_try_get(id: impl std::fmt::Display) -> Result<Option<Self>> {
         let id = id.to_string();
         let _s = span!("try_get", id);
-        ops::try_get(&id)
+        ops::try_get(&id, true)
     }
     fn sync_exists(id: impl std::fmt::Display) -> Result<bool> {
         let id = id.to_string();
@@ -204,6 +228,26 @@ impl<M: Model> SyncModel for M {
     fn sync_count() -> Result<u64> {
         let _s = span!("count");
         ops::count::<Self>()
+    }
+    fn sync_peek(id: impl std::fmt::Display) -> Result<Self> {
+        let id = id.to_string();
+        let _s = span!("peek", id);
+        ops::get(&id, false)
+    }
+    fn sync_set_ttl(&self, ttl: std::time::Duration) -> Result<bool> {
+        let id = self.id();
+        let _s = span!("set_ttl", id);
+        ops::set_ttl::<Self>(&id, Some(ttl))
+    }
+    fn sync_persist(&self) -> Result<bool> {
+        let id = self.id();
+        let _s = span!("persist", id);
+        ops::set_ttl::<Self>(&id, None)
+    }
+    fn sync_ttl(id: impl std::fmt::Display) -> Result<Option<std::time::Duration>> {
+        let id = id.to_string();
+        let _s = span!("ttl", id);
+        ops::ttl::<Self>(&id)
     }
 }
 

@@ -469,9 +469,10 @@ async fn unparsable_id_in_the_index_is_a_decode_error() {
     .await
     .unwrap();
     let shard_key = t.keys().into_iter().find(|k| k.ends_with(":ids")).unwrap();
+    // score +inf: a live entry (scores are expiry times)
     let _: () = redis::cmd("ZADD")
         .arg(&shard_key)
-        .arg(0)
+        .arg("+inf")
         .arg("not-a-number")
         .query(&mut t.raw())
         .unwrap();

@@ -1,0 +1,14 @@
+-- Lists or counts the live ids of one shard, dropping ids whose document expired.
+--
+-- KEYS[1]  id index of the shard (score = expiry time in ms, +inf without a TTL)
+-- ARGV[1]  "ids" | "count"
+--
+-- Idempotent, so a pipeline of these may be replayed after NOSCRIPT.
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+if ARGV[1] == 'count' then
+  return redis.call('ZCARD', KEYS[1])
+end
+return redis.call('ZRANGE', KEYS[1], 0, -1)

@@ -1,0 +1,23 @@
+-- Sets (or removes) the TTL of every key of one document, and its id index score.
+--
+-- KEYS[1]  root hash   KEYS[2]  id index of the shard   KEYS[3..]  collection keys
+-- ARGV[1]  the id      ARGV[2]  TTL in ms, "0" to persist (no expiry)
+--
+-- Reply: 1 when the document exists, 0 when it does not (nothing is created).
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for k = 1, #KEYS do
+    if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  end
+  redis.call('ZADD', KEYS[2], 'XX', now + ttl, ARGV[1])
+else
+  for k = 1, #KEYS do
+    if k ~= 2 then redis.call('PERSIST', KEYS[k]) end
+  end
+  redis.call('ZADD', KEYS[2], 'XX', '+inf', ARGV[1])
+end
+return 1
