@@ -23,6 +23,9 @@ mod crud;
 #[path = "suite/atomic.rs"]
 mod atomic;
 
+#[path = "suite/ttl.rs"]
+mod ttl;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -51,6 +51,18 @@ pub trait Api: rapyer::sync::SyncModel {
     fn count() -> rapyer::Result<u64> {
         Self::sync_count()
     }
+    fn peek(id: impl std::fmt::Display) -> rapyer::Result<Self> {
+        Self::sync_peek(id)
+    }
+    fn set_ttl(&self, ttl: std::time::Duration) -> rapyer::Result<bool> {
+        self.sync_set_ttl(ttl)
+    }
+    fn persist(&self) -> rapyer::Result<bool> {
+        self.sync_persist()
+    }
+    fn ttl(id: impl std::fmt::Display) -> rapyer::Result<Option<std::time::Duration>> {
+        Self::sync_ttl(id)
+    }
 }
 impl<M: rapyer::Model> Api for M {}
 
@@ -69,6 +81,9 @@ mod crud;
 
 #[path = "suite/atomic.rs"]
 mod atomic;
+
+#[path = "suite/ttl.rs"]
+mod ttl;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

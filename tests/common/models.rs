@@ -245,3 +245,46 @@ pub struct Gauge {
     #[rapyer(blob)]
     pub profile: Profile,
 }
+
+/// A session that lives 1000 s, refreshed by every read and write.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000, ttl_refresh = "both")]
+pub struct Session {
+    pub id: Id,
+    pub hits: i64,
+    pub ratio: f64,
+    pub name: String,
+    pub flag: bool,
+    pub raw: Vec<u8>,
+    pub nick: Option<String>,
+    pub log: Vec<String>,
+    pub counts: HashMap<String, i64>,
+    pub labels: BTreeSet<String>,
+    #[rapyer(blob)]
+    pub profile: Profile,
+}
+
+/// A token that lives 1000 s from its last save; use does not extend it.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000)]
+pub struct Token {
+    pub id: Id,
+    pub uses: i64,
+    pub log: Vec<String>,
+}
+
+/// Refreshed by reads only.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000, ttl_refresh = "read")]
+pub struct ReadRefreshed {
+    pub id: Id,
+    pub uses: i64,
+}
+
+/// Refreshed by writes only.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000, ttl_refresh = "write")]
+pub struct WriteRefreshed {
+    pub id: Id,
+    pub uses: i64,
+}
