@@ -66,6 +66,32 @@ pub enum Error {
         reason: String,
     },
 
+    /// A lock could not be taken within the wait limit (`LockOptions::timeout`);
+    /// nothing ran.
+    #[error("{model} `{id}`: lock `{action}` still held by another holder after {waited:?}")]
+    LockTimeout {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The document id.
+        id: String,
+        /// The lock's action name.
+        action: String,
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
+
+    /// A write that required a condition found it false; nothing was written. For locks:
+    /// the lease ran out (and another holder may have the lock) before the save.
+    #[error("{model} `{key}`: conflict: {reason}")]
+    Conflict {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The key involved.
+        key: String,
+        /// What was in the way.
+        reason: String,
+    },
+
     /// A value could not be encoded for storage (for example a blob whose `Serialize`
     /// implementation failed). Nothing was sent to Redis.
     #[error("cannot encode {model} field `{field}`: {reason}")]

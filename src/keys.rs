@@ -95,6 +95,16 @@ impl Keyspace {
     }
 }
 
+impl Keyspace {
+    /// Lock key of `action` on document `id`: `{tag}:l:<len(action)>:<action>:<id>`. The
+    /// length prefix keeps it unambiguous for any action and id; the shared tag keeps
+    /// it in the document's slot.
+    pub(crate) fn lock(&self, id: &str, action: &str) -> String {
+        let tag = self.tag(self.shard_of(id));
+        format!("{tag}:l:{}:{action}:{id}", action.len())
+    }
+}
+
 /// Checks an id before it is used in a key.
 pub(crate) fn validate_id(model: &str, id: &str) -> Result<()> {
     if id.is_empty() {

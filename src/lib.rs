@@ -16,6 +16,7 @@ mod env;
 mod error;
 mod id;
 mod keys;
+mod lock;
 mod model;
 
 extern crate self as rapyer;
@@ -42,6 +43,7 @@ pub use env::{
 pub use error::{Error, Result};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
+pub use lock::LockOptions;
 pub use model::Model;
 pub use schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
 

@@ -128,10 +128,68 @@ pub(crate) fn decode_load<M: Model>(
 }
 
 /// Whether `insert` may overwrite an existing document.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteMode {
+#[derive(Clone, Copy)]
+pub(crate) enum WriteMode<'a> {
     Save,
     Insert,
+    /// A save that must still hold this lock.
+    Locked(&'a HeldLock),
+}
+
+/// A lock this process holds: its key and token, and where it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldLock {
+    pub env: Environment,
+    pub key: String,
+    pub token: String,
+}
+
+/// `SET lock token NX PX lease`: takes the lock if free.
+pub(crate) fn try_lock(
+    ctx: &Ctx,
+    id: &str,
+    action: &str,
+    lease: std::time::Duration,
+) -> Result<(HeldLock, redis::Cmd)> {
+    ctx.doc(id)?;
+    if action.is_empty() || action.len() > 256 {
+        return Err(Error::InvalidInput(format!(
+            "lock action {action:?} must be 1 to 256 bytes"
+        )));
+    }
+    let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return Err(Error::InvalidInput(
+            "a lock lease must be at least 1 ms".into(),
+        ));
+    }
+    let held = HeldLock {
+        env: ctx.env.clone(),
+        key: ctx.keys.lock(id, action),
+        token: uuid::Uuid::new_v4().to_string(),
+    };
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(&held.key)
+        .arg(&held.token)
+        .arg("NX")
+        .arg("PX")
+        .arg(ms);
+    Ok((held, cmd))
+}
+
+/// Whether `SET NX` took the lock.
+pub(crate) fn locked(v: &Value) -> bool {
+    matches!(v, Value::Okay) || matches!(v, Value::SimpleString(s) if s == "OK")
+}
+
+/// Compare-and-delete release of `held`.
+pub(crate) fn unlock(held: &HeldLock) -> Invocation {
+    Invocation {
+        script: &scripts::UNLOCK,
+        source: scripts::UNLOCK_SRC,
+        keys: vec![held.key.clone()],
+        args: vec![held.token.as_bytes().to_vec()],
+    }
 }
 
 /// Encodes `model` (under `id`) into a call of the save script. Encoding errors are
@@ -150,6 +208,7 @@ pub(crate) fn write<M: Model>(
     args.push(match mode {
         WriteMode::Save => b"save".to_vec(),
         WriteMode::Insert => b"insert".to_vec(),
+        WriteMode::Locked(_) => b"locked".to_vec(),
     });
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
@@ -191,6 +250,10 @@ pub(crate) fn write<M: Model>(
             reason: "collection not described by the model schema".into(),
         });
     }
+    if let WriteMode::Locked(held) = mode {
+        script_keys.push(held.key.clone());
+        args.push(held.token.as_bytes().to_vec());
+    }
     Ok(Invocation {
         script: &scripts::SAVE,
         source: scripts::SAVE_SRC,
@@ -203,6 +266,11 @@ pub(crate) fn write<M: Model>(
 pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
     match reply {
         Value::Int(1) => Ok(()),
+        Value::Int(-1) => Err(Error::Conflict {
+            model: ctx.schema.name,
+            key: ctx.keys.doc(ctx.schema, id).root,
+            reason: "the lock's lease ran out before the save; nothing was written".into(),
+        }),
         Value::Int(0) | Value::Nil => {
             let doc = ctx.keys.doc(ctx.schema, id);
             Err(Error::AlreadyExists {

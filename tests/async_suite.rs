@@ -65,4 +65,158 @@ mod tasks {
         unique.dedup();
         assert_eq!(unique.len(), 64 * 20, "no element lost or duplicated");
     }
+
+    fn lock_key(t: &common::TestEnv, action: &str, id: &rapyer::Id) -> String {
+        format!("{}:{{Gauge:0}}:l:{}:{action}:{id}", t.ns, action.len())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sixteen_tasks_read_modify_write_under_a_lock_lose_nothing() {
+        let t = common::env();
+        let g = Gauge::default();
+        g.save().await.unwrap();
+        let name = t.env.name().to_owned();
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let id = g.id.clone();
+                tokio::spawn(with_environment(&name, async move {
+                    for _ in 0..15 {
+                        Gauge::lock_id(&id, "bump", |g| {
+                            Box::pin(async move {
+                                g.big += 1;
+                                tokio::task::yield_now().await;
+                                g.name = format!("n{}", g.big);
+                                Ok(())
+                            })
+                        })
+                        .await
+                        .unwrap();
+                    }
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let stored = with_environment(&name, Gauge::get(g.id.clone()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.big, 240);
+        assert_eq!(stored.name, "n240");
+    }
+
+    #[tokio::test]
+    async fn locks_time_out_release_on_error_and_cancel() {
+        let t = common::env();
+        let mut g = Gauge {
+            big: 1,
+            ..Gauge::default()
+        };
+        g.save().await.unwrap();
+        let key = lock_key(&t, "pay", &g.id);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg("other")
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut t.raw())
+            .unwrap();
+        let opts = rapyer::LockOptions::default().timeout(std::time::Duration::from_millis(100));
+        let r = g
+            .lock_with(
+                "pay",
+                opts,
+                |_| -> rapyer::asynchronous::BoxFuture<'_, rapyer::Result<()>> {
+                    panic!("must not run")
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(rapyer::Error::LockTimeout { .. })), "{r:?}");
+        g.lock("refund", |g| {
+            Box::pin(async move {
+                g.big += 1;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(g.big, 2);
+        let _: () = redis::cmd("DEL").arg(&key).query(&mut t.raw()).unwrap();
+        let r: rapyer::Result<()> = g
+            .lock("pay", |g| {
+                Box::pin(async move {
+                    g.big = 100;
+                    Err(rapyer::Error::InvalidInput("no".into()))
+                })
+            })
+            .await;
+        assert!(r.is_err());
+        let stored = Gauge::get(&g.id).await.unwrap();
+        assert_eq!(stored.big, 2);
+        let held: bool = redis::cmd("EXISTS").arg(&key).query(&mut t.raw()).unwrap();
+        assert!(!held, "released after an error");
+        // a cancelled task frees its lock (release spawned from Drop)
+        let id = g.id.clone();
+        let name = t.env.name().to_owned();
+        let task = tokio::spawn(with_environment(&name, async move {
+            Gauge::lock_id(&id, "pay", |_| {
+                Box::pin(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    Ok(())
+                })
+            })
+            .await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let held: bool = redis::cmd("EXISTS").arg(&key).query(&mut t.raw()).unwrap();
+        assert!(held, "the task holds the lock");
+        task.abort();
+        let _ = task.await;
+        let mut released = false;
+        for _ in 0..100 {
+            let held: bool = redis::cmd("EXISTS").arg(&key).query(&mut t.raw()).unwrap();
+            if !held {
+                released = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(released, "released after cancellation");
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_cannot_save_or_release_the_next_holders_lock() {
+        let t = common::env();
+        let mut g = Gauge {
+            big: 1,
+            ..Gauge::default()
+        };
+        g.save().await.unwrap();
+        let key = lock_key(&t, "job", &g.id);
+        let opts = rapyer::LockOptions::default().lease(std::time::Duration::from_millis(50));
+        let k = key.clone();
+        let r = g
+            .lock_with("job", opts, move |g| {
+                Box::pin(async move {
+                    g.big = 999;
+                    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+                    let _: () = redis::cmd("SET")
+                        .arg(&k)
+                        .arg("new-holder")
+                        .arg("PX")
+                        .arg(60_000)
+                        .query(&mut common::server().raw())
+                        .unwrap();
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(r, Err(rapyer::Error::Conflict { .. })), "{r:?}");
+        let holder: String = redis::cmd("GET").arg(&key).query(&mut t.raw()).unwrap();
+        assert_eq!(holder, "new-holder");
+        let stored = Gauge::get(&g.id).await.unwrap();
+        assert_eq!(stored.big, 1);
+        assert_eq!(g.big, 1);
+    }
 }

@@ -119,6 +119,143 @@ mod blocking {
         assert_eq!(stored.log.len(), 80);
     }
 
+    fn lock_key(t: &common::TestEnv, action: &str, id: &rapyer::Id) -> String {
+        format!("{}:{{Gauge:0}}:l:{}:{action}:{id}", t.ns, action.len())
+    }
+
+    #[test]
+    fn sixteen_workers_read_modify_write_under_a_lock_lose_nothing() {
+        let t = common::env();
+        let g = Gauge::default();
+        g.sync_save().unwrap();
+        let name = t.env.name().to_owned();
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                let (id, name) = (g.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    for _ in 0..15 {
+                        Gauge::sync_lock_id(&id, "bump", |g| {
+                            // a non-atomic read-modify-write, safe only under the lock
+                            g.big += 1;
+                            g.name = format!("n{}", g.big);
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let stored = Gauge::sync_get(&g.id).unwrap();
+        assert_eq!(stored.big, 240);
+        assert_eq!(stored.name, "n240");
+    }
+
+    #[test]
+    fn locks_time_out_release_on_error_and_panic_and_are_per_action() {
+        let t = common::env();
+        let mut g = Gauge {
+            big: 1,
+            ..Gauge::default()
+        };
+        g.sync_save().unwrap();
+        let key = lock_key(&t, "pay", &g.id);
+        // held elsewhere: a bounded wait, then LockTimeout, and the closure never runs
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg("other")
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut t.raw())
+            .unwrap();
+        let opts = rapyer::LockOptions::default().timeout(std::time::Duration::from_millis(100));
+        let start = std::time::Instant::now();
+        let r = g.sync_lock_with("pay", opts, |_| -> rapyer::Result<()> {
+            panic!("must not run")
+        });
+        assert!(matches!(r, Err(rapyer::Error::LockTimeout { .. })), "{r:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // another action on the same document is independent
+        g.sync_lock("refund", |g| {
+            g.big += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(g.big, 2, "self is what was saved");
+        let _: () = redis::cmd("DEL").arg(&key).query(&mut t.raw()).unwrap();
+        // an error inside: nothing saved, lock released
+        let r: rapyer::Result<()> = g.sync_lock("pay", |g| {
+            g.big = 100;
+            Err(rapyer::Error::InvalidInput("changed my mind".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(Gauge::sync_get(&g.id).unwrap().big, 2);
+        let held: bool = redis::cmd("EXISTS").arg(&key).query(&mut t.raw()).unwrap();
+        assert!(!held, "released after an error");
+        // a panic inside: released while unwinding
+        let id = g.id.clone();
+        let panicked = std::panic::catch_unwind(|| {
+            let _ = Gauge::sync_lock_id(&id, "pay", |_| -> rapyer::Result<()> { panic!("boom") });
+        });
+        assert!(panicked.is_err());
+        let held: bool = redis::cmd("EXISTS").arg(&key).query(&mut t.raw()).unwrap();
+        assert!(!held, "released after a panic");
+        // the lock has a lease: never a lock without expiry
+        let key2 = lock_key(&t, "slow", &g.id);
+        g.sync_lock("slow", |_| {
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&key2)
+                .query(&mut common::server().raw())
+                .unwrap();
+            assert!(ttl > 0 && ttl <= 10_000, "{ttl}");
+            Ok(())
+        })
+        .unwrap();
+        // a missing document: NotFound, and the lock is released
+        let r = Gauge::sync_lock_id("nobody", "pay", |_| Ok(()));
+        assert!(matches!(r, Err(rapyer::Error::NotFound { .. })));
+    }
+
+    #[test]
+    fn an_expired_lease_cannot_save_or_release_the_next_holders_lock() {
+        let t = common::env();
+        let g = Gauge {
+            big: 1,
+            ..Gauge::default()
+        };
+        g.sync_save().unwrap();
+        let key = lock_key(&t, "job", &g.id);
+        let opts = rapyer::LockOptions::default().lease(std::time::Duration::from_millis(50));
+        let mut g2 = g.clone();
+        let r = g2.sync_lock_with("job", opts, |g| {
+            g.big = 999;
+            std::thread::sleep(std::time::Duration::from_millis(120));
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg("new-holder")
+                .arg("PX")
+                .arg(60_000)
+                .query(&mut common::server().raw())
+                .unwrap();
+            Ok(())
+        });
+        assert!(matches!(r, Err(rapyer::Error::Conflict { .. })), "{r:?}");
+        let holder: String = redis::cmd("GET").arg(&key).query(&mut t.raw()).unwrap();
+        assert_eq!(
+            holder, "new-holder",
+            "the old holder did not release the new holder's lock"
+        );
+        assert_eq!(
+            Gauge::sync_get(&g.id).unwrap().big,
+            1,
+            "the late save wrote nothing"
+        );
+        assert_eq!(g2.big, 1, "self is left as it was");
+    }
+
     #[test]
     fn sync_names_mirror_locally() {
         let _t = common::env();

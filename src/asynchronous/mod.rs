@@ -17,6 +17,7 @@ use tracing::Instrument;
 use crate::codec::AutoKey;
 use crate::env::Environment;
 use crate::error::Result;
+use crate::lock::LockOptions;
 use crate::model::Model;
 use crate::plan::WriteMode;
 use crate::scripts::{Invocation, is_noscript};
@@ -27,7 +28,7 @@ mod ops;
 
 /// Re-exports for async code: `use rapyer::asynchronous::prelude::*;`.
 pub mod prelude {
-    pub use super::{AsyncModel, with_environment};
+    pub use super::{AsyncModel, BoxFuture, with_environment};
     pub use crate::{Element, Embedded, Error, Id, Model, Result};
 }
 
@@ -72,6 +73,10 @@ impl Backend {
             env: env.clone(),
             conn,
         })
+    }
+
+    pub(crate) async fn sleep(d: std::time::Duration) {
+        tokio::time::sleep(d).await;
     }
 
     pub(crate) async fn query_pipe(&mut self, pipe: &redis::Pipeline) -> Result<Vec<Value>> {
@@ -177,6 +182,107 @@ pub trait AsyncModel: Model {
     fn ttl(
         id: impl std::fmt::Display,
     ) -> impl Future<Output = Result<Option<std::time::Duration>>> + Send;
+    /// Takes lock `action` on this document (waiting up to 10 s, lease 10 s), loads the
+    /// document inside the lock, runs `f` on it, saves it (checking the lock is still
+    /// held), releases the lock (also when `f` fails, or its task is dropped), and leaves
+    /// `self` equal to what was saved.
+    ///
+    /// ```no_run
+    /// # use rapyer::asynchronous::prelude::*;
+    /// # #[derive(Model, Clone)] struct User { id: Id, balance: i64 }
+    /// # async fn run(user: &mut User) -> rapyer::Result<()> {
+    /// user.lock("pay", |u| Box::pin(async move {
+    ///     u.balance -= 10;
+    ///     Ok(())
+    /// }))
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    fn lock<'s, T, F>(
+        &'s mut self,
+        action: &'s str,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's;
+    /// [`lock`](Self::lock) with explicit [`LockOptions`].
+    fn lock_with<'s, T, F>(
+        &'s mut self,
+        action: &'s str,
+        opts: LockOptions,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's;
+    /// [`lock`](Self::lock) on document `id`, without an instance.
+    fn lock_id<'s, T, F>(
+        id: impl std::fmt::Display,
+        action: &'s str,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's;
+}
+
+/// The boxed future a lock closure returns: `|u| Box::pin(async move { … })`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Releases the lock when dropped unless released already: on a spawned task of the
+/// current runtime, so errors, panics and cancelled tasks all free the lock.
+struct Unlock(Option<crate::plan::HeldLock>);
+
+impl Unlock {
+    fn held(&self) -> &crate::plan::HeldLock {
+        self.0.as_ref().expect("held until released")
+    }
+    async fn release(mut self) -> Result<bool> {
+        match self.0.take() {
+            Some(held) => ops::release(&held).await,
+            None => Ok(false),
+        }
+    }
+}
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        if let Some(held) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = ops::release(&held).await {
+                    tracing::warn!(key = %held.key, error = %e, "rapyer: lock release failed; the lease will free it");
+                }
+            });
+        }
+    }
+}
+
+async fn with_lock<M: Model, T, F>(
+    id: String,
+    action: &str,
+    opts: LockOptions,
+    f: F,
+) -> Result<(M, T)>
+where
+    F: for<'b> FnOnce(&'b mut M) -> BoxFuture<'b, Result<T>>,
+{
+    let guard = Unlock(Some(ops::acquire::<M>(&id, action, &opts).await?));
+    let mut model = ops::get::<M>(&id, true).await?;
+    let out = f(&mut model).await?;
+    if model.id() != id {
+        return Err(crate::Error::InvalidInput(format!(
+            "{}: the key cannot change inside a lock",
+            M::schema().name
+        )));
+    }
+    if opts.save {
+        ops::write(&model, &id, WriteMode::Locked(guard.held())).await?;
+    }
+    guard.release().await?;
+    Ok((model, out))
 }
 
 macro_rules! span {
@@ -270,6 +376,54 @@ impl<M: Model> AsyncModel for M {
         let id = id.to_string();
         let span = span!("ttl", id);
         async move { ops::ttl::<Self>(&id).await }.instrument(span)
+    }
+    fn lock<'s, T, F>(
+        &'s mut self,
+        action: &'s str,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's,
+    {
+        self.lock_with(action, LockOptions::default(), f)
+    }
+    fn lock_with<'s, T, F>(
+        &'s mut self,
+        action: &'s str,
+        opts: LockOptions,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's,
+    {
+        let id = self.id();
+        let span = span!("lock", id);
+        async move {
+            let (model, out) = with_lock(id, action, opts, f).await?;
+            *self = model;
+            Ok(out)
+        }
+        .instrument(span)
+    }
+    fn lock_id<'s, T, F>(
+        id: impl std::fmt::Display,
+        action: &'s str,
+        f: F,
+    ) -> impl Future<Output = Result<T>> + Send + 's
+    where
+        T: Send + 's,
+        F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's,
+    {
+        let id = id.to_string();
+        let span = span!("lock", id);
+        async move {
+            with_lock::<Self, T, F>(id, action, LockOptions::default(), f)
+                .await
+                .map(|(_, out)| out)
+        }
+        .instrument(span)
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) async fn exists<M: Model>(id: &str) -> Result<bool> {
 }
 
 #[maybe_async]
-pub(crate) async fn write<M: Model>(model: &M, id: &str, mode: WriteMode) -> Result<()> {
+pub(crate) async fn write<M: Model>(model: &M, id: &str, mode: WriteMode<'_>) -> Result<()> {
     let ctx = Ctx::of::<M>()?;
     let call = plan::write(&ctx, model, id, mode)?;
     let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
@@ -142,4 +142,47 @@ pub(crate) async fn run<R>(mut pending: Pending<'_, R>) -> Result<R> {
     let call = pending.prepare(&ctx)?;
     let reply = Backend::connect(&ctx.env).await?.invoke(&call).await;
     pending.complete(&ctx, reply)
+}
+
+/// Takes lock `action` on document `id`, retrying with backoff until `opts.timeout`.
+#[maybe_async]
+pub(crate) async fn acquire<M: Model>(
+    id: &str,
+    action: &str,
+    opts: &crate::LockOptions,
+) -> Result<plan::HeldLock> {
+    let ctx = Ctx::of::<M>()?;
+    let start = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        let (held, cmd) = plan::try_lock(&ctx, id, action, opts.lease)?;
+        // a connection per attempt: a waiter must not hold a pooled connection while it
+        // sleeps, or waiters could starve the holder
+        let reply = Backend::connect(&ctx.env).await?.query_cmd(&cmd).await?;
+        if plan::locked(&reply) {
+            return Ok(held);
+        }
+        let waited = start.elapsed();
+        if waited >= opts.timeout {
+            return Err(Error::LockTimeout {
+                model: ctx.schema.name,
+                id: id.to_owned(),
+                action: action.to_owned(),
+                waited,
+            });
+        }
+        let pause = crate::lock::backoff(attempt).min(opts.timeout - waited);
+        Backend::sleep(pause).await;
+        attempt += 1;
+    }
+}
+
+/// Releases `held` if this holder still has it; `false` when the lease had run out.
+#[maybe_async]
+pub(crate) async fn release(held: &plan::HeldLock) -> Result<bool> {
+    let reply = Backend::connect(&held.env)
+        .await?
+        .invoke(&plan::unlock(held))
+        .await?;
+    Ok(plan::int_reply("unlock", reply)? == 1)
 }

@@ -23,6 +23,10 @@ pub(crate) const LIVE_SRC: &str = include_str!("live.lua");
 pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
 pub(crate) const TTL_SRC: &str = include_str!("ttl.lua");
 
+/// Compare-and-delete lock release, see `unlock.lua`.
+pub(crate) static UNLOCK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(UNLOCK_SRC));
+pub(crate) const UNLOCK_SRC: &str = include_str!("unlock.lua");
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,

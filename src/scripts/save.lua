@@ -3,7 +3,9 @@
 -- KEYS[1]    root hash of the document
 -- KEYS[2]    id index of the document's shard (zset, score 0)
 -- KEYS[3..]  every collection key of the document, in schema order
--- ARGV[1]    "save" | "insert"
+-- ARGV[1]    "save" | "insert" | "locked" (a save that holds a lock: the last KEYS is
+--            the lock key and the last ARGV the holder's token; when the lock is no
+--            longer held, nothing is written and the reply is -1)
 -- ARGV[2]    the id
 -- ARGV[3]    time to live in ms, "0" for none (every key of the document gets it)
 -- ARGV[4]    n, then 2n root hash field/value arguments
@@ -15,6 +17,12 @@
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
 -- is written then).
+
+local doc_keys = #KEYS
+if ARGV[1] == 'locked' then
+  if redis.call('GET', KEYS[doc_keys]) ~= ARGV[#ARGV] then return -1 end
+  doc_keys = doc_keys - 1
+end
 
 if ARGV[1] == 'insert' and redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -34,7 +42,7 @@ end
 
 -- save replaces the document wholly, collections included
 redis.call('DEL', KEYS[1])
-for k = 3, #KEYS do
+for k = 3, doc_keys do
   redis.call('DEL', KEYS[k])
 end
 
@@ -45,7 +53,7 @@ batched('HSET', KEYS[1], pos, 2 * n)
 pos = pos + 2 * n
 
 local commands = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
-for k = 3, #KEYS do
+for k = 3, doc_keys do
   local cmd = commands[ARGV[pos]]
   local count = tonumber(ARGV[pos + 1])
   pos = pos + 2
@@ -60,7 +68,7 @@ local score = '+inf'
 if ttl > 0 then
   local t = redis.call('TIME')
   score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
-  for k = 1, #KEYS do
+  for k = 1, doc_keys do
     if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
   end
 end

@@ -10,6 +10,7 @@ use redis::Value;
 use crate::codec::AutoKey;
 use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::lock::LockOptions;
 use crate::model::Model;
 use crate::plan::WriteMode;
 use crate::scripts::{Invocation, is_noscript};
@@ -53,6 +54,10 @@ impl Backend {
             env: env.clone(),
             conn,
         })
+    }
+
+    pub(crate) fn sleep(d: std::time::Duration) {
+        std::thread::sleep(d);
     }
 
     pub(crate) fn query_pipe(&mut self, pipe: &redis::Pipeline) -> Result<Vec<Value>> {
@@ -154,6 +159,72 @@ pub trait SyncModel: Model {
     fn sync_persist(&self) -> Result<bool>;
     /// The remaining TTL of document `id` (`None`: no expiry; `NotFound` if missing).
     fn sync_ttl(id: impl std::fmt::Display) -> Result<Option<std::time::Duration>>;
+    /// Takes lock `action` on this document (waiting up to 10 s, lease 10 s), loads the
+    /// document inside the lock, runs `f` on it, saves it (checking the lock is still
+    /// held), releases the lock (also when `f` fails or panics), and leaves `self`
+    /// equal to what was saved. Different actions lock independently.
+    fn sync_lock<T>(&mut self, action: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T>;
+    /// [`sync_lock`](Self::sync_lock) with explicit [`LockOptions`].
+    fn sync_lock_with<T>(
+        &mut self,
+        action: &str,
+        opts: LockOptions,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T>;
+    /// [`sync_lock`](Self::sync_lock) on document `id`, without an instance.
+    fn sync_lock_id<T>(
+        id: impl std::fmt::Display,
+        action: &str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T>;
+}
+
+/// Releases the lock when dropped, unless released already (covers errors and panics).
+struct Unlock(Option<crate::plan::HeldLock>);
+
+impl Unlock {
+    fn held(&self) -> &crate::plan::HeldLock {
+        self.0.as_ref().expect("held until released")
+    }
+    fn release(mut self) -> Result<bool> {
+        match self.0.take() {
+            Some(held) => ops::release(&held),
+            None => Ok(false),
+        }
+    }
+}
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        if let Some(held) = self.0.take()
+            && let Err(e) = ops::release(&held)
+        {
+            tracing::warn!(key = %held.key, error = %e, "rapyer: lock release failed; the lease will free it");
+        }
+    }
+}
+
+fn with_lock<M: Model, T>(
+    id: &str,
+    action: &str,
+    opts: &LockOptions,
+    f: impl FnOnce(&mut M) -> Result<T>,
+) -> Result<(M, T)> {
+    let _s = tracing::debug_span!("rapyer.lock", model = M::schema().name, id, action).entered();
+    let guard = Unlock(Some(ops::acquire::<M>(id, action, opts)?));
+    let mut model = ops::get::<M>(id, true)?;
+    let out = f(&mut model)?;
+    if model.id() != id {
+        return Err(Error::InvalidInput(format!(
+            "{}: the key cannot change inside a lock",
+            M::schema().name
+        )));
+    }
+    if opts.save {
+        ops::write(&model, id, WriteMode::Locked(guard.held()))?;
+    }
+    guard.release()?;
+    Ok((model, out))
 }
 
 macro_rules! span {
@@ -248,6 +319,26 @@ impl<M: Model> SyncModel for M {
         let id = id.to_string();
         let _s = span!("ttl", id);
         ops::ttl::<Self>(&id)
+    }
+    fn sync_lock<T>(&mut self, action: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.sync_lock_with(action, LockOptions::default(), f)
+    }
+    fn sync_lock_with<T>(
+        &mut self,
+        action: &str,
+        opts: LockOptions,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let (model, out) = with_lock(&self.id(), action, &opts, f)?;
+        *self = model;
+        Ok(out)
+    }
+    fn sync_lock_id<T>(
+        id: impl std::fmt::Display,
+        action: &str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        with_lock(&id.to_string(), action, &LockOptions::default(), f).map(|(_, out)| out)
     }
 }
 
