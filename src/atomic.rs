@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Ctx, unexpected};
 use crate::schema::ModelSchema;
 use crate::scripts::{self, Invocation};
+use std::sync::OnceLock;
 
 /// The document an atomic handle addresses.
 #[doc(hidden)]
@@ -55,6 +56,15 @@ pub(crate) struct Op {
 }
 
 /// Reads the op's reply (`None`: the document is missing and the op was `if_exists`).
+/// The local copy an atomic handle mirrors into (none for `Model::at(id)` handles).
+/// Shared, so several ops of one pipeline may address the same field; applied in op
+/// order after the server replied.
+pub(crate) type Mirror<'a, T> = Option<Arc<parking_lot::Mutex<&'a mut T>>>;
+
+pub(crate) fn mirror<T>(local: Option<&mut T>) -> Mirror<'_, T> {
+    local.map(|l| Arc::new(parking_lot::Mutex::new(l)))
+}
+
 type Finish<'a, R> = Box<dyn FnOnce(Option<Value>) -> Result<R> + Send + 'a>;
 
 /// One atomic operation, built and ready to run: `.await` it (feature `tokio`) or call
@@ -126,26 +136,22 @@ impl<'a, R> Pending<'a, R> {
     }
 
     /// Builds the script call, or the error found before sending.
-    pub(crate) fn prepare(&mut self, ctx: &Ctx) -> Result<Invocation> {
+    pub(crate) fn prepare(&mut self) -> Result<ExecPlan> {
         if let Some(e) = self.early.take() {
             return Err(e);
         }
-        let refresh = match ctx.schema.ttl_ms {
-            Some(ms) if self.refresh && ctx.schema.ttl_refresh.applies(!is_read(self.op.code)) => {
-                ms
-            }
-            _ => 0,
-        };
-        invocation(ctx, &self.doc, &[&self.op], self.skip_missing, refresh)
+        ExecPlan::build(&[PlanItem {
+            doc: &self.doc,
+            op: &self.op,
+            skip_missing: self.skip_missing,
+            refresh: self.refresh,
+        }])
     }
 
     /// Reads the script's reply.
-    pub(crate) fn complete(self, ctx: &Ctx, reply: Result<Value>) -> Result<R> {
-        match results(ctx, &self.doc, &[&self.op], reply)? {
-            None => (self.finish)(None),
-            Some(mut values) if values.len() == 1 => (self.finish)(values.pop()),
-            Some(values) => Err(unexpected("atomic operation", &Value::Array(values))),
-        }
+    pub(crate) fn complete(self, plan: &ExecPlan, reply: Result<Value>) -> Result<R> {
+        let mut values = plan.results(reply)?;
+        (self.finish)(values.pop().flatten())
     }
 
     /// An op whose input was rejected before anything could be sent.
@@ -206,116 +212,200 @@ fn is_read(code: &str) -> bool {
     )
 }
 
-/// Builds the `exec.lua` call for `ops` on one document; `refresh_ms` > 0 pushes the
-/// document's TTL back.
-pub(crate) fn invocation(
-    ctx: &Ctx,
-    doc: &DocRef,
-    ops: &[&Op],
-    ignore_missing: bool,
-    refresh_ms: u64,
-) -> Result<Invocation> {
-    let keys = ctx.doc(&doc.id)?;
-    // every key of the document, so that the TTL stays shared
-    let mut script_keys = vec![keys.root.clone(), keys.ids.clone()];
-    script_keys.extend(keys.collections.iter().map(|(_, k)| k.clone()));
-    let flags = if ignore_missing {
-        b"i".to_vec()
-    } else {
-        Vec::new()
-    };
-    let mut args: Vec<Vec<u8>> = vec![
-        flags,
-        doc.id.as_bytes().to_vec(),
-        refresh_ms.to_string().into_bytes(),
-        ops.len().to_string().into_bytes(),
-    ];
-    for op in ops {
-        let (index, field) = match &op.target {
-            Target::Root(path) => (1, path.as_str()),
-            Target::Collection(path) => {
-                let position = keys
-                    .collections
-                    .iter()
-                    .position(|(p, _)| p == path)
-                    .ok_or_else(|| {
-                        Error::InvalidInput(format!(
-                            "{}: no collection field `{path}`",
-                            doc.schema.name
-                        ))
-                    })?;
-                (position + 3, "")
-            }
-        };
-        args.push(op.code.as_bytes().to_vec());
-        args.push(index.to_string().into_bytes());
-        args.push(field.as_bytes().to_vec());
-        args.push(op.args.len().to_string().into_bytes());
-        args.extend(op.args.iter().cloned());
-    }
-    Ok(Invocation {
-        script: &scripts::EXEC,
-        source: scripts::EXEC_SRC,
-        keys: script_keys,
-        args,
-    })
+/// One `exec.lua` call over one or more documents, and how to read its reply.
+pub(crate) struct ExecPlan {
+    pub(crate) env: crate::env::Environment,
+    pub(crate) call: Invocation,
+    ops: Vec<(usize, &'static str, Target)>,
+    docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
 }
 
-/// Splits the executor's reply into one value per op. `Ok(None)`: the document is
-/// missing and the caller asked to skip it.
-pub(crate) fn results(
-    ctx: &Ctx,
-    doc: &DocRef,
-    ops: &[&Op],
-    reply: Result<Value>,
-) -> Result<Option<Vec<Value>>> {
-    let keys = ctx.keys.doc(ctx.schema, &doc.id);
-    let reply = match reply {
-        Err(Error::Redis(e)) if e.code() == Some("RAPYER") => {
-            let detail = e.detail().unwrap_or_default();
-            let (n, reason) = detail.split_once(' ').unwrap_or((detail, ""));
-            let op = n
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| ops.get(i.wrapping_sub(1)));
-            let (field, key) = match op.map(|o| &o.target) {
-                Some(Target::Collection(p)) => (
-                    p.clone(),
-                    keys.collections
+/// What one op asks of the plan: its document, the op, whether a missing document is
+/// skipped, whether it may refresh the TTL.
+pub(crate) struct PlanItem<'p> {
+    pub doc: &'p Arc<DocRef>,
+    pub op: &'p Op,
+    pub skip_missing: bool,
+    pub refresh: bool,
+}
+
+impl ExecPlan {
+    /// Groups `items` by document (in first-seen order) into one script call. All
+    /// documents must resolve to the same environment.
+    pub(crate) fn build(items: &[PlanItem<'_>]) -> Result<Self> {
+        let mut env: Option<crate::env::Environment> = None;
+        let mut docs: Vec<(&'static str, String, crate::keys::DocKeys)> = Vec::new();
+        let mut doc_flags: Vec<(bool, u64)> = Vec::new();
+        let mut ops = Vec::with_capacity(items.len());
+        let mut op_args: Vec<Vec<u8>> = Vec::new();
+        for item in items {
+            let schema = item.doc.schema;
+            let d = match docs
+                .iter()
+                .position(|(m, id, _)| *m == schema.name && *id == item.doc.id)
+            {
+                Some(d) => {
+                    // a doc skips only if every op on it asks to
+                    doc_flags[d].0 &= item.skip_missing;
+                    d
+                }
+                None => {
+                    let ctx = Ctx::for_schema(schema)?;
+                    match &env {
+                        None => env = Some(ctx.env.clone()),
+                        Some(e) if !e.same(&ctx.env) => {
+                            return Err(Error::InvalidInput(format!(
+                                "a pipeline runs in one environment; {} `{}` resolves to `{}`, not `{}`",
+                                schema.name,
+                                item.doc.id,
+                                ctx.env.name(),
+                                e.name()
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                    docs.push((schema.name, item.doc.id.clone(), ctx.doc(&item.doc.id)?));
+                    doc_flags.push((item.skip_missing, 0));
+                    docs.len() - 1
+                }
+            };
+            if let Some(ms) = schema
+                .ttl_ms
+                .filter(|_| item.refresh && schema.ttl_refresh.applies(!is_read(item.op.code)))
+            {
+                doc_flags[d].1 = doc_flags[d].1.max(ms);
+            }
+            let index = match &item.op.target {
+                Target::Root(_) => 1,
+                Target::Collection(path) => {
+                    let keys = &docs[d].2;
+                    3 + keys
+                        .collections
+                        .iter()
+                        .position(|(p, _)| p == path)
+                        .ok_or_else(|| {
+                            Error::InvalidInput(format!(
+                                "{}: no collection field `{path}`",
+                                schema.name
+                            ))
+                        })?
+                }
+            };
+            let field = match &item.op.target {
+                Target::Root(path) => path.as_str(),
+                Target::Collection(_) => "",
+            };
+            op_args.push((d + 1).to_string().into_bytes());
+            op_args.push(item.op.code.as_bytes().to_vec());
+            op_args.push(index.to_string().into_bytes());
+            op_args.push(field.as_bytes().to_vec());
+            op_args.push(item.op.args.len().to_string().into_bytes());
+            op_args.extend(item.op.args.iter().cloned());
+            ops.push((d, item.op.code, item.op.target.clone()));
+        }
+        let env = env.ok_or_else(|| Error::InvalidInput("empty plan".into()))?;
+        let mut keys = Vec::new();
+        let mut args = vec![docs.len().to_string().into_bytes()];
+        for ((_, id, dk), (skip, refresh)) in docs.iter().zip(&doc_flags) {
+            let before = keys.len();
+            keys.push(dk.root.clone());
+            keys.push(dk.ids.clone());
+            keys.extend(dk.collections.iter().map(|(_, k)| k.clone()));
+            args.push(if *skip { b"i".to_vec() } else { Vec::new() });
+            args.push(id.as_bytes().to_vec());
+            args.push(refresh.to_string().into_bytes());
+            args.push((keys.len() - before).to_string().into_bytes());
+        }
+        args.push(ops.len().to_string().into_bytes());
+        args.extend(op_args);
+        Ok(Self {
+            env,
+            call: Invocation {
+                script: &scripts::EXEC,
+                source: scripts::EXEC_SRC,
+                keys,
+                args,
+            },
+            ops,
+            docs,
+        })
+    }
+
+    /// One value per op (`None`: its document was missing and skipped), or the error:
+    /// `NotFound` for a missing document, `Rejected` naming the op that failed.
+    pub(crate) fn results(&self, reply: Result<Value>) -> Result<Vec<Option<Value>>> {
+        let reply = match reply {
+            Err(Error::Redis(e)) if e.code() == Some("RAPYER") => {
+                let detail = e.detail().unwrap_or_default();
+                let (n, reason) = detail.split_once(' ').unwrap_or((detail, ""));
+                let op = n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.ops.get(i.wrapping_sub(1)));
+                let Some((d, code, target)) = op else {
+                    return Err(Error::Redis(e));
+                };
+                let (model, _, keys) = &self.docs[*d];
+                let key = match target {
+                    Target::Collection(p) => keys
+                        .collections
                         .iter()
                         .find(|(q, _)| q == p)
                         .map(|(_, k)| k.clone())
-                        .unwrap_or(keys.root),
-                ),
-                Some(Target::Root(p)) => (p.clone(), keys.root),
-                None => (String::new(), keys.root),
-            };
-            return Err(Error::Rejected {
-                model: doc.schema.name,
-                key,
-                field,
-                op: op.map(|o| o.code).unwrap_or("?"),
-                reason: reason.to_owned(),
-            });
+                        .unwrap_or_else(|| keys.root.clone()),
+                    Target::Root(_) => keys.root.clone(),
+                };
+                return Err(Error::Rejected {
+                    model,
+                    key,
+                    field: target.path().to_owned(),
+                    op: code,
+                    reason: reason.to_owned(),
+                });
+            }
+            other => other?,
+        };
+        let mut items = match reply {
+            Value::Array(items) => items.into_iter(),
+            other => return Err(unexpected("atomic operation", &other)),
+        };
+        match items.next() {
+            Some(Value::Int(1)) => {
+                let skipped: Vec<usize> = match items.next() {
+                    Some(Value::Array(ds)) => ds
+                        .into_iter()
+                        .map(|v| int(v, "skipped").map(|d| d as usize - 1))
+                        .collect::<Result<_>>()?,
+                    _ => Vec::new(),
+                };
+                let values: Vec<Value> = items.collect();
+                if values.len() != self.ops.len() {
+                    return Err(unexpected("atomic operation", &Value::Array(values)));
+                }
+                Ok(values
+                    .into_iter()
+                    .zip(&self.ops)
+                    .map(|(v, (d, _, _))| if skipped.contains(d) { None } else { Some(v) })
+                    .collect())
+            }
+            Some(Value::Int(0)) => {
+                let d = items
+                    .next()
+                    .map(|v| int(v, "missing document"))
+                    .transpose()?
+                    .unwrap_or(1) as usize;
+                let (model, id, keys) = self.docs.get(d.wrapping_sub(1)).unwrap_or(&self.docs[0]);
+                Err(Error::NotFound {
+                    model,
+                    id: id.clone(),
+                    key: keys.root.clone(),
+                })
+            }
+            other => Err(unexpected(
+                "atomic operation",
+                other.as_ref().unwrap_or(&Value::Nil),
+            )),
         }
-        other => other?,
-    };
-    let mut items = match reply {
-        Value::Array(items) => items.into_iter(),
-        other => return Err(unexpected("atomic operation", &other)),
-    };
-    match items.next() {
-        Some(Value::Int(1)) => Ok(Some(items.collect())),
-        Some(Value::Int(2)) => Ok(None),
-        Some(Value::Int(0)) => Err(Error::NotFound {
-            model: doc.schema.name,
-            id: doc.id.clone(),
-            key: keys.root,
-        }),
-        other => Err(unexpected(
-            "atomic operation",
-            other.as_ref().unwrap_or(&Value::Nil),
-        )),
     }
 }
 
@@ -360,7 +450,7 @@ fn decode_elem<T: Element>(doc: &DocRef, path: &str, raw: &[u8]) -> Result<T> {
 pub struct ScalarRef<'a, T> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut T>,
+    pub(crate) local: Mirror<'a, T>,
 }
 
 impl<T> fmt::Debug for ScalarRef<'_, T> {
@@ -379,7 +469,7 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
         }
     }
 
@@ -388,16 +478,18 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
     }
 
     /// Op whose reply is the field's new stored text, decoded and mirrored locally.
-    fn returning_value(self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, T>
+    fn returning_value(&self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, T>
     where
         T: Clone,
     {
-        let Self { doc, path, local } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(&doc, code, Target::Root(path.clone()), args, move |v| {
             let raw = bytes(v, code)?;
             let value: T = decode_as(&d, &path, &raw)?;
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 *local = value.clone();
             }
             Ok(value)
@@ -405,11 +497,13 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
     }
 
     /// Stores `value`.
-    pub fn set(self, value: T) -> Pending<'a, ()> {
-        let Self { doc, path, local } = self;
+    pub fn set(&self, value: T) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let bytes = value.encode_scalar();
         Pending::new(&doc, "set", Target::Root(path), vec![bytes], move |_| {
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 *local = value;
             }
             Ok(())
@@ -417,11 +511,11 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
     }
 
     /// Reads the stored value (and refreshes the local copy).
-    pub fn get(self) -> Pending<'a, T>
+    pub fn get(&self) -> Pending<'a, T>
     where
         T: Clone,
     {
-        let Self { doc, path, local } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(&doc, "get", Target::Root(path.clone()), vec![], move |v| {
             let raw = match v {
@@ -437,6 +531,8 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
             };
             let value: T = decode_as(&d, &path, &raw)?;
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 *local = value.clone();
             }
             Ok(value)
@@ -562,7 +658,7 @@ atomic_floats!(f32, f64);
 // by value and return a pending operation, so they cannot be confused with std::ops.
 #[allow(clippy::should_implement_trait)]
 impl<'a, T: AtomicNumber> ScalarRef<'a, T> {
-    fn num_op(self, kind: NumOp, operand: T::Operand) -> Pending<'a, T> {
+    fn num_op(&self, kind: NumOp, operand: T::Operand) -> Pending<'a, T> {
         match T::op(kind, operand) {
             Ok((code, args)) => self.returning_value(code, args),
             Err(e) => {
@@ -574,24 +670,24 @@ impl<'a, T: AtomicNumber> ScalarRef<'a, T> {
 
     /// Adds `by` (negative to subtract); returns the new stored value. Integers refuse to
     /// leave their Rust type's range ([`Error::Rejected`], nothing changes).
-    pub fn incr(self, by: T::Operand) -> Pending<'a, T> {
+    pub fn incr(&self, by: T::Operand) -> Pending<'a, T> {
         self.num_op(NumOp::Incr, by)
     }
 
     /// Multiplies by `by`; returns the new value.
-    pub fn mul(self, by: T::Operand) -> Pending<'a, T> {
+    pub fn mul(&self, by: T::Operand) -> Pending<'a, T> {
         self.num_op(NumOp::Mul, by)
     }
 
     /// Raises to the power `exp`; returns the new value.
-    pub fn pow(self, exp: T::Exp) -> Pending<'a, T> {
+    pub fn pow(&self, exp: T::Exp) -> Pending<'a, T> {
         self.num_op(NumOp::Pow, T::exp_operand(exp))
     }
 }
 
 impl<'a, T: AtomicInt> ScalarRef<'a, T> {
     /// Subtracts `by`; returns the new value.
-    pub fn decr(self, by: i64) -> Pending<'a, T> {
+    pub fn decr(&self, by: i64) -> Pending<'a, T> {
         match by.checked_neg() {
             Some(neg) => self.num_op(NumOp::Incr, neg),
             None => {
@@ -606,22 +702,22 @@ impl<'a, T: AtomicInt> ScalarRef<'a, T> {
     }
 
     /// Floor division by `by` (rounds toward negative infinity, like Python's `//`).
-    pub fn floordiv(self, by: i64) -> Pending<'a, T> {
+    pub fn floordiv(&self, by: i64) -> Pending<'a, T> {
         self.num_op(NumOp::FloorDiv, by)
     }
 
     /// Remainder with the sign of `by` (like Python's `%`).
-    pub fn modulo(self, by: i64) -> Pending<'a, T> {
+    pub fn modulo(&self, by: i64) -> Pending<'a, T> {
         self.num_op(NumOp::Mod, by)
     }
 
     /// Stores the smaller of the stored value and `other`; returns it.
-    pub fn min(self, other: i64) -> Pending<'a, T> {
+    pub fn min(&self, other: i64) -> Pending<'a, T> {
         self.num_op(NumOp::Min, other)
     }
 
     /// Stores the larger of the stored value and `other`; returns it.
-    pub fn max(self, other: i64) -> Pending<'a, T> {
+    pub fn max(&self, other: i64) -> Pending<'a, T> {
         self.num_op(NumOp::Max, other)
     }
 }
@@ -629,7 +725,7 @@ impl<'a, T: AtomicInt> ScalarRef<'a, T> {
 #[allow(clippy::should_implement_trait)]
 impl<'a> ScalarRef<'a, f32> {
     /// Divides by `by` (division by zero is refused).
-    pub fn div(self, by: f64) -> Pending<'a, f32> {
+    pub fn div(&self, by: f64) -> Pending<'a, f32> {
         self.num_op(NumOp::Div, by)
     }
 }
@@ -637,19 +733,19 @@ impl<'a> ScalarRef<'a, f32> {
 #[allow(clippy::should_implement_trait)]
 impl<'a> ScalarRef<'a, f64> {
     /// Divides by `by` (division by zero is refused).
-    pub fn div(self, by: f64) -> Pending<'a, f64> {
+    pub fn div(&self, by: f64) -> Pending<'a, f64> {
         self.num_op(NumOp::Div, by)
     }
 }
 
 impl<'a> ScalarRef<'a, String> {
     /// Appends `suffix`; returns the whole new value.
-    pub fn append(self, suffix: &str) -> Pending<'a, String> {
+    pub fn append(&self, suffix: &str) -> Pending<'a, String> {
         self.returning_value("append", vec![suffix.as_bytes().to_vec()])
     }
 
     /// Length in bytes of the stored value.
-    pub fn len(self) -> Pending<'a, usize> {
+    pub fn len(&self) -> Pending<'a, usize> {
         let doc = self.doc.clone();
         Pending::new(&doc, "strlen", self.target(), vec![], |v| {
             Ok(int(v, "strlen")?.max(0) as usize)
@@ -659,12 +755,12 @@ impl<'a> ScalarRef<'a, String> {
 
 impl<'a> ScalarRef<'a, Vec<u8>> {
     /// Appends `suffix`; returns the whole new value.
-    pub fn append(self, suffix: &[u8]) -> Pending<'a, Vec<u8>> {
+    pub fn append(&self, suffix: &[u8]) -> Pending<'a, Vec<u8>> {
         self.returning_value("append", vec![suffix.to_vec()])
     }
 
     /// Length in bytes of the stored value.
-    pub fn len(self) -> Pending<'a, usize> {
+    pub fn len(&self) -> Pending<'a, usize> {
         let doc = self.doc.clone();
         Pending::new(&doc, "strlen", self.target(), vec![], |v| {
             Ok(int(v, "strlen")?.max(0) as usize)
@@ -674,7 +770,7 @@ impl<'a> ScalarRef<'a, Vec<u8>> {
 
 impl<'a> ScalarRef<'a, bool> {
     /// Flips the stored value; returns the new value.
-    pub fn toggle(self) -> Pending<'a, bool> {
+    pub fn toggle(&self) -> Pending<'a, bool> {
         self.returning_value("toggle", vec![])
     }
 }
@@ -693,7 +789,7 @@ mod chrono_ops {
             #[allow(clippy::should_implement_trait)]
             impl<'a> ScalarRef<'a, $t> {
                 /// Adds a duration (exact to the microsecond); returns the new value.
-                pub fn add(self, d: TimeDelta) -> Pending<'a, $t> {
+                pub fn add(&self, d: TimeDelta) -> Pending<'a, $t> {
                     match micros(d) {
                         Some(m) => self.returning_value("incr", vec![m.to_string().into_bytes(), i64::MIN.to_string().into_bytes(), i64::MAX.to_string().into_bytes()]),
                         None => {
@@ -704,7 +800,7 @@ mod chrono_ops {
                 }
 
                 /// Subtracts a duration; returns the new value.
-                pub fn sub(self, d: TimeDelta) -> Pending<'a, $t> {
+                pub fn sub(&self, d: TimeDelta) -> Pending<'a, $t> {
                     self.add(-d)
                 }
             }
@@ -719,7 +815,7 @@ mod chrono_ops {
 pub struct OptionRef<'a, T> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut Option<T>>,
+    pub(crate) local: Mirror<'a, Option<T>>,
 }
 
 impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
@@ -728,19 +824,21 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
         }
     }
 
     /// Stores `value` (`None` removes the field).
-    pub fn set(self, value: Option<T>) -> Pending<'a, ()> {
-        let Self { doc, path, local } = self;
+    pub fn set(&self, value: Option<T>) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let (code, args) = match &value {
             Some(v) => ("set", vec![v.encode_scalar()]),
             None => ("clear", vec![]),
         };
         Pending::new(&doc, code, Target::Root(path), args, move |_| {
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 *local = value;
             }
             Ok(())
@@ -748,16 +846,16 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
     }
 
     /// Removes the field (`None`).
-    pub fn clear(self) -> Pending<'a, ()> {
+    pub fn clear(&self) -> Pending<'a, ()> {
         self.set(None)
     }
 
     /// Reads the stored value.
-    pub fn get(self) -> Pending<'a, Option<T>>
+    pub fn get(&self) -> Pending<'a, Option<T>>
     where
         T: Clone,
     {
-        let Self { doc, path, local } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(&doc, "get", Target::Root(path.clone()), vec![], move |v| {
             let value = match v {
@@ -765,6 +863,8 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
                 v => Some(decode_as::<T>(&d, &path, &bytes(v, "get")?)?),
             };
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 *local = value.clone();
             }
             Ok(value)
@@ -840,7 +940,7 @@ impl<T: Send> ListLike<T> for VecDeque<T> {
 pub struct ListRef<'a, C, T> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut C>,
+    pub(crate) local: Mirror<'a, C>,
     pub(crate) _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -879,7 +979,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
             _t: std::marker::PhantomData,
         }
     }
@@ -892,7 +992,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
         // -1 never matches: a remote handle has no local copy to keep in step
         self.local
             .as_ref()
-            .map_or(-1, |l| l.list_len() as i64)
+            .map_or(-1, |l| l.lock().list_len() as i64)
             .to_string()
             .into_bytes()
     }
@@ -914,11 +1014,13 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     fn mirror(
         doc: &DocRef,
         path: &str,
-        local: Option<&mut C>,
+        local: Mirror<'_, C>,
         reply: &ListReply,
         apply: impl FnOnce(&mut C),
     ) -> Result<()> {
         if let Some(local) = local {
+            let mut guard = local.lock();
+            let local: &mut _ = &mut **guard;
             match &reply.whole {
                 Some(all) => {
                     let items = all
@@ -933,7 +1035,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
         Ok(())
     }
 
-    fn push_op(self, code: &'static str, items: Vec<T>) -> Pending<'a, usize> {
+    fn push_op(&self, code: &'static str, items: Vec<T>) -> Pending<'a, usize> {
         let mut args = vec![self.client_len()];
         match self.encode(&items) {
             Ok(encoded) => args.extend(encoded),
@@ -950,9 +1052,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
                 Error::InvalidInput(format!("{}: nothing to push", self.path)),
             );
         }
-        let Self {
-            doc, path, local, ..
-        } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -974,25 +1074,23 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Appends `item`; returns the new length.
-    pub fn push(self, item: T) -> Pending<'a, usize> {
+    pub fn push(&self, item: T) -> Pending<'a, usize> {
         self.push_op("rpush", vec![item])
     }
 
     /// Appends every item, in order; returns the new length.
-    pub fn extend(self, items: impl IntoIterator<Item = T>) -> Pending<'a, usize> {
+    pub fn extend(&self, items: impl IntoIterator<Item = T>) -> Pending<'a, usize> {
         self.push_op("rpush", items.into_iter().collect())
     }
 
     /// Prepends `item`; returns the new length.
-    pub fn push_front(self, item: T) -> Pending<'a, usize> {
+    pub fn push_front(&self, item: T) -> Pending<'a, usize> {
         self.push_op("lpush", vec![item])
     }
 
-    fn pop_op(self, code: &'static str) -> Pending<'a, T> {
+    fn pop_op(&self, code: &'static str) -> Pending<'a, T> {
         let args = vec![self.client_len()];
-        let Self {
-            doc, path, local, ..
-        } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1019,23 +1117,21 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Removes and returns the last item ([`Error::Rejected`] on an empty list).
-    pub fn pop(self) -> Pending<'a, T> {
+    pub fn pop(&self) -> Pending<'a, T> {
         self.pop_op("rpop")
     }
 
     /// Removes and returns the first item ([`Error::Rejected`] on an empty list).
-    pub fn pop_front(self) -> Pending<'a, T> {
+    pub fn pop_front(&self) -> Pending<'a, T> {
         self.pop_op("lpop")
     }
 
     /// A mutator whose local mirror is the whole list as the server holds it afterwards
     /// (client length -1 never matches, so the script always sends it).
-    fn rewrite(self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
+    fn rewrite(&self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
         let mut all = vec![b"-1".to_vec()];
         all.extend(args);
-        let Self {
-            doc, path, local, ..
-        } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1057,7 +1153,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 
     /// Inserts `item` before position `index` (negative counts from the end; past the
     /// end appends), like `Vec::insert` without the panic.
-    pub fn insert(self, index: isize, item: T) -> Pending<'a, ()> {
+    pub fn insert(&self, index: isize, item: T) -> Pending<'a, ()> {
         match self.encode(std::slice::from_ref(&item)) {
             Ok(mut b) => {
                 let p = self.rewrite("linsert", vec![index.to_string().into_bytes(), b.remove(0)]);
@@ -1072,7 +1168,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 
     /// Removes occurrences of `item`: `count > 0` the first `count` from the head,
     /// `count < 0` from the tail, `0` all. Returns how many were removed.
-    pub fn remove(self, item: T, count: i64) -> Pending<'a, usize> {
+    pub fn remove(&self, item: T, count: i64) -> Pending<'a, usize> {
         match self.encode(std::slice::from_ref(&item)) {
             Ok(mut b) => {
                 let p = self.rewrite("lrem", vec![count.to_string().into_bytes(), b.remove(0)]);
@@ -1087,7 +1183,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 
     /// Replaces the item at `index` (negative counts from the end); [`Error::Rejected`]
     /// when out of range.
-    pub fn set(self, index: isize, item: T) -> Pending<'a, ()> {
+    pub fn set(&self, index: isize, item: T) -> Pending<'a, ()> {
         match self.encode(std::slice::from_ref(&item)) {
             Ok(mut b) => {
                 let p = self.rewrite("lset", vec![index.to_string().into_bytes(), b.remove(0)]);
@@ -1101,7 +1197,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Keeps only positions `start..=stop` (Redis `LTRIM` semantics, negative from the end).
-    pub fn trim(self, start: isize, stop: isize) -> Pending<'a, ()> {
+    pub fn trim(&self, start: isize, stop: isize) -> Pending<'a, ()> {
         let p = self.rewrite(
             "ltrim",
             vec![
@@ -1113,7 +1209,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// The item at `index` (negative counts from the end), `None` when out of range.
-    pub fn get(self, index: isize) -> Pending<'a, Option<T>> {
+    pub fn get(&self, index: isize) -> Pending<'a, Option<T>> {
         let doc = self.doc.clone();
         let path = self.path.clone();
         let d = doc.clone();
@@ -1130,7 +1226,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Items at positions `start..=stop` (Redis `LRANGE` semantics, negative from the end).
-    pub fn range(self, start: isize, stop: isize) -> Pending<'a, Vec<T>> {
+    pub fn range(&self, start: isize, stop: isize) -> Pending<'a, Vec<T>> {
         let doc = self.doc.clone();
         let path = self.path.clone();
         let d = doc.clone();
@@ -1148,7 +1244,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Number of stored items.
-    pub fn len(self) -> Pending<'a, usize> {
+    pub fn len(&self) -> Pending<'a, usize> {
         let doc = self.doc.clone();
         Pending::new(&doc, "llen", self.target(), vec![], |v| {
             Ok(int(v, "llen")?.max(0) as usize)
@@ -1156,10 +1252,8 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Every stored item (and refreshes the local copy).
-    pub fn get_all(self) -> Pending<'a, Vec<T>> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn get_all(&self) -> Pending<'a, Vec<T>> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1176,6 +1270,8 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
                     .map(|v| decode_elem(&d, &path, &bytes(v, "lrange")?))
                     .collect::<Result<Vec<T>>>()?;
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     local.list_replace(items.clone());
                 }
                 Ok(items)
@@ -1184,12 +1280,12 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// Removes every item (the list key goes away).
-    pub fn clear(self) -> Pending<'a, ()> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn clear(&self) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 local.list_replace(Vec::new());
             }
             Ok(())
@@ -1203,7 +1299,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 pub struct BlobRef<'a, T> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut T>,
+    pub(crate) local: Mirror<'a, T>,
 }
 
 impl<'a, T: serde::Serialize + Send + 'a> BlobRef<'a, T> {
@@ -1212,16 +1308,18 @@ impl<'a, T: serde::Serialize + Send + 'a> BlobRef<'a, T> {
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
         }
     }
 
     /// Stores `value` (msgpack).
-    pub fn set(self, value: T) -> Pending<'a, ()> {
-        let Self { doc, path, local } = self;
+    pub fn set(&self, value: T) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         match crate::codec::to_msgpack(&value) {
             Ok(bytes) => Pending::new(&doc, "set", Target::Root(path), vec![bytes], move |_| {
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     *local = value;
                 }
                 Ok(())
@@ -1324,7 +1422,7 @@ impl<K: Ord + Send, V: Send> MapLike<K, V> for std::collections::BTreeMap<K, V> 
 pub struct MapRef<'a, M, K, V> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut M>,
+    pub(crate) local: Mirror<'a, M>,
     pub(crate) _kv: std::marker::PhantomData<fn() -> (K, V)>,
 }
 
@@ -1339,7 +1437,7 @@ where
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
             _kv: std::marker::PhantomData,
         }
     }
@@ -1351,7 +1449,7 @@ where
     fn client_len(&self) -> Vec<u8> {
         self.local
             .as_ref()
-            .map_or(-1, |l| l.map_len() as i64)
+            .map_or(-1, |l| l.lock().map_len() as i64)
             .to_string()
             .into_bytes()
     }
@@ -1379,7 +1477,7 @@ where
     /// Runs a mutator and mirrors it: from the whole content when the local copy was
     /// stale, else by `apply`.
     fn mutate<R: Send + 'a>(
-        self,
+        &self,
         code: &'static str,
         args: Vec<Vec<u8>>,
         finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
@@ -1387,9 +1485,7 @@ where
     ) -> Pending<'a, R> {
         let mut all = vec![self.client_len()];
         all.extend(args);
-        let Self {
-            doc, path, local, ..
-        } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1400,6 +1496,8 @@ where
                 let reply = coll_reply(v)?;
                 let out = finish(&d, &path, reply.extra)?;
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     match &reply.whole {
                         Some(whole) => local.map_replace(Self::decode_whole(&d, &path, whole)?),
                         None => apply(local, &out),
@@ -1411,12 +1509,12 @@ where
     }
 
     /// Sets entry `key` to `value`.
-    pub fn set(self, key: K, value: V) -> Pending<'a, ()> {
+    pub fn set(&self, key: K, value: V) -> Pending<'a, ()> {
         self.update([(key, value)])
     }
 
     /// Sets every entry of `entries`.
-    pub fn update(self, entries: impl IntoIterator<Item = (K, V)>) -> Pending<'a, ()> {
+    pub fn update(&self, entries: impl IntoIterator<Item = (K, V)>) -> Pending<'a, ()> {
         let entries: Vec<(K, V)> = entries.into_iter().collect();
         if entries.is_empty() {
             let t = self.target();
@@ -1452,7 +1550,7 @@ where
     }
 
     /// Removes entry `key`; returns whether it existed.
-    pub fn remove(self, key: K) -> Pending<'a, bool> {
+    pub fn remove(&self, key: K) -> Pending<'a, bool> {
         let arg = key.encode_scalar();
         self.mutate(
             "hdel",
@@ -1463,7 +1561,7 @@ where
     }
 
     /// Removes entry `key` and returns its value ([`Error::Rejected`] when absent).
-    pub fn pop(self, key: K) -> Pending<'a, V> {
+    pub fn pop(&self, key: K) -> Pending<'a, V> {
         let arg = key.encode_scalar();
         self.mutate(
             "hpop",
@@ -1474,7 +1572,7 @@ where
     }
 
     /// Removes and returns an arbitrary entry ([`Error::Rejected`] on an empty map).
-    pub fn popitem(self) -> Pending<'a, (K, V)> {
+    pub fn popitem(&self) -> Pending<'a, (K, V)> {
         self.mutate(
             "hpopitem",
             vec![],
@@ -1491,7 +1589,7 @@ where
     }
 
     /// Value of entry `key`, if any.
-    pub fn get(self, key: K) -> Pending<'a, Option<V>> {
+    pub fn get(&self, key: K) -> Pending<'a, Option<V>> {
         let doc = self.doc.clone();
         let path = self.path.clone();
         let d = doc.clone();
@@ -1508,7 +1606,7 @@ where
     }
 
     /// Every key.
-    pub fn keys(self) -> Pending<'a, Vec<K>> {
+    pub fn keys(&self) -> Pending<'a, Vec<K>> {
         let doc = self.doc.clone();
         let path = self.path.clone();
         let d = doc.clone();
@@ -1522,7 +1620,7 @@ where
     }
 
     /// Number of entries.
-    pub fn len(self) -> Pending<'a, usize> {
+    pub fn len(&self) -> Pending<'a, usize> {
         let doc = self.doc.clone();
         Pending::new(&doc, "hlen", self.target(), vec![], |v| {
             Ok(int(v, "hlen")?.max(0) as usize)
@@ -1530,10 +1628,8 @@ where
     }
 
     /// Every entry (and refreshes the local copy).
-    pub fn get_all(self) -> Pending<'a, Vec<(K, V)>> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn get_all(&self) -> Pending<'a, Vec<(K, V)>> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1555,6 +1651,8 @@ where
                 };
                 let entries = Self::decode_whole(&d, &path, &flat)?;
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     local.map_replace(entries.clone());
                 }
                 Ok(entries)
@@ -1563,12 +1661,12 @@ where
     }
 
     /// Removes every entry (the hash key goes away).
-    pub fn clear(self) -> Pending<'a, ()> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn clear(&self) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 local.map_replace(Vec::new());
             }
             Ok(())
@@ -1583,7 +1681,7 @@ where
     V: AtomicInt + Element,
 {
     /// Adds `by` to the integer value of entry `key` (created at 0); returns the new value.
-    pub fn incr(self, key: K, by: i64) -> Pending<'a, V> {
+    pub fn incr(&self, key: K, by: i64) -> Pending<'a, V> {
         let (min, max) = V::BOUNDS;
         let k = key.clone();
         self.mutate(
@@ -1648,7 +1746,7 @@ impl<T: Ord + Send> SetLike<T> for std::collections::BTreeSet<T> {
 pub struct SetRef<'a, S, T> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
-    pub(crate) local: Option<&'a mut S>,
+    pub(crate) local: Mirror<'a, S>,
     pub(crate) _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -1659,7 +1757,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         Self {
             doc: doc.clone(),
             path,
-            local,
+            local: mirror(local),
             _t: std::marker::PhantomData,
         }
     }
@@ -1677,7 +1775,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     fn mutate<R: Send + 'a>(
-        self,
+        &self,
         code: &'static str,
         args: Vec<Vec<u8>>,
         finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
@@ -1686,14 +1784,12 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         let client = self
             .local
             .as_ref()
-            .map_or(-1, |l| l.set_len() as i64)
+            .map_or(-1, |l| l.lock().set_len() as i64)
             .to_string()
             .into_bytes();
         let mut all = vec![client];
         all.extend(args);
-        let Self {
-            doc, path, local, ..
-        } = self;
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1704,6 +1800,8 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
                 let reply = coll_reply(v)?;
                 let out = finish(&d, &path, reply.extra)?;
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     match &reply.whole {
                         Some(whole) => local.set_replace(
                             whole
@@ -1720,7 +1818,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Adds `item`; returns whether it was new.
-    pub fn add(self, item: T) -> Pending<'a, bool> {
+    pub fn add(&self, item: T) -> Pending<'a, bool> {
         match self.encode(&item) {
             Ok(b) => self.mutate(
                 "sadd",
@@ -1736,7 +1834,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Removes `item`; returns whether it was there.
-    pub fn remove(self, item: T) -> Pending<'a, bool> {
+    pub fn remove(&self, item: T) -> Pending<'a, bool> {
         match self.encode(&item) {
             Ok(b) => self.mutate(
                 "srem",
@@ -1752,7 +1850,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Removes and returns an arbitrary member ([`Error::Rejected`] on an empty set).
-    pub fn pop(self) -> Pending<'a, T> {
+    pub fn pop(&self) -> Pending<'a, T> {
         self.mutate(
             "spop",
             vec![],
@@ -1762,7 +1860,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Whether `item` is a member.
-    pub fn contains(self, item: T) -> Pending<'a, bool> {
+    pub fn contains(&self, item: T) -> Pending<'a, bool> {
         let doc = self.doc.clone();
         match self.encode(&item) {
             Ok(b) => Pending::new(&doc, "sismember", self.target(), vec![b], |v| {
@@ -1776,7 +1874,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Number of members.
-    pub fn len(self) -> Pending<'a, usize> {
+    pub fn len(&self) -> Pending<'a, usize> {
         let doc = self.doc.clone();
         Pending::new(&doc, "scard", self.target(), vec![], |v| {
             Ok(int(v, "scard")?.max(0) as usize)
@@ -1784,10 +1882,8 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Every member (and refreshes the local copy).
-    pub fn members(self) -> Pending<'a, Vec<T>> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn members(&self) -> Pending<'a, Vec<T>> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
         Pending::new(
             &doc,
@@ -1804,6 +1900,8 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
                     .map(|v| decode_elem(&d, &path, &bytes(v, "smembers")?))
                     .collect::<Result<Vec<T>>>()?;
                 if let Some(local) = local {
+                    let mut guard = local.lock();
+                    let local: &mut _ = &mut **guard;
                     local.set_replace(items.clone());
                 }
                 Ok(items)
@@ -1812,15 +1910,192 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     }
 
     /// Removes every member (the set key goes away).
-    pub fn clear(self) -> Pending<'a, ()> {
-        let Self {
-            doc, path, local, ..
-        } = self;
+    pub fn clear(&self) -> Pending<'a, ()> {
+        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
             if let Some(local) = local {
+                let mut guard = local.lock();
+                let local: &mut _ = &mut **guard;
                 local.set_replace(Vec::new());
             }
             Ok(())
         })
+    }
+}
+
+// ---- pipelines -----------------------------------------------------------------------------
+
+/// The result of one operation added to a [`Pipeline`], readable once the pipeline ran.
+#[derive(Debug)]
+pub struct Slot<R>(Arc<OnceLock<R>>);
+
+impl<R> Clone for Slot<R> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<R> Slot<R> {
+    /// The result, once the pipeline ran (`None` before, or when the op was skipped
+    /// because its document was missing).
+    pub fn get(&self) -> Option<&R> {
+        self.0.get()
+    }
+}
+
+type Entry<'a> = (
+    PlanItemOwned,
+    Box<dyn FnOnce(Option<Value>) -> Result<()> + Send + 'a>,
+);
+
+struct PlanItemOwned {
+    doc: Arc<DocRef>,
+    op: Op,
+    skip_missing: bool,
+    refresh: bool,
+}
+
+/// Many atomic operations, over one or many documents, applied in **one atomic round
+/// trip**: all of them or none. Build it, then run it (`.sync_run()` / `.run().await`),
+/// like a redis-rs pipeline; or use [`crate::Model`]'s `pipeline` / `sync_pipeline`.
+///
+/// Semantics: every op applies to the value stored on the server when the pipeline runs;
+/// an op that fails (a refusal, a wrong type) aborts the whole pipeline with nothing
+/// applied; a document that does not exist fails it with `NotFound` unless
+/// [`skip_missing`](Self::skip_missing) is set. Local copies are updated from the
+/// server's replies after success, and not at all on failure.
+///
+/// Nesting is explicit: a helper that takes `&mut Pipeline` adds to (joins) the caller's
+/// pipeline; a helper that builds its own and runs it is a separate round trip;
+/// [`join`](Self::join) moves another pipeline's ops into this one.
+#[must_use = "a pipeline does nothing until it is run"]
+pub struct Pipeline<'a> {
+    entries: Vec<Entry<'a>>,
+    skip_missing: bool,
+    early: Option<Error>,
+}
+
+impl fmt::Debug for Pipeline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field(
+                "ops",
+                &self
+                    .entries
+                    .iter()
+                    .map(|(i, _)| (i.doc.schema.name, i.doc.id.as_str(), i.op.code))
+                    .collect::<Vec<_>>(),
+            )
+            .field("skip_missing", &self.skip_missing)
+            .finish()
+    }
+}
+
+impl Default for Pipeline<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    /// An empty pipeline.
+    pub fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            skip_missing: false,
+            early: None,
+        }
+    }
+
+    /// Adds an operation; its result is readable from the returned slot after the run.
+    pub fn add<R: Send + Sync + 'static>(&mut self, op: Pending<'a, R>) -> Slot<R> {
+        let slot = Slot(Arc::new(OnceLock::new()));
+        let Pending {
+            doc,
+            op,
+            finish,
+            early,
+            skip_missing,
+            refresh,
+        } = op;
+        if let Some(e) = early {
+            self.early.get_or_insert(e);
+        }
+        let out = slot.clone();
+        let handles_none = skip_missing;
+        self.entries.push((
+            PlanItemOwned {
+                doc,
+                op,
+                skip_missing,
+                refresh,
+            },
+            Box::new(move |v: Option<Value>| {
+                if v.is_none() && !handles_none {
+                    return Ok(()); // skipped with the pipeline's skip_missing: no mirror
+                }
+                let r = finish(v)?;
+                let _ = out.0.set(r);
+                Ok(())
+            }),
+        ));
+        slot
+    }
+
+    /// Ops on documents that do not exist are skipped silently ("ignore if deleted")
+    /// instead of failing the pipeline; nothing is created for them.
+    pub fn skip_missing(&mut self) -> &mut Self {
+        self.skip_missing = true;
+        self
+    }
+
+    /// Moves every op of `other` into this pipeline (they run in this one's round trip).
+    pub fn join(&mut self, other: Pipeline<'a>) -> &mut Self {
+        if let Some(e) = other.early {
+            self.early.get_or_insert(e);
+        }
+        self.skip_missing |= other.skip_missing;
+        self.entries.extend(other.entries);
+        self
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no operation was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The plan to send (`None` for an empty pipeline), or the input error found first.
+    pub(crate) fn prepare(&mut self) -> Result<Option<ExecPlan>> {
+        if let Some(e) = self.early.take() {
+            return Err(e);
+        }
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        let items: Vec<PlanItem<'_>> = self
+            .entries
+            .iter()
+            .map(|(i, _)| PlanItem {
+                doc: &i.doc,
+                op: &i.op,
+                skip_missing: i.skip_missing || self.skip_missing,
+                refresh: i.refresh,
+            })
+            .collect();
+        ExecPlan::build(&items).map(Some)
+    }
+
+    /// Applies the replies to every op's local mirror and slot.
+    pub(crate) fn complete(self, plan: &ExecPlan, reply: Result<Value>) -> Result<()> {
+        let values = plan.results(reply)?;
+        for ((_, finish), v) in self.entries.into_iter().zip(values) {
+            finish(v)?;
+        }
+        Ok(())
     }
 }

@@ -137,6 +137,10 @@ impl Environment {
         }
     }
 
+    pub(crate) fn same(&self, other: &Environment) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     pub(crate) fn record(&self, commands: usize) {
         self.0.round_trips.fetch_add(1, Ordering::Relaxed);
         self.0

@@ -31,9 +31,12 @@ pub mod asynchronous;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod sync;
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use asynchronous::pipeline;
 pub use atomic::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
-    ScalarRef, SetLike, SetRef,
+    Pipeline, ScalarRef, SetLike, SetRef, Slot,
 };
 pub use codec::{AutoKey, Element, Field, FieldPath, Key, MapKey, Scalar};
 pub use env::{
@@ -46,6 +49,9 @@ pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
 pub use schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub use sync::sync_pipeline;
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).

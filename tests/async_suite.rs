@@ -17,6 +17,8 @@ impl<'a, R: Send + 'a> Go<R> for rapyer::Pending<'a, R> {
     }
 }
 
+pub use rapyer::pipeline as global_pipeline;
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -25,6 +27,9 @@ mod atomic;
 
 #[path = "suite/ttl.rs"]
 mod ttl;
+
+#[path = "suite/pipeline.rs"]
+mod pipeline;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -63,6 +63,12 @@ pub trait Api: rapyer::sync::SyncModel {
     fn ttl(id: impl std::fmt::Display) -> rapyer::Result<Option<std::time::Duration>> {
         Self::sync_ttl(id)
     }
+    fn pipeline<T>(
+        &mut self,
+        f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut rapyer::Pipeline<'a>) -> rapyer::Result<T>,
+    ) -> rapyer::Result<T> {
+        self.sync_pipeline(f)
+    }
 }
 impl<M: rapyer::Model> Api for M {}
 
@@ -76,6 +82,8 @@ impl<R> Go<R> for rapyer::Pending<'_, R> {
     }
 }
 
+pub use rapyer::sync_pipeline as global_pipeline;
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -84,6 +92,9 @@ mod atomic;
 
 #[path = "suite/ttl.rs"]
 mod ttl;
+
+#[path = "suite/pipeline.rs"]
+mod pipeline;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
@@ -254,6 +265,35 @@ mod blocking {
             "the late save wrote nothing"
         );
         assert_eq!(g2.big, 1, "self is left as it was");
+    }
+
+    #[test]
+    fn a_panic_while_building_a_pipeline_sends_nothing() {
+        let t = common::env();
+        let mut g = Gauge::default();
+        g.sync_save().unwrap();
+        let before = t.stats();
+        let mut copy = g.clone();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            copy.sync_pipeline(|u, p| {
+                p.add(u.big.incr(1));
+                panic!("bug in the caller");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+        }));
+        assert!(r.is_err());
+        assert_eq!((t.stats() - before).round_trips, 0);
+        assert_eq!(Gauge::sync_get(&g.id).unwrap().big, 0);
+        // and the builder form: ops on the same field mirror in order
+        let mut p = rapyer::Pipeline::new();
+        let a = g.atomic();
+        p.add(a.log.push("1".into()));
+        p.add(a.log.push("2".into()));
+        p.add(a.log.pop_front());
+        p.sync_run().unwrap();
+        assert_eq!(g.log, ["2"]);
+        assert_eq!(Gauge::sync_get(&g.id).unwrap(), g);
     }
 
     #[test]

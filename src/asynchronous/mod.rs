@@ -14,6 +14,7 @@ use maybe_async::must_be_async as maybe_async_mode;
 use redis::Value;
 use tracing::Instrument;
 
+use crate::atomic::Pipeline;
 use crate::codec::AutoKey;
 use crate::env::Environment;
 use crate::error::Result;
@@ -28,7 +29,7 @@ mod ops;
 
 /// Re-exports for async code: `use rapyer::asynchronous::prelude::*;`.
 pub mod prelude {
-    pub use super::{AsyncModel, BoxFuture, with_environment};
+    pub use super::{AsyncModel, BoxFuture, pipeline, with_environment};
     pub use crate::{Element, Embedded, Error, Id, Model, Result};
 }
 
@@ -216,6 +217,26 @@ pub trait AsyncModel: Model {
     where
         T: Send + 's,
         F: for<'b> FnOnce(&'b mut Self) -> BoxFuture<'b, Result<T>> + Send + 's;
+    /// Builds a [`Pipeline`] of atomic operations on this document with `f` (which gets
+    /// the field handles and the pipeline; it runs before anything is sent), then applies
+    /// all of them in one atomic round trip and updates `self` from the replies.
+    ///
+    /// ```no_run
+    /// # use rapyer::asynchronous::prelude::*;
+    /// # #[derive(Model)] struct User { id: Id, score: i64, tags: Vec<String> }
+    /// # async fn run(user: &mut User) -> rapyer::Result<()> {
+    /// user.pipeline(|u, p| {
+    ///     p.add(u.score.incr(10));
+    ///     p.add(u.tags.push("new_tag".into()));
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    fn pipeline<'s, T: Send + 's>(
+        &'s mut self,
+        f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
+    ) -> impl Future<Output = Result<T>> + Send + 's;
     /// [`lock`](Self::lock) on document `id`, without an instance.
     fn lock_id<'s, T, F>(
         id: impl std::fmt::Display,
@@ -377,6 +398,20 @@ impl<M: Model> AsyncModel for M {
         let span = span!("ttl", id);
         async move { ops::ttl::<Self>(&id).await }.instrument(span)
     }
+    fn pipeline<'s, T: Send + 's>(
+        &'s mut self,
+        f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
+    ) -> impl Future<Output = Result<T>> + Send + 's {
+        let span = span!("pipeline", self.id());
+        let mut p = Pipeline::new();
+        let built = f(self.atomic(), &mut p);
+        async move {
+            let out = built?;
+            ops::run_pipeline(p).await?;
+            Ok(out)
+        }
+        .instrument(span)
+    }
     fn lock<'s, T, F>(
         &'s mut self,
         action: &'s str,
@@ -424,6 +459,42 @@ impl<M: Model> AsyncModel for M {
                 .map(|(_, out)| out)
         }
         .instrument(span)
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    /// Applies every op in one atomic round trip (nothing is sent for an empty pipeline).
+    pub fn run(self) -> impl Future<Output = Result<()>> + Send + 'a {
+        let span = tracing::debug_span!("rapyer.pipeline", ops = self.len());
+        ops::run_pipeline(self).instrument(span)
+    }
+}
+
+/// Builds a [`Pipeline`] with `f` (ops on any models of one environment; it runs before
+/// anything is sent) and applies it in one atomic round trip.
+///
+/// ```no_run
+/// # use rapyer::asynchronous::prelude::*;
+/// # #[derive(Model)] struct User { id: Id, score: i64 }
+/// # #[derive(Model)] struct Team { id: Id, total: i64 }
+/// # async fn run(user: &mut User, team_id: &Id) -> rapyer::Result<()> {
+/// rapyer::pipeline(|p| {
+///     p.add(user.atomic().score.incr(5));
+///     p.add(Team::at(team_id).total.incr(5));
+///     Ok(())
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub fn pipeline<'a, T: Send + 'a>(
+    f: impl FnOnce(&mut Pipeline<'a>) -> Result<T>,
+) -> impl Future<Output = Result<T>> + Send + 'a {
+    let mut p = Pipeline::new();
+    let built = f(&mut p);
+    async move {
+        let out = built?;
+        p.run().await?;
+        Ok(out)
     }
 }
 

@@ -389,7 +389,7 @@ macro_rules! scalar_fields {
                 doc: &std::sync::Arc<$crate::atomic::DocRef>,
                 path: String,
             ) -> Self::Atomic<'a> {
-                $crate::atomic::ScalarRef { doc: doc.clone(), path, local }
+                $crate::atomic::ScalarRef { doc: doc.clone(), path, local: $crate::atomic::mirror(local) }
             }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
@@ -481,7 +481,7 @@ impl<T: Scalar> Field for Option<T> {
         OptionRef {
             doc: doc.clone(),
             path,
-            local,
+            local: crate::atomic::mirror(local),
         }
     }
     fn path(path: String) -> Self::Path {
@@ -541,7 +541,7 @@ macro_rules! collection_field {
             type Path = FieldPath<$ty>;
             type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
             fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
-                $handle { doc: doc.clone(), path, local, _t: std::marker::PhantomData }
+                $handle { doc: doc.clone(), path, local: crate::atomic::mirror(local), _t: std::marker::PhantomData }
             }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
@@ -606,7 +606,7 @@ macro_rules! map_field {
             type Path = FieldPath<$ty>;
             type Atomic<'a> = MapRef<'a, $ty, K, V> where Self: 'a;
             fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
-                MapRef { doc: doc.clone(), path, local, _kv: std::marker::PhantomData }
+                MapRef { doc: doc.clone(), path, local: crate::atomic::mirror(local), _kv: std::marker::PhantomData }
             }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)

@@ -3,7 +3,7 @@
 //! `maybe_async::must_be_async`. Each function is one round trip unless it says otherwise.
 
 use super::{Backend, maybe_async_mode as maybe_async};
-use crate::atomic::Pending;
+use crate::atomic::{Pending, Pipeline};
 use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -138,10 +138,19 @@ pub(crate) async fn ttl<M: Model>(id: &str) -> Result<Option<std::time::Duration
 /// Runs one atomic operation: one `exec.lua` call.
 #[maybe_async]
 pub(crate) async fn run<R>(mut pending: Pending<'_, R>) -> Result<R> {
-    let ctx = Ctx::for_schema(pending.doc.schema)?;
-    let call = pending.prepare(&ctx)?;
-    let reply = Backend::connect(&ctx.env).await?.invoke(&call).await;
-    pending.complete(&ctx, reply)
+    let plan = pending.prepare()?;
+    let reply = Backend::connect(&plan.env).await?.invoke(&plan.call).await;
+    pending.complete(&plan, reply)
+}
+
+/// Runs a pipeline: one `exec.lua` call for all of its ops (none when it is empty).
+#[maybe_async]
+pub(crate) async fn run_pipeline(mut pipeline: Pipeline<'_>) -> Result<()> {
+    let Some(plan) = pipeline.prepare()? else {
+        return Ok(());
+    };
+    let reply = Backend::connect(&plan.env).await?.invoke(&plan.call).await;
+    pipeline.complete(&plan, reply)
 }
 
 /// Takes lock `action` on document `id`, retrying with backoff until `opts.timeout`.

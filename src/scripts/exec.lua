@@ -1,23 +1,39 @@
--- Runs a plan of atomic field operations on one document, all or nothing.
+-- Runs a plan of atomic field operations on one or more documents, all or nothing.
 --
--- KEYS[1]    root hash of the document (must exist: no orphans)
--- KEYS[2]    id index of the document's shard
--- KEYS[3..]  every collection key of the document
--- ARGV[1]    flags: "i" = a missing document is skipped silently, "" = reported
--- ARGV[2]    the id
--- ARGV[3]    TTL refresh in ms ("0": none; then keys the ops create inherit the root's TTL)
--- ARGV[4]    number of ops; then per op: code, key index, hash field ("" for
---            collection ops), argument count, arguments...
+-- KEYS: for each document, in order: its root hash, the id index of its shard, then
+--       every collection key of the document.
+-- ARGV[1]  number of documents D; then per document: flags ("i" = if it is missing,
+--          skip its ops silently; "" = report it), id, TTL refresh in ms ("0": none;
+--          then keys the ops create inherit the root's TTL), number of its KEYS
+-- then     number of ops; per op: document number, code, key index within the
+--          document's KEYS (1 root, 3.. collections), hash field ("" for collection
+--          ops), argument count, arguments...
 --
--- Reply: {1, r1, r2, ...} when applied; {0} when the document is missing; {2} when it is
--- missing and "i" was given. An op that fails raises "RAPYER <op#> <reason>" after every
--- key touched by earlier ops of the plan was restored (DUMP/RESTORE undo log), so a
--- failed plan leaves nothing applied. Single-op plans need no undo log: each op checks
--- before it writes.
+-- Reply: {1, skipped, r1, r2, ...} when applied (skipped: the numbers of the missing
+-- documents whose ops were skipped; their results are false); {0, d} when document d
+-- is missing (nothing applied). An op that fails raises "RAPYER <op#> <reason>" after
+-- every key touched by earlier ops was restored (DUMP/RESTORE undo log), so a failed
+-- plan leaves nothing applied. Single-op plans need no undo log: each op checks before
+-- it writes.
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[1] == 'i' then return {2} end
-  return {0}
+local docs = {}
+local pos = 2
+local base = 0
+for d = 1, tonumber(ARGV[1]) do
+  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = tonumber(ARGV[pos + 2]), nkeys = tonumber(ARGV[pos + 3]), base = base}
+  base = base + doc.nkeys
+  pos = pos + 4
+  docs[d] = doc
+end
+
+-- no orphans: every document must exist before anything is written
+local skipped = {}
+for d, doc in ipairs(docs) do
+  if redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
+    if doc.flags ~= 'i' then return {0, d} end
+    doc.missing = true
+    skipped[#skipped + 1] = d
+  end
 end
 
 local EXACT = 9007199254740992 -- 2^53: beyond it Lua numbers are not exact integers
@@ -307,7 +323,8 @@ local OPS = {
   del = function(key) return call('DEL', key) end,
 }
 
-local nops = tonumber(ARGV[4])
+local nops = tonumber(ARGV[pos])
+pos = pos + 1
 local undo = nil
 if nops > 1 then undo = {} end
 
@@ -330,39 +347,51 @@ local function rollback()
   end
 end
 
-local results = {1}
-local pos = 5
+local results = {1, skipped}
 for i = 1, nops do
-  local code, key, field, argc = ARGV[pos], KEYS[tonumber(ARGV[pos + 1])], ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local doc = docs[tonumber(ARGV[pos])]
+  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + tonumber(ARGV[pos + 2])], ARGV[pos + 3], tonumber(ARGV[pos + 4])
   local args = {}
-  for j = 1, argc do args[j] = ARGV[pos + 3 + j] end
-  pos = pos + 4 + argc
-  local op = OPS[code]
-  if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
-  remember(key)
-  local ok, res = pcall(op, key, field, args)
-  if not ok then
-    rollback()
-    local reason = type(res) == 'table' and res.rapyer or tostring(res)
-    return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+  for j = 1, argc do args[j] = ARGV[pos + 4 + j] end
+  pos = pos + 5 + argc
+  if doc.missing then
+    results[i + 2] = false
+  else
+    local op = OPS[code]
+    if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
+    remember(key)
+    local ok, res = pcall(op, key, field, args)
+    if not ok then
+      rollback()
+      local reason = type(res) == 'table' and res.rapyer or tostring(res)
+      return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+    end
+    results[i + 2] = res
   end
-  results[i + 1] = res
 end
 
 -- every key of a document shares one TTL
-local refresh = tonumber(ARGV[3])
-if refresh > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  for k = 1, #KEYS do
-    if k ~= 2 then redis.call('PEXPIRE', KEYS[k], refresh) end
-  end
-  redis.call('ZADD', KEYS[2], 'XX', now + refresh, ARGV[2])
-else
-  local pttl = redis.call('PTTL', KEYS[1])
-  if pttl > 0 then
-    for k = 3, #KEYS do
-      if redis.call('PTTL', KEYS[k]) == -1 then redis.call('PEXPIRE', KEYS[k], pttl) end
+local now = nil
+for _, doc in ipairs(docs) do
+  if not doc.missing then
+    local root, ids = KEYS[doc.base + 1], KEYS[doc.base + 2]
+    if doc.refresh > 0 then
+      if not now then
+        local t = redis.call('TIME')
+        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      end
+      for k = 1, doc.nkeys do
+        if k ~= 2 then redis.call('PEXPIRE', KEYS[doc.base + k], doc.refresh) end
+      end
+      redis.call('ZADD', ids, 'XX', now + doc.refresh, doc.id)
+    else
+      local pttl = redis.call('PTTL', root)
+      if pttl > 0 then
+        for k = 3, doc.nkeys do
+          local key = KEYS[doc.base + k]
+          if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, pttl) end
+        end
+      end
     end
   end
 end

@@ -171,6 +171,26 @@ pub trait SyncModel: Model {
         opts: LockOptions,
         f: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T>;
+    /// Builds a [`Pipeline`] of atomic operations on this document with `f` (which gets
+    /// the field handles and the pipeline), then applies all of them in one atomic round
+    /// trip and updates `self` from the replies. An error returned by `f` (or a panic)
+    /// sends nothing; a failed op applies nothing.
+    ///
+    /// ```no_run
+    /// # use rapyer::sync::prelude::*;
+    /// # #[derive(Model)] struct User { id: Id, score: i64, tags: Vec<String> }
+    /// # fn run(user: &mut User) -> rapyer::Result<()> {
+    /// user.sync_pipeline(|u, p| {
+    ///     p.add(u.score.incr(10));
+    ///     p.add(u.tags.push("new_tag".into()));
+    ///     Ok(())
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    fn sync_pipeline<T>(
+        &mut self,
+        f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
+    ) -> Result<T>;
     /// [`sync_lock`](Self::sync_lock) on document `id`, without an instance.
     fn sync_lock_id<T>(
         id: impl std::fmt::Display,
@@ -323,6 +343,16 @@ impl<M: Model> SyncModel for M {
     fn sync_lock<T>(&mut self, action: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.sync_lock_with(action, LockOptions::default(), f)
     }
+    fn sync_pipeline<T>(
+        &mut self,
+        f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
+    ) -> Result<T> {
+        let _s = span!("pipeline", self.id());
+        let mut p = Pipeline::new();
+        let out = f(self.atomic(), &mut p)?;
+        ops::run_pipeline(p)?;
+        Ok(out)
+    }
     fn sync_lock_with<T>(
         &mut self,
         action: &str,
@@ -342,6 +372,36 @@ impl<M: Model> SyncModel for M {
     }
 }
 
+impl Pipeline<'_> {
+    /// Applies every op in one atomic round trip (nothing is sent for an empty pipeline).
+    pub fn sync_run(self) -> Result<()> {
+        let _s = tracing::debug_span!("rapyer.pipeline", ops = self.len()).entered();
+        ops::run_pipeline(self)
+    }
+}
+
+/// Builds a [`Pipeline`] with `f` (ops on any models of one environment) and applies it
+/// in one atomic round trip. An error returned by `f` sends nothing.
+///
+/// ```no_run
+/// # use rapyer::sync::prelude::*;
+/// # #[derive(Model)] struct User { id: Id, score: i64 }
+/// # #[derive(Model)] struct Team { id: Id, total: i64 }
+/// # fn run(user: &mut User, team_id: &Id) -> rapyer::Result<()> {
+/// rapyer::sync_pipeline(|p| {
+///     p.add(user.atomic().score.incr(5));
+///     p.add(Team::at(team_id).total.incr(5));
+///     Ok(())
+/// })?;
+/// # Ok(()) }
+/// ```
+pub fn sync_pipeline<'a, T>(f: impl FnOnce(&mut Pipeline<'a>) -> Result<T>) -> Result<T> {
+    let mut p = Pipeline::new();
+    let out = f(&mut p)?;
+    p.sync_run()?;
+    Ok(out)
+}
+
 impl<R> crate::atomic::Pending<'_, R> {
     /// Runs this atomic operation now (one round trip) and returns its result.
     pub fn sync_run(self) -> Result<R> {
@@ -359,7 +419,7 @@ macro_rules! sync_ops {
     })*) => {$(
         impl<$($g)*> $ty $(where $($w)*)? {$(
             #[doc = concat!("Blocking `", stringify!($name), "`: runs it now (one round trip).")]
-            pub fn $sync(self, $($arg: $aty),*) -> Result<$ret> {
+            pub fn $sync(&self, $($arg: $aty),*) -> Result<$ret> {
                 self.$name($($arg),*).sync_run()
             }
         )*}
@@ -367,8 +427,8 @@ macro_rules! sync_ops {
 }
 
 use crate::atomic::{
-    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
-    SetLike, SetRef,
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pipeline,
+    ScalarRef, SetLike, SetRef,
 };
 use crate::codec::{Element, MapKey, Scalar};
 
@@ -456,7 +516,7 @@ sync_ops! {
 
 impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> {
     /// Blocking `extend`: appends every item, in order (one round trip).
-    pub fn sync_extend(self, items: impl IntoIterator<Item = T>) -> Result<usize> {
+    pub fn sync_extend(&self, items: impl IntoIterator<Item = T>) -> Result<usize> {
         self.extend(items).sync_run()
     }
 }
@@ -465,7 +525,7 @@ impl<'a, M: MapLike<K, V> + 'a, K: MapKey + Clone + Send + 'a, V: Element + Clon
     MapRef<'a, M, K, V>
 {
     /// Blocking `update`: sets every entry (one round trip).
-    pub fn sync_update(self, entries: impl IntoIterator<Item = (K, V)>) -> Result<()> {
+    pub fn sync_update(&self, entries: impl IntoIterator<Item = (K, V)>) -> Result<()> {
         self.update(entries).sync_run()
     }
 }

@@ -1,0 +1,254 @@
+//! Pipelines: many ops over one or many documents, one atomic round trip. Written once
+//! for both modes (`Api::pipeline`, `global_pipeline`, `Go` come from the shell).
+
+use super::common::{self, models::*};
+use super::{Api, Go, global_pipeline, maybe_async, mode_test};
+use rapyer::{Error, Id, Model, Pipeline};
+
+/// DUMP of every key of the test's namespace: the byte-for-byte state.
+fn snapshot(t: &common::TestEnv) -> Vec<(String, Vec<u8>)> {
+    let mut raw = t.raw();
+    t.keys()
+        .into_iter()
+        .map(|k| {
+            let dump: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut raw).unwrap();
+            (k, dump)
+        })
+        .collect()
+}
+
+#[maybe_async]
+#[mode_test]
+async fn a_pipeline_applies_many_ops_in_one_round_trip_and_mirrors_them() {
+    let t = common::env();
+    let mut g = Gauge {
+        big: 10,
+        name: "a".into(),
+        ..Gauge::default()
+    };
+    g.save().await.unwrap();
+    // another client's write: pipeline ops apply to the stored values
+    let root = format!("{}:{{Gauge:0}}:d:{}", t.ns, g.id);
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("big")
+        .arg("20")
+        .query(&mut t.raw())
+        .unwrap();
+    let before = t.stats();
+    let slots = g
+        .pipeline(|u, p| {
+            let big = p.add(u.big.incr(5));
+            p.add(u.name.append("b"));
+            let len = p.add(u.log.extend(["x".to_string(), "y".to_string()]));
+            p.add(u.counts.set("k".into(), 7));
+            p.add(u.labels.add("l".into()));
+            p.add(u.home.city.set("Lima".into()));
+            Ok((big, len))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.stats() - before).round_trips,
+        1,
+        "one round trip for the whole pipeline"
+    );
+    assert_eq!(slots.0.get(), Some(&25));
+    assert_eq!(slots.1.get(), Some(&2));
+    assert_eq!(g.big, 25);
+    assert_eq!(g.name, "ab");
+    assert_eq!(g.log, ["x", "y"]);
+    assert_eq!(g.home.city, "Lima");
+    let stored = Gauge::get(&g.id).await.unwrap();
+    assert_eq!(stored, g, "local copy equals Redis");
+}
+
+#[maybe_async]
+#[mode_test]
+async fn a_failing_op_leaves_every_key_byte_for_byte_unchanged() {
+    let t = common::env();
+    let mut g = Gauge {
+        big: 1,
+        log: vec!["a".into()],
+        ..Gauge::default()
+    };
+    g.counts.insert("c".into(), 1);
+    g.save().await.unwrap();
+    let other = Gauge::default();
+    other.save().await.unwrap();
+    let root = format!("{}:{{Gauge:0}}:d:{}", t.ns, g.id);
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("small")
+        .arg("text")
+        .query(&mut t.raw())
+        .unwrap();
+    let before = snapshot(&t);
+    let local = g.clone();
+    let r = g
+        .pipeline(|u, p| {
+            p.add(u.big.incr(1));
+            p.add(u.log.push("b".into()));
+            p.add(u.log.push_front("z".into())); // two ops on one field: both mirror in order
+            p.add(u.counts.set("k".into(), 9));
+            p.add(u.labels.add("new".into()));
+            p.add(u.name.set("changed".into()));
+            p.add(u.small.incr(1)); // the stored value is text: refused
+            p.add(u.nick.set(Some("never".into())));
+            Ok(())
+        })
+        .await;
+    match r {
+        Err(Error::Rejected { field, op, .. }) => {
+            assert_eq!((field.as_str(), op), ("small", "incr"))
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert_eq!(snapshot(&t), before, "nothing applied");
+    assert_eq!(g, local, "local copy untouched");
+
+    // a global pipeline over two documents fails as a whole too
+    let mut o = other.clone();
+    let r = global_pipeline(|p| {
+        p.add(o.atomic().big.incr(1));
+        p.add(g.atomic().small.incr(1));
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::Rejected { .. })));
+    assert_eq!(snapshot(&t), before);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn a_closure_error_sends_nothing() {
+    let t = common::env();
+    let mut g = Gauge::default();
+    g.save().await.unwrap();
+    let before = (snapshot(&t), t.stats());
+    let r: rapyer::Result<()> = g
+        .pipeline(|u, p| {
+            p.add(u.big.incr(1));
+            Err(Error::InvalidInput("changed my mind".into()))
+        })
+        .await;
+    assert!(r.is_err());
+    assert_eq!(snapshot(&t), before.0);
+    assert_eq!((t.stats() - before.1).round_trips, 0, "nothing was sent");
+    // input rejected while building (NaN) also sends nothing
+    let r = g
+        .pipeline(|u, p| {
+            p.add(u.big.incr(1));
+            p.add(u.ratio.incr(f64::NAN));
+            Ok(())
+        })
+        .await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))));
+    assert_eq!((t.stats() - before.1).round_trips, 0);
+    assert_eq!(snapshot(&t), before.0);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn pipelines_across_models_missing_documents_and_nesting() {
+    let t = common::env();
+    let mut g = Gauge::default();
+    g.save().await.unwrap();
+    let acct = Account {
+        email: "p@x".into(),
+        name: "P".into(),
+        age: 30,
+    };
+    acct.save().await.unwrap();
+    let ghost = Id::new();
+    let before = t.stats();
+    global_pipeline(|p| {
+        p.add(g.atomic().big.incr(2));
+        p.add(Account::at("p@x").age.incr(1));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((t.stats() - before).round_trips, 1);
+    assert_eq!(g.big, 2);
+    let stored = Account::get("p@x").await.unwrap();
+    assert_eq!(stored.age, 31);
+
+    // a missing document fails the pipeline, nothing applied, nothing created
+    let keys = t.keys();
+    let r = global_pipeline(|p| {
+        p.add(g.atomic().big.incr(1));
+        p.add(Gauge::at(&ghost).log.push("x".into()));
+        Ok(())
+    })
+    .await;
+    assert!(
+        matches!(r, Err(Error::NotFound { ref id, .. }) if *id == ghost.to_string()),
+        "{r:?}"
+    );
+    assert_eq!(g.big, 2);
+    assert_eq!(t.keys(), keys);
+    // ... unless missing documents are skipped ("ignore if deleted")
+    let skipped = global_pipeline(|p| {
+        p.skip_missing();
+        p.add(g.atomic().big.incr(1));
+        Ok(p.add(Gauge::at(&ghost).log.push("x".into())))
+    })
+    .await
+    .unwrap();
+    assert_eq!(skipped.get(), None);
+    assert_eq!(g.big, 3);
+    assert_eq!(t.keys(), keys, "no orphan keys");
+
+    // nesting is explicit: join moves an inner pipeline's ops into the outer round trip
+    fn inner(id: &Id) -> Pipeline<'static> {
+        let mut p = Pipeline::new();
+        p.add(Gauge::at(id).labels.add("inner".into()));
+        p
+    }
+    let before = t.stats();
+    let gid = g.id.clone();
+    g.pipeline(|u, p| {
+        p.add(u.big.incr(1));
+        p.join(inner(&gid));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((t.stats() - before).round_trips, 1);
+    let stored = Gauge::get(&g.id).await.unwrap();
+    assert!(stored.labels.contains("inner"));
+    assert_eq!(stored.big, 4);
+
+    // empty pipelines send nothing
+    let before = t.stats();
+    let out = global_pipeline(|_| Ok(5)).await.unwrap();
+    assert_eq!(out, 5);
+    assert_eq!((t.stats() - before).round_trips, 0);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn pipelines_survive_script_flush() {
+    let t = common::env();
+    let mut g = Gauge::default();
+    g.save().await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut t.raw())
+        .unwrap();
+    g.pipeline(|u, p| {
+        p.add(u.big.incr(3));
+        p.add(u.log.push("once".into()));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let stored = Gauge::get(&g.id).await.unwrap();
+    assert_eq!(
+        (stored.big, stored.log.len()),
+        (3, 1),
+        "applied exactly once"
+    );
+    assert_eq!(stored, g);
+}
