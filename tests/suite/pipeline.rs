@@ -2,7 +2,7 @@
 //! for both modes (`Api::pipeline`, `global_pipeline`, `Go` come from the shell).
 
 use super::common::{self, models::*};
-use super::{Api, Go, global_pipeline, maybe_async, mode_test};
+use super::{Api, global_pipeline, maybe_async, mode_test};
 use rapyer::{Error, Id, Model, Pipeline};
 
 /// DUMP of every key of the test's namespace: the byte-for-byte state.
