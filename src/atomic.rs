@@ -989,12 +989,11 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     fn client_len(&self) -> Vec<u8> {
-        // -1 never matches: a remote handle has no local copy to keep in step
-        self.local
-            .as_ref()
-            .map_or(-1, |l| l.lock().list_len() as i64)
-            .to_string()
-            .into_bytes()
+        // "-": a remote handle has no local copy to keep in step
+        self.local.as_ref().map_or_else(
+            || b"-".to_vec(),
+            |l| l.lock().list_len().to_string().into_bytes(),
+        )
     }
 
     fn encode(&self, items: &[T]) -> Result<Vec<Vec<u8>>> {
@@ -1127,9 +1126,14 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     }
 
     /// A mutator whose local mirror is the whole list as the server holds it afterwards
-    /// (client length -1 never matches, so the script always sends it).
+    /// (client length -1 never matches, so the script always sends it; a remote handle
+    /// sends "-" and gets no list).
     fn rewrite(&self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
-        let mut all = vec![b"-1".to_vec()];
+        let mut all = vec![if self.local.is_some() {
+            b"-1".to_vec()
+        } else {
+            b"-".to_vec()
+        }];
         all.extend(args);
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let d = doc.clone();
@@ -1447,11 +1451,10 @@ where
     }
 
     fn client_len(&self) -> Vec<u8> {
-        self.local
-            .as_ref()
-            .map_or(-1, |l| l.lock().map_len() as i64)
-            .to_string()
-            .into_bytes()
+        self.local.as_ref().map_or_else(
+            || b"-".to_vec(),
+            |l| l.lock().map_len().to_string().into_bytes(),
+        )
     }
 
     fn encode_value(&self, v: &V) -> Result<Vec<u8>> {
@@ -1781,12 +1784,10 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
         apply: impl FnOnce(&mut S, &R) + Send + 'a,
     ) -> Pending<'a, R> {
-        let client = self
-            .local
-            .as_ref()
-            .map_or(-1, |l| l.lock().set_len() as i64)
-            .to_string()
-            .into_bytes();
+        let client = self.local.as_ref().map_or_else(
+            || b"-".to_vec(),
+            |l| l.lock().set_len().to_string().into_bytes(),
+        );
         let mut all = vec![client];
         all.extend(args);
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());

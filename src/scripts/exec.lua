@@ -73,11 +73,12 @@ local function float_text(n)
 end
 
 -- list mutators: reply the new length, plus the whole list when the client's copy
--- (whose length it sends) was stale before the op, so the local mirror ends equal.
+-- (whose length it sends) was stale before the op, so the local mirror ends equal. A
+-- client without a local copy sends "-" (no number): it never gets the whole list.
 local function list_reply(key, before, client_len, extra)
   local out = {call('LLEN', key)}
   if extra ~= nil then out[2] = extra else out[2] = false end
-  if before ~= client_len then out[3] = call('LRANGE', key, 0, -1) end
+  if client_len and before ~= client_len then out[3] = call('LRANGE', key, 0, -1) end
   return out
 end
 
@@ -111,7 +112,7 @@ local function coll_reply(key, kind, before, client_len, extra)
   local out
   if kind == 'h' then out = {call('HLEN', key)} else out = {call('SCARD', key)} end
   if extra ~= nil then out[2] = extra else out[2] = false end
-  if before ~= client_len then
+  if client_len and before ~= client_len then
     if kind == 'h' then out[3] = call('HGETALL', key) else out[3] = call('SMEMBERS', key) end
   end
   return out

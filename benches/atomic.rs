@@ -1,0 +1,179 @@
+//! Atomic operations beside raw redis-rs doing the minimal equivalent commands, in the
+//! same process against the same throwaway server. Prints the ratio ORM / raw.
+//!
+//! `cargo bench --bench atomic` (`BENCH_N` sets the operation count, default 3000).
+//! rapyer does more per call than the raw command (existence check, type bounds, TTL
+//! bookkeeping, undo log for pipelines); the ratio is the price of that.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports, missing_docs)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::models::Gauge;
+use rapyer::Model;
+use rapyer::asynchronous::AsyncModel;
+use rapyer::sync::SyncModel;
+
+fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
+    println!("\n{title}, {n} ops each");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8}",
+        "case", "rapyer µs/op", "raw µs/op", "ratio"
+    );
+    for (name, orm, raw) in rows {
+        let per = |d: &Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "{:<28} {:>12.1} {:>12.1} {:>8.2}",
+            name,
+            per(orm),
+            per(raw),
+            orm.as_secs_f64() / raw.as_secs_f64()
+        );
+    }
+}
+
+fn timed(n: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..n.min(200) {
+        f();
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let server = common::Server::start();
+    rapyer::register_environment(
+        "bench",
+        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace("orm"),
+    )
+    .unwrap();
+    let _g = rapyer::use_environment("bench").unwrap();
+    let mut g = Gauge::default();
+    g.sync_save().unwrap();
+    let mut raw = server.raw();
+    let (root, list) = ("raw:{Gauge:0}:d:x", "raw:{Gauge:0}:c:log:x");
+    let _: () = redis::cmd("HSET")
+        .arg(root)
+        .arg("big")
+        .arg(0)
+        .query(&mut raw)
+        .unwrap();
+
+    let orm_incr = timed(n, || {
+        g.atomic().big.sync_incr(1).unwrap();
+    });
+    let raw_incr = timed(n, || {
+        let _: i64 = redis::cmd("HINCRBY")
+            .arg(root)
+            .arg("big")
+            .arg(1)
+            .query(&mut raw)
+            .unwrap();
+    });
+    let orm_push = timed(n, || {
+        g.atomic().log.sync_push("x".into()).unwrap();
+    });
+    let raw_push = timed(n, || {
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(list)
+            .arg("x")
+            .query(&mut raw)
+            .unwrap();
+    });
+    let orm_pipe = timed(n, || {
+        g.sync_pipeline(|u, p| {
+            p.add(u.big.incr(1));
+            p.add(u.ratio.incr(0.5));
+            p.add(u.name.set("n".into()));
+            p.add(u.counts.incr("k".into(), 1));
+            p.add(u.labels.add("l".into()));
+            Ok(())
+        })
+        .unwrap();
+    });
+    let raw_pipe = timed(n, || {
+        let () = redis::pipe()
+            .atomic()
+            .hincr(root, "big", 1)
+            .ignore()
+            .hincr(root, "ratio", 0.5)
+            .ignore()
+            .hset(root, "name", "n")
+            .ignore()
+            .hincr("raw:{Gauge:0}:c:counts:x", "k", 1)
+            .ignore()
+            .sadd("raw:{Gauge:0}:c:labels:x", "l")
+            .ignore()
+            .query(&mut raw)
+            .unwrap();
+    });
+    report(
+        "blocking API",
+        &[
+            ("incr", orm_incr, raw_incr),
+            ("push", orm_push, raw_push),
+            ("5-op pipeline", orm_pipe, raw_pipe),
+        ],
+        n,
+    );
+
+    // the list grew by n + warm-up pushes; keep it short for the async round
+    let _: () = redis::cmd("DEL").arg(list).query(&mut raw).unwrap();
+    g.atomic().log.sync_clear().unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = redis::Client::open(server.url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let id = g.id.clone();
+        let start = Instant::now();
+        for _ in 0..n {
+            Gauge::at(&id).big.incr(1).await.unwrap();
+        }
+        let orm_incr = start.elapsed();
+        let start = Instant::now();
+        for _ in 0..n {
+            let _: i64 = redis::cmd("HINCRBY")
+                .arg(root)
+                .arg("big")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        let raw_incr = start.elapsed();
+        let start = Instant::now();
+        for _ in 0..n {
+            Gauge::at(&id).log.push("x".into()).await.unwrap();
+        }
+        let orm_push = start.elapsed();
+        let start = Instant::now();
+        for _ in 0..n {
+            let _: i64 = redis::cmd("RPUSH")
+                .arg(list)
+                .arg("x")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        let raw_push = start.elapsed();
+        report(
+            "tokio API (remote handles, sequential awaits)",
+            &[("incr", orm_incr, raw_incr), ("push", orm_push, raw_push)],
+            n,
+        );
+        let _ = g.delete().await;
+    });
+}
