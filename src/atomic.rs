@@ -108,6 +108,15 @@ impl<'a, R> Pending<'a, R> {
         }
     }
 
+    /// The same operation with its result dropped (for lists of mixed operations).
+    #[doc(hidden)]
+    pub fn map_any(self) -> Pending<'a, ()>
+    where
+        R: 'a,
+    {
+        map_pending(self, |_| Ok(()))
+    }
+
     /// Leaves the document's TTL as it is for this call, whatever the model's
     /// `ttl_refresh` policy says.
     pub fn no_refresh(mut self) -> Self {

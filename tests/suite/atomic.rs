@@ -382,3 +382,170 @@ async fn one_round_trip_per_operation_and_noscript_recovery() {
     assert_eq!(stored, g);
     assert_eq!(stored.big, 11);
 }
+
+#[cfg(feature = "chrono")]
+#[maybe_async]
+#[mode_test]
+async fn date_time_add_and_sub() {
+    let _t = common::env();
+    let start = chrono::DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap();
+    let mut g = Gauge {
+        at: start,
+        ..Gauge::default()
+    };
+    g.save().await.unwrap();
+    let v = g
+        .atomic()
+        .at
+        .add(chrono::TimeDelta::microseconds(1_500_000))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(v, start + chrono::TimeDelta::microseconds(1_500_000));
+    let v = g
+        .atomic()
+        .at
+        .sub(chrono::TimeDelta::days(1))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        start + chrono::TimeDelta::microseconds(1_500_000) - chrono::TimeDelta::days(1)
+    );
+    assert_eq!(g.at, v);
+    let stored = Gauge::get(&g.id).await.unwrap();
+    assert_eq!(stored, g);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn a_key_of_the_wrong_redis_type_is_refused_and_nothing_changes() {
+    let t = common::env();
+    let mut g = Gauge::default();
+    g.save().await.unwrap();
+    let list = format!("{}:{{Gauge:0}}:c:log:{}", t.ns, g.id);
+    let _: () = redis::cmd("SET")
+        .arg(&list)
+        .arg("not a list")
+        .query(&mut t.raw())
+        .unwrap();
+    let r = g.atomic().log.push("x".into()).go().await;
+    match r {
+        Err(Error::Rejected {
+            key, field, reason, ..
+        }) => {
+            assert_eq!((key.as_str(), field.as_str()), (list.as_str(), "log"));
+            assert!(reason.contains("WRONGTYPE"), "{reason}");
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    let v: String = redis::cmd("GET").arg(&list).query(&mut t.raw()).unwrap();
+    assert_eq!(v, "not a list");
+}
+
+/// Every operation, on a document that does not exist: `NotFound`, and no key created.
+#[maybe_async]
+#[mode_test]
+async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing() {
+    let t = common::env();
+    let ghost = Id::new();
+    let at = || Gauge::at(&ghost);
+    let mut codes = std::collections::BTreeSet::new();
+    macro_rules! ops {
+        ($($op:expr),* $(,)?) => {
+            vec![$(rapyer::Pending::map_any($op)),*]
+        };
+    }
+    let all: Vec<rapyer::Pending<'static, ()>> = ops![
+        at().big.set(1),
+        at().big.get(),
+        at().big.incr(1),
+        at().big.decr(1),
+        at().big.mul(2),
+        at().big.floordiv(2),
+        at().big.modulo(2),
+        at().big.pow(2),
+        at().big.min(1),
+        at().big.max(1),
+        at().ratio.incr(1.0),
+        at().ratio.mul(2.0),
+        at().ratio.div(2.0),
+        at().ratio.pow(2.0),
+        at().name.append("x"),
+        at().name.len(),
+        at().flag.toggle(),
+        at().raw.append(b"x"),
+        at().raw.len(),
+        at().nick.set(Some("n".into())),
+        at().nick.clear(),
+        at().nick.get(),
+        at().profile.set(Profile::default()),
+        at().log.push("x".into()),
+        at().log.extend(["x".to_string()]),
+        at().log.push_front("x".into()),
+        at().log.pop(),
+        at().log.pop_front(),
+        at().log.insert(0, "x".into()),
+        at().log.remove("x".into(), 0),
+        at().log.set(0, "x".into()),
+        at().log.get(0),
+        at().log.range(0, 1),
+        at().log.trim(0, 1),
+        at().log.len(),
+        at().log.get_all(),
+        at().log.clear(),
+        at().counts.set("k".into(), 1),
+        at().counts.update([("k".to_string(), 1)]),
+        at().counts.remove("k".into()),
+        at().counts.pop("k".into()),
+        at().counts.popitem(),
+        at().counts.get("k".into()),
+        at().counts.keys(),
+        at().counts.len(),
+        at().counts.get_all(),
+        at().counts.incr("k".into(), 1),
+        at().counts.clear(),
+        at().labels.add("l".into()),
+        at().labels.remove("l".into()),
+        at().labels.pop(),
+        at().labels.contains("l".into()),
+        at().labels.len(),
+        at().labels.members(),
+        at().labels.clear(),
+        at().home.city.set("x".into()),
+    ];
+    for op in all {
+        codes.insert(
+            format!("{op:?}")
+                .split("op: \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+        let r = op.go().await;
+        assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    }
+    assert_eq!(t.keys(), Vec::<String>::new(), "no orphan keys");
+    let script = include_str!("../../src/scripts/exec.lua");
+    let table = script
+        .split("local OPS = {")
+        .nth(1)
+        .unwrap()
+        .split("\n}\n")
+        .next()
+        .unwrap();
+    let missing: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ").and_then(|r| r.split(" = ").next()))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|code| !codes.contains(*code))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "operations without a missing-document test: {missing:?}"
+    );
+}
