@@ -132,8 +132,8 @@ pub(crate) fn decode_load<M: Model>(
 pub(crate) enum WriteMode<'a> {
     Save,
     Insert,
-    /// A save that must still hold this lock.
-    Locked(&'a HeldLock),
+    /// A save that must still hold this lock; `true`: release it in the same script.
+    Locked(&'a HeldLock, bool),
 }
 
 /// A lock this process holds: its key and token, and where it lives.
@@ -144,42 +144,90 @@ pub(crate) struct HeldLock {
     pub token: String,
 }
 
-/// `SET lock token NX PX lease`: takes the lock if free.
-pub(crate) fn try_lock(
+/// What one lock attempt found.
+pub(crate) enum LockAttempt {
+    /// Someone else holds it.
+    Busy,
+    /// The document does not exist (the lock was released again).
+    Missing,
+    /// Locked; the load replies, in the shape of a snapshot load's.
+    Loaded(Vec<Value>),
+}
+
+/// `lock_load.lua`: takes lock `action` on document `id` and loads it, in one step.
+pub(crate) fn lock_load(
     ctx: &Ctx,
     id: &str,
     action: &str,
     lease: std::time::Duration,
-) -> Result<(HeldLock, redis::Cmd)> {
+) -> Result<(HeldLock, Invocation)> {
+    let held = new_lock(ctx, id, action, lease)?;
+    let doc = ctx.doc(id)?;
+    let refresh = match ctx.schema.ttl_ms {
+        Some(ms) if ctx.schema.ttl_refresh.applies(false) => ms,
+        _ => 0,
+    };
+    let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+    let mut keys = vec![held.key.clone(), doc.root, doc.ids];
+    keys.extend(doc.collections.into_iter().map(|(_, k)| k));
+    let mut args = vec![
+        held.token.as_bytes().to_vec(),
+        ms.to_string().into_bytes(),
+        id.as_bytes().to_vec(),
+        refresh.to_string().into_bytes(),
+    ];
+    args.extend(
+        ctx.schema
+            .collections()
+            .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
+    );
+    Ok((
+        held,
+        Invocation {
+            script: &scripts::LOCK_LOAD,
+            source: scripts::LOCK_LOAD_SRC,
+            keys,
+            args,
+        },
+    ))
+}
+
+/// Reads `lock_load.lua`'s reply.
+pub(crate) fn lock_attempt(v: Value) -> Result<LockAttempt> {
+    let mut items = match v {
+        Value::Array(items) => items.into_iter(),
+        other => return Err(unexpected("lock script", &other)),
+    };
+    match items.next() {
+        Some(Value::Int(0)) => Ok(LockAttempt::Busy),
+        Some(Value::Int(2)) => Ok(LockAttempt::Missing),
+        Some(Value::Int(1)) => Ok(LockAttempt::Loaded(items.collect())),
+        other => Err(unexpected(
+            "lock script",
+            other.as_ref().unwrap_or(&Value::Nil),
+        )),
+    }
+}
+
+/// A fresh lock (key and random token) for `action` on document `id`, after checking
+/// the input.
+fn new_lock(ctx: &Ctx, id: &str, action: &str, lease: std::time::Duration) -> Result<HeldLock> {
     ctx.doc(id)?;
     if action.is_empty() || action.len() > 256 {
         return Err(Error::InvalidInput(format!(
             "lock action {action:?} must be 1 to 256 bytes"
         )));
     }
-    let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
-    if ms == 0 {
+    if lease.as_millis() == 0 {
         return Err(Error::InvalidInput(
             "a lock lease must be at least 1 ms".into(),
         ));
     }
-    let held = HeldLock {
+    Ok(HeldLock {
         env: ctx.env.clone(),
         key: ctx.keys.lock(id, action),
         token: uuid::Uuid::new_v4().to_string(),
-    };
-    let mut cmd = redis::cmd("SET");
-    cmd.arg(&held.key)
-        .arg(&held.token)
-        .arg("NX")
-        .arg("PX")
-        .arg(ms);
-    Ok((held, cmd))
-}
-
-/// Whether `SET NX` took the lock.
-pub(crate) fn locked(v: &Value) -> bool {
-    matches!(v, Value::Okay) || matches!(v, Value::SimpleString(s) if s == "OK")
+    })
 }
 
 /// Compare-and-delete release of `held`.
@@ -208,7 +256,8 @@ pub(crate) fn write<M: Model>(
     args.push(match mode {
         WriteMode::Save => b"save".to_vec(),
         WriteMode::Insert => b"insert".to_vec(),
-        WriteMode::Locked(_) => b"locked".to_vec(),
+        WriteMode::Locked(_, false) => b"locked".to_vec(),
+        WriteMode::Locked(_, true) => b"unlock".to_vec(),
     });
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
@@ -250,7 +299,7 @@ pub(crate) fn write<M: Model>(
             reason: "collection not described by the model schema".into(),
         });
     }
-    if let WriteMode::Locked(held) = mode {
+    if let WriteMode::Locked(held, _) = mode {
         script_keys.push(held.key.clone());
         args.push(held.token.as_bytes().to_vec());
     }

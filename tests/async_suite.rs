@@ -138,6 +138,7 @@ mod tasks {
             )
             .await;
         assert!(matches!(r, Err(rapyer::Error::LockTimeout { .. })), "{r:?}");
+        let before = t.stats();
         g.lock("refund", |g| {
             Box::pin(async move {
                 g.big += 1;
@@ -147,6 +148,11 @@ mod tasks {
         .await
         .unwrap();
         assert_eq!(g.big, 2);
+        assert_eq!(
+            (t.stats() - before).round_trips,
+            2,
+            "lock+load, save+release"
+        );
         let _: () = redis::cmd("DEL").arg(&key).query(&mut t.raw()).unwrap();
         let r: rapyer::Result<()> = g
             .lock("pay", |g| {

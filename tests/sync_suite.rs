@@ -189,12 +189,15 @@ mod blocking {
         });
         assert!(matches!(r, Err(rapyer::Error::LockTimeout { .. })), "{r:?}");
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
-        // another action on the same document is independent
+        // another action on the same document is independent; uncontended, lock + load
+        // is one round trip and save + release another
+        let before = t.stats();
         g.sync_lock("refund", |g| {
             g.big += 1;
             Ok(())
         })
         .unwrap();
+        assert_eq!((t.stats() - before).round_trips, 2);
         assert_eq!(g.big, 2, "self is what was saved");
         let _: () = redis::cmd("DEL").arg(&key).query(&mut t.raw()).unwrap();
         // an error inside: nothing saved, lock released

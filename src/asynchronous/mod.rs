@@ -290,8 +290,8 @@ async fn with_lock<M: Model, T, F>(
 where
     F: for<'b> FnOnce(&'b mut M) -> BoxFuture<'b, Result<T>>,
 {
-    let guard = Unlock(Some(ops::acquire::<M>(&id, action, &opts).await?));
-    let mut model = ops::get::<M>(&id, true).await?;
+    let (held, mut model) = ops::lock_and_load::<M>(&id, action, &opts).await?;
+    let mut guard = Unlock(Some(held));
     let out = f(&mut model).await?;
     if model.id() != id {
         return Err(crate::Error::InvalidInput(format!(
@@ -300,9 +300,12 @@ where
         )));
     }
     if opts.save {
-        ops::write(&model, &id, WriteMode::Locked(guard.held())).await?;
+        // save + release in one script
+        ops::write(&model, &id, WriteMode::Locked(guard.held(), true)).await?;
+        guard.0 = None;
+    } else {
+        guard.release().await?;
     }
-    guard.release().await?;
     Ok((model, out))
 }
 

@@ -153,23 +153,38 @@ pub(crate) async fn run_pipeline(mut pipeline: Pipeline<'_>) -> Result<()> {
     pipeline.complete(&plan, reply)
 }
 
-/// Takes lock `action` on document `id`, retrying with backoff until `opts.timeout`.
+/// Takes lock `action` on document `id` and loads it (one round trip per attempt),
+/// retrying with backoff until `opts.timeout`. A missing document is `NotFound` (the lock
+/// is not kept).
 #[maybe_async]
-pub(crate) async fn acquire<M: Model>(
+pub(crate) async fn lock_and_load<M: Model>(
     id: &str,
     action: &str,
     opts: &crate::LockOptions,
-) -> Result<plan::HeldLock> {
+) -> Result<(plan::HeldLock, M)> {
     let ctx = Ctx::of::<M>()?;
     let start = std::time::Instant::now();
     let mut attempt = 0;
     loop {
-        let (held, cmd) = plan::try_lock(&ctx, id, action, opts.lease)?;
+        let (held, call) = plan::lock_load(&ctx, id, action, opts.lease)?;
         // a connection per attempt: a waiter must not hold a pooled connection while it
         // sleeps, or waiters could starve the holder
-        let reply = Backend::connect(&ctx.env).await?.query_cmd(&cmd).await?;
-        if plan::locked(&reply) {
-            return Ok(held);
+        let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
+        match plan::lock_attempt(reply)? {
+            plan::LockAttempt::Loaded(replies) => {
+                let doc = ctx.doc(id)?;
+                return match plan::decode_load::<M>(&ctx, id, doc, replies) {
+                    Ok(Some(model)) => Ok((held, model)),
+                    Ok(None) => Err(not_found::<M>(id)),
+                    Err(e) => {
+                        // undecodable data: do not keep the lock
+                        release(&held).await?;
+                        Err(e)
+                    }
+                };
+            }
+            plan::LockAttempt::Missing => return Err(not_found::<M>(id)),
+            plan::LockAttempt::Busy => {}
         }
         let waited = start.elapsed();
         if waited >= opts.timeout {

@@ -27,6 +27,10 @@ pub(crate) const TTL_SRC: &str = include_str!("ttl.lua");
 pub(crate) static UNLOCK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(UNLOCK_SRC));
 pub(crate) const UNLOCK_SRC: &str = include_str!("unlock.lua");
 
+/// Lock + load in one step, see `lock_load.lua`.
+pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOCK_LOAD_SRC));
+pub(crate) const LOCK_LOAD_SRC: &str = include_str!("lock_load.lua");
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,

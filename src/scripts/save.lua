@@ -3,9 +3,10 @@
 -- KEYS[1]    root hash of the document
 -- KEYS[2]    id index of the document's shard (zset, score 0)
 -- KEYS[3..]  every collection key of the document, in schema order
--- ARGV[1]    "save" | "insert" | "locked" (a save that holds a lock: the last KEYS is
---            the lock key and the last ARGV the holder's token; when the lock is no
---            longer held, nothing is written and the reply is -1)
+-- ARGV[1]    "save" | "insert" | "locked" | "unlock" (a save that holds a lock: the
+--            last KEYS is the lock key and the last ARGV the holder's token; when the
+--            lock is no longer held, nothing is written and the reply is -1; "unlock"
+--            also releases the lock after writing: save + release in one round trip)
 -- ARGV[2]    the id
 -- ARGV[3]    time to live in ms, "0" for none (every key of the document gets it)
 -- ARGV[4]    n, then 2n root hash field/value arguments
@@ -19,8 +20,10 @@
 -- is written then).
 
 local doc_keys = #KEYS
-if ARGV[1] == 'locked' then
+local lock_key = nil
+if ARGV[1] == 'locked' or ARGV[1] == 'unlock' then
   if redis.call('GET', KEYS[doc_keys]) ~= ARGV[#ARGV] then return -1 end
+  lock_key = KEYS[doc_keys]
   doc_keys = doc_keys - 1
 end
 
@@ -73,4 +76,5 @@ if ttl > 0 then
   end
 end
 redis.call('ZADD', KEYS[2], score, ARGV[2])
+if ARGV[1] == 'unlock' then redis.call('DEL', lock_key) end
 return 1

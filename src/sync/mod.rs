@@ -231,8 +231,8 @@ fn with_lock<M: Model, T>(
     f: impl FnOnce(&mut M) -> Result<T>,
 ) -> Result<(M, T)> {
     let _s = tracing::debug_span!("rapyer.lock", model = M::schema().name, id, action).entered();
-    let guard = Unlock(Some(ops::acquire::<M>(id, action, opts)?));
-    let mut model = ops::get::<M>(id, true)?;
+    let (held, mut model) = ops::lock_and_load::<M>(id, action, opts)?;
+    let mut guard = Unlock(Some(held));
     let out = f(&mut model)?;
     if model.id() != id {
         return Err(Error::InvalidInput(format!(
@@ -241,9 +241,12 @@ fn with_lock<M: Model, T>(
         )));
     }
     if opts.save {
-        ops::write(&model, id, WriteMode::Locked(guard.held()))?;
+        // save + release in one script
+        ops::write(&model, id, WriteMode::Locked(guard.held(), true))?;
+        guard.0 = None;
+    } else {
+        guard.release()?;
     }
-    guard.release()?;
     Ok((model, out))
 }
 

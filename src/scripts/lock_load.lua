@@ -1,0 +1,41 @@
+-- Takes a lock and loads the document in the same step (lock + load: one round trip).
+--
+-- KEYS[1]    the lock key
+-- KEYS[2]    root hash        KEYS[3]  id index of the shard
+-- KEYS[4..]  every collection key of the document
+-- ARGV[1]    token            ARGV[2]  lease in ms
+-- ARGV[3]    the id           ARGV[4]  TTL refresh in ms ("0": none)
+-- ARGV[5..]  the kind of each collection key: "l" list, "h" hash, "s" set
+--
+-- Reply: {0} the lock is held by someone else (nothing changed); {2} the document does
+-- not exist (the lock was taken and released again); {1, root, coll1, ...} locked and
+-- loaded, each as the HGETALL / LRANGE / SMEMBERS reply.
+
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return {2}
+end
+local out = {1, redis.call('HGETALL', KEYS[2])}
+for k = 4, #KEYS do
+  local kind = ARGV[k + 1]
+  if kind == 'l' then
+    out[k - 1] = redis.call('LRANGE', KEYS[k], 0, -1)
+  elseif kind == 'h' then
+    out[k - 1] = redis.call('HGETALL', KEYS[k])
+  else
+    out[k - 1] = redis.call('SMEMBERS', KEYS[k])
+  end
+end
+local refresh = tonumber(ARGV[4])
+if refresh > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for k = 2, #KEYS do
+    if k ~= 3 then redis.call('PEXPIRE', KEYS[k], refresh) end
+  end
+  redis.call('ZADD', KEYS[3], 'XX', now + refresh, ARGV[3])
+end
+return out
