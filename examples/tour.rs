@@ -40,6 +40,15 @@ struct User {
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(ttl = 1800, ttl_refresh = "both")]
+struct Session {
+    id: Id,
+    user: String,
+    hits: i64,
+    pages: Vec<String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
 #[rapyer(name = "Acct", shards = 4)]
 struct Account {
     #[rapyer(key)]
@@ -175,6 +184,64 @@ fn main() -> rapyer::Result<()> {
     }
     show_redis(&url, "two users");
 
+    println!("\n== atomic operations, a pipeline, a lock, TTL");
+    let before = default_env.stats();
+    let age = ada.atomic().age.sync_incr(1)?;
+    println!(
+        "atomic incr on the stored value -> {age} (local copy: {})",
+        ada.age
+    );
+    let n = ada.atomic().tags.sync_push("chess".into())?;
+    println!("atomic push -> {n} tags, local {:?}", ada.tags);
+    match ada.atomic().name.sync_len() {
+        Ok(len) => println!("name is {len} bytes long"),
+        Err(e) => println!("{e}"),
+    }
+    let spent = default_env.stats() - before;
+    println!("3 atomic ops = {} round trips", spent.round_trips);
+    let gone = User::at("no-such-id").age.sync_incr(1);
+    println!("incr on a missing document -> {}", gone.unwrap_err());
+    let overflow = ada.atomic().age.sync_incr(i64::MAX);
+    println!("overflow -> {}", overflow.unwrap_err());
+    let before = default_env.stats();
+    ada.sync_pipeline(|u, p| {
+        p.add(u.score.incr(0.5));
+        p.add(u.active.toggle());
+        p.add(u.settings.set("lang".into(), "en".into()));
+        p.add(u.address.lines.push("2nd floor".into()));
+        Ok(())
+    })?;
+    println!(
+        "pipeline of 4 ops: {} round trip; score {}, active {}, settings {:?}",
+        (default_env.stats() - before).round_trips,
+        ada.score,
+        ada.active,
+        ada.settings
+    );
+    ada.sync_lock("birthday", |u| {
+        u.age += 1; // a plain read-modify-write, safe under the lock
+        Ok(())
+    })?;
+    println!("under a lock: age -> {}", ada.age);
+    let session = Session {
+        id: Id::new(),
+        user: ada.name.clone(),
+        hits: 0,
+        pages: vec![],
+    };
+    session.sync_save()?;
+    session.sync_set_ttl(std::time::Duration::from_secs(60))?;
+    println!(
+        "session ttl after set_ttl(60s): {:?}",
+        Session::sync_ttl(&session.id)?
+    );
+    Session::at(&session.id).hits.sync_incr(1)?;
+    println!(
+        "after a write (ttl_refresh = both): {:?}",
+        Session::sync_ttl(&session.id)?
+    );
+    session.sync_delete()?;
+
     println!("\n== tokio API (rapyer::asynchronous, plain names)");
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async {
@@ -195,6 +262,8 @@ fn main() -> rapyer::Result<()> {
         println!("accounts over 4 shards: {:?}", Account::ids().await?);
         let deleted = copy.delete().await?;
         println!("deleted the duplicate: {deleted}");
+        let hits = Account::at("grace@example.com").plan.append("+").await?;
+        println!("async atomic append -> {hits}");
 
         let before = default_env.stats();
         let _ = User::get(&ada.id).await?;

@@ -97,6 +97,9 @@ pub(crate) struct EnvInner {
     pub(crate) client: redis::Client,
     round_trips: AtomicU64,
     commands: AtomicU64,
+    /// SHA1s of the scripts this environment has sent with EVAL (so cached by Redis
+    /// unless flushed since: then EVALSHA's NOSCRIPT path reloads them).
+    scripts: parking_lot::Mutex<std::collections::HashSet<String>>,
     #[cfg(feature = "blocking")]
     pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<redis::Client>>,
     #[cfg(feature = "tokio")]
@@ -141,6 +144,16 @@ impl Environment {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// Whether `sha` was sent here before; marks it sent.
+    pub(crate) fn script_known(&self, sha: &str) -> bool {
+        let mut known = self.0.scripts.lock();
+        if known.contains(sha) {
+            return true;
+        }
+        known.insert(sha.to_owned());
+        false
+    }
+
     pub(crate) fn record(&self, commands: usize) {
         self.0.round_trips.fetch_add(1, Ordering::Relaxed);
         self.0
@@ -179,6 +192,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
         client,
         round_trips: AtomicU64::new(0),
         commands: AtomicU64::new(0),
+        scripts: Default::default(),
         #[cfg(feature = "blocking")]
         pool: Default::default(),
         #[cfg(feature = "tokio")]

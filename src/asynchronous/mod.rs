@@ -110,7 +110,9 @@ impl Backend {
 
     pub(crate) async fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         self.env.record(1);
-        match call.evalsha().query_async(&mut self.conn).await {
+        let first = !self.env.script_known(call.script.get_hash());
+        let cmd = if first { call.eval() } else { call.evalsha() };
+        match cmd.query_async(&mut self.conn).await {
             Err(e) if is_noscript(&e) => {
                 self.env.record(2);
                 let replies: Vec<Value> = call.reload_pipe().query_async(&mut self.conn).await?;

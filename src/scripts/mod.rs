@@ -50,6 +50,17 @@ impl Invocation {
         cmd
     }
 
+    /// `EVAL source numkeys keys… args…`: the first call of a script in an environment,
+    /// which also caches it on the server (no NOSCRIPT round trip).
+    pub(crate) fn eval(&self) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(self.source)
+            .arg(self.keys.len())
+            .arg(&self.keys)
+            .arg(&self.args);
+        cmd
+    }
+
     /// `SCRIPT LOAD` then `EVALSHA` in one pipeline, after a `NOSCRIPT` reply. The first
     /// attempt failed before running anything, so running it again applies it once.
     pub(crate) fn reload_pipe(&self) -> redis::Pipeline {

@@ -88,7 +88,9 @@ impl Backend {
 
     pub(crate) fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         self.env.record(1);
-        match call.evalsha().query(&mut *self.conn) {
+        let first = !self.env.script_known(call.script.get_hash());
+        let cmd = if first { call.eval() } else { call.evalsha() };
+        match cmd.query(&mut *self.conn) {
             Err(e) if is_noscript(&e) => {
                 self.env.record(2);
                 let replies: Vec<Value> = call.reload_pipe().query(&mut *self.conn)?;
