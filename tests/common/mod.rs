@@ -108,12 +108,15 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 pub struct TestEnv {
     pub env: rapyer::Environment,
     pub ns: String,
+    url: String,
     _guard: rapyer::EnvironmentGuard,
 }
 
 impl TestEnv {
     pub fn raw(&self) -> redis::Connection {
-        server().raw()
+        redis::Client::open(self.url.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("raw connection")
     }
 
     /// Every key of this test's namespace (test-side check only; rapyer never uses KEYS).
@@ -133,18 +136,29 @@ impl TestEnv {
 
 /// Registers a uniquely named environment + namespace and makes it current.
 pub fn env() -> TestEnv {
+    env_on(server())
+}
+
+/// The same on a private server: for tests that flush server-wide state (SCRIPT FLUSH),
+/// which would disturb the round-trip counts of the tests sharing a server.
+pub fn private_env() -> TestEnv {
+    env_on(Box::leak(Box::new(Server::start())))
+}
+
+fn env_on(server: &Server) -> TestEnv {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let name = format!("test-{}-{n}", std::process::id());
     let ns = format!("t{}x{n}", std::process::id());
     let env = rapyer::register_environment(
         &name,
-        rapyer::EnvironmentConfig::new(server().url.as_str()).namespace(ns.as_str()),
+        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace(ns.as_str()),
     )
     .unwrap();
     let guard = rapyer::use_environment(&name).unwrap();
     TestEnv {
         env,
         ns,
+        url: server.url.clone(),
         _guard: guard,
     }
 }

@@ -353,7 +353,7 @@ async fn operations_on_missing_documents_create_nothing() {
 #[maybe_async]
 #[mode_test]
 async fn one_round_trip_per_operation_and_noscript_recovery() {
-    let t = common::env();
+    let t = common::private_env();
     let mut g = Gauge::default();
     g.save().await.unwrap();
     let before = t.stats();

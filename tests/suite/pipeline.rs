@@ -230,7 +230,7 @@ async fn pipelines_across_models_missing_documents_and_nesting() {
 #[maybe_async]
 #[mode_test]
 async fn pipelines_survive_script_flush() {
-    let t = common::env();
+    let t = common::private_env();
     let mut g = Gauge::default();
     g.save().await.unwrap();
     let _: () = redis::cmd("SCRIPT")
