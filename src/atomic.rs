@@ -1387,6 +1387,47 @@ fn coll_reply(v: Value) -> Result<CollReply> {
     Ok(CollReply { extra, whole })
 }
 
+/// A map or set mutator: sends `client_len` and `args`, reads the reply with `finish`,
+/// and mirrors into the local copy: `replace` from the whole content when the copy was
+/// stale, else `apply`.
+#[allow(clippy::too_many_arguments)]
+fn coll_mutate<'a, C: 'a, R: Send + 'a>(
+    doc: &Arc<DocRef>,
+    path: &str,
+    local: Mirror<'a, C>,
+    client_len: Vec<u8>,
+    code: &'static str,
+    args: Vec<Vec<u8>>,
+    finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
+    apply: impl FnOnce(&mut C, &R) + Send + 'a,
+    replace: impl FnOnce(&DocRef, &str, &[Vec<u8>], &mut C) -> Result<()> + Send + 'a,
+) -> Pending<'a, R>
+where
+    C: Send,
+{
+    let mut all = vec![client_len];
+    all.extend(args);
+    let (d, p) = (doc.clone(), path.to_owned());
+    Pending::new(
+        doc,
+        code,
+        Target::Collection(path.to_owned()),
+        all,
+        move |v| {
+            let reply = coll_reply(v)?;
+            let out = finish(&d, &p, reply.extra)?;
+            if let Some(local) = local {
+                let mut guard = local.lock();
+                match &reply.whole {
+                    Some(whole) => replace(&d, &p, whole, &mut guard)?,
+                    None => apply(&mut guard, &out),
+                }
+            }
+            Ok(out)
+        },
+    )
+}
+
 /// A map container whose local copy can be mirrored.
 pub trait MapLike<K, V>: Send {
     #[doc(hidden)]
@@ -1495,28 +1536,20 @@ where
         finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
         apply: impl FnOnce(&mut M, &R) + Send + 'a,
     ) -> Pending<'a, R> {
-        let mut all = vec![self.client_len()];
-        all.extend(args);
-        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
-        let d = doc.clone();
-        Pending::new(
-            &doc,
+        let replace = |d: &DocRef, p: &str, whole: &[Vec<u8>], m: &mut M| {
+            m.map_replace(Self::decode_whole(d, p, whole)?);
+            Ok(())
+        };
+        coll_mutate(
+            &self.doc,
+            &self.path,
+            self.local.clone(),
+            self.client_len(),
             code,
-            Target::Collection(path.clone()),
-            all,
-            move |v| {
-                let reply = coll_reply(v)?;
-                let out = finish(&d, &path, reply.extra)?;
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
-                    match &reply.whole {
-                        Some(whole) => local.map_replace(Self::decode_whole(&d, &path, whole)?),
-                        None => apply(local, &out),
-                    }
-                }
-                Ok(out)
-            },
+            args,
+            finish,
+            apply,
+            replace,
         )
     }
 
@@ -1797,33 +1830,25 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
             || b"-".to_vec(),
             |l| l.lock().set_len().to_string().into_bytes(),
         );
-        let mut all = vec![client];
-        all.extend(args);
-        let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
-        let d = doc.clone();
-        Pending::new(
-            &doc,
+        let replace = |d: &DocRef, p: &str, whole: &[Vec<u8>], set: &mut S| {
+            set.set_replace(
+                whole
+                    .iter()
+                    .map(|b| decode_elem(d, p, b))
+                    .collect::<Result<_>>()?,
+            );
+            Ok(())
+        };
+        coll_mutate(
+            &self.doc,
+            &self.path,
+            self.local.clone(),
+            client,
             code,
-            Target::Collection(path.clone()),
-            all,
-            move |v| {
-                let reply = coll_reply(v)?;
-                let out = finish(&d, &path, reply.extra)?;
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
-                    match &reply.whole {
-                        Some(whole) => local.set_replace(
-                            whole
-                                .iter()
-                                .map(|b| decode_elem(&d, &path, b))
-                                .collect::<Result<_>>()?,
-                        ),
-                        None => apply(local, &out),
-                    }
-                }
-                Ok(out)
-            },
+            args,
+            finish,
+            apply,
+            replace,
         )
     }
 
