@@ -1391,7 +1391,7 @@ fn coll_reply(v: Value) -> Result<CollReply> {
 /// and mirrors into the local copy: `replace` from the whole content when the copy was
 /// stale, else `apply`.
 #[allow(clippy::too_many_arguments)]
-fn coll_mutate<'a, C: 'a, R: Send + 'a>(
+fn coll_mutate<'a, C: Send + 'a, R: Send + 'a>(
     doc: &Arc<DocRef>,
     path: &str,
     local: Mirror<'a, C>,
@@ -1401,10 +1401,7 @@ fn coll_mutate<'a, C: 'a, R: Send + 'a>(
     finish: impl FnOnce(&DocRef, &str, Value) -> Result<R> + Send + 'a,
     apply: impl FnOnce(&mut C, &R) + Send + 'a,
     replace: impl FnOnce(&DocRef, &str, &[Vec<u8>], &mut C) -> Result<()> + Send + 'a,
-) -> Pending<'a, R>
-where
-    C: Send,
-{
+) -> Pending<'a, R> {
     let mut all = vec![client_len];
     all.extend(args);
     let (d, p) = (doc.clone(), path.to_owned());
