@@ -372,19 +372,11 @@ for i = 1, nops do
 end
 
 -- every key of a document shares one TTL
-local now = nil
 for _, doc in ipairs(docs) do
   if not doc.missing then
-    local root, ids = KEYS[doc.base + 1], KEYS[doc.base + 2]
+    local root = KEYS[doc.base + 1]
     if doc.refresh > 0 then
-      if not now then
-        local t = redis.call('TIME')
-        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      end
-      for k = 1, doc.nkeys do
-        if k ~= 2 then redis.call('PEXPIRE', KEYS[doc.base + k], doc.refresh) end
-      end
-      redis.call('ZADD', ids, 'XX', now + doc.refresh, doc.id)
+      refresh_ttl(doc.base + 1, doc.base + doc.nkeys, doc.base + 2, doc.id, doc.refresh)
     else
       local pttl = redis.call('PTTL', root)
       if pttl > 0 then

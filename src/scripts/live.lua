@@ -5,9 +5,7 @@
 --
 -- Idempotent, so a pipeline of these may be replayed after NOSCRIPT.
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_ms())
 if ARGV[1] == 'count' then
   return redis.call('ZCARD', KEYS[1])
 end

@@ -18,24 +18,9 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
   return {2}
 end
-local out = {1, redis.call('HGETALL', KEYS[2])}
-for k = 4, #KEYS do
-  local kind = ARGV[k + 1]
-  if kind == 'l' then
-    out[k - 1] = redis.call('LRANGE', KEYS[k], 0, -1)
-  elseif kind == 'h' then
-    out[k - 1] = redis.call('HGETALL', KEYS[k])
-  else
-    out[k - 1] = redis.call('SMEMBERS', KEYS[k])
-  end
-end
+local out = read_doc({1}, 2, 4, #KEYS, 5)
 local refresh = tonumber(ARGV[4])
 if refresh > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  for k = 2, #KEYS do
-    if k ~= 3 then redis.call('PEXPIRE', KEYS[k], refresh) end
-  end
-  redis.call('ZADD', KEYS[3], 'XX', now + refresh, ARGV[3])
+  refresh_ttl(2, #KEYS, 3, ARGV[3], refresh)
 end
 return out

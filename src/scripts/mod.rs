@@ -1,35 +1,37 @@
 //! Lua scripts, loaded from `.lua` files (DESIGN §2.6: user data travels only as
-//! KEYS/ARGV). Invoked with `EVALSHA`; the mode shells reload on `NOSCRIPT`.
+//! KEYS/ARGV), each with `common.lua`'s helpers prepended. Sent with `EVAL` the first
+//! time in an environment, `EVALSHA` after; the mode shells reload on `NOSCRIPT`.
 
 use once_cell::sync::Lazy;
 
 /// Writes a whole document (save / insert), see `save.lua`.
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
-pub(crate) const SAVE_SRC: &str = include_str!("save.lua");
+pub(crate) const SAVE_SRC: &str = concat!(include_str!("common.lua"), include_str!("save.lua"));
 
 /// Runs a plan of atomic field operations on one document, see `exec.lua`.
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
-pub(crate) const EXEC_SRC: &str = include_str!("exec.lua");
+pub(crate) const EXEC_SRC: &str = concat!(include_str!("common.lua"), include_str!("exec.lua"));
 
 /// Loads a document and refreshes its TTL, see `load.lua`.
 pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
-pub(crate) const LOAD_SRC: &str = include_str!("load.lua");
+pub(crate) const LOAD_SRC: &str = concat!(include_str!("common.lua"), include_str!("load.lua"));
 
 /// Lists / counts the live ids of one shard, see `live.lua`.
 pub(crate) static LIVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LIVE_SRC));
-pub(crate) const LIVE_SRC: &str = include_str!("live.lua");
+pub(crate) const LIVE_SRC: &str = concat!(include_str!("common.lua"), include_str!("live.lua"));
 
 /// Sets or removes a document's TTL, see `ttl.lua`.
 pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
-pub(crate) const TTL_SRC: &str = include_str!("ttl.lua");
+pub(crate) const TTL_SRC: &str = concat!(include_str!("common.lua"), include_str!("ttl.lua"));
 
 /// Compare-and-delete lock release, see `unlock.lua`.
 pub(crate) static UNLOCK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(UNLOCK_SRC));
-pub(crate) const UNLOCK_SRC: &str = include_str!("unlock.lua");
+pub(crate) const UNLOCK_SRC: &str = concat!(include_str!("common.lua"), include_str!("unlock.lua"));
 
 /// Lock + load in one step, see `lock_load.lua`.
 pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOCK_LOAD_SRC));
-pub(crate) const LOCK_LOAD_SRC: &str = include_str!("lock_load.lua");
+pub(crate) const LOCK_LOAD_SRC: &str =
+    concat!(include_str!("common.lua"), include_str!("lock_load.lua"));
 
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {

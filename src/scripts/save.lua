@@ -69,8 +69,7 @@ end
 local ttl = tonumber(ARGV[3])
 local score = '+inf'
 if ttl > 0 then
-  local t = redis.call('TIME')
-  score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+  score = now_ms() + ttl
   for k = 1, doc_keys do
     if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
   end

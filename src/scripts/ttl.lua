@@ -8,12 +8,7 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  for k = 1, #KEYS do
-    if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
-  end
-  redis.call('ZADD', KEYS[2], 'XX', now + ttl, ARGV[1])
+  refresh_ttl(1, #KEYS, 2, ARGV[1], ttl)
 else
   for k = 1, #KEYS do
     if k ~= 2 then redis.call('PERSIST', KEYS[k]) end
