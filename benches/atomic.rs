@@ -8,48 +8,19 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
 mod common;
+mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use support::{report, time};
 
 use common::models::Gauge;
 use rapyer::Model;
 use rapyer::asynchronous::AsyncModel;
 use rapyer::sync::SyncModel;
 
-fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
-    println!("\n{title}, {n} ops each");
-    println!(
-        "{:<28} {:>12} {:>12} {:>8}",
-        "case", "rapyer µs/op", "raw µs/op", "ratio"
-    );
-    for (name, orm, raw) in rows {
-        let per = |d: &Duration| d.as_secs_f64() * 1e6 / n as f64;
-        println!(
-            "{:<28} {:>12.1} {:>12.1} {:>8.2}",
-            name,
-            per(orm),
-            per(raw),
-            orm.as_secs_f64() / raw.as_secs_f64()
-        );
-    }
-}
-
-fn timed(n: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..n.min(200) {
-        f();
-    }
-    let start = Instant::now();
-    for _ in 0..n {
-        f();
-    }
-    start.elapsed()
-}
-
 fn main() {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+    let n = support::n();
     let server = common::Server::start();
     rapyer::register_environment(
         "bench",
@@ -68,10 +39,10 @@ fn main() {
         .query(&mut raw)
         .unwrap();
 
-    let orm_incr = timed(n, || {
+    let orm_incr = time(n, |_| {
         g.atomic().big.sync_incr(1).unwrap();
     });
-    let raw_incr = timed(n, || {
+    let raw_incr = time(n, |_| {
         let _: i64 = redis::cmd("HINCRBY")
             .arg(root)
             .arg("big")
@@ -79,17 +50,17 @@ fn main() {
             .query(&mut raw)
             .unwrap();
     });
-    let orm_push = timed(n, || {
+    let orm_push = time(n, |_| {
         g.atomic().log.sync_push("x".into()).unwrap();
     });
-    let raw_push = timed(n, || {
+    let raw_push = time(n, |_| {
         let _: i64 = redis::cmd("RPUSH")
             .arg(list)
             .arg("x")
             .query(&mut raw)
             .unwrap();
     });
-    let orm_pipe = timed(n, || {
+    let orm_pipe = time(n, |_| {
         g.sync_pipeline(|u, p| {
             p.add(u.big.incr(1));
             p.add(u.ratio.incr(0.5));
@@ -100,7 +71,7 @@ fn main() {
         })
         .unwrap();
     });
-    let raw_pipe = timed(n, || {
+    let raw_pipe = time(n, |_| {
         let () = redis::pipe()
             .atomic()
             .hincr(root, "big", 1)

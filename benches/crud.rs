@@ -6,23 +6,15 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
 mod common;
+mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use support::{report, time};
 
 use common::models::User;
 use rapyer::asynchronous::AsyncModel;
 use rapyer::sync::SyncModel;
-
-fn time(n: usize, mut f: impl FnMut(usize)) -> Duration {
-    for i in 0..n.min(200) {
-        f(i); // warm-up
-    }
-    let start = Instant::now();
-    for i in 0..n {
-        f(i);
-    }
-    start.elapsed()
-}
 
 fn raw_save(pipe: &mut redis::Pipeline, ns: &str, u: &User) {
     let root = format!("{ns}:{{User:0}}:d:{}", u.id);
@@ -50,28 +42,8 @@ fn raw_save(pipe: &mut redis::Pipeline, ns: &str, u: &User) {
         .ignore();
 }
 
-fn report(rows: &[(&str, Duration, Duration)], n: usize) {
-    println!(
-        "{:<28} {:>12} {:>12} {:>8}",
-        "case", "rapyer µs/op", "raw µs/op", "ratio"
-    );
-    for (name, orm, raw) in rows {
-        let per = |d: &Duration| d.as_secs_f64() * 1e6 / n as f64;
-        println!(
-            "{:<28} {:>12.1} {:>12.1} {:>8.2}",
-            name,
-            per(orm),
-            per(raw),
-            orm.as_secs_f64() / raw.as_secs_f64()
-        );
-    }
-}
-
 fn main() {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+    let n = support::n();
     let server = common::Server::start();
     rapyer::register_environment(
         "bench",
@@ -128,8 +100,8 @@ fn main() {
             .query(&mut raw)
             .unwrap();
     });
-    println!("\nblocking API, {n} ops each, one connection, sequential");
     report(
+        "blocking API, one connection, sequential",
         &[
             ("save", orm_save, raw_save_t),
             ("get", orm_get, raw_get),
@@ -174,8 +146,8 @@ fn main() {
                 .unwrap();
         }
         let raw_get = start.elapsed();
-        println!("\ntokio API, {n} ops each, sequential awaits");
         report(
+            "tokio API, sequential awaits",
             &[("save", orm_save, raw_save_t), ("get", orm_get, raw_get)],
             n,
         );
