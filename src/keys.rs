@@ -144,14 +144,8 @@ mod tests {
             ttl_ms: None,
             ttl_refresh: Default::default(),
             fields: vec![
-                FieldSchema {
-                    path: "name".into(),
-                    kind: FieldKind::Scalar,
-                },
-                FieldSchema {
-                    path: "address.tags".into(),
-                    kind: FieldKind::List,
-                },
+                FieldSchema::new("name", FieldKind::Scalar),
+                FieldSchema::new("address.tags", FieldKind::List),
             ],
         }
     }

@@ -38,7 +38,7 @@ pub use atomic::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
     Pipeline, ScalarRef, SetLike, SetRef, Slot,
 };
-pub use codec::{AutoKey, Element, Field, FieldPath, Key, MapKey, Scalar};
+pub use codec::{AutoKey, Element, Field, FieldPath, Indexable, Key, MapKey, Scalar};
 pub use env::{
     Environment, EnvironmentConfig, EnvironmentGuard, Stats, current_environment, environment,
     init, register_environment, set_default_environment, use_environment,
@@ -48,7 +48,7 @@ pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
-pub use schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
+pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use sync::sync_pipeline;
@@ -66,7 +66,8 @@ pub use rapyer_derive::Model;
 pub mod __private {
     pub use crate::atomic::{BlobRef, DocRef};
     pub use crate::codec::{
-        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join, to_msgpack,
+        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
+        mark_indexed, to_msgpack,
     };
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
     pub use once_cell::sync::OnceCell;

@@ -30,6 +30,32 @@ pub struct FieldSchema {
     pub path: String,
     /// Storage kind.
     pub kind: FieldKind,
+    /// The secondary index on this field (`#[rapyer(index)]`), if any.
+    pub index: Option<IndexKind>,
+}
+
+impl FieldSchema {
+    /// An unindexed field.
+    pub fn new(path: impl Into<String>, kind: FieldKind) -> Self {
+        Self {
+            path: path.into(),
+            kind,
+            index: None,
+        }
+    }
+}
+
+/// How an indexed field is indexed (DESIGN §8). Both live in one sorted set per field in
+/// the document's shard: `{Model:shard}:i:<path>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexKind {
+    /// Numbers, date-times, bools: member = id, score = the value. Values beyond ±2^53 are
+    /// approximate in the score; query results are re-checked against documents.
+    Numeric,
+    /// Strings: score 0, member = `value \0 id`, so equality, prefixes, ranges and order
+    /// come from one key.
+    Lex,
 }
 
 /// When a model's TTL is pushed back by use (`#[rapyer(ttl_refresh = "…")]`).
@@ -79,6 +105,11 @@ pub struct ModelSchema {
 }
 
 impl ModelSchema {
+    /// The indexed fields, in declaration order.
+    pub fn indexes(&self) -> impl Iterator<Item = &FieldSchema> {
+        self.fields.iter().filter(|f| f.index.is_some())
+    }
+
     /// The fields stored under keys of their own, in declaration order.
     pub fn collections(&self) -> impl Iterator<Item = &FieldSchema> {
         self.fields.iter().filter(|f| f.kind.is_collection())

@@ -49,6 +49,7 @@ struct FieldInfo {
     ty: Type,
     key: bool,
     blob: bool,
+    index: bool,
 }
 
 #[derive(Default)]
@@ -202,6 +203,7 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
             ty: f.ty.clone(),
             key: false,
             blob: false,
+            index: false,
         };
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
             let res = attr.parse_nested_meta(|meta| {
@@ -209,6 +211,7 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                 let slot = match name.as_str() {
                     "key" if kind == Kind::Model => Some(&mut info.key),
                     "blob" => Some(&mut info.blob),
+                    "index" => Some(&mut info.index),
                     _ => None,
                 };
                 match slot {
@@ -219,8 +222,8 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`",
-                            Kind::Embedded => "`blob`",
+                            Kind::Model => "`key`, `blob`, `index`",
+                            Kind::Embedded => "`blob`, `index`",
                         };
                         errors.push(
                             meta.path.span(),
@@ -241,6 +244,12 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
             errors.push(
                 info.ident.span(),
                 "a key field cannot be `blob`: keys are scalars",
+            );
+        }
+        if info.index && info.blob {
+            errors.push(
+                info.ident.span(),
+                "`index` and `blob` do not mix: a blob is opaque msgpack",
             );
         }
         out.push(info);
@@ -271,8 +280,13 @@ fn field_code(
             quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
         )
     } else {
+        let mark = if f.index {
+            quote_spanned! {ty.span()=> ::rapyer::__private::mark_indexed::<#ty>(out); }
+        } else {
+            quote!()
+        };
         (
-            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); },
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark },
             quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::encode(&self.#ident, &#path, enc)?; },
             quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
             quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
@@ -356,6 +370,12 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         errors.push(
             key.unwrap().ident.span(),
             "the `id` key field cannot be `blob`",
+        );
+    }
+    if let Some(k) = key.filter(|k| k.index) {
+        errors.push(
+            k.ident.span(),
+            "the key cannot be `index`ed: listing and lookups by id use the id index already",
         );
     }
     errors.finish()?;

@@ -194,6 +194,42 @@ pub trait Field: Sized {
     fn decode(path: &str, dec: &mut Decoder) -> Result<Self>;
 }
 
+/// A field type that can carry `#[rapyer(index)]`: numbers, bools, date-times (numeric
+/// index), strings, `char`, `uuid::Uuid` (lexicographic index), and `Option` of those
+/// (`None` is not in the index).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be indexed",
+    label = "`#[rapyer(index)]` on an unsupported type",
+    note = "indexes exist for integers up to 64 bits, floats, bool, String, char, uuid::Uuid, chrono date-times, and Option of those"
+)]
+pub trait Indexable: Field {
+    /// The index structure this type uses.
+    const INDEX: crate::schema::IndexKind;
+}
+
+macro_rules! indexable {
+    ($kind:ident: $($t:ty),*) => {$(
+        impl Indexable for $t {
+            const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::$kind;
+        }
+        impl Indexable for Option<$t> {
+            const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::$kind;
+        }
+    )*};
+}
+indexable!(Numeric: i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, bool);
+indexable!(Lex: String, char, uuid::Uuid);
+#[cfg(feature = "chrono")]
+indexable!(Numeric: chrono::DateTime<chrono::Utc>, chrono::NaiveDateTime, chrono::NaiveDate);
+
+/// Marks the field `describe` just added as indexed (derive support).
+#[doc(hidden)]
+pub fn mark_indexed<T: Indexable>(out: &mut [FieldSchema]) {
+    if let Some(last) = out.last_mut() {
+        last.index = Some(T::INDEX);
+    }
+}
+
 /// A type that can be a model's key (`#[rapyer(key)]`, or the `id` field).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a rapyer key",
@@ -395,7 +431,7 @@ macro_rules! scalar_fields {
                 FieldPath::new(path)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema { path: path.to_owned(), kind: FieldKind::Scalar });
+                out.push(FieldSchema::new(path, FieldKind::Scalar));
             }
             fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
                 enc.root_field(path, self.encode_scalar());
@@ -488,10 +524,7 @@ impl<T: Scalar> Field for Option<T> {
         FieldPath::new(path)
     }
     fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-        out.push(FieldSchema {
-            path: path.to_owned(),
-            kind: FieldKind::Scalar,
-        });
+        out.push(FieldSchema::new(path, FieldKind::Scalar));
     }
     fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
         if let Some(v) = self {
@@ -547,7 +580,7 @@ macro_rules! collection_field {
                 FieldPath::new(path)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema { path: path.to_owned(), kind: $kind });
+                out.push(FieldSchema::new(path, $kind));
             }
             fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
                 let items = encode_items(path, enc, self.iter())?;
@@ -612,7 +645,7 @@ macro_rules! map_field {
                 FieldPath::new(path)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema { path: path.to_owned(), kind: FieldKind::Map });
+                out.push(FieldSchema::new(path, FieldKind::Map));
             }
             fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
                 encode_map(path, enc, self.iter())
@@ -658,10 +691,7 @@ pub fn decode_blob<T: serde::de::DeserializeOwned>(path: &str, dec: &mut Decoder
 
 /// Schema entry of a `#[rapyer(blob)]` field.
 pub fn describe_blob(path: &str, out: &mut Vec<FieldSchema>) {
-    out.push(FieldSchema {
-        path: path.to_owned(),
-        kind: FieldKind::Blob,
-    });
+    out.push(FieldSchema::new(path, FieldKind::Blob));
 }
 
 /// Joins a parent path and a field name (`address` + `city` = `address.city`).

@@ -1,0 +1,10 @@
+use rapyer::{Id, Model};
+
+#[derive(Model)]
+struct User {
+    id: Id,
+    #[rapyer(index)]
+    tags: Vec<String>,
+}
+
+fn main() {}
