@@ -37,6 +37,27 @@ pub(crate) struct DocKeys {
     pub ids: String,
     /// `(field path, key)` for every collection of the schema, in schema order.
     pub collections: Vec<(String, String)>,
+    /// `(field path, index key, kind)` for every indexed field, in schema order. The
+    /// index keys belong to the shard, not to the document.
+    pub indexes: Vec<(String, String, crate::schema::IndexKind)>,
+}
+
+impl DocKeys {
+    /// The index specs the scripts read (`read_specs`): count, then per index its path,
+    /// kind letter and the 1-based position of its key in KEYS, counting from `first`.
+    pub(crate) fn index_specs(&self, first: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(1 + 3 * self.indexes.len());
+        out.push(self.indexes.len().to_string().into_bytes());
+        for (i, (path, _, kind)) in self.indexes.iter().enumerate() {
+            out.push(path.as_bytes().to_vec());
+            out.push(match kind {
+                crate::schema::IndexKind::Numeric => b"n".to_vec(),
+                crate::schema::IndexKind::Lex => b"s".to_vec(),
+            });
+            out.push((first + i).to_string().into_bytes());
+        }
+        out
+    }
 }
 
 impl Keyspace {
@@ -82,9 +103,22 @@ impl Keyspace {
         format!("{}:ids", self.tag(shard))
     }
 
+    /// Index of field `path` in shard `shard`: `{tag}:i:<path>`.
+    pub(crate) fn index(&self, shard: u32, path: &str) -> String {
+        format!("{}:i:{path}", self.tag(shard))
+    }
+
     pub(crate) fn doc(&self, schema: &ModelSchema, id: &str) -> DocKeys {
-        let tag = self.tag(self.shard_of(id));
+        let shard = self.shard_of(id);
+        let tag = self.tag(shard);
         DocKeys {
+            indexes: schema
+                .indexes()
+                .filter_map(|f| {
+                    f.index
+                        .map(|kind| (f.path.clone(), self.index(shard, &f.path), kind))
+                })
+                .collect(),
             root: format!("{tag}:d:{id}"),
             ids: format!("{tag}:ids"),
             collections: schema

@@ -252,7 +252,21 @@ pub(crate) fn write<M: Model>(
     let mut enc = Encoder::new(ctx.schema.name);
     model.__encode(&mut enc)?;
 
-    let mut args: Vec<Vec<u8>> = Vec::with_capacity(4 + 2 * enc.root.len());
+    for (path, _, kind) in &doc.indexes {
+        let nan = *kind == crate::schema::IndexKind::Numeric
+            && enc
+                .root
+                .iter()
+                .any(|(f, v)| f == path && v.as_slice() == b"NaN");
+        if nan {
+            return Err(Error::InvalidInput(format!(
+                "{}: NaN cannot be stored in indexed field `{path}`",
+                ctx.schema.name
+            )));
+        }
+    }
+
+    let mut args: Vec<Vec<u8>> = Vec::with_capacity(8 + 2 * enc.root.len());
     args.push(match mode {
         WriteMode::Save => b"save".to_vec(),
         WriteMode::Insert => b"insert".to_vec(),
@@ -261,6 +275,7 @@ pub(crate) fn write<M: Model>(
     });
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
+    args.push(doc.collections.len().to_string().into_bytes());
     args.push((enc.root.len() + 1).to_string().into_bytes());
     args.push(keys::META_FIELD.as_bytes().to_vec());
     args.push(keys::LAYOUT_VERSION.as_bytes().to_vec());
@@ -273,22 +288,15 @@ pub(crate) fn write<M: Model>(
         .into_iter()
         .map(|(path, kind, items)| (path, (kind, items)))
         .collect();
-    let mut script_keys = Vec::with_capacity(2 + doc.collections.len());
-    script_keys.push(doc.root);
-    script_keys.push(doc.ids);
-    for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
-        let (kind, items) = stored.remove(&path).unwrap_or((field.kind, Vec::new()));
-        args.push(
-            match kind {
-                FieldKind::List => "l",
-                FieldKind::Map => "h",
-                _ => "s",
-            }
-            .into(),
-        );
+    let mut script_keys = Vec::with_capacity(2 + doc.collections.len() + doc.indexes.len());
+    script_keys.push(doc.root.clone());
+    script_keys.push(doc.ids.clone());
+    for ((path, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
+        let (kind, items) = stored.remove(path).unwrap_or((field.kind, Vec::new()));
+        args.push(kind_letter(kind).into());
         args.push(items.len().to_string().into_bytes());
         args.extend(items);
-        script_keys.push(key);
+        script_keys.push(key.clone());
     }
     if let Some(path) = stored.into_keys().next() {
         // The encoder produced a collection the schema does not describe: a derive bug,
@@ -299,6 +307,8 @@ pub(crate) fn write<M: Model>(
             reason: "collection not described by the model schema".into(),
         });
     }
+    args.extend(doc.index_specs(script_keys.len() + 1));
+    script_keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
     if let WriteMode::Locked(held, _) = mode {
         script_keys.push(held.key.clone());
         args.push(held.token.as_bytes().to_vec());
@@ -332,21 +342,46 @@ pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
     }
 }
 
-/// Deletes every key of document `id` and its id-index entry, in one `MULTI/EXEC`.
-/// The first reply (`DEL root`) tells whether it existed.
-pub(crate) fn delete(doc: &DocKeys, id: &str) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    pipe.cmd("DEL").arg(&doc.root);
-    if !doc.collections.is_empty() {
-        pipe.cmd("DEL")
-            .arg(doc.collections.iter().map(|(_, k)| k).collect::<Vec<_>>())
-            .ignore();
-    }
-    pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
-    pipe
+/// How a delete is sent.
+pub(crate) enum Delete {
+    /// `MULTI`, `DEL` root, `DEL` collections, `ZREM` id, `EXEC` (models without indexes).
+    Plain(redis::Pipeline),
+    /// `delete.lua`, which also removes the index entries computed from stored values.
+    Indexed(Invocation),
 }
 
+/// Deletes every key of document `id`, its id-index entry and its index entries, in one
+/// atomic step.
+pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
+    if doc.indexes.is_empty() {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("DEL").arg(&doc.root);
+        if !doc.collections.is_empty() {
+            pipe.cmd("DEL")
+                .arg(doc.collections.iter().map(|(_, k)| k).collect::<Vec<_>>())
+                .ignore();
+        }
+        pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
+        return Delete::Plain(pipe);
+    }
+    let mut keys = vec![doc.root.clone(), doc.ids.clone()];
+    keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
+    let mut args = vec![
+        id.as_bytes().to_vec(),
+        doc.collections.len().to_string().into_bytes(),
+    ];
+    args.extend(doc.index_specs(keys.len() + 1));
+    keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
+    Delete::Indexed(Invocation {
+        script: &scripts::DELETE,
+        source: scripts::DELETE_SRC,
+        keys,
+        args,
+    })
+}
+
+/// Whether the deleted document existed, from either form's reply.
 pub(crate) fn deleted(replies: Vec<Value>) -> Result<bool> {
     match replies.first() {
         Some(Value::Int(n)) => Ok(*n > 0),

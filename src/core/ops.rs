@@ -64,8 +64,15 @@ pub(crate) async fn write<M: Model>(model: &M, id: &str, mode: WriteMode<'_>) ->
 pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
     let ctx = Ctx::of::<M>()?;
     let doc = ctx.doc(id)?;
-    let pipe = plan::delete(&doc, id);
-    let replies = Backend::connect(&ctx.env).await?.query_pipe(&pipe).await?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let replies = match plan::delete(&doc, id) {
+        plan::Delete::Plain(pipe) => backend.query_pipe(&pipe).await?,
+        plan::Delete::Indexed(call) => {
+            // maybe-async does not rewrite `.await` inside macro calls such as vec![]
+            let reply = backend.invoke(&call).await?;
+            vec![reply]
+        }
+    };
     plan::deleted(replies)
 }
 

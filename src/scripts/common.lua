@@ -33,3 +33,47 @@ local function read_doc(out, root, first, last, kinds)
   return out
 end
 
+-- Index specs of one document, from ARGV[at]: count n, then per index: field path,
+-- kind ("n" numeric: member id, score the value; "s" string: score 0, member
+-- value \0 id), and the index key's position in KEYS. Returns the specs and the ARGV
+-- position after them.
+local function read_specs(at)
+  local specs = {}
+  local n = tonumber(ARGV[at])
+  for i = 1, n do
+    local b = at + 1 + (i - 1) * 3
+    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[tonumber(ARGV[b + 2])]}
+  end
+  return specs, at + 1 + n * 3
+end
+
+-- Index entry of `id` for stored `value` (nil: the field is absent, no entry).
+local function index_remove(spec, id, value)
+  if value then
+    if spec.kind == 'n' then
+      redis.call('ZREM', spec.key, id)
+    else
+      redis.call('ZREM', spec.key, value .. '\0' .. id)
+    end
+  end
+end
+
+local function index_add(spec, id, value)
+  if value then
+    if spec.kind == 'n' then
+      redis.call('ZADD', spec.key, tonumber(value), id)
+    else
+      redis.call('ZADD', spec.key, 0, value .. '\0' .. id)
+    end
+  end
+end
+
+-- The stored values of the indexed fields of root hash `root`.
+local function indexed_values(root, specs)
+  local values = {}
+  for i, spec in ipairs(specs) do
+    values[i] = redis.call('HGET', root, spec.path)
+  end
+  return values
+end
+

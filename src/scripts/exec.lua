@@ -1,10 +1,11 @@
 -- Runs a plan of atomic field operations on one or more documents, all or nothing.
 --
--- KEYS: for each document, in order: its root hash, the id index of its shard, then
---       every collection key of the document.
+-- KEYS: for each document, in order: its root hash, the id index of its shard, every
+--       collection key of the document, then its shard's index keys.
 -- ARGV[1]  number of documents D; then per document: flags ("i" = if it is missing,
 --          skip its ops silently; "" = report it), id, TTL refresh in ms ("0": none;
---          then keys the ops create inherit the root's TTL), number of its KEYS
+--          then keys the ops create inherit the root's TTL), number of its own KEYS
+--          (root, id index, collections), then its index specs (see read_specs)
 -- then     number of ops; per op: document number, code, key index within the
 --          document's KEYS (1 root, 3.. collections), hash field ("" for collection
 --          ops), argument count, arguments...
@@ -21,8 +22,10 @@ local pos = 2
 local base = 0
 for d = 1, tonumber(ARGV[1]) do
   local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = tonumber(ARGV[pos + 2]), nkeys = tonumber(ARGV[pos + 3]), base = base}
-  base = base + doc.nkeys
-  pos = pos + 4
+  doc.specs, pos = read_specs(pos + 4)
+  doc.indexed = {}
+  for _, spec in ipairs(doc.specs) do doc.indexed[spec.path] = spec end
+  base = base + doc.nkeys + #doc.specs
   docs[d] = doc
 end
 
@@ -336,7 +339,15 @@ local function remember(key)
   end
 end
 
+-- index entries changed by earlier ops, undone in reverse order on failure
+local index_undo = {}
+
 local function rollback()
+  for i = #index_undo, 1, -1 do
+    local u = index_undo[i]
+    index_remove(u.spec, u.id, u.new)
+    index_add(u.spec, u.id, u.old)
+  end
   if not undo then return end
   for key, saved in pairs(undo) do
     redis.call('DEL', key)
@@ -361,11 +372,23 @@ for i = 1, nops do
     local op = OPS[code]
     if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
     remember(key)
+    -- an op on an indexed root field moves its index entry: computed from the stored
+    -- values before and after, never from the client's copy
+    local spec = field ~= '' and doc.indexed[field]
+    local old = spec and redis.call('HGET', key, field)
     local ok, res = pcall(op, key, field, args)
     if not ok then
       rollback()
       local reason = type(res) == 'table' and res.rapyer or tostring(res)
       return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+    end
+    if spec then
+      local new = redis.call('HGET', key, field)
+      if old ~= new then
+        index_remove(spec, doc.id, old)
+        index_add(spec, doc.id, new)
+        index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}
+      end
     end
     results[i + 2] = res
   end

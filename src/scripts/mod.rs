@@ -33,6 +33,10 @@ pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::n
 pub(crate) const LOCK_LOAD_SRC: &str =
     concat!(include_str!("common.lua"), include_str!("lock_load.lua"));
 
+/// Deletes a document with index entries, see `delete.lua`.
+pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(DELETE_SRC));
+pub(crate) const DELETE_SRC: &str = concat!(include_str!("common.lua"), include_str!("delete.lua"));
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,
