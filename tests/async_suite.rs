@@ -31,6 +31,9 @@ mod ttl;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
 
+#[path = "suite/index.rs"]
+mod index;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

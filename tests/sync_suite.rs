@@ -96,6 +96,9 @@ mod ttl;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
 
+#[path = "suite/index.rs"]
+mod index;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};
@@ -297,6 +300,51 @@ mod blocking {
         p.sync_run().unwrap();
         assert_eq!(g.log, ["2"]);
         assert_eq!(Gauge::sync_get(&g.id).unwrap(), g);
+    }
+
+    #[test]
+    fn sixteen_workers_racing_on_indexed_fields_leave_no_stale_entry() {
+        let t = common::env();
+        let ids: Vec<rapyer::Id> = (0..6)
+            .map(|i| {
+                let p = Person {
+                    age: i,
+                    status: format!("s{i}"),
+                    ..Person::default()
+                };
+                p.sync_insert().unwrap();
+                p.id
+            })
+            .collect();
+        let name = t.env.name().to_owned();
+        let workers: Vec<_> = (0..16u64)
+            .map(|w| {
+                let (ids, name) = (ids.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    let mut x = w.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    for _ in 0..150 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let id = &ids[(x % ids.len() as u64) as usize];
+                        let at = Person::at(id);
+                        match x % 5 {
+                            0 => drop(at.age.sync_incr(1).unwrap()),
+                            1 => at.status.sync_set(format!("s{}", x % 7)).unwrap(),
+                            2 => drop(at.score.sync_incr(0.5).unwrap()),
+                            3 => drop(at.active.sync_toggle().unwrap()),
+                            _ => at.home.city.sync_set(format!("c{}", x % 3)).unwrap(),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        // every entry matches the stored value: zero stale entries
+        assert_eq!(common::check_person_indexes(&t), 6 * 5);
     }
 
     #[test]

@@ -173,3 +173,87 @@ pub fn command_calls(conn: &mut redis::Connection, name: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
+
+/// Checks that every index entry of `Person` in this namespace matches the stored value
+/// exactly, and that no entry is missing or stale. Returns the number of entries.
+pub fn check_person_indexes(t: &TestEnv) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut raw = t.raw();
+    let keys = t.keys();
+    // expected entries from the stored documents
+    let mut numeric: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut lex: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    for root in keys
+        .iter()
+        .filter(|k| k.contains("{Person:") && k.contains("}:d:"))
+    {
+        let (tag, id) = root.split_once(":d:").unwrap();
+        let stored: std::collections::HashMap<String, Vec<u8>> =
+            redis::cmd("HGETALL").arg(root).query(&mut raw).unwrap();
+        for path in ["age", "score", "active"] {
+            if let Some(v) = stored.get(path) {
+                let n: f64 = std::str::from_utf8(v).unwrap().parse().unwrap();
+                numeric
+                    .entry(format!("{tag}:i:{path}"))
+                    .or_default()
+                    .insert(id.to_owned(), n);
+            }
+        }
+        for path in ["status", "nick", "home.city"] {
+            if let Some(v) = stored.get(path) {
+                let mut member = v.clone();
+                member.push(0);
+                member.extend_from_slice(id.as_bytes());
+                lex.entry(format!("{tag}:i:{path}"))
+                    .or_default()
+                    .insert(member);
+            }
+        }
+    }
+    let mut entries = 0;
+    for key in keys
+        .iter()
+        .filter(|k| k.contains("{Person:") && k.contains("}:i:"))
+    {
+        let path = key.split("}:i:").nth(1).unwrap();
+        if ["age", "score", "active"].contains(&path) {
+            let got: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(&mut raw)
+                .unwrap();
+            let got: BTreeMap<String, f64> = got.into_iter().collect();
+            assert_eq!(
+                got,
+                numeric.remove(key.as_str()).unwrap_or_default(),
+                "index {key}"
+            );
+            entries += got.len();
+        } else {
+            let got: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query(&mut raw)
+                .unwrap();
+            let got: BTreeSet<Vec<u8>> = got.into_iter().collect();
+            assert_eq!(
+                got,
+                lex.remove(key.as_str()).unwrap_or_default(),
+                "index {key}"
+            );
+            entries += got.len();
+        }
+    }
+    assert!(
+        numeric.values().all(|m| m.is_empty()),
+        "missing numeric index keys: {numeric:?}"
+    );
+    assert!(
+        lex.values().all(|m| m.is_empty()),
+        "missing lex index keys: {lex:?}"
+    );
+    entries
+}

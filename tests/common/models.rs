@@ -288,3 +288,29 @@ pub struct WriteRefreshed {
     pub id: Id,
     pub uses: i64,
 }
+
+#[derive(Embedded, Debug, Clone, PartialEq, Default)]
+pub struct Home {
+    #[rapyer(index)]
+    pub city: String,
+    pub street: String,
+}
+
+/// Indexed fields of each kind, over 4 shards.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(shards = 4)]
+pub struct Person {
+    pub id: Id,
+    #[rapyer(index)]
+    pub age: i64,
+    #[rapyer(index)]
+    pub status: String,
+    #[rapyer(index)]
+    pub score: f64,
+    #[rapyer(index)]
+    pub active: bool,
+    #[rapyer(index)]
+    pub nick: Option<String>,
+    pub home: Home,
+    pub tags: Vec<String>,
+}
