@@ -53,8 +53,9 @@ pub enum IndexKind {
     /// Numbers, date-times, bools: member = id, score = the value. Values beyond ±2^53 are
     /// approximate in the score; query results are re-checked against documents.
     Numeric,
-    /// Strings: score 0, member = `value \0 id`, so equality, prefixes, ranges and order
-    /// come from one key.
+    /// Strings: score 0, member = `value \0 id \0 len(id)`, so equality, prefixes,
+    /// ranges and order come from one key, and a member splits back into value and id
+    /// whatever bytes they hold.
     Lex,
 }
 

@@ -35,7 +35,8 @@ end
 
 -- Index specs of one document, from ARGV[at]: count n, then per index: field path,
 -- kind ("n" numeric: member id, score the value; "s" string: score 0, member
--- value \0 id), and the index key's position in KEYS. Returns the specs and the ARGV
+-- value \0 id \0 <length of id>, so values sort first and both parts can be read back
+-- whatever bytes they hold), and the index key's position in KEYS. Returns the specs and the ARGV
 -- position after them.
 local function read_specs(at)
   local specs = {}
@@ -48,12 +49,24 @@ local function read_specs(at)
 end
 
 -- Index entry of `id` for stored `value` (nil: the field is absent, no entry).
+local function lex_member(value, id)
+  return value .. '\0' .. id .. '\0' .. #id
+end
+
+-- Splits a string index member into value and id.
+local function lex_split(member)
+  local len_at = string.find(member, '\0[0-9]+$')
+  local idlen = tonumber(string.sub(member, len_at + 1))
+  local id = string.sub(member, len_at - idlen, len_at - 1)
+  return string.sub(member, 1, len_at - idlen - 2), id
+end
+
 local function index_remove(spec, id, value)
   if value then
     if spec.kind == 'n' then
       redis.call('ZREM', spec.key, id)
     else
-      redis.call('ZREM', spec.key, value .. '\0' .. id)
+      redis.call('ZREM', spec.key, lex_member(value, id))
     end
   end
 end
@@ -63,7 +76,7 @@ local function index_add(spec, id, value)
     if spec.kind == 'n' then
       redis.call('ZADD', spec.key, tonumber(value), id)
     else
-      redis.call('ZADD', spec.key, 0, value .. '\0' .. id)
+      redis.call('ZADD', spec.key, 0, lex_member(value, id))
     end
   end
 end

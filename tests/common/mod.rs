@@ -204,6 +204,8 @@ pub fn check_person_indexes(t: &TestEnv) -> usize {
                 let mut member = v.clone();
                 member.push(0);
                 member.extend_from_slice(id.as_bytes());
+                member.push(0);
+                member.extend_from_slice(id.len().to_string().as_bytes());
                 lex.entry(format!("{tag}:i:{path}"))
                     .or_default()
                     .insert(member);
