@@ -21,6 +21,7 @@ mod model;
 
 extern crate self as rapyer;
 mod plan;
+mod query;
 mod schema;
 mod scripts;
 
@@ -48,6 +49,7 @@ pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
+pub use query::{Expr, Order, Query, QueryArg, QueryField};
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]

@@ -39,6 +39,18 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Typed paths to the stored fields.
     fn fields() -> Self::Fields;
 
+    /// A query for the documents matching `expr` (built from `Self::fields()`):
+    /// `User::find(User::fields().age.gt(25))`, then `.order_by(…)`, `.limit(…)`, and
+    /// `all`/`first`/`count`/`exists`/`ids`/`delete` in either API.
+    fn find(expr: crate::query::Expr) -> crate::query::Query<Self> {
+        crate::query::Query::new(expr)
+    }
+
+    /// A query for every document (`find` without a filter).
+    fn query() -> crate::query::Query<Self> {
+        crate::query::Query::new(crate::query::Expr::all())
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 

@@ -103,6 +103,38 @@ pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
     pipe
 }
 
+/// Loads many documents as one snapshot: one `MULTI` holding every document's reads.
+pub(crate) fn load_many(ctx: &Ctx, docs: &[DocKeys]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for doc in docs {
+        for cmd in load(ctx, doc).cmd_iter() {
+            pipe.add_command(cmd.clone());
+        }
+    }
+    pipe
+}
+
+/// Number of replies [`load`] gives for one document.
+pub(crate) fn load_len(ctx: &Ctx) -> usize {
+    1 + ctx.schema.collections().count()
+}
+
+/// The stored root fields of a load's replies (empty when the document is missing).
+pub(crate) fn raw_root(replies: &[Value]) -> HashMap<String, Vec<u8>> {
+    let items = match replies.first() {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Map(entries)) => entries.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = HashMap::new();
+    let mut it = items.into_iter();
+    while let (Some(Value::BulkString(k)), Some(Value::BulkString(v))) = (it.next(), it.next()) {
+        out.insert(String::from_utf8_lossy(&k).into_owned(), v);
+    }
+    out
+}
+
 /// Decodes the replies of [`load`]; `None` when the document does not exist.
 pub(crate) fn decode_load<M: Model>(
     ctx: &Ctx,
@@ -365,20 +397,22 @@ pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
         pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
         return Delete::Plain(pipe);
     }
+    Delete::Indexed(delete_call(doc, id))
+}
+
+/// `delete.lua` for document `id` (idempotent: safe to replay in a batch).
+pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
     let mut keys = vec![doc.root.clone(), doc.ids.clone()];
     keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
-    let mut args = vec![
-        id.as_bytes().to_vec(),
-        doc.collections.len().to_string().into_bytes(),
-    ];
+    let mut args = vec![id.as_bytes().to_vec(), doc.collections.len().to_string().into_bytes()];
     args.extend(doc.index_specs(keys.len() + 1));
     keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
-    Delete::Indexed(Invocation {
+    Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,
         keys,
         args,
-    })
+    }
 }
 
 /// Whether the deleted document existed, from either form's reply.
@@ -482,6 +516,20 @@ pub(crate) fn decode_ids<K: Key>(ctx: &Ctx, replies: Vec<Value>) -> Result<Vec<K
                 model: ctx.schema.name,
                 key: ctx.keys.doc(ctx.schema, &text).root,
                 field: ctx.schema.key_field.to_owned(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// Parses id texts into the model's key type.
+pub(crate) fn parse_ids<M: Model>(ids: Vec<String>) -> Result<Vec<M::Key>> {
+    ids.into_iter()
+        .map(|id| {
+            M::Key::from_key(&id).map_err(|reason| Error::Decode {
+                model: M::schema().name,
+                key: id.clone(),
+                field: M::schema().key_field.to_owned(),
                 reason,
             })
         })

@@ -513,3 +513,40 @@ impl<'a, R: Send + 'a> std::future::IntoFuture for crate::atomic::Pending<'a, R>
         Box::pin(ops::run(self).instrument(span))
     }
 }
+
+/// Running a [`Query`](crate::Query) in async code.
+impl<M: Model> crate::query::Query<M> {
+    /// The matching documents of the page, in order (ids from the indexes, then the
+    /// documents in one snapshot, each re-checked). Two round trips.
+    pub fn all(&self) -> impl Future<Output = Result<Vec<M>>> + Send + '_ {
+        ops::query_all(self).instrument(tracing::debug_span!("rapyer.query", model = M::schema().name))
+    }
+
+    /// The first matching document, if any.
+    pub fn first(&self) -> impl Future<Output = Result<Option<M>>> + Send + '_ {
+        let q = self.clone().limit(1);
+        async move { Ok(ops::query_all(&q).await?.into_iter().next()) }
+    }
+
+    /// Number of matching documents (offset and limit ignored). One round trip.
+    pub fn count(&self) -> impl Future<Output = Result<u64>> + Send + '_ {
+        ops::query_count(self).instrument(tracing::debug_span!("rapyer.query_count", model = M::schema().name))
+    }
+
+    /// Whether any document matches. One round trip.
+    pub fn exists(&self) -> impl Future<Output = Result<bool>> + Send + '_ {
+        let q = self.clone().limit(1);
+        async move { Ok(!ops::query_ids(&q).await?.is_empty()) }
+    }
+
+    /// The ids of the page, in order. One round trip.
+    pub fn ids(&self) -> impl Future<Output = Result<Vec<M::Key>>> + Send + '_ {
+        async move { crate::plan::parse_ids::<M>(ops::query_ids(self).await?) }
+            .instrument(tracing::debug_span!("rapyer.query_ids", model = M::schema().name))
+    }
+
+    /// Deletes every matching document of the page; returns how many existed.
+    pub fn delete(&self) -> impl Future<Output = Result<u64>> + Send + '_ {
+        ops::query_delete(self).instrument(tracing::debug_span!("rapyer.query_delete", model = M::schema().name))
+    }
+}

@@ -8,6 +8,7 @@ use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::plan::{self, Ctx, WriteMode};
+use crate::query::Query;
 
 /// Loads document `id`; `refresh`: push its TTL back when the model's policy says so.
 #[maybe_async]
@@ -216,4 +217,85 @@ pub(crate) async fn release(held: &plan::HeldLock) -> Result<bool> {
         .invoke(&plan::unlock(held))
         .await?;
     Ok(plan::int_reply("unlock", reply)? == 1)
+}
+
+/// Ids of a query's page, from the shards' indexes (one round trip: a pipeline of one
+/// script call per shard). When the index alone is not exact (integer operands beyond
+/// ±2^53), the candidates' documents decide (one more round trip).
+#[maybe_async]
+pub(crate) async fn query_ids<M: Model>(q: &Query<M>) -> Result<Vec<String>> {
+    if !q.index_exact() {
+        let docs = query_all(q).await?;
+        return Ok(docs.iter().map(Model::id).collect());
+    }
+    let ctx = Ctx::of::<M>()?;
+    let plan = q.plan(&ctx, false)?;
+    let replies = Backend::connect(&ctx.env).await?.invoke_batch(&plan.calls).await?;
+    plan.page(replies)
+}
+
+/// Number of matching documents (one round trip when the index is exact).
+#[maybe_async]
+pub(crate) async fn query_count<M: Model>(q: &Query<M>) -> Result<u64> {
+    if !q.index_exact() {
+        return Ok(query_all(&q.uncut()).await?.len() as u64);
+    }
+    let ctx = Ctx::of::<M>()?;
+    let plan = q.plan(&ctx, true)?;
+    let replies = Backend::connect(&ctx.env).await?.invoke_batch(&plan.calls).await?;
+    plan::decode_count(replies)
+}
+
+/// The matching documents of the page, in order: ids from the indexes, then every
+/// document in one snapshot, each re-checked against the expression.
+#[maybe_async]
+pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
+    let ctx = Ctx::of::<M>()?;
+    // with a re-check that can drop candidates, cut the page after it
+    let exact = q.index_exact();
+    let fetch = if exact { q.clone() } else { q.uncut() };
+    let plan = fetch.plan(&ctx, false)?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let replies = backend.invoke_batch(&plan.calls).await?;
+    let ids = plan.page(replies)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let docs: Vec<_> = ids.iter().map(|id| ctx.keys.doc(ctx.schema, id)).collect();
+    let mut replies = backend.query_pipe(&plan::load_many(&ctx, &docs)).await?.into_iter();
+    let per_doc = plan::load_len(&ctx);
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, doc) in ids.iter().zip(docs) {
+        let mine: Vec<_> = replies.by_ref().take(per_doc).collect();
+        if !q.matches(&plan::raw_root(&mine)) {
+            continue; // expired since, or the index was approximate: the document decides
+        }
+        if let Some(model) = plan::decode_load::<M>(&ctx, id, doc, mine)? {
+            out.push(model);
+        }
+    }
+    if !exact {
+        out = out.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).collect();
+    }
+    Ok(out)
+}
+
+/// Deletes every matching document (ids, then one pipeline of deletes); returns how many
+/// existed.
+#[maybe_async]
+pub(crate) async fn query_delete<M: Model>(q: &Query<M>) -> Result<u64> {
+    let ids = query_ids(q).await?;
+    let ctx = Ctx::of::<M>()?;
+    let mut deleted = 0;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    for chunk in ids.chunks(500) {
+        let calls: Vec<_> = chunk
+            .iter()
+            .map(|id| plan::delete_call(&ctx.keys.doc(ctx.schema, id), id))
+            .collect();
+        for reply in backend.invoke_batch(&calls).await? {
+            deleted += u64::from(plan::int_reply("delete", reply)? > 0);
+        }
+    }
+    Ok(deleted)
 }

@@ -37,6 +37,10 @@ pub(crate) const LOCK_LOAD_SRC: &str =
 pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(DELETE_SRC));
 pub(crate) const DELETE_SRC: &str = concat!(include_str!("common.lua"), include_str!("delete.lua"));
 
+/// Runs a query on one shard, see `query.lua`.
+pub(crate) static QUERY: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(QUERY_SRC));
+pub(crate) const QUERY_SRC: &str = concat!(include_str!("common.lua"), include_str!("query.lua"));
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,

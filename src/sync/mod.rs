@@ -546,3 +546,41 @@ sync_ops! {
         sub => sync_sub(d: chrono::TimeDelta) -> chrono::NaiveDateTime;
     }
 }
+
+/// Running a [`Query`](crate::Query) in blocking code.
+impl<M: Model> crate::query::Query<M> {
+    /// The matching documents of the page, in order (ids from the indexes, then the
+    /// documents in one snapshot, each re-checked). Two round trips.
+    pub fn sync_all(&self) -> Result<Vec<M>> {
+        let _s = tracing::debug_span!("rapyer.query", model = M::schema().name).entered();
+        ops::query_all(self)
+    }
+
+    /// The first matching document, if any.
+    pub fn sync_first(&self) -> Result<Option<M>> {
+        Ok(self.clone().limit(1).sync_all()?.into_iter().next())
+    }
+
+    /// Number of matching documents (offset and limit ignored). One round trip.
+    pub fn sync_count(&self) -> Result<u64> {
+        let _s = tracing::debug_span!("rapyer.query_count", model = M::schema().name).entered();
+        ops::query_count(self)
+    }
+
+    /// Whether any document matches. One round trip.
+    pub fn sync_exists(&self) -> Result<bool> {
+        Ok(!self.clone().limit(1).sync_ids()?.is_empty())
+    }
+
+    /// The ids of the page, in order. One round trip.
+    pub fn sync_ids(&self) -> Result<Vec<M::Key>> {
+        let _s = tracing::debug_span!("rapyer.query_ids", model = M::schema().name).entered();
+        crate::plan::parse_ids::<M>(ops::query_ids(self)?)
+    }
+
+    /// Deletes every matching document of the page; returns how many existed.
+    pub fn sync_delete(&self) -> Result<u64> {
+        let _s = tracing::debug_span!("rapyer.query_delete", model = M::schema().name).entered();
+        ops::query_delete(self)
+    }
+}
