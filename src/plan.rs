@@ -124,7 +124,10 @@ pub(crate) fn load_len(ctx: &Ctx) -> usize {
 pub(crate) fn raw_root(replies: &[Value]) -> HashMap<String, Vec<u8>> {
     let items = match replies.first() {
         Some(Value::Array(items)) => items.clone(),
-        Some(Value::Map(entries)) => entries.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect(),
+        Some(Value::Map(entries)) => entries
+            .iter()
+            .flat_map(|(k, v)| [k.clone(), v.clone()])
+            .collect(),
         _ => Vec::new(),
     };
     let mut out = HashMap::new();
@@ -404,7 +407,10 @@ pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
 pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
     let mut keys = vec![doc.root.clone(), doc.ids.clone()];
     keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
-    let mut args = vec![id.as_bytes().to_vec(), doc.collections.len().to_string().into_bytes()];
+    let mut args = vec![
+        id.as_bytes().to_vec(),
+        doc.collections.len().to_string().into_bytes(),
+    ];
     args.extend(doc.index_specs(keys.len() + 1));
     keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
     Invocation {

@@ -140,9 +140,30 @@ macro_rules! query_fields {
         impl QueryField for Option<$t> { type Value = $t; }
     )*};
 }
-query_fields!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, bool, String, char, uuid::Uuid);
+query_fields!(
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    char,
+    uuid::Uuid
+);
 #[cfg(feature = "chrono")]
-query_fields!(chrono::DateTime<chrono::Utc>, chrono::NaiveDateTime, chrono::NaiveDate);
+query_fields!(
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime,
+    chrono::NaiveDate
+);
 
 impl<T: QueryField> FieldPath<T> {
     fn pred(&self, cmp: Cmp, a: &T::Value, b: Option<&T::Value>) -> Expr {
@@ -202,12 +223,18 @@ impl<T: QueryField> FieldPath<T> {
 
     /// Ascending order by this field.
     pub fn asc(&self) -> Order {
-        Order { path: self.path().to_owned(), desc: false }
+        Order {
+            path: self.path().to_owned(),
+            desc: false,
+        }
     }
 
     /// Descending order by this field.
     pub fn desc(&self) -> Order {
-        Order { path: self.path().to_owned(), desc: true }
+        Order {
+            path: self.path().to_owned(),
+            desc: true,
+        }
     }
 }
 
@@ -260,7 +287,13 @@ impl<M> Clone for Query<M> {
 impl<M: Model> Query<M> {
     /// A query for documents matching `expr`.
     pub fn new(expr: Expr) -> Self {
-        Self { expr, order: None, offset: 0, limit: None, _m: PhantomData }
+        Self {
+            expr,
+            order: None,
+            offset: 0,
+            limit: None,
+            _m: PhantomData,
+        }
     }
 
     /// Sorts by an indexed field (default: by id).
@@ -307,7 +340,8 @@ fn index_kind(ctx: &Ctx, path: &str) -> Result<IndexKind> {
 
 /// ZRANGEBYSCORE bound text for a stored numeric value.
 fn score(v: &[u8], exclusive: bool) -> Result<String> {
-    let text = std::str::from_utf8(v).map_err(|_| Error::InvalidInput("numeric query value".into()))?;
+    let text =
+        std::str::from_utf8(v).map_err(|_| Error::InvalidInput("numeric query value".into()))?;
     let n: f64 = text
         .parse()
         .map_err(|_| Error::InvalidInput(format!("query value {text:?} is not a number")))?;
@@ -321,10 +355,20 @@ fn score(v: &[u8], exclusive: bool) -> Result<String> {
     } else {
         format!("{n:?}")
     };
+    // beyond ±2^53 scores are rounded: an exclusive bound could drop a document whose
+    // rounded score equals it, so widen to inclusive and let the documents decide
+    // (`index_exact` is false for such operands)
+    let exclusive = exclusive && n.abs() < 9_007_199_254_740_992.0;
     Ok(if exclusive { format!("({s}") } else { s })
 }
 
-fn encode(node: &Node, ctx: &Ctx, shard: u32, keys: &mut Vec<String>, out: &mut Vec<Vec<u8>>) -> Result<()> {
+fn encode(
+    node: &Node,
+    ctx: &Ctx,
+    shard: u32,
+    keys: &mut Vec<String>,
+    out: &mut Vec<Vec<u8>>,
+) -> Result<()> {
     let mut key_at = |path: &str| -> usize {
         let key = ctx.keys.index(shard, path);
         match keys.iter().position(|k| *k == key) {
@@ -338,7 +382,11 @@ fn encode(node: &Node, ctx: &Ctx, shard: u32, keys: &mut Vec<String>, out: &mut 
     match node {
         Node::All => out.push(b"all".to_vec()),
         Node::And(xs) | Node::Or(xs) => {
-            out.push(if matches!(node, Node::And(_)) { b"and".to_vec() } else { b"or".to_vec() });
+            out.push(if matches!(node, Node::And(_)) {
+                b"and".to_vec()
+            } else {
+                b"or".to_vec()
+            });
             out.push(xs.len().to_string().into_bytes());
             for x in xs {
                 encode(x, ctx, shard, keys, out)?;
@@ -360,7 +408,9 @@ fn encode(node: &Node, ctx: &Ctx, shard: u32, keys: &mut Vec<String>, out: &mut 
                         Cmp::Lt => ("-inf".into(), score(&p.a, true)?),
                         Cmp::Le => ("-inf".into(), score(&p.a, false)?),
                         Cmp::Between => (score(&p.a, false)?, score(&p.b, false)?),
-                        Cmp::Prefix => return Err(Error::InvalidInput("starts_with on a number".into())),
+                        Cmp::Prefix => {
+                            return Err(Error::InvalidInput("starts_with on a number".into()));
+                        }
                     };
                     out.extend([b"n".to_vec(), k, min.into_bytes(), max.into_bytes()]);
                 }
@@ -416,13 +466,26 @@ impl<M: Model> Query<M> {
                 _ => String::new(),
             };
             let mut args = vec![
-                if count { b"count".to_vec() } else { b"ids".to_vec() },
+                if count {
+                    b"count".to_vec()
+                } else {
+                    b"ids".to_vec()
+                },
                 order.into_bytes(),
-                if self.order.as_ref().is_some_and(|o| o.desc) { b"desc".to_vec() } else { b"asc".to_vec() },
+                if self.order.as_ref().is_some_and(|o| o.desc) {
+                    b"desc".to_vec()
+                } else {
+                    b"asc".to_vec()
+                },
                 cut.clone().into_bytes(),
             ];
             args.extend(expr);
-            calls.push(Invocation { script: &scripts::QUERY, source: scripts::QUERY_SRC, keys, args });
+            calls.push(Invocation {
+                script: &scripts::QUERY,
+                source: scripts::QUERY_SRC,
+                keys,
+                args,
+            });
         }
         Ok(QueryPlan {
             calls,
@@ -455,7 +518,11 @@ impl<M: Model> Query<M> {
 
     /// The same query without offset and limit (to cut after a re-check).
     pub(crate) fn uncut(&self) -> Self {
-        Self { offset: 0, limit: None, ..self.clone() }
+        Self {
+            offset: 0,
+            limit: None,
+            ..self.clone()
+        }
     }
 
     /// Re-checks the expression against a document's stored root fields.
@@ -476,7 +543,9 @@ impl QueryPlan {
             let mut it = items.into_iter();
             while let (Some(id), Some(key)) = (it.next(), it.next()) {
                 let id = match id {
-                    Value::BulkString(b) => String::from_utf8(b).map_err(|_| unexpected("query id", &Value::Nil))?,
+                    Value::BulkString(b) => {
+                        String::from_utf8(b).map_err(|_| unexpected("query id", &Value::Nil))?
+                    }
                     other => return Err(unexpected("query id", &other)),
                 };
                 let key = match key {
@@ -490,7 +559,12 @@ impl QueryPlan {
         let numeric = self.order_kind == Some(IndexKind::Numeric);
         all.sort_by(|(ia, ka), (ib, kb)| {
             let c = if numeric {
-                let parse = |k: &[u8]| std::str::from_utf8(k).ok().and_then(|t| t.parse::<f64>().ok()).unwrap_or(f64::NEG_INFINITY);
+                let parse = |k: &[u8]| {
+                    std::str::from_utf8(k)
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .unwrap_or(f64::NEG_INFINITY)
+                };
                 parse(ka).partial_cmp(&parse(kb)).unwrap_or(Ordering::Equal)
             } else {
                 ka.cmp(kb)
@@ -511,7 +585,10 @@ fn compare(kind: IndexKind, stored: &[u8], v: &[u8]) -> Option<Ordering> {
     match kind {
         IndexKind::Lex => Some(stored.cmp(v)),
         IndexKind::Numeric => {
-            let (a, b) = (std::str::from_utf8(stored).ok()?, std::str::from_utf8(v).ok()?);
+            let (a, b) = (
+                std::str::from_utf8(stored).ok()?,
+                std::str::from_utf8(v).ok()?,
+            );
             // exact for integers of any size the fields hold; floats compare as f64
             match (a.parse::<i128>(), b.parse::<i128>()) {
                 (Ok(x), Ok(y)) => Some(x.cmp(&y)),

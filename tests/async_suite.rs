@@ -19,6 +19,36 @@ impl<'a, R: Send + 'a> Go<R> for rapyer::Pending<'a, R> {
 
 pub use rapyer::pipeline as global_pipeline;
 
+/// Running a query in this mode, under names that neither API uses.
+pub trait RunQuery<M: rapyer::Model> {
+    fn run_all(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M>>> + Send;
+    fn run_first(&self) -> impl std::future::Future<Output = rapyer::Result<Option<M>>> + Send;
+    fn run_count(&self) -> impl std::future::Future<Output = rapyer::Result<u64>> + Send;
+    fn run_exists(&self) -> impl std::future::Future<Output = rapyer::Result<bool>> + Send;
+    fn run_ids(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M::Key>>> + Send;
+    fn run_delete(&self) -> impl std::future::Future<Output = rapyer::Result<u64>> + Send;
+}
+impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
+    fn run_all(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M>>> + Send {
+        self.all()
+    }
+    fn run_first(&self) -> impl std::future::Future<Output = rapyer::Result<Option<M>>> + Send {
+        self.first()
+    }
+    fn run_count(&self) -> impl std::future::Future<Output = rapyer::Result<u64>> + Send {
+        self.count()
+    }
+    fn run_exists(&self) -> impl std::future::Future<Output = rapyer::Result<bool>> + Send {
+        self.exists()
+    }
+    fn run_ids(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M::Key>>> + Send {
+        self.ids()
+    }
+    fn run_delete(&self) -> impl std::future::Future<Output = rapyer::Result<u64>> + Send {
+        self.delete()
+    }
+}
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -33,6 +63,9 @@ mod pipeline;
 
 #[path = "suite/index.rs"]
 mod index;
+
+#[path = "suite/query.rs"]
+mod query;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -84,6 +84,37 @@ impl<R> Go<R> for rapyer::Pending<'_, R> {
 
 pub use rapyer::sync_pipeline as global_pipeline;
 
+/// Running a query in this mode, under names that neither API uses (the async API's
+/// inherent `all()`/`count()` would shadow trait methods of the same names).
+pub trait RunQuery<M: rapyer::Model> {
+    fn run_all(&self) -> rapyer::Result<Vec<M>>;
+    fn run_first(&self) -> rapyer::Result<Option<M>>;
+    fn run_count(&self) -> rapyer::Result<u64>;
+    fn run_exists(&self) -> rapyer::Result<bool>;
+    fn run_ids(&self) -> rapyer::Result<Vec<M::Key>>;
+    fn run_delete(&self) -> rapyer::Result<u64>;
+}
+impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
+    fn run_all(&self) -> rapyer::Result<Vec<M>> {
+        self.sync_all()
+    }
+    fn run_first(&self) -> rapyer::Result<Option<M>> {
+        self.sync_first()
+    }
+    fn run_count(&self) -> rapyer::Result<u64> {
+        self.sync_count()
+    }
+    fn run_exists(&self) -> rapyer::Result<bool> {
+        self.sync_exists()
+    }
+    fn run_ids(&self) -> rapyer::Result<Vec<M::Key>> {
+        self.sync_ids()
+    }
+    fn run_delete(&self) -> rapyer::Result<u64> {
+        self.sync_delete()
+    }
+}
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -98,6 +129,9 @@ mod pipeline;
 
 #[path = "suite/index.rs"]
 mod index;
+
+#[path = "suite/query.rs"]
+mod query;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

@@ -94,7 +94,7 @@ impl Backend {
     /// Idempotent script calls in one pipeline; after `NOSCRIPT`, loads and replays them.
     pub(crate) async fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         self.env.record(calls.len());
-        let replies: Vec<Value> = crate::scripts::batch(calls)
+        let replies: Vec<Value> = crate::scripts::batch(calls, &self.env)
             .query_async(&mut self.conn)
             .await?;
         match crate::scripts::batch_replies(replies) {
@@ -519,7 +519,10 @@ impl<M: Model> crate::query::Query<M> {
     /// The matching documents of the page, in order (ids from the indexes, then the
     /// documents in one snapshot, each re-checked). Two round trips.
     pub fn all(&self) -> impl Future<Output = Result<Vec<M>>> + Send + '_ {
-        ops::query_all(self).instrument(tracing::debug_span!("rapyer.query", model = M::schema().name))
+        ops::query_all(self).instrument(tracing::debug_span!(
+            "rapyer.query",
+            model = M::schema().name
+        ))
     }
 
     /// The first matching document, if any.
@@ -530,7 +533,10 @@ impl<M: Model> crate::query::Query<M> {
 
     /// Number of matching documents (offset and limit ignored). One round trip.
     pub fn count(&self) -> impl Future<Output = Result<u64>> + Send + '_ {
-        ops::query_count(self).instrument(tracing::debug_span!("rapyer.query_count", model = M::schema().name))
+        ops::query_count(self).instrument(tracing::debug_span!(
+            "rapyer.query_count",
+            model = M::schema().name
+        ))
     }
 
     /// Whether any document matches. One round trip.
@@ -541,12 +547,16 @@ impl<M: Model> crate::query::Query<M> {
 
     /// The ids of the page, in order. One round trip.
     pub fn ids(&self) -> impl Future<Output = Result<Vec<M::Key>>> + Send + '_ {
-        async move { crate::plan::parse_ids::<M>(ops::query_ids(self).await?) }
-            .instrument(tracing::debug_span!("rapyer.query_ids", model = M::schema().name))
+        async move { crate::plan::parse_ids::<M>(ops::query_ids(self).await?) }.instrument(
+            tracing::debug_span!("rapyer.query_ids", model = M::schema().name),
+        )
     }
 
     /// Deletes every matching document of the page; returns how many existed.
     pub fn delete(&self) -> impl Future<Output = Result<u64>> + Send + '_ {
-        ops::query_delete(self).instrument(tracing::debug_span!("rapyer.query_delete", model = M::schema().name))
+        ops::query_delete(self).instrument(tracing::debug_span!(
+            "rapyer.query_delete",
+            model = M::schema().name
+        ))
     }
 }

@@ -230,7 +230,10 @@ pub(crate) async fn query_ids<M: Model>(q: &Query<M>) -> Result<Vec<String>> {
     }
     let ctx = Ctx::of::<M>()?;
     let plan = q.plan(&ctx, false)?;
-    let replies = Backend::connect(&ctx.env).await?.invoke_batch(&plan.calls).await?;
+    let replies = Backend::connect(&ctx.env)
+        .await?
+        .invoke_batch(&plan.calls)
+        .await?;
     plan.page(replies)
 }
 
@@ -242,7 +245,10 @@ pub(crate) async fn query_count<M: Model>(q: &Query<M>) -> Result<u64> {
     }
     let ctx = Ctx::of::<M>()?;
     let plan = q.plan(&ctx, true)?;
-    let replies = Backend::connect(&ctx.env).await?.invoke_batch(&plan.calls).await?;
+    let replies = Backend::connect(&ctx.env)
+        .await?
+        .invoke_batch(&plan.calls)
+        .await?;
     plan::decode_count(replies)
 }
 
@@ -262,7 +268,10 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
         return Ok(Vec::new());
     }
     let docs: Vec<_> = ids.iter().map(|id| ctx.keys.doc(ctx.schema, id)).collect();
-    let mut replies = backend.query_pipe(&plan::load_many(&ctx, &docs)).await?.into_iter();
+    let mut replies = backend
+        .query_pipe(&plan::load_many(&ctx, &docs))
+        .await?
+        .into_iter();
     let per_doc = plan::load_len(&ctx);
     let mut out = Vec::with_capacity(ids.len());
     for (id, doc) in ids.iter().zip(docs) {
@@ -275,7 +284,11 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
         }
     }
     if !exact {
-        out = out.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).collect();
+        out = out
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit.unwrap_or(usize::MAX))
+            .collect();
     }
     Ok(out)
 }

@@ -55,7 +55,7 @@ end
 
 -- Splits a string index member into value and id.
 local function lex_split(member)
-  local len_at = string.find(member, '\0[0-9]+$')
+  local len_at = string.find(member, '%z[0-9]+$')
   local idlen = tonumber(string.sub(member, len_at + 1))
   local id = string.sub(member, len_at - idlen, len_at - 1)
   return string.sub(member, 1, len_at - idlen - 2), id

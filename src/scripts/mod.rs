@@ -95,12 +95,14 @@ impl Invocation {
     }
 }
 
-/// Idempotent script calls sent in one pipeline (one round trip).
-pub(crate) fn batch(calls: &[Invocation]) -> redis::Pipeline {
+/// Idempotent script calls sent in one pipeline (one round trip); a script not yet sent
+/// in this environment goes as `EVAL` once.
+pub(crate) fn batch(calls: &[Invocation], env: &crate::env::Environment) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     for call in calls {
-        pipe.add_command(call.evalsha());
+        let first = !env.script_known(call.script.get_hash());
+        pipe.add_command(if first { call.eval() } else { call.evalsha() });
     }
     pipe
 }

@@ -74,7 +74,7 @@ impl Backend {
     /// Idempotent script calls in one pipeline; after `NOSCRIPT`, loads and replays them.
     pub(crate) fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         self.env.record(calls.len());
-        let replies: Vec<Value> = crate::scripts::batch(calls).query(&mut *self.conn)?;
+        let replies: Vec<Value> = crate::scripts::batch(calls, &self.env).query(&mut *self.conn)?;
         match crate::scripts::batch_replies(replies) {
             Err(e) if is_noscript(&e) => {
                 let pipe = crate::scripts::batch_reload(calls);
