@@ -22,6 +22,16 @@ pub enum Error {
         key: String,
     },
 
+    /// Returned by `get_many` when some ids have no document; lists all of them. Nothing
+    /// is returned for the others (use `get_many_existing` to skip missing ids).
+    #[error("{model}: no document for ids {ids:?}")]
+    Missing {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// Every id without a document, in the order asked.
+        ids: Vec<String>,
+    },
+
     /// Returned by `insert` (and `duplicate`) when a document with that id already exists.
     /// Nothing was written.
     #[error("{model} `{id}` already exists (key `{key}`); use save() to overwrite")]

@@ -624,3 +624,15 @@ fn eval(node: &Node, root: &HashMap<String, Vec<u8>>) -> bool {
         }
     }
 }
+
+/// Equality on several fields at once ("find by keywords"):
+/// `rapyer::find_by!(User, status = "active", address.city = "Oslo")` is
+/// `User::find(User::fields().status.eq("active") & User::fields().address.city.eq("Oslo"))`.
+/// A field that is not indexed, or a value of the wrong type, does not compile.
+#[macro_export]
+macro_rules! find_by {
+    ($model:ty, $f0:ident $(. $s0:ident)* = $v0:expr $(, $f:ident $(. $s:ident)* = $v:expr)* $(,)?) => {{
+        let fields = <$model as $crate::Model>::fields();
+        <$model as $crate::Model>::find(fields.$f0 $(.$s0)* .eq($v0) $(& fields.$f $(.$s)* .eq($v))*)
+    }};
+}

@@ -266,4 +266,28 @@ mod tasks {
         assert_eq!(stored.big, 1);
         assert_eq!(g.big, 1);
     }
+
+    #[tokio::test]
+    async fn query_stream_in_batches() {
+        use futures_util::StreamExt;
+        let t = common::env();
+        for age in 0..25 {
+            Person {
+                age,
+                ..Person::default()
+            }
+            .insert()
+            .await
+            .unwrap();
+        }
+        let before = t.stats();
+        let q = Person::find(Person::fields().age.ge(5)).order_by(Person::fields().age.desc());
+        let ages: Vec<i64> = q.stream(7).map(|p| p.unwrap().age).collect().await;
+        assert_eq!(ages, (5..25).rev().collect::<Vec<_>>());
+        assert_eq!(
+            (t.stats() - before).round_trips,
+            1 + 3,
+            "ids, then 3 batches of up to 7"
+        );
+    }
 }

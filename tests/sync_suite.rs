@@ -63,6 +63,19 @@ pub trait Api: rapyer::sync::SyncModel {
     fn ttl(id: impl std::fmt::Display) -> rapyer::Result<Option<std::time::Duration>> {
         Self::sync_ttl(id)
     }
+    fn find_one(expr: rapyer::Expr) -> rapyer::Result<Option<Self>> {
+        Self::sync_find_one(expr)
+    }
+    fn get_many<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> rapyer::Result<Vec<Self>> {
+        Self::sync_get_many(ids)
+    }
+    fn get_many_existing<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> rapyer::Result<Vec<Self>> {
+        Self::sync_get_many_existing(ids)
+    }
     fn pipeline<T>(
         &mut self,
         f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut rapyer::Pipeline<'a>) -> rapyer::Result<T>,
@@ -379,6 +392,28 @@ mod blocking {
         }
         // every entry matches the stored value: zero stale entries
         assert_eq!(common::check_person_indexes(&t), 6 * 5);
+    }
+
+    #[test]
+    fn query_iteration_in_batches() {
+        let t = common::env();
+        for age in 0..25 {
+            Person {
+                age,
+                ..Person::default()
+            }
+            .sync_insert()
+            .unwrap();
+        }
+        let before = t.stats();
+        let q = Person::find(Person::fields().age.ge(5)).order_by(Person::fields().age.asc());
+        let ages: Vec<i64> = q.sync_iter(7).unwrap().map(|p| p.unwrap().age).collect();
+        assert_eq!(ages, (5..25).collect::<Vec<_>>());
+        assert_eq!(
+            (t.stats() - before).round_trips,
+            1 + 3,
+            "ids, then 3 batches of up to 7"
+        );
     }
 
     #[test]

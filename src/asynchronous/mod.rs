@@ -239,6 +239,17 @@ pub trait AsyncModel: Model {
         &'s mut self,
         f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
     ) -> impl Future<Output = Result<T>> + Send + 's;
+    /// The first document matching `expr` (by id order), if any.
+    fn find_one(expr: crate::Expr) -> impl Future<Output = Result<Option<Self>>> + Send;
+    /// Documents `ids`, in the order given, in one round trip;
+    /// [`crate::Error::Missing`] listing the ids without a document.
+    fn get_many<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    /// Like [`get_many`](Self::get_many), leaving out ids without a document.
+    fn get_many_existing<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send;
     /// [`lock`](Self::lock) on document `id`, without an instance.
     fn lock_id<'s, T, F>(
         id: impl std::fmt::Display,
@@ -403,6 +414,22 @@ impl<M: Model> AsyncModel for M {
         let span = span!("ttl", id);
         async move { ops::ttl::<Self>(&id).await }.instrument(span)
     }
+    fn find_one(expr: crate::Expr) -> impl Future<Output = Result<Option<Self>>> + Send {
+        let q = Self::find(expr).limit(1);
+        async move { Ok(ops::query_all(&q).await?.into_iter().next()) }
+    }
+    fn get_many<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        async move { ops::get_many(&ids, false).await }.instrument(span!("get_many"))
+    }
+    fn get_many_existing<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        async move { ops::get_many(&ids, true).await }.instrument(span!("get_many"))
+    }
     fn pipeline<'s, T: Send + 's>(
         &'s mut self,
         f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
@@ -550,6 +577,39 @@ impl<M: Model> crate::query::Query<M> {
         async move { crate::plan::parse_ids::<M>(ops::query_ids(self).await?) }.instrument(
             tracing::debug_span!("rapyer.query_ids", model = M::schema().name),
         )
+    }
+
+    /// Streams the matching documents in batches of `batch`: the page's ids come first
+    /// (one round trip), then each batch of documents (one round trip each).
+    pub fn stream(
+        &self,
+        batch: usize,
+    ) -> impl futures_util::Stream<Item = Result<M>> + Send + 'static {
+        use futures_util::StreamExt;
+        let query = self.clone();
+        let batch = batch.max(1);
+        futures_util::stream::unfold(
+            (query, None::<Vec<String>>, 0usize),
+            move |(query, ids, pos)| async move {
+                let ids = match ids {
+                    Some(ids) => ids,
+                    None => match ops::query_ids(&query).await {
+                        Ok(ids) => ids,
+                        Err(e) => return Some((vec![Err(e)], (query, Some(Vec::new()), 0))),
+                    },
+                };
+                if pos >= ids.len() {
+                    return None;
+                }
+                let end = (pos + batch).min(ids.len());
+                let items = match ops::query_batch(&query, &ids[pos..end]).await {
+                    Ok(docs) => docs.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                Some((items, (query, Some(ids), end)))
+            },
+        )
+        .flat_map(futures_util::stream::iter)
     }
 
     /// Deletes every matching document of the page; returns how many existed.

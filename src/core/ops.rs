@@ -267,22 +267,8 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let docs: Vec<_> = ids.iter().map(|id| ctx.keys.doc(ctx.schema, id)).collect();
-    let mut replies = backend
-        .query_pipe(&plan::load_many(&ctx, &docs))
-        .await?
-        .into_iter();
-    let per_doc = plan::load_len(&ctx);
-    let mut out = Vec::with_capacity(ids.len());
-    for (id, doc) in ids.iter().zip(docs) {
-        let mine: Vec<_> = replies.by_ref().take(per_doc).collect();
-        if !q.matches(&plan::raw_root(&mine)) {
-            continue; // expired since, or the index was approximate: the document decides
-        }
-        if let Some(model) = plan::decode_load::<M>(&ctx, id, doc, mine)? {
-            out.push(model);
-        }
-    }
+    let out = load_docs(&ctx, &mut backend, &ids, Some(q)).await?;
+    let mut out: Vec<M> = out.into_iter().flatten().collect();
     if !exact {
         out = out
             .into_iter()
@@ -291,6 +277,74 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
             .collect();
     }
     Ok(out)
+}
+
+/// Loads documents `ids` in one snapshot (one round trip), in order; `None` for a missing
+/// document, or one that fails the re-check of `recheck`.
+#[maybe_async]
+pub(crate) async fn load_docs<M: Model>(
+    ctx: &Ctx,
+    backend: &mut Backend,
+    ids: &[String],
+    recheck: Option<&Query<M>>,
+) -> Result<Vec<Option<M>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let docs = ids
+        .iter()
+        .map(|id| ctx.doc(id))
+        .collect::<Result<Vec<_>>>()?;
+    let mut replies = backend
+        .query_pipe(&plan::load_many(ctx, &docs))
+        .await?
+        .into_iter();
+    let per_doc = plan::load_len(ctx);
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, doc) in ids.iter().zip(docs) {
+        let mine: Vec<_> = replies.by_ref().take(per_doc).collect();
+        if recheck.is_some_and(|q| !q.matches(&plan::raw_root(&mine))) {
+            // expired since, or the index was approximate: the document decides
+            out.push(None);
+            continue;
+        }
+        out.push(plan::decode_load::<M>(ctx, id, doc, mine)?);
+    }
+    Ok(out)
+}
+
+/// Documents `ids` in order, one round trip; `skip_missing`: leave out missing ids,
+/// else [`Error::Missing`] listing them.
+#[maybe_async]
+pub(crate) async fn get_many<M: Model>(ids: &[String], skip_missing: bool) -> Result<Vec<M>> {
+    let ctx = Ctx::of::<M>()?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let found = load_docs::<M>(&ctx, &mut backend, ids, None).await?;
+    let missing: Vec<String> = ids
+        .iter()
+        .zip(&found)
+        .filter(|(_, m)| m.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !missing.is_empty() && !skip_missing {
+        return Err(Error::Missing {
+            model: ctx.schema.name,
+            ids: missing,
+        });
+    }
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// One batch of a query's documents (`ids`), re-checked: one round trip.
+#[maybe_async]
+pub(crate) async fn query_batch<M: Model>(q: &Query<M>, ids: &[String]) -> Result<Vec<M>> {
+    let ctx = Ctx::of::<M>()?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    Ok(load_docs(&ctx, &mut backend, ids, Some(q))
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Deletes every matching document (ids, then one pipeline of deletes); returns how many

@@ -21,7 +21,7 @@ mod ops;
 
 /// Re-exports for blocking code: `use rapyer::sync::prelude::*;`.
 pub mod prelude {
-    pub use super::SyncModel;
+    pub use super::{QueryIter, SyncModel};
     pub use crate::{Element, Embedded, Error, Id, Model, Result};
 }
 
@@ -193,6 +193,15 @@ pub trait SyncModel: Model {
         &mut self,
         f: impl for<'a> FnOnce(Self::Atomic<'a>, &mut Pipeline<'a>) -> Result<T>,
     ) -> Result<T>;
+    /// The first document matching `expr` (by id order), if any.
+    fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>>;
+    /// Documents `ids`, in the order given, in one round trip; [`Error::Missing`]
+    /// listing the ids without a document.
+    fn sync_get_many<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>>;
+    /// Like [`sync_get_many`](Self::sync_get_many), leaving out ids without a document.
+    fn sync_get_many_existing<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<Self>>;
     /// [`sync_lock`](Self::sync_lock) on document `id`, without an instance.
     fn sync_lock_id<T>(
         id: impl std::fmt::Display,
@@ -347,6 +356,21 @@ impl<M: Model> SyncModel for M {
     }
     fn sync_lock<T>(&mut self, action: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.sync_lock_with(action, LockOptions::default(), f)
+    }
+    fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>> {
+        Self::find(expr).sync_first()
+    }
+    fn sync_get_many<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>> {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let _s = span!("get_many");
+        ops::get_many(&ids, false)
+    }
+    fn sync_get_many_existing<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<Self>> {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let _s = span!("get_many");
+        ops::get_many(&ids, true)
     }
     fn sync_pipeline<T>(
         &mut self,
@@ -578,9 +602,52 @@ impl<M: Model> crate::query::Query<M> {
         crate::plan::parse_ids::<M>(ops::query_ids(self)?)
     }
 
+    /// Iterates over the matching documents in batches of `batch`: the page's ids come
+    /// first (one round trip), then each batch of documents (one round trip each).
+    pub fn sync_iter(&self, batch: usize) -> Result<QueryIter<M>> {
+        Ok(QueryIter {
+            query: self.clone(),
+            ids: ops::query_ids(self)?,
+            pos: 0,
+            batch: batch.max(1),
+            buf: std::collections::VecDeque::new(),
+        })
+    }
+
     /// Deletes every matching document of the page; returns how many existed.
     pub fn sync_delete(&self) -> Result<u64> {
         let _s = tracing::debug_span!("rapyer.query_delete", model = M::schema().name).entered();
         ops::query_delete(self)
+    }
+}
+
+/// Blocking iteration over a query's documents, batch by batch
+/// ([`Query::sync_iter`](crate::Query::sync_iter)).
+#[derive(Debug)]
+pub struct QueryIter<M> {
+    query: crate::query::Query<M>,
+    ids: Vec<String>,
+    pos: usize,
+    batch: usize,
+    buf: std::collections::VecDeque<M>,
+}
+
+impl<M: Model> Iterator for QueryIter<M> {
+    type Item = Result<M>;
+
+    fn next(&mut self) -> Option<Result<M>> {
+        while self.buf.is_empty() {
+            if self.pos >= self.ids.len() {
+                return None;
+            }
+            let end = (self.pos + self.batch).min(self.ids.len());
+            let batch = &self.ids[self.pos..end];
+            self.pos = end;
+            match ops::query_batch(&self.query, batch) {
+                Ok(docs) => self.buf.extend(docs),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        self.buf.pop_front().map(Ok)
     }
 }

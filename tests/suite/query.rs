@@ -360,3 +360,50 @@ async fn queries_never_scan_and_leave_no_keys() {
     let after: i64 = redis::cmd("DBSIZE").query(&mut raw).unwrap();
     assert_eq!(after, dbsize, "no temporary keys");
 }
+
+#[maybe_async]
+#[mode_test]
+async fn find_one_find_by_and_get_many() {
+    let _t = common::env();
+    let a = Person {
+        age: 1,
+        status: "x".into(),
+        home: Home {
+            city: "Oslo".into(),
+            street: "s".into(),
+        },
+        ..Person::default()
+    };
+    let b = Person {
+        age: 2,
+        status: "x".into(),
+        ..Person::default()
+    };
+    a.insert().await.unwrap();
+    b.insert().await.unwrap();
+    let one = Person::find_one(Person::fields().age.eq(2)).await.unwrap();
+    assert_eq!(one, Some(b.clone()));
+    let none = Person::find_one(Person::fields().age.eq(3)).await.unwrap();
+    assert_eq!(none, None);
+    let found = rapyer::find_by!(Person, status = "x", home.city = "Oslo")
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(found, vec![a.clone()]);
+    let n = rapyer::find_by!(Person, status = "x")
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // by keys, in the order asked
+    let got = Person::get_many([&b.id, &a.id]).await.unwrap();
+    assert_eq!(got, vec![b.clone(), a.clone()]);
+    let ghost = Id::new();
+    let r = Person::get_many([&a.id, &ghost]).await;
+    match r {
+        Err(Error::Missing { ids, .. }) => assert_eq!(ids, vec![ghost.to_string()]),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+    let got = Person::get_many_existing([&ghost, &a.id]).await.unwrap();
+    assert_eq!(got, vec![a]);
+}
