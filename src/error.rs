@@ -76,6 +76,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// A query met a shard whose indexes were built for another set of indexed fields (an
+    /// index was added, removed or changed while documents existed). Run the model's
+    /// `reindex` (blocking: `sync_reindex`); nothing was returned.
+    #[error(
+        "{model}: stale indexes (manifest `{key}` says `{found}`, the model has `{expected}`); run {model}::reindex()"
+    )]
+    StaleIndex {
+        /// Model name as used in keys.
+        model: &'static str,
+        /// The shard's manifest key.
+        key: String,
+        /// The manifest found ("" when none).
+        found: String,
+        /// The model's index fingerprint.
+        expected: String,
+    },
+
     /// A lock could not be taken within the wait limit (`LockOptions::timeout`);
     /// nothing ran.
     #[error("{model} `{id}`: lock `{action}` still held by another holder after {waited:?}")]

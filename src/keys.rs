@@ -40,6 +40,8 @@ pub(crate) struct DocKeys {
     /// `(field path, index key, kind)` for every indexed field, in schema order. The
     /// index keys belong to the shard, not to the document.
     pub indexes: Vec<(String, String, crate::schema::IndexKind)>,
+    /// The shard's index manifest (see `ModelSchema::index_fingerprint`).
+    pub manifest: String,
 }
 
 impl DocKeys {
@@ -103,6 +105,11 @@ impl Keyspace {
         format!("{}:ids", self.tag(shard))
     }
 
+    /// Index manifest of shard `shard`: `{tag}:manifest`.
+    pub(crate) fn manifest(&self, shard: u32) -> String {
+        format!("{}:manifest", self.tag(shard))
+    }
+
     /// Index of field `path` in shard `shard`: `{tag}:i:<path>`.
     pub(crate) fn index(&self, shard: u32, path: &str) -> String {
         format!("{}:i:{path}", self.tag(shard))
@@ -112,6 +119,7 @@ impl Keyspace {
         let shard = self.shard_of(id);
         let tag = self.tag(shard);
         DocKeys {
+            manifest: self.manifest(shard),
             indexes: schema
                 .indexes()
                 .filter_map(|f| {

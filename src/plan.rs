@@ -344,6 +344,10 @@ pub(crate) fn write<M: Model>(
     }
     args.extend(doc.index_specs(script_keys.len() + 1));
     script_keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
+    if !doc.indexes.is_empty() {
+        script_keys.push(doc.manifest.clone());
+        args.push(ctx.schema.index_fingerprint().into_bytes());
+    }
     if let WriteMode::Locked(held, _) = mode {
         script_keys.push(held.key.clone());
         args.push(held.token.as_bytes().to_vec());

@@ -447,8 +447,9 @@ impl<M: Model> Query<M> {
             _ => "-1".to_owned(),
         };
         let mut calls = Vec::new();
+        let fingerprint = ctx.schema.index_fingerprint();
         for shard in 0..ctx.keys.shards() {
-            let mut keys = vec![ctx.keys.ids(shard)];
+            let mut keys = vec![ctx.keys.ids(shard), ctx.keys.manifest(shard)];
             let mut expr = Vec::new();
             encode(&self.expr.0, ctx, shard, &mut keys, &mut expr)?;
             let order = match (&self.order, order_kind) {
@@ -478,6 +479,7 @@ impl<M: Model> Query<M> {
                     b"asc".to_vec()
                 },
                 cut.clone().into_bytes(),
+                fingerprint.clone().into_bytes(),
             ];
             args.extend(expr);
             calls.push(Invocation {
@@ -635,4 +637,21 @@ macro_rules! find_by {
         let fields = <$model as $crate::Model>::fields();
         <$model as $crate::Model>::find(fields.$f0 $(.$s0)* .eq($v0) $(& fields.$f $(.$s)* .eq($v))*)
     }};
+}
+
+/// Turns a shard's stale-manifest refusal into [`Error::StaleIndex`].
+pub(crate) fn stale(ctx: &Ctx, err: Error) -> Error {
+    match err {
+        Error::Redis(e) if e.code() == Some("RAPYER_STALE") => {
+            let detail = e.detail().unwrap_or_default();
+            let (key, found) = detail.split_once(' ').unwrap_or((detail, ""));
+            Error::StaleIndex {
+                model: ctx.schema.name,
+                key: key.to_owned(),
+                found: found.to_owned(),
+                expected: ctx.schema.index_fingerprint(),
+            }
+        }
+        other => other,
+    }
 }

@@ -106,6 +106,21 @@ pub struct ModelSchema {
 }
 
 impl ModelSchema {
+    /// The index manifest: which fields are indexed and how (`path:n,path:s`). Stored per
+    /// shard; when it differs from the stored one, the shard needs a reindex.
+    pub fn index_fingerprint(&self) -> String {
+        self.indexes()
+            .map(|f| {
+                let kind = match f.index {
+                    Some(IndexKind::Numeric) => "n",
+                    _ => "s",
+                };
+                format!("{}:{kind}", f.path)
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The indexed fields, in declaration order.
     pub fn indexes(&self) -> impl Iterator<Item = &FieldSchema> {
         self.fields.iter().filter(|f| f.index.is_some())

@@ -233,7 +233,8 @@ pub(crate) async fn query_ids<M: Model>(q: &Query<M>) -> Result<Vec<String>> {
     let replies = Backend::connect(&ctx.env)
         .await?
         .invoke_batch(&plan.calls)
-        .await?;
+        .await
+        .map_err(|e| crate::query::stale(&ctx, e))?;
     plan.page(replies)
 }
 
@@ -248,7 +249,8 @@ pub(crate) async fn query_count<M: Model>(q: &Query<M>) -> Result<u64> {
     let replies = Backend::connect(&ctx.env)
         .await?
         .invoke_batch(&plan.calls)
-        .await?;
+        .await
+        .map_err(|e| crate::query::stale(&ctx, e))?;
     plan::decode_count(replies)
 }
 
@@ -262,7 +264,10 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
     let fetch = if exact { q.clone() } else { q.uncut() };
     let plan = fetch.plan(&ctx, false)?;
     let mut backend = Backend::connect(&ctx.env).await?;
-    let replies = backend.invoke_batch(&plan.calls).await?;
+    let replies = backend
+        .invoke_batch(&plan.calls)
+        .await
+        .map_err(|e| crate::query::stale(&ctx, e))?;
     let ids = plan.page(replies)?;
     if ids.is_empty() {
         return Ok(Vec::new());

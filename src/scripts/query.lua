@@ -1,12 +1,15 @@
 -- Runs a query on one shard: evaluates the whole expression on the shard's indexes,
 -- keeps live documents only, sorts, and cuts to what the page needs. Nothing is written.
 --
--- KEYS[1]   the shard's id index (score = expiry time)   KEYS[2..]  its index keys used
+-- KEYS[1]   the shard's id index (score = expiry time)   KEYS[2]  its index manifest
+-- KEYS[3..] its index keys used
 -- ARGV[1]   "ids" | "count"
 -- ARGV[2]   order: "" (by id), or "n<k>" / "s<k>" (numeric / string index KEYS[k])
 -- ARGV[3]   "asc" | "desc"
 -- ARGV[4]   how many ids this shard must return at most ("-1": all)
--- ARGV[5..] the expression in prefix form:
+-- ARGV[5]   the model's index fingerprint: a shard with documents whose manifest differs
+--           answers "RAPYER_STALE" (its indexes need a reindex)
+-- ARGV[6..] the expression in prefix form:
 --   "all"                          every live document
 --   "and" n e1..en / "or" n e1..en / "not" e
 --   "n" k min max                  numeric index KEYS[k], ZRANGEBYSCORE bounds
@@ -26,7 +29,11 @@ local function bytes_cmp(a, b)
   if #a < #b then return -1 else return 1 end
 end
 
-local pos = 5
+if redis.call('ZCARD', KEYS[1]) > 0 and redis.call('HGET', KEYS[2], 'indexes') ~= ARGV[5] then
+  return redis.error_reply('RAPYER_STALE ' .. KEYS[2] .. ' ' .. (redis.call('HGET', KEYS[2], 'indexes') or ''))
+end
+
+local pos = 6
 local function next_arg()
   local v = ARGV[pos]
   pos = pos + 1

@@ -16,7 +16,8 @@
 -- ARGV[5]    n, then 2n root hash field/value arguments
 -- then, for each collection key in KEYS order: kind ("l" list, "h" hash, "s" set),
 --            item count, then the items (hash items alternate field and value)
--- then       the index specs (see read_specs)
+-- then       the index specs (see read_specs); with indexes, the model's index manifest
+--            (its KEYS follow the index keys) and its fingerprint
 --
 -- The id index score is the document's expiry time in ms (server clock), +inf without a
 -- TTL, so listing can skip and lazily drop ids whose document expired. Index entries are
@@ -56,7 +57,7 @@ for k = 3, last_coll do
   colls[k] = {kind = ARGV[pos], first = pos + 2, count = count}
   pos = pos + 2 + count
 end
-local specs = read_specs(pos)
+local specs, after_specs = read_specs(pos)
 
 -- the old values' index entries go
 local old = indexed_values(KEYS[1], specs)
@@ -82,6 +83,14 @@ if ttl > 0 then
   score = now_ms() + ttl
   redis.call('PEXPIRE', KEYS[1], ttl)
   for k = 3, last_coll do redis.call('PEXPIRE', KEYS[k], ttl) end
+end
+-- a shard's first document records which indexes it is kept with; a shard holding
+-- documents written before an index existed has no (or an older) manifest: reindex
+if #specs > 0 then
+  local manifest = KEYS[3 + ncoll + #specs]
+  if redis.call('EXISTS', manifest) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
+    redis.call('HSET', manifest, 'indexes', ARGV[after_specs])
+  end
 end
 redis.call('ZADD', KEYS[2], score, id)
 if mode == 'unlock' then redis.call('DEL', KEYS[#KEYS]) end
