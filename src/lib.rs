@@ -49,7 +49,7 @@ pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
-pub use query::{Expr, Order, Query, QueryArg, QueryField};
+pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]

@@ -655,3 +655,87 @@ pub(crate) fn stale(ctx: &Ctx, err: Error) -> Error {
         other => other,
     }
 }
+
+/// Where a reindex is, to report progress and to resume after an interruption.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReindexCursor {
+    /// The shard being rebuilt.
+    pub shard: u32,
+    /// The last id done in that shard (`None`: the shard starts from scratch).
+    pub after: Option<String>,
+}
+
+impl ReindexCursor {
+    /// From the beginning.
+    pub fn start() -> Self {
+        Self::default()
+    }
+}
+
+/// Progress of a reindex, reported after each batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReindexProgress {
+    /// The shard being rebuilt.
+    pub shard: u32,
+    /// Number of shards.
+    pub shards: u32,
+    /// Documents done in this shard.
+    pub done: usize,
+    /// Documents in this shard when it started.
+    pub total: usize,
+    /// Where to resume from if interrupted now.
+    pub cursor: ReindexCursor,
+}
+
+/// The reindex script's call for one shard: `mode` with `extra` keys (old index keys for
+/// "clear", document roots for "batch") and `ids` (for "batch").
+pub(crate) fn reindex_call(
+    ctx: &Ctx,
+    shard: u32,
+    mode: &str,
+    extra: Vec<String>,
+    ids: &[String],
+) -> Invocation {
+    let indexes: Vec<_> = ctx.schema.indexes().collect();
+    let mut keys = vec![ctx.keys.manifest(shard)];
+    let mut args = vec![
+        mode.as_bytes().to_vec(),
+        ctx.schema.index_fingerprint().into_bytes(),
+    ];
+    args.push(indexes.len().to_string().into_bytes());
+    for (i, f) in indexes.iter().enumerate() {
+        args.push(f.path.as_bytes().to_vec());
+        args.push(if f.index == Some(IndexKind::Numeric) {
+            b"n".to_vec()
+        } else {
+            b"s".to_vec()
+        });
+        args.push((2 + i).to_string().into_bytes());
+        keys.push(ctx.keys.index(shard, &f.path));
+    }
+    keys.extend(extra);
+    args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
+    Invocation {
+        script: &scripts::REINDEX,
+        source: scripts::REINDEX_SRC,
+        keys,
+        args,
+    }
+}
+
+/// The index keys named by a stored fingerprint that the model no longer has.
+pub(crate) fn old_index_keys(ctx: &Ctx, shard: u32, stored: &str) -> Vec<String> {
+    let current = ctx.schema.index_fingerprint();
+    let current: Vec<&str> = current.split(',').collect();
+    stored
+        .split(',')
+        .filter(|entry| !entry.is_empty() && !current.contains(entry))
+        .filter_map(|entry| {
+            entry
+                .rsplit_once(':')
+                .map(|(path, _)| ctx.keys.index(shard, path))
+        })
+        .collect()
+}

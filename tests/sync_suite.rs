@@ -63,6 +63,11 @@ pub trait Api: rapyer::sync::SyncModel {
     fn ttl(id: impl std::fmt::Display) -> rapyer::Result<Option<std::time::Duration>> {
         Self::sync_ttl(id)
     }
+    fn reindex(
+        progress: impl FnMut(&rapyer::ReindexProgress) + Send,
+    ) -> rapyer::Result<rapyer::ReindexProgress> {
+        Self::sync_reindex(progress)
+    }
     fn find_one(expr: rapyer::Expr) -> rapyer::Result<Option<Self>> {
         Self::sync_find_one(expr)
     }
@@ -414,6 +419,46 @@ mod blocking {
             1 + 3,
             "ids, then 3 batches of up to 7"
         );
+    }
+
+    #[test]
+    fn an_interrupted_reindex_resumes_from_its_cursor() {
+        let _t = common::env();
+        for i in 0..900 {
+            PetV1 {
+                id: rapyer::Id::new(),
+                name: format!("p{i}"),
+                age: i % 7,
+            }
+            .sync_insert()
+            .unwrap();
+        }
+        let mut cursor = rapyer::ReindexCursor::start();
+        let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            PetV2::sync_reindex_from(rapyer::ReindexCursor::start(), 100, |p| {
+                cursor = p.cursor.clone();
+                if p.done >= 200 {
+                    panic!("the process stops here");
+                }
+            })
+        }));
+        assert!(interrupted.is_err());
+        assert!(cursor.after.is_some());
+        let mut first_done = None;
+        PetV2::sync_reindex_from(cursor.clone(), 100, |p| {
+            first_done.get_or_insert(p.done);
+        })
+        .unwrap();
+        assert!(
+            first_done.unwrap() > 200,
+            "resumed after the cursor, not from scratch"
+        );
+        for age in 0..7 {
+            let n = PetV2::find(PetV2::fields().age.eq(age))
+                .sync_count()
+                .unwrap();
+            assert_eq!(n, (0..900).filter(|i| i % 7 == age).count() as u64);
+        }
     }
 
     #[test]

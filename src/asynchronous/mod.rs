@@ -250,6 +250,19 @@ pub trait AsyncModel: Model {
     fn get_many_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    /// Rebuilds this model's indexes (after adding, removing or changing an
+    /// `#[rapyer(index)]` on a model that has data), in batches of 500 documents,
+    /// calling `progress` after each batch. Until it has run, queries answer
+    /// [`crate::Error::StaleIndex`]. Resumable: see [`reindex_from`](Self::reindex_from).
+    fn reindex(
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send;
+    /// [`reindex`](Self::reindex) from a cursor a previous run reported.
+    fn reindex_from(
+        from: crate::ReindexCursor,
+        batch: usize,
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send;
     /// [`lock`](Self::lock) on document `id`, without an instance.
     fn lock_id<'s, T, F>(
         id: impl std::fmt::Display,
@@ -413,6 +426,19 @@ impl<M: Model> AsyncModel for M {
         let id = id.to_string();
         let span = span!("ttl", id);
         async move { ops::ttl::<Self>(&id).await }.instrument(span)
+    }
+    fn reindex(
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send {
+        Self::reindex_from(crate::ReindexCursor::start(), 500, progress)
+    }
+    fn reindex_from(
+        from: crate::ReindexCursor,
+        batch: usize,
+        mut progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send {
+        async move { ops::reindex::<Self>(from, batch, &mut progress).await }
+            .instrument(span!("reindex"))
     }
     fn find_one(expr: crate::Expr) -> impl Future<Output = Result<Option<Self>>> + Send {
         let q = Self::find(expr).limit(1);

@@ -371,3 +371,107 @@ pub(crate) async fn query_delete<M: Model>(q: &Query<M>) -> Result<u64> {
     }
     Ok(deleted)
 }
+
+/// Rebuilds the model's indexes shard by shard from `from`, in batches of `batch`
+/// documents (one round trip each), reporting progress after each batch. Writes that
+/// happen meanwhile keep their own entries right; running it again is harmless.
+#[maybe_async]
+pub(crate) async fn reindex<M: Model>(
+    from: crate::query::ReindexCursor,
+    batch: usize,
+    progress: &mut (dyn FnMut(&crate::query::ReindexProgress) + Send),
+) -> Result<crate::query::ReindexProgress> {
+    use crate::query::{ReindexCursor, ReindexProgress, old_index_keys, reindex_call};
+    let ctx = Ctx::of::<M>()?;
+    let shards = ctx.keys.shards();
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let mut last = ReindexProgress {
+        shard: from.shard,
+        shards,
+        done: 0,
+        total: 0,
+        cursor: from.clone(),
+    };
+    for shard in from.shard..shards {
+        let mut read = redis::pipe();
+        read.cmd("ZRANGE").arg(ctx.keys.ids(shard)).arg(0).arg(-1);
+        read.cmd("HGET")
+            .arg(ctx.keys.manifest(shard))
+            .arg("indexes");
+        let mut replies = backend.query_pipe(&read).await?.into_iter();
+        let mut ids: Vec<String> = match replies.next() {
+            Some(redis::Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|v| match v {
+                    redis::Value::BulkString(b) => String::from_utf8(b).ok(),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ids.sort_unstable();
+        let stored = match replies.next() {
+            Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        let resume = if shard == from.shard {
+            from.after.clone()
+        } else {
+            None
+        };
+        let total = ids.len();
+        let mut done = 0;
+        match &resume {
+            None => {
+                let clear = reindex_call(
+                    &ctx,
+                    shard,
+                    "clear",
+                    old_index_keys(&ctx, shard, &stored),
+                    &[],
+                );
+                backend.invoke(&clear).await?;
+            }
+            Some(after) => {
+                done = ids.iter().take_while(|id| *id <= after).count();
+                ids.drain(..done);
+            }
+        }
+        for chunk in ids.chunks(batch.max(1)) {
+            let roots = chunk
+                .iter()
+                .map(|id| ctx.keys.doc(ctx.schema, id).root)
+                .collect();
+            backend
+                .invoke(&reindex_call(&ctx, shard, "batch", roots, chunk))
+                .await?;
+            done += chunk.len();
+            last = ReindexProgress {
+                shard,
+                shards,
+                done,
+                total,
+                cursor: ReindexCursor {
+                    shard,
+                    after: chunk.last().cloned(),
+                },
+            };
+            progress(&last);
+        }
+        backend
+            .invoke(&reindex_call(&ctx, shard, "finish", Vec::new(), &[]))
+            .await?;
+        last = ReindexProgress {
+            shard,
+            shards,
+            done,
+            total,
+            cursor: ReindexCursor {
+                shard: shard + 1,
+                after: None,
+            },
+        };
+        progress(&last);
+    }
+    Ok(last)
+}

@@ -41,6 +41,11 @@ pub(crate) const DELETE_SRC: &str = concat!(include_str!("common.lua"), include_
 pub(crate) static QUERY: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(QUERY_SRC));
 pub(crate) const QUERY_SRC: &str = concat!(include_str!("common.lua"), include_str!("query.lua"));
 
+/// Rebuilds a shard's indexes, see `reindex.lua`.
+pub(crate) static REINDEX: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(REINDEX_SRC));
+pub(crate) const REINDEX_SRC: &str =
+    concat!(include_str!("common.lua"), include_str!("reindex.lua"));
+
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,

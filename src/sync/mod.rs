@@ -202,6 +202,19 @@ pub trait SyncModel: Model {
     fn sync_get_many_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> Result<Vec<Self>>;
+    /// Rebuilds this model's indexes (after adding, removing or changing an
+    /// `#[rapyer(index)]` on a model that has data), in batches of 500 documents,
+    /// calling `progress` after each batch. Until it has run, queries answer
+    /// [`Error::StaleIndex`]. Resumable: see [`sync_reindex_from`](Self::sync_reindex_from).
+    fn sync_reindex(
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> Result<crate::ReindexProgress>;
+    /// [`sync_reindex`](Self::sync_reindex) from a cursor a previous run reported.
+    fn sync_reindex_from(
+        from: crate::ReindexCursor,
+        batch: usize,
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> Result<crate::ReindexProgress>;
     /// [`sync_lock`](Self::sync_lock) on document `id`, without an instance.
     fn sync_lock_id<T>(
         id: impl std::fmt::Display,
@@ -356,6 +369,19 @@ impl<M: Model> SyncModel for M {
     }
     fn sync_lock<T>(&mut self, action: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.sync_lock_with(action, LockOptions::default(), f)
+    }
+    fn sync_reindex(
+        progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> Result<crate::ReindexProgress> {
+        Self::sync_reindex_from(crate::ReindexCursor::start(), 500, progress)
+    }
+    fn sync_reindex_from(
+        from: crate::ReindexCursor,
+        batch: usize,
+        mut progress: impl FnMut(&crate::ReindexProgress) + Send,
+    ) -> Result<crate::ReindexProgress> {
+        let _s = span!("reindex");
+        ops::reindex::<Self>(from, batch, &mut progress)
     }
     fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>> {
         Self::find(expr).sync_first()

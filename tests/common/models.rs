@@ -314,3 +314,33 @@ pub struct Person {
     pub home: Home,
     pub tags: Vec<String>,
 }
+
+/// A model's first version, without indexes...
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Pet", shards = 2)]
+pub struct PetV1 {
+    pub id: Id,
+    pub name: String,
+    pub age: i64,
+}
+
+/// ... and its next version, with two indexes, over the same documents.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Pet", shards = 2)]
+pub struct PetV2 {
+    pub id: Id,
+    #[rapyer(index)]
+    pub name: String,
+    #[rapyer(index)]
+    pub age: i64,
+}
+
+/// ... and one that drops the `name` index again.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Pet", shards = 2)]
+pub struct PetV3 {
+    pub id: Id,
+    pub name: String,
+    #[rapyer(index)]
+    pub age: i64,
+}

@@ -2,7 +2,7 @@
 //! Written once for both modes.
 
 use super::common::{self, check_person_indexes, models::*};
-use super::{Api, Go, global_pipeline, maybe_async, mode_test};
+use super::{Api, Go, RunQuery, global_pipeline, maybe_async, mode_test};
 use rapyer::{Error, Id, Model};
 
 fn person(age: i64, status: &str) -> Person {
@@ -127,4 +127,69 @@ async fn atomic_ops_and_pipelines_keep_indexes_exact() {
     };
     assert_eq!(after, before, "documents and indexes unchanged");
     check_person_indexes(&t);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn adding_an_index_to_existing_data_needs_a_reindex() {
+    let t = common::env();
+    for i in 0..1100 {
+        PetV1 {
+            id: Id::new(),
+            name: format!("p{}", i % 10),
+            age: i % 30,
+        }
+        .insert()
+        .await
+        .unwrap();
+    }
+    let r = PetV2::find(PetV2::fields().age.lt(10)).run_count().await;
+    assert!(
+        matches!(r, Err(Error::StaleIndex { .. })),
+        "a stale index is a typed error: {r:?}"
+    );
+    let mut reports = Vec::new();
+    let last = PetV2::reindex(|p| reports.push(p.clone())).await.unwrap();
+    assert_eq!(
+        (last.cursor.shard, last.cursor.after.clone()),
+        (2, None),
+        "done: past the last shard"
+    );
+    let batches: usize = reports.iter().filter(|p| p.cursor.after.is_some()).count();
+    assert!(
+        batches >= 3,
+        "1100 documents over 2 shards in batches of 500: {reports:?}"
+    );
+    let done: usize = reports
+        .iter()
+        .filter(|p| p.cursor.after.is_none())
+        .map(|p| p.done)
+        .sum();
+    assert_eq!(done, 1100);
+    let n = PetV2::find(PetV2::fields().age.lt(10))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, (0..1100).filter(|i| i % 30 < 10).count() as u64);
+    let n = PetV2::find(PetV2::fields().name.eq("p3") & PetV2::fields().age.ge(20))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(
+        n,
+        (0..1100).filter(|i| i % 10 == 3 && i % 30 >= 20).count() as u64
+    );
+    // dropping an index: queries on the rest need the manifest updated, the old key goes
+    let r = PetV3::find(PetV3::fields().age.eq(3)).run_count().await;
+    assert!(matches!(r, Err(Error::StaleIndex { .. })));
+    PetV3::reindex(|_| {}).await.unwrap();
+    let n = PetV3::find(PetV3::fields().age.eq(3))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, (0..1100).filter(|i| i % 30 == 3).count() as u64);
+    assert!(
+        t.keys().iter().all(|k| !k.ends_with(":i:name")),
+        "the dropped index's keys are gone"
+    );
 }

@@ -1,0 +1,34 @@
+-- Rebuilds one shard's indexes, batch by batch (see Model::reindex).
+--
+-- KEYS[1]    the shard's index manifest
+-- KEYS[2..]  the shard's current index keys (as many as the specs say), then per ARGV
+--            mode: "clear": old index keys to drop; "batch": the root hashes of a batch
+-- ARGV[1]    "clear" | "batch" | "finish"
+-- ARGV[2]    the model's index fingerprint
+-- ARGV[3..]  the index specs (see read_specs), then for "batch" the batch's ids, in the
+--            order of their root keys
+--
+-- clear: drops the current and old index keys (writes made from now on maintain their
+-- own entries); batch: adds each existing document's entries (idempotent); finish:
+-- records the fingerprint in the manifest.
+
+local specs, after = read_specs(3)
+local first_extra = 2 + #specs
+if ARGV[1] == 'clear' then
+  for k = 2, #KEYS do redis.call('DEL', KEYS[k]) end
+  redis.call('DEL', KEYS[1])
+  return 1
+elseif ARGV[1] == 'batch' then
+  local done = 0
+  for k = first_extra, #KEYS do
+    local id = ARGV[after + k - first_extra]
+    if redis.call('EXISTS', KEYS[k]) == 1 then
+      local values = indexed_values(KEYS[k], specs)
+      for i, spec in ipairs(specs) do index_add(spec, id, values[i]) end
+      done = done + 1
+    end
+  end
+  return done
+end
+redis.call('HSET', KEYS[1], 'indexes', ARGV[2])
+return 1
