@@ -1,5 +1,6 @@
 -- Runs a query on one shard: evaluates the whole expression on the shard's indexes,
--- keeps live documents only, sorts, and cuts to what the page needs. Nothing is written.
+-- keeps live documents only, sorts, and cuts to what the page needs. The only writes:
+-- entries of documents that expired are dropped as the query meets them (idempotent).
 --
 -- KEYS[1]   the shard's id index (score = expiry time)   KEYS[2]  its index manifest
 -- KEYS[3..] its index keys used
@@ -40,11 +41,26 @@ local function next_arg()
   return v
 end
 
+-- ids of expired documents leave the id index now; index entries of ids that are not
+-- live any more leave their index when a leaf meets them
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_ms())
+-- liveness of one id: a ZSCORE per candidate, remembered (no full scan)
+local live_memo = {}
+local function is_live(id)
+  local known = live_memo[id]
+  if known == nil then
+    known = redis.call('ZSCORE', KEYS[1], id) ~= false
+    live_memo[id] = known
+  end
+  return known
+end
+
+-- every live id: only for "all" and "not"
 local live_cache = nil
 local function live()
   if not live_cache then
     live_cache = {}
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now_ms(), '+inf')) do
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       live_cache[id] = true
     end
   end
@@ -65,6 +81,7 @@ local function lex_leaf(key, op, v, w)
   local out = {}
   for _, member in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do
     local value, id = lex_split(member)
+    if not is_live(id) then redis.call('ZREM', key, member) end
     local keep
     if op == 'eq' then keep = value == v
     elseif op == 'prefix' then keep = string.sub(value, 1, #v) == v
@@ -111,7 +128,9 @@ local function eval()
     local key = KEYS[tonumber(next_arg())]
     local min, max = next_arg(), next_arg()
     local out = {}
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, min, max)) do out[id] = true end
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, min, max)) do
+      if is_live(id) then out[id] = true else redis.call('ZREM', key, id) end
+    end
     return out
   else
     local key = KEYS[tonumber(next_arg())]
@@ -124,9 +143,8 @@ end
 
 local found = eval()
 local ids = {}
-local alive = live()
 for id in pairs(found) do
-  if alive[id] then ids[#ids + 1] = id end
+  if is_live(id) then ids[#ids + 1] = id end
 end
 if ARGV[1] == 'count' then return #ids end
 

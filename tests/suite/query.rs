@@ -407,3 +407,56 @@ async fn find_one_find_by_and_get_many() {
     let got = Person::get_many_existing([&ghost, &a.id]).await.unwrap();
     assert_eq!(got, vec![a]);
 }
+
+#[maybe_async]
+#[mode_test]
+async fn expired_documents_leave_query_results_and_their_index_entries() {
+    let t = common::env();
+    let keep = Person {
+        age: 7,
+        status: "s".into(),
+        ..Person::default()
+    };
+    let gone = Person {
+        age: 7,
+        status: "s".into(),
+        ..Person::default()
+    };
+    keep.insert().await.unwrap();
+    gone.insert().await.unwrap();
+    let expired = gone
+        .set_ttl(std::time::Duration::from_millis(20))
+        .await
+        .unwrap();
+    assert!(expired);
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let f = Person::fields();
+    let found = Person::find(f.age.eq(7) & f.status.eq("s"))
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(found, vec![keep.clone()]);
+    let n = Person::find(f.age.eq(7)).run_count().await.unwrap();
+    assert_eq!(n, 1);
+    // the expired document's entries were dropped by the queries that met them
+    let mut raw = t.raw();
+    for key in t
+        .keys()
+        .iter()
+        .filter(|k| k.ends_with(":i:age") || k.ends_with(":i:status"))
+    {
+        let members: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .query(&mut raw)
+            .unwrap();
+        let gone_id = gone.id.as_str().as_bytes();
+        assert!(
+            members
+                .iter()
+                .all(|m| m.windows(gone_id.len()).all(|w| w != gone_id)),
+            "{key} still lists the expired document"
+        );
+    }
+}
