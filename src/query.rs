@@ -559,20 +559,37 @@ impl QueryPlan {
             }
         }
         let numeric = self.order_kind == Some(IndexKind::Numeric);
+        let by_id = self.order_kind.is_none();
+        // keys are "1<value>", or "0" for a document without a value (last, both ways)
         all.sort_by(|(ia, ka), (ib, kb)| {
-            let c = if numeric {
+            let (pa, pb) = (ka.first() == Some(&b'1'), kb.first() == Some(&b'1'));
+            if pa != pb {
+                return if pa {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                };
+            }
+            let (va, vb) = (
+                ka.get(1..).unwrap_or_default(),
+                kb.get(1..).unwrap_or_default(),
+            );
+            let c = if by_id || !pa {
+                Ordering::Equal
+            } else if numeric {
                 let parse = |k: &[u8]| {
                     std::str::from_utf8(k)
                         .ok()
                         .and_then(|t| t.parse::<f64>().ok())
                         .unwrap_or(f64::NEG_INFINITY)
                 };
-                parse(ka).partial_cmp(&parse(kb)).unwrap_or(Ordering::Equal)
+                parse(va).partial_cmp(&parse(vb)).unwrap_or(Ordering::Equal)
             } else {
-                ka.cmp(kb)
+                va.cmp(vb)
             };
-            let c = c.then_with(|| ia.as_bytes().cmp(ib.as_bytes()));
-            if self.desc { c.reverse() } else { c }
+            let c = if self.desc { c.reverse() } else { c };
+            let ids = ia.as_bytes().cmp(ib.as_bytes());
+            c.then(if self.desc { ids.reverse() } else { ids })
         });
         Ok(all
             .into_iter()

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 /// Runs `f(i)` for a warm-up, then times `n` calls.
+#[allow(dead_code)]
 pub fn time(n: usize, mut f: impl FnMut(usize)) -> Duration {
     for i in 0..n.min(200) {
         f(i);
@@ -34,6 +35,7 @@ pub fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
 }
 
 /// The operation count: `BENCH_N`, default 3000.
+#[allow(dead_code)]
 pub fn n() -> usize {
     std::env::var("BENCH_N")
         .ok()

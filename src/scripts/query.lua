@@ -18,16 +18,19 @@
 --                                  between (v..=w)
 -- Reply: count, or a flat list id1, key1, id2, key2, ... (key: the sort value as text).
 
+-- Bytewise comparison (Lua's `<` follows the server's locale). The common prefix is
+-- found by halving with string equality, which compares bytes.
 local function bytes_cmp(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then
-      if x < y then return -1 else return 1 end
-    end
+  if a == b then return 0 end
+  local lo, hi = 0, math.min(#a, #b)
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if string.sub(a, 1, mid) == string.sub(b, 1, mid) then lo = mid else hi = mid - 1 end
   end
-  if #a == #b then return 0 end
-  if #a < #b then return -1 else return 1 end
+  local x, y = string.byte(a, lo + 1), string.byte(b, lo + 1)
+  if x == nil then return -1 end
+  if y == nil then return 1 end
+  if x < y then return -1 else return 1 end
 end
 
 if redis.call('ZCARD', KEYS[1]) > 0 and redis.call('HGET', KEYS[2], 'indexes') ~= ARGV[5] then
@@ -67,6 +70,9 @@ local function live()
   return live_cache
 end
 
+-- index keys the leaves read, to drop the entries of dead ids the query meets
+local numeric_seen, lex_seen = {}, {}
+
 local function lex_leaf(key, op, v, w)
   local lo, hi = '-', '+'
   if op == 'eq' then
@@ -79,9 +85,11 @@ local function lex_leaf(key, op, v, w)
     lo, hi = '[' .. v, '(' .. w .. '\1'
   end
   local out = {}
+  local seen = lex_seen[key] or {}
+  lex_seen[key] = seen
   for _, member in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do
     local value, id = lex_split(member)
-    if not is_live(id) then redis.call('ZREM', key, member) end
+    seen[id] = member
     local keep
     if op == 'eq' then keep = value == v
     elseif op == 'prefix' then keep = string.sub(value, 1, #v) == v
@@ -127,10 +135,9 @@ local function eval()
   elseif t == 'n' then
     local key = KEYS[tonumber(next_arg())]
     local min, max = next_arg(), next_arg()
+    numeric_seen[key] = true
     local out = {}
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, min, max)) do
-      if is_live(id) then out[id] = true else redis.call('ZREM', key, id) end
-    end
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, min, max)) do out[id] = true end
     return out
   else
     local key = KEYS[tonumber(next_arg())]
@@ -144,35 +151,100 @@ end
 local found = eval()
 local ids = {}
 for id in pairs(found) do
-  if is_live(id) then ids[#ids + 1] = id end
+  if is_live(id) then
+    ids[#ids + 1] = id
+  else
+    -- expired (or deleted since): drop its entries from the indexes this query read
+    for key in pairs(numeric_seen) do redis.call('ZREM', key, id) end
+    for key, seen in pairs(lex_seen) do
+      if seen[id] then redis.call('ZREM', key, seen[id]) end
+    end
+  end
 end
 if ARGV[1] == 'count' then return #ids end
 
--- sort keys: the index value (numeric score or string) or the id
-local order, desc = ARGV[2], ARGV[3] == 'desc'
+local order, desc, cut = ARGV[2], ARGV[3] == 'desc', tonumber(ARGV[4])
+local numeric = string.sub(order, 1, 1) == 'n'
+local out = {}
+
+-- sort keys travel as "1<value>" ("0": the document has no value: it sorts last)
+local function emit(id, key)
+  out[#out + 1] = id
+  out[#out + 1] = key
+end
+
+if order ~= '' and cut >= 0 then
+  -- walk the order index in order and keep the matches until the page is full: the
+  -- index is sorted by (value, id) already, ties included
+  local key = KEYS[tonumber(string.sub(order, 2))]
+  local wanted, left = {}, 0
+  for _, id in ipairs(ids) do wanted[id] = true; left = left + 1 end
+  local step = math.max(2 * cut, 128)
+  local start = 0
+  while #out < 2 * cut and left > 0 do
+    local chunk
+    if desc then
+      chunk = redis.call('ZREVRANGE', key, start, start + step - 1, 'WITHSCORES')
+    else
+      chunk = redis.call('ZRANGE', key, start, start + step - 1, 'WITHSCORES')
+    end
+    if #chunk == 0 then break end
+    for i = 1, #chunk, 2 do
+      local member, score = chunk[i], chunk[i + 1]
+      local id, value = member, score
+      if not numeric then value, id = lex_split(member) end
+      if wanted[id] then
+        wanted[id] = nil
+        left = left - 1
+        if #out < 2 * cut then emit(id, '1' .. value) end
+      end
+    end
+    start = start + step
+  end
+  -- documents without a value come last
+  if #out < 2 * cut and left > 0 then
+    local rest = {}
+    for id in pairs(wanted) do rest[#rest + 1] = id end
+    table.sort(rest, function(a, b)
+      if desc then return bytes_cmp(a, b) > 0 else return bytes_cmp(a, b) < 0 end
+    end)
+    for _, id in ipairs(rest) do
+      if #out >= 2 * cut then break end
+      emit(id, '0')
+    end
+  end
+  return out
+end
+
+-- no page limit (or order by id): sort every match
 local keys = {}
 if order == '' then
-  for _, id in ipairs(ids) do keys[id] = id end
-elseif string.sub(order, 1, 1) == 'n' then
+  for _, id in ipairs(ids) do keys[id] = '1' .. id end
+elseif numeric then
   local key = KEYS[tonumber(string.sub(order, 2))]
-  for _, id in ipairs(ids) do keys[id] = tonumber(redis.call('ZSCORE', key, id) or '-inf') end
+  for _, id in ipairs(ids) do
+    local sc = redis.call('ZSCORE', key, id)
+    keys[id] = sc and tonumber(sc) or false
+  end
 else
   local key = KEYS[tonumber(string.sub(order, 2))]
   local wanted = {}
   for _, id in ipairs(ids) do wanted[id] = true end
   for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     local value, id = lex_split(member)
-    if wanted[id] then keys[id] = value end
+    if wanted[id] then keys[id] = '1' .. value end
   end
   for _, id in ipairs(ids) do
-    if keys[id] == nil then keys[id] = '' end
+    if keys[id] == nil then keys[id] = false end
   end
 end
-local numeric = string.sub(order, 1, 1) == 'n'
 table.sort(ids, function(a, b)
   local ka, kb = keys[a], keys[b]
   local c
-  if numeric then
+  if ka == false or kb == false then
+    -- no value: last, whatever the direction
+    if ka == kb then c = 0 elseif ka == false then return false else return true end
+  elseif numeric then
     if ka == kb then c = 0 elseif ka < kb then c = -1 else c = 1 end
   else
     c = bytes_cmp(ka, kb)
@@ -180,15 +252,14 @@ table.sort(ids, function(a, b)
   if c == 0 then c = bytes_cmp(a, b) end
   if desc then return c > 0 else return c < 0 end
 end)
-local cut = tonumber(ARGV[4])
-local out = {}
 for i, id in ipairs(ids) do
   if cut >= 0 and i > cut then break end
-  out[#out + 1] = id
   local k = keys[id]
-  if numeric then
-    if k == math.huge then k = 'inf' elseif k == -math.huge then k = '-inf' else k = string.format('%.17g', k) end
+  if k == false then
+    k = '0'
+  elseif numeric then
+    if k == math.huge then k = '1inf' elseif k == -math.huge then k = '1-inf' else k = '1' .. string.format('%.17g', k) end
   end
-  out[#out + 1] = k
+  emit(id, k)
 end
 return out

@@ -344,3 +344,18 @@ pub struct PetV3 {
     #[rapyer(index)]
     pub age: i64,
 }
+
+/// The benchmark shape (the peers' benchmark model) with three indexes.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "BUser")]
+pub struct IndexedUser {
+    pub id: Id,
+    pub name: String,
+    #[rapyer(index)]
+    pub age: i64,
+    #[rapyer(index)]
+    pub status: String,
+    #[rapyer(index)]
+    pub score: f64,
+    pub tags: Vec<String>,
+}

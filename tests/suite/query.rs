@@ -460,3 +460,62 @@ async fn expired_documents_leave_query_results_and_their_index_entries() {
         );
     }
 }
+
+#[maybe_async]
+#[mode_test]
+async fn documents_without_a_value_sort_last_both_ways() {
+    let _t = common::env();
+    let mk = |nick: Option<&str>| Person {
+        nick: nick.map(str::to_owned),
+        ..Person::default()
+    };
+    let docs = [
+        mk(Some("b")),
+        mk(None),
+        mk(Some("a")),
+        mk(None),
+        mk(Some("c")),
+    ];
+    for d in &docs {
+        d.insert().await.unwrap();
+    }
+    let f = Person::fields();
+    for limit in [None, Some(4)] {
+        let mut q = Person::query().order_by(f.nick.asc());
+        if let Some(l) = limit {
+            q = q.limit(l);
+        }
+        let asc: Vec<Option<String>> = q
+            .run_all()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.nick)
+            .collect();
+        let want = [Some("a"), Some("b"), Some("c"), None, None];
+        let want: Vec<Option<String>> = want
+            .iter()
+            .take(limit.unwrap_or(5))
+            .map(|n| n.map(str::to_owned))
+            .collect();
+        assert_eq!(asc, want, "asc, limit {limit:?}");
+        let mut q = Person::query().order_by(f.nick.desc());
+        if let Some(l) = limit {
+            q = q.limit(l);
+        }
+        let desc: Vec<Option<String>> = q
+            .run_all()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.nick)
+            .collect();
+        let want = [Some("c"), Some("b"), Some("a"), None, None];
+        let want: Vec<Option<String>> = want
+            .iter()
+            .take(limit.unwrap_or(5))
+            .map(|n| n.map(str::to_owned))
+            .collect();
+        assert_eq!(desc, want, "desc, limit {limit:?}");
+    }
+}
