@@ -15,7 +15,6 @@ use std::time::Instant;
 use common::models::IndexedUser;
 use rapyer::Model;
 use rapyer::asynchronous::AsyncModel;
-use rapyer::sync::SyncModel;
 use support::report;
 
 fn used_memory(conn: &mut redis::Connection) -> i64 {
