@@ -39,7 +39,9 @@ pub use atomic::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
     Pipeline, ScalarRef, SetLike, SetRef, Slot,
 };
-pub use codec::{AutoKey, Element, Field, FieldPath, Indexable, Key, MapKey, Scalar};
+pub use codec::{
+    AutoKey, Element, Field, FieldPath, Indexable, IndexableScalar, Key, MapKey, Scalar,
+};
 pub use env::{
     Environment, EnvironmentConfig, EnvironmentGuard, Stats, current_environment, environment,
     init, register_environment, set_default_environment, use_environment,
@@ -60,6 +62,10 @@ pub use sync::sync_pipeline;
 pub use rapyer_derive::Element;
 /// Derives [`Field`] for a struct flattened into its parent's root hash (`address.city`).
 pub use rapyer_derive::Embedded;
+/// Derives [`Scalar`], [`Field`], [`Element`] and [`IndexableScalar`] for a fieldless
+/// enum, stored as its variant name (so it can be a field, a collection element, and
+/// `#[rapyer(index)]`ed).
+pub use rapyer_derive::Enum;
 /// Derives [`Model`] for a struct with named fields. See the crate docs for attributes.
 pub use rapyer_derive::Model;
 
@@ -69,7 +75,7 @@ pub mod __private {
     pub use crate::atomic::{BlobRef, DocRef};
     pub use crate::codec::{
         Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
-        mark_indexed, to_msgpack,
+        mark_indexed, scalar_atomic, scalar_decode, scalar_describe, scalar_encode, to_msgpack,
     };
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
     pub use once_cell::sync::OnceCell;

@@ -134,36 +134,13 @@ pub trait QueryField: Indexable {
     type Value: Scalar;
 }
 
-macro_rules! query_fields {
-    ($($t:ty),*) => {$(
-        impl QueryField for $t { type Value = $t; }
-        impl QueryField for Option<$t> { type Value = $t; }
-    )*};
+impl<T: crate::codec::IndexableScalar + crate::codec::Field> QueryField for T {
+    type Value = T;
 }
-query_fields!(
-    i8,
-    i16,
-    i32,
-    i64,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    usize,
-    f32,
-    f64,
-    bool,
-    String,
-    char,
-    uuid::Uuid
-);
-#[cfg(feature = "chrono")]
-query_fields!(
-    chrono::DateTime<chrono::Utc>,
-    chrono::NaiveDateTime,
-    chrono::NaiveDate
-);
+
+impl<T: crate::codec::IndexableScalar> QueryField for Option<T> {
+    type Value = T;
+}
 
 impl<T: QueryField> FieldPath<T> {
     fn pred(&self, cmp: Cmp, a: &T::Value, b: Option<&T::Value>) -> Expr {

@@ -207,12 +207,24 @@ pub trait Indexable: Field {
     const INDEX: crate::schema::IndexKind;
 }
 
+/// A scalar whose values can be indexed (numbers, bools, date-times: numeric index;
+/// strings, `char`, `Uuid`, `#[derive(Enum)]` enums: string index).
+pub trait IndexableScalar: Scalar {
+    /// The index structure for this type.
+    const INDEX: crate::schema::IndexKind;
+}
+
+impl<T: IndexableScalar + Field> Indexable for T {
+    const INDEX: crate::schema::IndexKind = <T as IndexableScalar>::INDEX;
+}
+
+impl<T: IndexableScalar> Indexable for Option<T> {
+    const INDEX: crate::schema::IndexKind = <T as IndexableScalar>::INDEX;
+}
+
 macro_rules! indexable {
     ($kind:ident: $($t:ty),*) => {$(
-        impl Indexable for $t {
-            const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::$kind;
-        }
-        impl Indexable for Option<$t> {
+        impl IndexableScalar for $t {
             const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::$kind;
         }
     )*};
@@ -221,6 +233,40 @@ indexable!(Numeric: i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64
 indexable!(Lex: String, char, uuid::Uuid);
 #[cfg(feature = "chrono")]
 indexable!(Numeric: chrono::DateTime<chrono::Utc>, chrono::NaiveDateTime, chrono::NaiveDate);
+
+// Field support for scalar types defined outside this crate (`#[derive(Enum)]`).
+
+#[doc(hidden)]
+pub fn scalar_describe(path: &str, out: &mut Vec<FieldSchema>) {
+    out.push(FieldSchema::new(path, FieldKind::Scalar));
+}
+
+#[doc(hidden)]
+pub fn scalar_encode<T: Scalar>(v: &T, path: &str, enc: &mut Encoder) -> Result<()> {
+    enc.root_field(path, v.encode_scalar());
+    Ok(())
+}
+
+#[doc(hidden)]
+pub fn scalar_decode<T: Scalar>(path: &str, dec: &mut Decoder) -> Result<T> {
+    match dec.take_root(path) {
+        Some(bytes) => T::decode_scalar(&bytes).map_err(|reason| dec.error(path, reason)),
+        None => Err(dec.error(path, "field is missing from the stored document")),
+    }
+}
+
+#[doc(hidden)]
+pub fn scalar_atomic<'a, T>(
+    local: Option<&'a mut T>,
+    doc: &Arc<DocRef>,
+    path: String,
+) -> crate::atomic::ScalarRef<'a, T> {
+    crate::atomic::ScalarRef {
+        doc: doc.clone(),
+        path,
+        local: crate::atomic::mirror(local),
+    }
+}
 
 /// Marks the field `describe` just added as indexed (derive support).
 #[doc(hidden)]

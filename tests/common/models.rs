@@ -359,3 +359,23 @@ pub struct IndexedUser {
     pub score: f64,
     pub tags: Vec<String>,
 }
+
+/// A fieldless enum stored as its variant name.
+#[derive(rapyer::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum State {
+    #[default]
+    Open,
+    Closed,
+    OnHold,
+}
+
+/// Enums as fields, optional fields, list elements, and indexed.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Ticket {
+    pub id: Id,
+    #[rapyer(index)]
+    pub state: State,
+    #[rapyer(index)]
+    pub previous: Option<State>,
+    pub history: Vec<State>,
+}

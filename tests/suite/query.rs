@@ -519,3 +519,60 @@ async fn documents_without_a_value_sort_last_both_ways() {
         assert_eq!(desc, want, "desc, limit {limit:?}");
     }
 }
+
+#[maybe_async]
+#[mode_test]
+async fn fieldless_enums_are_stored_by_name_and_queryable() {
+    let t = common::env();
+    let a = Ticket {
+        id: Id::new(),
+        state: State::Open,
+        previous: None,
+        history: vec![State::Open],
+    };
+    let mut b = Ticket {
+        id: Id::new(),
+        state: State::Closed,
+        previous: Some(State::OnHold),
+        history: vec![State::OnHold, State::Closed],
+    };
+    a.insert().await.unwrap();
+    b.insert().await.unwrap();
+    let back = Ticket::get(&b.id).await.unwrap();
+    assert_eq!(back, b);
+    let root = format!("{}:{{Ticket:0}}:d:{}", t.ns, b.id);
+    let stored: String = redis::cmd("HGET")
+        .arg(&root)
+        .arg("state")
+        .query(&mut t.raw())
+        .unwrap();
+    assert_eq!(stored, "Closed");
+    let f = Ticket::fields();
+    let open = Ticket::find(f.state.eq(State::Open))
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(open, vec![a.clone()]);
+    let held = Ticket::find(f.previous.eq(State::OnHold))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(held, 1);
+    b.atomic().state.set(State::Open).go().await.unwrap();
+    let open = Ticket::find(f.state.eq(State::Open))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(open, 2);
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("state")
+        .arg("Reopened")
+        .query(&mut t.raw())
+        .unwrap();
+    let r = Ticket::get(&b.id).await;
+    assert!(
+        matches!(r, Err(Error::Decode { ref field, .. }) if field == "state"),
+        "{r:?}"
+    );
+}
