@@ -325,7 +325,7 @@ impl ExecPlan {
             args.push(refresh.to_string().into_bytes());
             args.push((keys.len() - before).to_string().into_bytes());
             args.extend(dk.index_specs(keys.len() + 1));
-            keys.extend(dk.indexes.iter().map(|(_, k, _)| k.clone()));
+            keys.extend(dk.indexes.iter().map(|ix| ix.key.clone()));
         }
         args.push(ops.len().to_string().into_bytes());
         args.extend(op_args);

@@ -37,29 +37,43 @@ pub(crate) struct DocKeys {
     pub ids: String,
     /// `(field path, key)` for every collection of the schema, in schema order.
     pub collections: Vec<(String, String)>,
-    /// `(field path, index key, kind)` for every indexed field, in schema order. The
-    /// index keys belong to the shard, not to the document.
-    pub indexes: Vec<(String, String, crate::schema::IndexKind)>,
+    /// Every indexed field, in schema order. The index keys belong to the shard, not to
+    /// the document.
+    pub indexes: Vec<IndexKeys>,
     /// The shard's index manifest (see `ModelSchema::index_fingerprint`).
     pub manifest: String,
 }
 
+/// One indexed field of a document: its path, its shard's index key, how the scripts read
+/// it (`FieldSchema::index_letter`), and where its values live relative to the root key
+/// in the `root, ids, collections…` key layout (0: the root hash).
+#[derive(Debug, Clone)]
+pub(crate) struct IndexKeys {
+    pub path: String,
+    pub key: String,
+    pub letter: &'static str,
+    pub src: usize,
+}
+
 impl DocKeys {
     /// The index specs the scripts read (`read_specs`): count, then per index its path,
-    /// kind letter and the 1-based position of its key in KEYS, counting from `first`.
+    /// kind letter, the 1-based position of its key in KEYS (counting from `first`) and
+    /// its value source.
     pub(crate) fn index_specs(&self, first: usize) -> Vec<Vec<u8>> {
-        let mut out = Vec::with_capacity(1 + 3 * self.indexes.len());
-        out.push(self.indexes.len().to_string().into_bytes());
-        for (i, (path, _, kind)) in self.indexes.iter().enumerate() {
-            out.push(path.as_bytes().to_vec());
-            out.push(match kind {
-                crate::schema::IndexKind::Numeric => b"n".to_vec(),
-                crate::schema::IndexKind::Lex => b"s".to_vec(),
-            });
-            out.push((first + i).to_string().into_bytes());
-        }
-        out
+        index_specs(&self.indexes, first)
     }
+}
+
+pub(crate) fn index_specs(indexes: &[IndexKeys], first: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(1 + 4 * indexes.len());
+    out.push(indexes.len().to_string().into_bytes());
+    for (i, ix) in indexes.iter().enumerate() {
+        out.push(ix.path.as_bytes().to_vec());
+        out.push(ix.letter.as_bytes().to_vec());
+        out.push((first + i).to_string().into_bytes());
+        out.push(ix.src.to_string().into_bytes());
+    }
+    out
 }
 
 impl Keyspace {
@@ -110,6 +124,23 @@ impl Keyspace {
         format!("{}:manifest", self.tag(shard))
     }
 
+    /// The indexed fields of `schema` in shard `shard`.
+    pub(crate) fn index_keys(&self, schema: &ModelSchema, shard: u32) -> Vec<IndexKeys> {
+        schema
+            .indexes()
+            .map(|f| IndexKeys {
+                path: f.path.clone(),
+                key: self.index(shard, &f.path),
+                letter: f.index_letter(),
+                src: if f.kind.is_collection() {
+                    2 + schema.collections().position(|c| c.path == f.path).unwrap_or(0)
+                } else {
+                    0
+                },
+            })
+            .collect()
+    }
+
     /// Index of field `path` in shard `shard`: `{tag}:i:<path>`.
     pub(crate) fn index(&self, shard: u32, path: &str) -> String {
         format!("{}:i:{path}", self.tag(shard))
@@ -120,13 +151,7 @@ impl Keyspace {
         let tag = self.tag(shard);
         DocKeys {
             manifest: self.manifest(shard),
-            indexes: schema
-                .indexes()
-                .filter_map(|f| {
-                    f.index
-                        .map(|kind| (f.path.clone(), self.index(shard, &f.path), kind))
-                })
-                .collect(),
+            indexes: self.index_keys(schema, shard),
             root: format!("{tag}:d:{id}"),
             ids: format!("{tag}:ids"),
             collections: schema

@@ -287,8 +287,9 @@ pub(crate) fn write<M: Model>(
     let mut enc = Encoder::new(ctx.schema.name);
     model.__encode(&mut enc)?;
 
-    for (path, _, kind) in &doc.indexes {
-        let nan = *kind == crate::schema::IndexKind::Numeric
+    for ix in &doc.indexes {
+        let path = &ix.path;
+        let nan = ix.letter == "n"
             && enc
                 .root
                 .iter()
@@ -343,7 +344,7 @@ pub(crate) fn write<M: Model>(
         });
     }
     args.extend(doc.index_specs(script_keys.len() + 1));
-    script_keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
+    script_keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
     if !doc.indexes.is_empty() {
         script_keys.push(doc.manifest.clone());
         args.push(ctx.schema.index_fingerprint().into_bytes());
@@ -416,7 +417,7 @@ pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
         doc.collections.len().to_string().into_bytes(),
     ];
     args.extend(doc.index_specs(keys.len() + 1));
-    keys.extend(doc.indexes.iter().map(|(_, k, _)| k.clone()));
+    keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
     Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,

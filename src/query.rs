@@ -692,23 +692,13 @@ pub(crate) fn reindex_call(
     extra: Vec<String>,
     ids: &[String],
 ) -> Invocation {
-    let indexes: Vec<_> = ctx.schema.indexes().collect();
+    let indexes = ctx.keys.index_keys(ctx.schema, shard);
     let mut keys = vec![ctx.keys.manifest(shard)];
-    let mut args = vec![
-        mode.as_bytes().to_vec(),
-        ctx.schema.index_fingerprint().into_bytes(),
-    ];
-    args.push(indexes.len().to_string().into_bytes());
-    for (i, f) in indexes.iter().enumerate() {
-        args.push(f.path.as_bytes().to_vec());
-        args.push(if f.index == Some(IndexKind::Numeric) {
-            b"n".to_vec()
-        } else {
-            b"s".to_vec()
-        });
-        args.push((2 + i).to_string().into_bytes());
-        keys.push(ctx.keys.index(shard, &f.path));
-    }
+    let mut args = vec![mode.as_bytes().to_vec(), ctx.schema.index_fingerprint().into_bytes()];
+    args.extend(crate::keys::index_specs(&indexes, 2));
+    keys.extend(indexes.into_iter().map(|ix| ix.key));
+    // per document: root, id index, collections (the layout the specs' sources assume)
+    args.push((2 + ctx.schema.collections().count()).to_string().into_bytes());
     keys.extend(extra);
     args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
     Invocation {

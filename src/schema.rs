@@ -35,6 +35,17 @@ pub struct FieldSchema {
 }
 
 impl FieldSchema {
+    /// How the scripts read this field's index: `n` numeric root field, `s` string root
+    /// field, `l` list of strings, `e` set of strings.
+    pub(crate) fn index_letter(&self) -> &'static str {
+        match (self.index, self.kind) {
+            (Some(IndexKind::Numeric), _) => "n",
+            (_, FieldKind::List) => "l",
+            (_, FieldKind::Set) => "e",
+            _ => "s",
+        }
+    }
+
     /// An unindexed field.
     pub fn new(path: impl Into<String>, kind: FieldKind) -> Self {
         Self {
@@ -110,13 +121,7 @@ impl ModelSchema {
     /// shard; when it differs from the stored one, the shard needs a reindex.
     pub fn index_fingerprint(&self) -> String {
         self.indexes()
-            .map(|f| {
-                let kind = match f.index {
-                    Some(IndexKind::Numeric) => "n",
-                    _ => "s",
-                };
-                format!("{}:{kind}", f.path)
-            })
+            .map(|f| format!("{}:{}", f.path, f.index_letter()))
             .collect::<Vec<_>>()
             .join(",")
     }

@@ -438,9 +438,15 @@ pub(crate) async fn reindex<M: Model>(
             }
         }
         for chunk in ids.chunks(batch.max(1)) {
+            // per document: root, id index, collections (the layout the specs assume)
             let roots = chunk
                 .iter()
-                .map(|id| ctx.keys.doc(ctx.schema, id).root)
+                .flat_map(|id| {
+                    let doc = ctx.keys.doc(ctx.schema, id);
+                    let mut keys = vec![doc.root, doc.ids];
+                    keys.extend(doc.collections.into_iter().map(|(_, k)| k));
+                    keys
+                })
                 .collect();
             backend
                 .invoke(&reindex_call(&ctx, shard, "batch", roots, chunk))

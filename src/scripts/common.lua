@@ -34,18 +34,20 @@ local function read_doc(out, root, first, last, kinds)
 end
 
 -- Index specs of one document, from ARGV[at]: count n, then per index: field path,
--- kind ("n" numeric: member id, score the value; "s" string: score 0, member
--- value \0 id \0 <length of id>, so values sort first and both parts can be read back
--- whatever bytes they hold), and the index key's position in KEYS. Returns the specs and the ARGV
--- position after them.
+-- kind ("n" numeric root field: member id, score the value; "s" string root field,
+-- "l" list of strings, "e" set of strings: score 0, member value \0 id \0 <length of
+-- id>, so values sort first and both parts can be read back whatever bytes they hold),
+-- the index key's position in KEYS, and where the values live relative to the
+-- document's root key (0: the root hash itself; k: the k-th key after it). Returns the
+-- specs and the ARGV position after them.
 local function read_specs(at)
   local specs = {}
   local n = tonumber(ARGV[at])
   for i = 1, n do
-    local b = at + 1 + (i - 1) * 3
-    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[tonumber(ARGV[b + 2])]}
+    local b = at + 1 + (i - 1) * 4
+    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[tonumber(ARGV[b + 2])], src = tonumber(ARGV[b + 3])}
   end
-  return specs, at + 1 + n * 3
+  return specs, at + 1 + n * 4
 end
 
 -- Index entry of `id` for stored `value` (nil: the field is absent, no entry).
@@ -62,7 +64,9 @@ local function lex_split(member)
 end
 
 local function index_remove(spec, id, value)
-  if value then
+  if type(value) == 'table' then
+    for _, v in ipairs(value) do redis.call('ZREM', spec.key, lex_member(v, id)) end
+  elseif value then
     if spec.kind == 'n' then
       redis.call('ZREM', spec.key, id)
     else
@@ -72,7 +76,9 @@ local function index_remove(spec, id, value)
 end
 
 local function index_add(spec, id, value)
-  if value then
+  if type(value) == 'table' then
+    for _, v in ipairs(value) do redis.call('ZADD', spec.key, 0, lex_member(v, id)) end
+  elseif value then
     if spec.kind == 'n' then
       redis.call('ZADD', spec.key, tonumber(value), id)
     else
@@ -81,11 +87,28 @@ local function index_add(spec, id, value)
   end
 end
 
--- The stored values of the indexed fields of root hash `root`.
+-- The indexed value of a document whose root hash is KEYS[root]: the root field's
+-- text, or for a collection the table of its distinct elements (nil: no value).
+local function spec_value(spec, root)
+  if spec.kind == 'n' or spec.kind == 's' then
+    return redis.call('HGET', KEYS[root], spec.path)
+  end
+  local key = KEYS[root + spec.src]
+  local items
+  if spec.kind == 'l' then items = redis.call('LRANGE', key, 0, -1) else items = redis.call('SMEMBERS', key) end
+  if #items == 0 then return nil end
+  local seen, out = {}, {}
+  for _, v in ipairs(items) do
+    if not seen[v] then seen[v] = true; out[#out + 1] = v end
+  end
+  return out
+end
+
+-- The indexed values of the document whose root hash is KEYS[root].
 local function indexed_values(root, specs)
   local values = {}
   for i, spec in ipairs(specs) do
-    values[i] = redis.call('HGET', root, spec.path)
+    values[i] = spec_value(spec, root)
   end
   return values
 end

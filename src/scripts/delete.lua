@@ -10,7 +10,7 @@
 
 local id, ncoll = ARGV[1], tonumber(ARGV[2])
 local specs = read_specs(3)
-local old = indexed_values(KEYS[1], specs)
+local old = indexed_values(1, specs)
 for i, spec in ipairs(specs) do index_remove(spec, id, old[i]) end
 local existed = redis.call('DEL', KEYS[1])
 for k = 3, 2 + ncoll do redis.call('DEL', KEYS[k]) end

@@ -23,8 +23,10 @@ local base = 0
 for d = 1, tonumber(ARGV[1]) do
   local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = tonumber(ARGV[pos + 2]), nkeys = tonumber(ARGV[pos + 3]), base = base}
   doc.specs, pos = read_specs(pos + 4)
-  doc.indexed = {}
-  for _, spec in ipairs(doc.specs) do doc.indexed[spec.path] = spec end
+  doc.indexed, doc.by_src = {}, {}
+  for _, spec in ipairs(doc.specs) do
+    if spec.kind == 'n' or spec.kind == 's' then doc.indexed[spec.path] = spec else doc.by_src[spec.src] = spec end
+  end
   base = base + doc.nkeys + #doc.specs
   docs[d] = doc
 end
@@ -362,7 +364,8 @@ end
 local results = {1, skipped}
 for i = 1, nops do
   local doc = docs[tonumber(ARGV[pos])]
-  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + tonumber(ARGV[pos + 2])], ARGV[pos + 3], tonumber(ARGV[pos + 4])
+  local kidx = tonumber(ARGV[pos + 2])
+  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + kidx], ARGV[pos + 3], tonumber(ARGV[pos + 4])
   local args = {}
   for j = 1, argc do args[j] = ARGV[pos + 4 + j] end
   pos = pos + 5 + argc
@@ -374,8 +377,9 @@ for i = 1, nops do
     remember(key)
     -- an op on an indexed root field moves its index entry: computed from the stored
     -- values before and after, never from the client's copy
-    local spec = field ~= '' and doc.indexed[field]
-    local old = spec and redis.call('HGET', key, field)
+    local spec
+    if field ~= '' then spec = doc.indexed[field] else spec = doc.by_src[kidx - 1] end
+    local old = spec and spec_value(spec, doc.base + 1)
     local ok, res = pcall(op, key, field, args)
     if not ok then
       rollback()
@@ -383,8 +387,8 @@ for i = 1, nops do
       return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
     end
     if spec then
-      local new = redis.call('HGET', key, field)
-      if old ~= new then
+      local new = spec_value(spec, doc.base + 1)
+      if type(new) == 'table' or type(old) == 'table' or old ~= new then
         index_remove(spec, doc.id, old)
         index_add(spec, doc.id, new)
         index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}

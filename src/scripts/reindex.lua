@@ -2,7 +2,8 @@
 --
 -- KEYS[1]    the shard's index manifest
 -- KEYS[2..]  the shard's current index keys (as many as the specs say), then per ARGV
---            mode: "clear": old index keys to drop; "batch": the root hashes of a batch
+--            mode: "clear": old index keys to drop; "batch": per document of the batch
+--            its root hash, id index and collection keys (ARGV[3 + 4n + 1] keys each)
 -- ARGV[1]    "clear" | "batch" | "finish"
 -- ARGV[2]    the model's index fingerprint
 -- ARGV[3..]  the index specs (see read_specs), then for "batch" the batch's ids, in the
@@ -19,11 +20,14 @@ if ARGV[1] == 'clear' then
   redis.call('DEL', KEYS[1])
   return 1
 elseif ARGV[1] == 'batch' then
+  local stride = tonumber(ARGV[after])
   local done = 0
-  for k = first_extra, #KEYS do
-    local id = ARGV[after + k - first_extra]
-    if redis.call('EXISTS', KEYS[k]) == 1 then
-      local values = indexed_values(KEYS[k], specs)
+  local n = 0
+  for root = first_extra, #KEYS, stride do
+    n = n + 1
+    local id = ARGV[after + n]
+    if redis.call('EXISTS', KEYS[root]) == 1 then
+      local values = indexed_values(root, specs)
       for i, spec in ipairs(specs) do index_add(spec, id, values[i]) end
       done = done + 1
     end

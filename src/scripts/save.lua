@@ -60,7 +60,7 @@ end
 local specs, after_specs = read_specs(pos)
 
 -- the old values' index entries go
-local old = indexed_values(KEYS[1], specs)
+local old = indexed_values(1, specs)
 for i, spec in ipairs(specs) do index_remove(spec, id, old[i]) end
 
 -- save replaces the document wholly, collections included
@@ -74,7 +74,7 @@ for k = 3, last_coll do
 end
 
 -- the new values' index entries come
-local new = indexed_values(KEYS[1], specs)
+local new = indexed_values(1, specs)
 for i, spec in ipairs(specs) do index_add(spec, id, new[i]) end
 
 local ttl = tonumber(ARGV[3])
