@@ -133,7 +133,10 @@ impl Keyspace {
                 key: self.index(shard, &f.path),
                 letter: f.index_letter(),
                 src: if f.kind.is_collection() {
-                    2 + schema.collections().position(|c| c.path == f.path).unwrap_or(0)
+                    2 + schema
+                        .collections()
+                        .position(|c| c.path == f.path)
+                        .unwrap_or(0)
                 } else {
                     0
                 },

@@ -138,6 +138,27 @@ pub(crate) fn raw_root(replies: &[Value]) -> HashMap<String, Vec<u8>> {
     out
 }
 
+/// The stored collections of a load's replies, by field path.
+pub(crate) fn raw_collections(ctx: &Ctx, replies: &[Value]) -> HashMap<String, Vec<Vec<u8>>> {
+    ctx.schema
+        .collections()
+        .zip(replies.iter().skip(1))
+        .map(|(f, v)| {
+            let items = match v {
+                Value::Array(items) | Value::Set(items) => items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Value::BulkString(b) => Some(b.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (f.path.clone(), items)
+        })
+        .collect()
+}
+
 /// Decodes the replies of [`load`]; `None` when the document does not exist.
 pub(crate) fn decode_load<M: Model>(
     ctx: &Ctx,

@@ -53,7 +53,8 @@ enum Cmp {
     Prefix,
 }
 
-/// One indexed-field predicate: path, index kind, comparison, stored-form operands.
+/// One indexed-field predicate: path, index kind, comparison, stored-form operands;
+/// `multi`: the field is a collection and any element may match (`contains`).
 #[derive(Debug, Clone, PartialEq)]
 struct Pred {
     path: String,
@@ -61,6 +62,7 @@ struct Pred {
     cmp: Cmp,
     a: Vec<u8>,
     b: Vec<u8>,
+    multi: bool,
 }
 
 /// A query expression over indexed fields: build it from typed paths
@@ -150,6 +152,7 @@ impl<T: QueryField> FieldPath<T> {
             cmp,
             a: a.encode_scalar(),
             b: b.map(Scalar::encode_scalar).unwrap_or_default(),
+            multi: false,
         }))
     }
 
@@ -228,6 +231,31 @@ impl FieldPath<Option<String>> {
         self.pred(Cmp::Prefix, &prefix.to_owned(), None)
     }
 }
+
+/// `contains` on indexed string collections.
+macro_rules! contains_paths {
+    ($($t:ty),*) => {$(
+        impl FieldPath<$t> {
+            /// The collection holds `item` (needs `#[rapyer(index)]` on the field).
+            pub fn contains(&self, item: impl QueryArg<String>) -> Expr {
+                Expr(Node::Pred(Pred {
+                    path: self.path().to_owned(),
+                    kind: IndexKind::Lex,
+                    cmp: Cmp::Eq,
+                    a: item.into_value().into_bytes(),
+                    b: Vec::new(),
+                    multi: true,
+                }))
+            }
+        }
+    )*};
+}
+contains_paths!(
+    Vec<String>,
+    std::collections::VecDeque<String>,
+    std::collections::BTreeSet<String>,
+    std::collections::HashSet<String>
+);
 
 /// A sort order on an indexed field: `User::fields().age.desc()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -504,9 +532,13 @@ impl<M: Model> Query<M> {
         }
     }
 
-    /// Re-checks the expression against a document's stored root fields.
-    pub(crate) fn matches(&self, root: &HashMap<String, Vec<u8>>) -> bool {
-        eval(&self.expr.0, root)
+    /// Re-checks the expression against a document's stored root fields and collections.
+    pub(crate) fn matches(
+        &self,
+        root: &HashMap<String, Vec<u8>>,
+        colls: &HashMap<String, Vec<Vec<u8>>>,
+    ) -> bool {
+        eval(&self.expr.0, root, colls)
     }
 }
 
@@ -594,12 +626,19 @@ fn compare(kind: IndexKind, stored: &[u8], v: &[u8]) -> Option<Ordering> {
     }
 }
 
-fn eval(node: &Node, root: &HashMap<String, Vec<u8>>) -> bool {
+fn eval(
+    node: &Node,
+    root: &HashMap<String, Vec<u8>>,
+    colls: &HashMap<String, Vec<Vec<u8>>>,
+) -> bool {
     match node {
         Node::All => true,
-        Node::And(xs) => xs.iter().all(|x| eval(x, root)),
-        Node::Or(xs) => xs.iter().any(|x| eval(x, root)),
-        Node::Not(x) => !eval(x, root),
+        Node::And(xs) => xs.iter().all(|x| eval(x, root, colls)),
+        Node::Or(xs) => xs.iter().any(|x| eval(x, root, colls)),
+        Node::Not(x) => !eval(x, root, colls),
+        Node::Pred(p) if p.multi => colls
+            .get(&p.path)
+            .is_some_and(|items| items.iter().any(|item| item.as_slice() == p.a.as_slice())),
         Node::Pred(p) => {
             let Some(stored) = root.get(&p.path) else {
                 return false;
@@ -694,11 +733,18 @@ pub(crate) fn reindex_call(
 ) -> Invocation {
     let indexes = ctx.keys.index_keys(ctx.schema, shard);
     let mut keys = vec![ctx.keys.manifest(shard)];
-    let mut args = vec![mode.as_bytes().to_vec(), ctx.schema.index_fingerprint().into_bytes()];
+    let mut args = vec![
+        mode.as_bytes().to_vec(),
+        ctx.schema.index_fingerprint().into_bytes(),
+    ];
     args.extend(crate::keys::index_specs(&indexes, 2));
     keys.extend(indexes.into_iter().map(|ix| ix.key));
     // per document: root, id index, collections (the layout the specs' sources assume)
-    args.push((2 + ctx.schema.collections().count()).to_string().into_bytes());
+    args.push(
+        (2 + ctx.schema.collections().count())
+            .to_string()
+            .into_bytes(),
+    );
     keys.extend(extra);
     args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
     Invocation {

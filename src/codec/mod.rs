@@ -200,7 +200,7 @@ pub trait Field: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be indexed",
     label = "`#[rapyer(index)]` on an unsupported type",
-    note = "indexes exist for integers up to 64 bits, floats, bool, String, char, uuid::Uuid, chrono date-times, and Option of those"
+    note = "indexes exist for integers up to 64 bits, floats, bool, String, char, uuid::Uuid, chrono date-times, `#[derive(Enum)]` enums, Option of those, and lists and sets of String"
 )]
 pub trait Indexable: Field {
     /// The index structure this type uses.
@@ -220,6 +220,19 @@ impl<T: IndexableScalar + Field> Indexable for T {
 
 impl<T: IndexableScalar> Indexable for Option<T> {
     const INDEX: crate::schema::IndexKind = <T as IndexableScalar>::INDEX;
+}
+
+/// String collections are indexed element by element (`contains` queries).
+macro_rules! indexable_collections {
+    ($($t:ty),*) => {$(
+        impl Indexable for $t {
+            const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::Lex;
+        }
+    )*};
+}
+indexable_collections!(Vec<String>, VecDeque<String>, BTreeSet<String>);
+impl<S: BuildHasher + Default> Indexable for HashSet<String, S> {
+    const INDEX: crate::schema::IndexKind = crate::schema::IndexKind::Lex;
 }
 
 macro_rules! indexable {

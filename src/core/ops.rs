@@ -308,7 +308,10 @@ pub(crate) async fn load_docs<M: Model>(
     let mut out = Vec::with_capacity(ids.len());
     for (id, doc) in ids.iter().zip(docs) {
         let mine: Vec<_> = replies.by_ref().take(per_doc).collect();
-        if recheck.is_some_and(|q| !q.matches(&plan::raw_root(&mine))) {
+        let rejected = recheck.is_some_and(|q| {
+            !q.matches(&plan::raw_root(&mine), &plan::raw_collections(ctx, &mine))
+        });
+        if rejected {
             // expired since, or the index was approximate: the document decides
             out.push(None);
             continue;

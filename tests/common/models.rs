@@ -379,3 +379,14 @@ pub struct Ticket {
     pub previous: Option<State>,
     pub history: Vec<State>,
 }
+
+/// Indexed string collections (`contains`).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Post {
+    pub id: Id,
+    pub title: String,
+    #[rapyer(index)]
+    pub tags: Vec<String>,
+    #[rapyer(index)]
+    pub labels: HashSet<String>,
+}

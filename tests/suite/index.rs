@@ -193,3 +193,113 @@ async fn adding_an_index_to_existing_data_needs_a_reindex() {
         "the dropped index's keys are gone"
     );
 }
+
+/// Entries of Post's collection indexes equal the stored elements exactly.
+fn check_post_indexes(t: &common::TestEnv) {
+    use std::collections::BTreeSet;
+    let mut raw = t.raw();
+    for (field, kind) in [("tags", "list"), ("labels", "set")] {
+        let mut expected = BTreeSet::new();
+        for root in t.keys().iter().filter(|k| k.contains("{Post:0}:d:")) {
+            let id = root.split(":d:").nth(1).unwrap();
+            let coll = format!("{}:{{Post:0}}:c:{field}:{id}", t.ns);
+            let items: Vec<Vec<u8>> = if kind == "list" {
+                redis::cmd("LRANGE")
+                    .arg(&coll)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut raw)
+                    .unwrap()
+            } else {
+                redis::cmd("SMEMBERS").arg(&coll).query(&mut raw).unwrap()
+            };
+            for item in items {
+                let mut m = item.clone();
+                m.push(0);
+                m.extend_from_slice(id.as_bytes());
+                m.push(0);
+                m.extend_from_slice(id.len().to_string().as_bytes());
+                expected.insert(m);
+            }
+        }
+        let got: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+            .arg(format!("{}:{{Post:0}}:i:{field}", t.ns))
+            .arg(0)
+            .arg(-1)
+            .query(&mut raw)
+            .unwrap();
+        assert_eq!(
+            got.into_iter().collect::<BTreeSet<_>>(),
+            expected,
+            "index {field}"
+        );
+    }
+}
+
+#[maybe_async]
+#[mode_test]
+async fn string_collections_are_indexed_element_by_element() {
+    let t = common::env();
+    let mut a = Post {
+        id: Id::new(),
+        title: "a".into(),
+        tags: vec!["rust".into(), "redis".into(), "rust".into()],
+        labels: ["x".to_string()].into(),
+    };
+    let b = Post {
+        id: Id::new(),
+        title: "b".into(),
+        tags: vec!["go".into()],
+        labels: ["x".to_string(), "y\0z".to_string()].into(),
+    };
+    a.insert().await.unwrap();
+    b.insert().await.unwrap();
+    check_post_indexes(&t);
+    let f = Post::fields();
+    let rust = Post::find(f.tags.contains("rust")).run_all().await.unwrap();
+    assert_eq!(rust, vec![a.clone()]);
+    let n = Post::find(f.labels.contains("x"))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let n = Post::find(f.labels.contains("y\0z") & !f.tags.contains("rust"))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // atomic ops on the collections move their entries
+    a.atomic().tags.push("db".into()).go().await.unwrap();
+    a.atomic().tags.remove("rust".into(), 0).go().await.unwrap();
+    a.atomic().labels.add("new".into()).go().await.unwrap();
+    a.atomic().labels.remove("x".into()).go().await.unwrap();
+    check_post_indexes(&t);
+    let n = Post::find(f.tags.contains("rust"))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let found = Post::find(f.tags.contains("db") & f.labels.contains("new"))
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(found, vec![a.clone()]);
+    a.pipeline(|u, p| {
+        p.add(u.tags.clear());
+        p.add(u.labels.add("z".into()));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    check_post_indexes(&t);
+    a.tags = vec!["again".into()];
+    a.save().await.unwrap();
+    check_post_indexes(&t);
+    b.delete().await.unwrap();
+    check_post_indexes(&t);
+    let n = Post::find(f.labels.contains("x"))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
