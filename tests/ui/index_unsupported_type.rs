@@ -4,7 +4,7 @@ use rapyer::{Id, Model};
 struct User {
     id: Id,
     #[rapyer(index)]
-    tags: Vec<String>,
+    scores: std::collections::HashMap<String, i64>,
 }
 
 fn main() {}
