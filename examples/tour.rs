@@ -48,6 +48,28 @@ struct Session {
     pages: Vec<String>,
 }
 
+/// A model as first deployed: no index.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "Member", shards = 2)]
+struct MemberV1 {
+    id: Id,
+    name: String,
+    age: i64,
+    city: String,
+}
+
+/// The next version indexes two fields of the same documents.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "Member", shards = 2)]
+struct Member {
+    id: Id,
+    name: String,
+    #[rapyer(index)]
+    age: i64,
+    #[rapyer(index)]
+    city: String,
+}
+
 #[derive(Model, Debug, Clone, PartialEq)]
 #[rapyer(name = "Acct", shards = 4)]
 struct Account {
@@ -295,6 +317,58 @@ fn main() -> rapyer::Result<()> {
         Ok::<(), rapyer::Error>(())
     })?;
 
+    println!("\n== indexes and queries (plain Redis, no modules)");
+    for (i, city) in ["Oslo", "Rome", "Oslo", "Lima", "Oslo", "Rome"]
+        .iter()
+        .enumerate()
+    {
+        MemberV1 {
+            id: Id::new(),
+            name: format!("m{i}"),
+            age: 20 + 5 * i as i64,
+            city: city.to_string(),
+        }
+        .sync_save()?;
+    }
+    let f = Member::fields();
+    match Member::find(f.age.gt(25)).sync_count() {
+        Err(e) => println!("query before reindex -> {e}"),
+        Ok(n) => println!("unexpected: {n}"),
+    }
+    let done = Member::sync_reindex(|p| {
+        println!(
+            "  reindex: shard {}/{}: {}/{} documents",
+            p.shard + 1,
+            p.shards,
+            p.done,
+            p.total
+        )
+    })?;
+    println!("reindexed up to {:?}", done.cursor);
+    let oslo_over_25 = Member::find(f.age.gt(25) & f.city.eq("Oslo"))
+        .order_by(f.age.desc())
+        .sync_all()?;
+    println!(
+        "(age > 25) & (city == \"Oslo\"), oldest first: {:?}",
+        oslo_over_25
+            .iter()
+            .map(|m| (&m.name, m.age))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "count(city in [Rome, Lima]) = {}",
+        Member::find(f.city.is_in(["Rome", "Lima"])).sync_count()?
+    );
+    let first = rapyer::find_by!(Member, city = "Rome")
+        .order_by(f.age.asc())
+        .sync_first()?;
+    println!(
+        "find_by!(city = \"Rome\"), youngest: {:?}",
+        first.map(|m| m.name)
+    );
+    let removed = Member::find(f.age.lt(30)).sync_delete()?;
+    println!("deleted {removed} members under 30 (by filter)");
+
     println!("\n== switching environment in blocking code");
     {
         let _staging = rapyer::use_environment("staging")?;
@@ -317,6 +391,7 @@ fn main() -> rapyer::Result<()> {
     for email in Account::sync_ids()? {
         Account::sync_delete_id(&email)?;
     }
+    Member::query().sync_delete()?;
     println!(
         "default environment: {} users, {} accounts; stats {:?}",
         User::sync_count()?,

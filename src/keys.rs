@@ -19,6 +19,8 @@ pub const MAX_ID_LEN: usize = 1024;
 /// Root hash field holding the layout version; also keeps a document without scalar
 /// fields in existence. `$` cannot start a Rust field path, so it never collides.
 pub(crate) const META_FIELD: &str = "$v";
+/// Root hash field holding the index fingerprint the document was written with.
+pub(crate) const INDEX_FIELD: &str = "$i";
 /// Current layout version written in [`META_FIELD`].
 pub(crate) const LAYOUT_VERSION: &str = "1";
 

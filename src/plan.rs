@@ -307,6 +307,13 @@ pub(crate) fn write<M: Model>(
     let doc = ctx.doc(id)?;
     let mut enc = Encoder::new(ctx.schema.name);
     model.__encode(&mut enc)?;
+    if !doc.indexes.is_empty() {
+        // which indexes the document was written with (reindex rewrites it)
+        enc.root_field(
+            keys::INDEX_FIELD,
+            ctx.schema.index_fingerprint().into_bytes(),
+        );
+    }
 
     for ix in &doc.indexes {
         let path = &ix.path;

@@ -18,6 +18,11 @@ use crate::scripts::{self, Invocation};
 
 /// A query value accepted for a field of type `T`: the field's own type, and `&str` for
 /// strings. A value of another type does not compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with a field of type `{V}`",
+    label = "wrong value type for this field",
+    note = "query values have the field's own type (`&str` is accepted for `String`)"
+)]
 pub trait QueryArg<V> {
     /// The value.
     fn into_value(self) -> V;

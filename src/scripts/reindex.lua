@@ -10,8 +10,8 @@
 --            order of their root keys
 --
 -- clear: drops the current and old index keys (writes made from now on maintain their
--- own entries); batch: adds each existing document's entries (idempotent); finish:
--- records the fingerprint in the manifest.
+-- own entries); batch: adds each existing document's entries (idempotent) and stamps
+-- the fingerprint in its `$i` field; finish: records the fingerprint in the manifest.
 
 local specs, after = read_specs(3)
 local first_extra = 2 + #specs
@@ -29,6 +29,7 @@ elseif ARGV[1] == 'batch' then
     if redis.call('EXISTS', KEYS[root]) == 1 then
       local values = indexed_values(root, specs)
       for i, spec in ipairs(specs) do index_add(spec, id, values[i]) end
+      redis.call('HSET', KEYS[root], '$i', ARGV[2])
       done = done + 1
     end
   end

@@ -179,6 +179,18 @@ async fn adding_an_index_to_existing_data_needs_a_reindex() {
         n,
         (0..1100).filter(|i| i % 10 == 3 && i % 30 >= 20).count() as u64
     );
+    // every document carries the fingerprint it is indexed with
+    {
+        let mut raw = t.raw();
+        for root in t.keys().iter().filter(|k| k.contains("}:d:")).take(20) {
+            let stamp: String = redis::cmd("HGET")
+                .arg(root)
+                .arg("$i")
+                .query(&mut raw)
+                .unwrap();
+            assert_eq!(stamp, "name:s,age:n");
+        }
+    }
     // dropping an index: queries on the rest need the manifest updated, the old key goes
     let r = PetV3::find(PetV3::fields().age.eq(3)).run_count().await;
     assert!(matches!(r, Err(Error::StaleIndex { .. })));

@@ -252,6 +252,44 @@ async fn string_order_exact_values_and_the_query_api() {
     assert_eq!(n, 2);
     let n = Person::find(f.age.lt(-big)).run_count().await.unwrap();
     assert_eq!(n, 1);
+    // floats at the 2^53 boundary are exact scores: queries on them are exact
+    for (i, score) in [
+        9_007_199_254_740_992.0f64,
+        9_007_199_254_740_994.0,
+        -9_007_199_254_740_992.0,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = Person {
+            score: *score,
+            status: format!("f{i}"),
+            ..Person::default()
+        };
+        p.insert().await.unwrap();
+    }
+    let n = Person::find(f.score.eq(9_007_199_254_740_992.0))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = Person::find(f.score.gt(9_007_199_254_740_992.0))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = Person::find(f.score.le(-9_007_199_254_740_992.0))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    for i in 0..3 {
+        let gone = Person::find(f.status.eq(format!("f{i}")))
+            .run_delete()
+            .await
+            .unwrap();
+        assert_eq!(gone, 1);
+    }
     // awkward string values query exactly
     for d in &docs {
         let found = Person::find(f.status.eq(d.status.as_str()))
