@@ -61,6 +61,13 @@ pub(crate) struct Op {
 /// order after the server replied.
 pub(crate) type Mirror<'a, T> = Option<Arc<parking_lot::Mutex<&'a mut T>>>;
 
+/// Applies `f` to the local copy, if there is one.
+fn mirror_apply<T>(local: Mirror<'_, T>, f: impl FnOnce(&mut T)) {
+    if let Some(local) = local {
+        f(&mut local.lock());
+    }
+}
+
 pub(crate) fn mirror<T>(local: Option<&mut T>) -> Mirror<'_, T> {
     local.map(|l| Arc::new(parking_lot::Mutex::new(l)))
 }
@@ -446,6 +453,17 @@ fn decode_as<T: Scalar>(doc: &DocRef, path: &str, raw: &[u8]) -> Result<T> {
     })
 }
 
+/// Decodes a multi-bulk reply of elements (a list range, set members).
+fn decode_elems<T: Element>(doc: &DocRef, path: &str, v: Value, what: &str) -> Result<Vec<T>> {
+    match v {
+        Value::Array(items) | Value::Set(items) => items
+            .into_iter()
+            .map(|v| decode_elem(doc, path, &bytes(v, what)?))
+            .collect(),
+        other => Err(unexpected(what, &other)),
+    }
+}
+
 fn decode_elem<T: Element>(doc: &DocRef, path: &str, raw: &[u8]) -> Result<T> {
     T::decode_element(raw).map_err(|reason| Error::Decode {
         model: doc.schema.name,
@@ -498,11 +516,9 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
         Pending::new(&doc, code, Target::Root(path.clone()), args, move |v| {
             let raw = bytes(v, code)?;
             let value: T = decode_as(&d, &path, &raw)?;
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 *local = value.clone();
-            }
+            });
             Ok(value)
         })
     }
@@ -512,11 +528,9 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         let bytes = value.encode_scalar();
         Pending::new(&doc, "set", Target::Root(path), vec![bytes], move |_| {
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 *local = value;
-            }
+            });
             Ok(())
         })
     }
@@ -541,11 +555,9 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
                 v => bytes(v, "get")?,
             };
             let value: T = decode_as(&d, &path, &raw)?;
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 *local = value.clone();
-            }
+            });
             Ok(value)
         })
     }
@@ -847,11 +859,9 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
             None => ("clear", vec![]),
         };
         Pending::new(&doc, code, Target::Root(path), args, move |_| {
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 *local = value;
-            }
+            });
             Ok(())
         })
     }
@@ -873,11 +883,9 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
                 Value::Nil => None,
                 v => Some(decode_as::<T>(&d, &path, &bytes(v, "get")?)?),
             };
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 *local = value.clone();
-            }
+            });
             Ok(value)
         })
     }
@@ -1249,12 +1257,8 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
             start.to_string().into_bytes(),
             stop.to_string().into_bytes(),
         ];
-        Pending::new(&doc, "lrange", self.target(), args, move |v| match v {
-            Value::Array(items) => items
-                .into_iter()
-                .map(|v| decode_elem(&d, &path, &bytes(v, "lrange")?))
-                .collect(),
-            other => Err(unexpected("lrange", &other)),
+        Pending::new(&doc, "lrange", self.target(), args, move |v| {
+            decode_elems(&d, &path, v, "lrange")
         })
     }
 
@@ -1276,19 +1280,10 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
             Target::Collection(path.clone()),
             vec![b"0".to_vec(), b"-1".to_vec()],
             move |v| {
-                let items = match v {
-                    Value::Array(items) => items,
-                    other => return Err(unexpected("lrange", &other)),
-                };
-                let items = items
-                    .into_iter()
-                    .map(|v| decode_elem(&d, &path, &bytes(v, "lrange")?))
-                    .collect::<Result<Vec<T>>>()?;
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
+                let items: Vec<T> = decode_elems(&d, &path, v, "lrange")?;
+                mirror_apply(local, |local| {
                     local.list_replace(items.clone());
-                }
+                });
                 Ok(items)
             },
         )
@@ -1298,11 +1293,9 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     pub fn clear(&self) -> Pending<'a, ()> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 local.list_replace(Vec::new());
-            }
+            });
             Ok(())
         })
     }
@@ -1332,11 +1325,9 @@ impl<'a, T: serde::Serialize + Send + 'a> BlobRef<'a, T> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         match crate::codec::to_msgpack(&value) {
             Ok(bytes) => Pending::new(&doc, "set", Target::Root(path), vec![bytes], move |_| {
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
+                mirror_apply(local, |local| {
                     *local = value;
-                }
+                });
                 Ok(())
             }),
             Err(reason) => {
@@ -1694,11 +1685,9 @@ where
                     other => return Err(unexpected("hgetall", &other)),
                 };
                 let entries = Self::decode_whole(&d, &path, &flat)?;
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
+                mirror_apply(local, |local| {
                     local.map_replace(entries.clone());
-                }
+                });
                 Ok(entries)
             },
         )
@@ -1708,11 +1697,9 @@ where
     pub fn clear(&self) -> Pending<'a, ()> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 local.map_replace(Vec::new());
-            }
+            });
             Ok(())
         })
     }
@@ -1925,19 +1912,10 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
             Target::Collection(path.clone()),
             vec![],
             move |v| {
-                let items: Vec<Value> = match v {
-                    Value::Array(items) | Value::Set(items) => items,
-                    other => return Err(unexpected("smembers", &other)),
-                };
-                let items = items
-                    .into_iter()
-                    .map(|v| decode_elem(&d, &path, &bytes(v, "smembers")?))
-                    .collect::<Result<Vec<T>>>()?;
-                if let Some(local) = local {
-                    let mut guard = local.lock();
-                    let local: &mut _ = &mut **guard;
+                let items: Vec<T> = decode_elems(&d, &path, v, "smembers")?;
+                mirror_apply(local, |local| {
                     local.set_replace(items.clone());
-                }
+                });
                 Ok(items)
             },
         )
@@ -1947,11 +1925,9 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
     pub fn clear(&self) -> Pending<'a, ()> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
         Pending::new(&doc, "del", Target::Collection(path), vec![], move |_| {
-            if let Some(local) = local {
-                let mut guard = local.lock();
-                let local: &mut _ = &mut **guard;
+            mirror_apply(local, |local| {
                 local.set_replace(Vec::new());
-            }
+            });
             Ok(())
         })
     }
