@@ -103,52 +103,120 @@ local function lex_leaf(key, op, v, w)
   return out
 end
 
-local function eval()
+-- The expression as a tree: {t = 'all' | 'and' | 'or' | 'not' | 'n' | 's', ...}.
+local function parse()
   local t = next_arg()
-  if t == 'all' then
+  if t == 'and' or t == 'or' then
+    local node = {t = t, kids = {}}
+    for k = 1, tonumber(next_arg()) do node.kids[k] = parse() end
+    return node
+  elseif t == 'not' then
+    return {t = t, kid = parse()}
+  elseif t == 'n' then
+    return {t = t, key = KEYS[tonumber(next_arg())], min = next_arg(), max = next_arg()}
+  elseif t == 's' then
+    local node = {t = t, key = KEYS[tonumber(next_arg())], op = next_arg(), v = next_arg()}
+    if node.op == 'between' then node.w = next_arg() end
+    return node
+  end
+  return {t = 'all'}
+end
+
+-- The numeric bound text of ZRANGEBYSCORE as a test on a score.
+local function bound_ok(score, bound, lower)
+  if bound == '-inf' then return true end
+  if bound == '+inf' then return true end
+  local exclusive = string.sub(bound, 1, 1) == '('
+  local b = tonumber(exclusive and string.sub(bound, 2) or bound)
+  if lower then
+    if exclusive then return score > b else return score >= b end
+  end
+  if exclusive then return score < b else return score <= b end
+end
+
+local eval
+
+-- "and": the most selective part first. Each part is sized (numeric ranges with ZCOUNT,
+-- string equality and prefixes with ZLEXCOUNT; other parts count as large); the smallest
+-- seeds the candidates; after that a numeric range larger than the candidate set is
+-- checked per candidate (ZSCORE) instead of scanned, the rest are intersected.
+local function eval_and(node)
+  local kids = {}
+  for k, kid in ipairs(node.kids) do
+    if kid.t == 'n' then
+      kid.size = redis.call('ZCOUNT', kid.key, kid.min, kid.max)
+    elseif kid.t == 's' and kid.op == 'eq' then
+      kid.size = redis.call('ZLEXCOUNT', kid.key, '[' .. kid.v .. '\0', '(' .. kid.v .. '\1')
+    else
+      kid.size = math.huge
+    end
+    kid.order = k
+    kids[k] = kid
+  end
+  table.sort(kids, function(a, b)
+    if a.size == b.size then return a.order < b.order end
+    return a.size < b.size
+  end)
+  if kids[1].size == 0 then return {} end
+  local acc = eval(kids[1])
+  local count = 0
+  for _ in pairs(acc) do count = count + 1 end
+  for k = 2, #kids do
+    local kid = kids[k]
+    if count == 0 then return acc end
+    if kid.t == 'n' and count < kid.size then
+      numeric_seen[kid.key] = true
+      for id in pairs(acc) do
+        local sc = redis.call('ZSCORE', kid.key, id)
+        local score = sc and tonumber(sc)
+        if not (score and bound_ok(score, kid.min, true) and bound_ok(score, kid.max, false)) then
+          acc[id] = nil
+          count = count - 1
+        end
+      end
+    else
+      local s = eval(kid)
+      for id in pairs(acc) do
+        if not s[id] then
+          acc[id] = nil
+          count = count - 1
+        end
+      end
+    end
+  end
+  return acc
+end
+
+eval = function(node)
+  if node.t == 'all' then
     local out = {}
     for id in pairs(live()) do out[id] = true end
     return out
-  elseif t == 'and' or t == 'or' then
-    local n = tonumber(next_arg())
-    local acc = nil
-    for _ = 1, n do
-      local s = eval()
-      if acc == nil then
-        acc = s
-      elseif t == 'and' then
-        for id in pairs(acc) do
-          if not s[id] then acc[id] = nil end
-        end
-      else
-        for id in pairs(s) do acc[id] = true end
-      end
+  elseif node.t == 'and' then
+    return eval_and(node)
+  elseif node.t == 'or' then
+    local acc = {}
+    for _, kid in ipairs(node.kids) do
+      for id in pairs(eval(kid)) do acc[id] = true end
     end
-    return acc or {}
-  elseif t == 'not' then
-    local s = eval()
+    return acc
+  elseif node.t == 'not' then
+    local s = eval(node.kid)
     local out = {}
     for id in pairs(live()) do
       if not s[id] then out[id] = true end
     end
     return out
-  elseif t == 'n' then
-    local key = KEYS[tonumber(next_arg())]
-    local min, max = next_arg(), next_arg()
-    numeric_seen[key] = true
+  elseif node.t == 'n' then
+    numeric_seen[node.key] = true
     local out = {}
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, min, max)) do out[id] = true end
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', node.key, node.min, node.max)) do out[id] = true end
     return out
-  else
-    local key = KEYS[tonumber(next_arg())]
-    local op, v = next_arg(), next_arg()
-    local w = nil
-    if op == 'between' then w = next_arg() end
-    return lex_leaf(key, op, v, w)
   end
+  return lex_leaf(node.key, node.op, node.v, node.w)
 end
 
-local found = eval()
+local found = eval(parse())
 local ids = {}
 for id in pairs(found) do
   if is_live(id) then
