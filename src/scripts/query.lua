@@ -137,7 +137,7 @@ end
 local eval
 
 -- "and": the most selective part first. Each part is sized (numeric ranges with ZCOUNT,
--- string equality and prefixes with ZLEXCOUNT; other parts count as large); the smallest
+-- string equality with ZLEXCOUNT; other parts count as large); the smallest
 -- seeds the candidates; after that a numeric range larger than the candidate set is
 -- checked per candidate (ZSCORE) instead of scanned, the rest are intersected.
 local function eval_and(node)
