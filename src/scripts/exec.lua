@@ -388,6 +388,14 @@ for i = 1, nops do
     end
     if spec then
       local new = spec_value(spec, doc.base + 1)
+      local score = spec.kind == 'n' and new and tonumber(new)
+      if spec.kind == 'n' and new and (score == nil or score ~= score) then
+        -- NaN (or text) has no place in a numeric index: restore the field, undo the
+        -- plan, refuse (checked here because set/mul/div can all produce it)
+        if old then redis.call('HSET', key, field, old) else redis.call('HDEL', key, field) end
+        rollback()
+        return redis.error_reply('RAPYER ' .. i .. ' ' .. tostring(new) .. ' cannot be stored in an indexed number field')
+      end
       if type(new) == 'table' or type(old) == 'table' or old ~= new then
         index_remove(spec, doc.id, old)
         index_add(spec, doc.id, new)

@@ -81,6 +81,20 @@ async fn atomic_ops_and_pipelines_keep_indexes_exact() {
     p.atomic().nick.clear().go().await.unwrap();
     Person::at(&p.id).age.set(-3).go().await.unwrap();
     check_person_indexes(&t);
+    // NaN cannot enter a numeric index, whichever op would produce it; nothing changes
+    let before_score = p.score;
+    let r = p.atomic().score.set(f64::NAN).go().await;
+    assert!(
+        matches!(r, Err(Error::Rejected { ref field, .. }) if field == "score"),
+        "{r:?}"
+    );
+    p.atomic().score.set(f64::INFINITY).go().await.unwrap();
+    let r = p.atomic().score.mul(0.0).go().await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "inf * 0: {r:?}");
+    let stored = Person::get(&p.id).await.unwrap();
+    assert_eq!(stored.score, f64::INFINITY);
+    p.atomic().score.set(before_score).go().await.unwrap();
+    check_person_indexes(&t);
     p.pipeline(|u, pipe| {
         pipe.add(u.age.incr(1));
         pipe.add(u.age.incr(1));
