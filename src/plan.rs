@@ -304,6 +304,41 @@ pub(crate) fn write<M: Model>(
     id: &str,
     mode: WriteMode,
 ) -> Result<Invocation> {
+    let mut seg = Segment::default();
+    seg.args.push(match mode {
+        WriteMode::Save => b"save".to_vec(),
+        WriteMode::Insert => b"insert".to_vec(),
+        WriteMode::Locked(_, false) => b"locked".to_vec(),
+        WriteMode::Locked(_, true) => b"unlock".to_vec(),
+    });
+    write_segment(ctx, model, id, &mut seg)?;
+    if let WriteMode::Locked(held, _) = mode {
+        seg.keys.push(held.key.clone());
+        seg.args.push(held.token.as_bytes().to_vec());
+    }
+    Ok(Invocation {
+        script: &scripts::SAVE,
+        source: scripts::SAVE_SRC,
+        keys: seg.keys,
+        args: seg.args,
+    })
+}
+
+/// KEYS and ARGV of one script call, built up segment by segment.
+#[derive(Default)]
+pub(crate) struct Segment {
+    pub keys: Vec<String>,
+    pub args: Vec<Vec<u8>>,
+}
+
+/// Appends the write segment of `model` (under `id`) to `out`, in the layout of
+/// `doc.lua`'s `write_doc` (KEYS positions relative to the segment's first key).
+pub(crate) fn write_segment<M: Model>(
+    ctx: &Ctx,
+    model: &M,
+    id: &str,
+    out: &mut Segment,
+) -> Result<()> {
     let doc = ctx.doc(id)?;
     let mut enc = Encoder::new(ctx.schema.name);
     model.__encode(&mut enc)?;
@@ -330,13 +365,8 @@ pub(crate) fn write<M: Model>(
         }
     }
 
-    let mut args: Vec<Vec<u8>> = Vec::with_capacity(8 + 2 * enc.root.len());
-    args.push(match mode {
-        WriteMode::Save => b"save".to_vec(),
-        WriteMode::Insert => b"insert".to_vec(),
-        WriteMode::Locked(_, false) => b"locked".to_vec(),
-        WriteMode::Locked(_, true) => b"unlock".to_vec(),
-    });
+    let args = &mut out.args;
+    args.reserve(8 + 2 * enc.root.len());
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
     args.push(doc.collections.len().to_string().into_bytes());
@@ -352,15 +382,16 @@ pub(crate) fn write<M: Model>(
         .into_iter()
         .map(|(path, kind, items)| (path, (kind, items)))
         .collect();
-    let mut script_keys = Vec::with_capacity(2 + doc.collections.len() + doc.indexes.len());
-    script_keys.push(doc.root.clone());
-    script_keys.push(doc.ids.clone());
-    for ((path, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
-        let (kind, items) = stored.remove(path).unwrap_or((field.kind, Vec::new()));
+    let first_key = out.keys.len();
+    let script_keys = &mut out.keys;
+    script_keys.push(doc.root);
+    script_keys.push(doc.ids);
+    for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
+        let (kind, items) = stored.remove(&path).unwrap_or((field.kind, Vec::new()));
         args.push(kind_letter(kind).into());
         args.push(items.len().to_string().into_bytes());
         args.extend(items);
-        script_keys.push(key.clone());
+        script_keys.push(key);
     }
     if let Some(path) = stored.into_keys().next() {
         // The encoder produced a collection the schema does not describe: a derive bug,
@@ -371,22 +402,32 @@ pub(crate) fn write<M: Model>(
             reason: "collection not described by the model schema".into(),
         });
     }
-    args.extend(doc.index_specs(script_keys.len() + 1));
-    script_keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
-    if !doc.indexes.is_empty() {
-        script_keys.push(doc.manifest.clone());
+    args.extend(keys::index_specs(
+        &doc.indexes,
+        script_keys.len() - first_key + 1,
+    ));
+    let indexed = !doc.indexes.is_empty();
+    script_keys.extend(doc.indexes.into_iter().map(|ix| ix.key));
+    if indexed {
+        script_keys.push(doc.manifest);
         args.push(ctx.schema.index_fingerprint().into_bytes());
     }
-    if let WriteMode::Locked(held, _) = mode {
-        script_keys.push(held.key.clone());
-        args.push(held.token.as_bytes().to_vec());
-    }
-    Ok(Invocation {
-        script: &scripts::SAVE,
-        source: scripts::SAVE_SRC,
-        keys: script_keys,
-        args,
-    })
+    Ok(())
+}
+
+/// Appends the delete segment of document `id` to `out` (`doc.lua`'s `delete_doc`).
+pub(crate) fn delete_segment(doc: &DocKeys, id: &str, out: &mut Segment) {
+    let first_key = out.keys.len();
+    out.keys.push(doc.root.clone());
+    out.keys.push(doc.ids.clone());
+    out.keys
+        .extend(doc.collections.iter().map(|(_, k)| k.clone()));
+    out.args.push(id.as_bytes().to_vec());
+    out.args
+        .push(doc.collections.len().to_string().into_bytes());
+    out.args
+        .extend(doc.index_specs(out.keys.len() - first_key + 1));
+    out.keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
 }
 
 /// Reads the save script's reply.
@@ -438,19 +479,13 @@ pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
 
 /// `delete.lua` for document `id` (idempotent: safe to replay in a batch).
 pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
-    let mut keys = vec![doc.root.clone(), doc.ids.clone()];
-    keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
-    let mut args = vec![
-        id.as_bytes().to_vec(),
-        doc.collections.len().to_string().into_bytes(),
-    ];
-    args.extend(doc.index_specs(keys.len() + 1));
-    keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
+    let mut seg = Segment::default();
+    delete_segment(doc, id, &mut seg);
     Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,
-        keys,
-        args,
+        keys: seg.keys,
+        args: seg.args,
     }
 }
 

@@ -40,12 +40,15 @@ end
 -- the index key's position in KEYS, and where the values live relative to the
 -- document's root key (0: the root hash itself; k: the k-th key after it). Returns the
 -- specs and the ARGV position after them.
-local function read_specs(at)
+-- `koff` (default 0) is added to the KEYS positions: a bulk script holds many documents,
+-- each giving positions relative to its own first key.
+local function read_specs(at, koff)
+  koff = koff or 0
   local specs = {}
   local n = tonumber(ARGV[at])
   for i = 1, n do
     local b = at + 1 + (i - 1) * 4
-    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[tonumber(ARGV[b + 2])], src = tonumber(ARGV[b + 3])}
+    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[koff + tonumber(ARGV[b + 2])], src = tonumber(ARGV[b + 3])}
   end
   return specs, at + 1 + n * 4
 end

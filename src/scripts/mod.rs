@@ -6,7 +6,11 @@ use once_cell::sync::Lazy;
 
 /// Writes a whole document (save / insert), see `save.lua`.
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
-pub(crate) const SAVE_SRC: &str = concat!(include_str!("common.lua"), include_str!("save.lua"));
+pub(crate) const SAVE_SRC: &str = concat!(
+    include_str!("common.lua"),
+    include_str!("doc.lua"),
+    include_str!("save.lua")
+);
 
 /// Runs a plan of atomic field operations on one document, see `exec.lua`.
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
@@ -35,7 +39,19 @@ pub(crate) const LOCK_LOAD_SRC: &str =
 
 /// Deletes a document with index entries, see `delete.lua`.
 pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(DELETE_SRC));
-pub(crate) const DELETE_SRC: &str = concat!(include_str!("common.lua"), include_str!("delete.lua"));
+pub(crate) const DELETE_SRC: &str = concat!(
+    include_str!("common.lua"),
+    include_str!("doc.lua"),
+    include_str!("delete.lua")
+);
+
+/// Writes or deletes many documents of one model (a bulk chunk), see `bulk.lua`.
+pub(crate) static BULK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(BULK_SRC));
+pub(crate) const BULK_SRC: &str = concat!(
+    include_str!("common.lua"),
+    include_str!("doc.lua"),
+    include_str!("bulk.lua")
+);
 
 /// Runs a query on one shard, see `query.lua`.
 pub(crate) static QUERY: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(QUERY_SRC));
