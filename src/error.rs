@@ -23,7 +23,7 @@ pub enum Error {
     },
 
     /// Returned by `get_many` when some ids have no document; lists all of them. Nothing
-    /// is returned for the others (use `get_many_existing` to skip missing ids).
+    /// is returned for the others (use `bulk_get_existing` or `skip_missing` to skip missing ids).
     #[error("{model}: no document for ids {ids:?}")]
     Missing {
         /// Model name as used in keys.
@@ -164,6 +164,12 @@ pub enum Error {
         /// The reply, abbreviated.
         reply: String,
     },
+
+    /// Returned by a bulk write or delete that did not apply every document: existing ids
+    /// refused an insert chunk, or an error stopped the call. The report says exactly
+    /// which ids were applied, refused, not applied or in doubt.
+    #[error("{0}")]
+    Bulk(Box<crate::bulk::BulkError>),
 
     /// An error from the Redis client or server (I/O, `WRONGTYPE`, authentication, …).
     #[error("redis: {0}")]

@@ -11,6 +11,7 @@ compile_error!(
 );
 
 mod atomic;
+mod bulk;
 mod codec;
 mod env;
 mod error;
@@ -39,6 +40,7 @@ pub use atomic::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
     Pipeline, ScalarRef, SetLike, SetRef, Slot,
 };
+pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{
     AutoKey, Element, Field, FieldPath, Indexable, IndexableScalar, Key, MapKey, Scalar,
 };

@@ -51,6 +51,12 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::query::Query::new(crate::query::Expr::all())
     }
 
+    /// A bulk operation (chunked insert / save / get / delete / duplicate) with options:
+    /// `User::bulk().chunk_size(1000).progress(|p| ..).sync_insert(&users)?`.
+    fn bulk<'a>() -> crate::bulk::Bulk<'a, Self> {
+        crate::bulk::Bulk::new()
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 

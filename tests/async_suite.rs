@@ -49,6 +49,41 @@ impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
     }
 }
 
+/// Running a configured bulk operation in this mode, under names neither API uses.
+pub trait RunBulk<M: rapyer::Model>: Sized {
+    fn run_insert<'m>(self, models: &'m [M]) -> impl Future<Output = R<u64>> + Send + 'm
+    where
+        Self: 'm;
+    fn run_save<'m>(self, models: &'m [M]) -> impl Future<Output = R<u64>> + Send + 'm
+    where
+        Self: 'm;
+    fn run_get(self, ids: &[String]) -> impl Future<Output = R<Vec<M>>> + Send;
+    fn run_delete(self, ids: &[String]) -> impl Future<Output = R<u64>> + Send;
+}
+impl<M: rapyer::Model> RunBulk<M> for rapyer::Bulk<'_, M> {
+    fn run_insert<'m>(self, models: &'m [M]) -> impl Future<Output = R<u64>> + Send + 'm
+    where
+        Self: 'm,
+    {
+        self.insert(models)
+    }
+    fn run_save<'m>(self, models: &'m [M]) -> impl Future<Output = R<u64>> + Send + 'm
+    where
+        Self: 'm,
+    {
+        self.save(models)
+    }
+    fn run_get(self, ids: &[String]) -> impl Future<Output = R<Vec<M>>> + Send {
+        self.get(ids.to_vec())
+    }
+    fn run_delete(self, ids: &[String]) -> impl Future<Output = R<u64>> + Send {
+        self.delete(ids.to_vec())
+    }
+}
+
+use rapyer::Result as R;
+use std::future::Future;
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -66,6 +101,9 @@ mod index;
 
 #[path = "suite/query.rs"]
 mod query;
+
+#[path = "suite/bulk.rs"]
+mod bulk;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

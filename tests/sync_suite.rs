@@ -71,15 +71,31 @@ pub trait Api: rapyer::sync::SyncModel {
     fn find_one(expr: rapyer::Expr) -> rapyer::Result<Option<Self>> {
         Self::sync_find_one(expr)
     }
-    fn get_many<I: std::fmt::Display>(
+    fn bulk_get<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> rapyer::Result<Vec<Self>> {
-        Self::sync_get_many(ids)
+        Self::sync_bulk_get(ids)
     }
-    fn get_many_existing<I: std::fmt::Display>(
+    fn bulk_get_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> rapyer::Result<Vec<Self>> {
-        Self::sync_get_many_existing(ids)
+        Self::sync_bulk_get_existing(ids)
+    }
+    fn bulk_insert(models: &[Self]) -> rapyer::Result<u64> {
+        Self::sync_bulk_insert(models)
+    }
+    fn bulk_save(models: &[Self]) -> rapyer::Result<u64> {
+        Self::sync_bulk_save(models)
+    }
+    fn bulk_delete<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> rapyer::Result<u64> {
+        Self::sync_bulk_delete(ids)
+    }
+    fn duplicate_many(&self, n: usize) -> rapyer::Result<Vec<Self>>
+    where
+        Self: Clone,
+        Self::Key: rapyer::AutoKey,
+    {
+        self.sync_duplicate_many(n)
     }
     fn pipeline<T>(
         &mut self,
@@ -133,6 +149,28 @@ impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
     }
 }
 
+/// Running a configured bulk operation in this mode, under names neither API uses.
+pub trait RunBulk<M: rapyer::Model> {
+    fn run_insert(self, models: &[M]) -> rapyer::Result<u64>;
+    fn run_save(self, models: &[M]) -> rapyer::Result<u64>;
+    fn run_get(self, ids: &[String]) -> rapyer::Result<Vec<M>>;
+    fn run_delete(self, ids: &[String]) -> rapyer::Result<u64>;
+}
+impl<M: rapyer::Model> RunBulk<M> for rapyer::Bulk<'_, M> {
+    fn run_insert(self, models: &[M]) -> rapyer::Result<u64> {
+        self.sync_insert(models)
+    }
+    fn run_save(self, models: &[M]) -> rapyer::Result<u64> {
+        self.sync_save(models)
+    }
+    fn run_get(self, ids: &[String]) -> rapyer::Result<Vec<M>> {
+        self.sync_get(ids)
+    }
+    fn run_delete(self, ids: &[String]) -> rapyer::Result<u64> {
+        self.sync_delete(ids)
+    }
+}
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -150,6 +188,9 @@ mod index;
 
 #[path = "suite/query.rs"]
 mod query;
+
+#[path = "suite/bulk.rs"]
+mod bulk;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

@@ -15,6 +15,7 @@ use redis::Value;
 use tracing::Instrument;
 
 use crate::atomic::Pipeline;
+use crate::bulk::{Bulk, BulkMode};
 use crate::codec::AutoKey;
 use crate::env::Environment;
 use crate::error::Result;
@@ -241,15 +242,36 @@ pub trait AsyncModel: Model {
     ) -> impl Future<Output = Result<T>> + Send + 's;
     /// The first document matching `expr` (by id order), if any.
     fn find_one(expr: crate::Expr) -> impl Future<Output = Result<Option<Self>>> + Send;
-    /// Documents `ids`, in the order given, in one round trip;
-    /// [`crate::Error::Missing`] listing the ids without a document.
-    fn get_many<I: std::fmt::Display>(
+    /// Documents `ids`, in the order given, one round trip per chunk of 500;
+    /// [`crate::Error::Missing`] listing every id without a document. Options:
+    /// [`Model::bulk`].
+    fn bulk_get<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
-    /// Like [`get_many`](Self::get_many), leaving out ids without a document.
-    fn get_many_existing<I: std::fmt::Display>(
+    /// Like [`bulk_get`](Self::bulk_get), leaving out ids without a document.
+    fn bulk_get_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    /// Inserts `models` in chunks of 500, one atomic round trip each, and returns how
+    /// many were written. A chunk holding an id that exists writes nothing; the others
+    /// still run; then [`crate::Error::Bulk`] lists the existing ids and exactly which
+    /// were written. Options: [`Model::bulk`].
+    fn bulk_insert(models: &[Self]) -> impl Future<Output = Result<u64>> + Send + '_;
+    /// Saves (upserts) `models` in chunks of 500, one atomic round trip each; returns
+    /// how many were written, or [`crate::Error::Bulk`] saying which were when an error
+    /// stopped the call.
+    fn bulk_save(models: &[Self]) -> impl Future<Output = Result<u64>> + Send + '_;
+    /// Deletes documents `ids` (keys, id and index entries) in chunks of 500, one
+    /// atomic round trip each; returns how many existed.
+    fn bulk_delete<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// Inserts `n` copies of this model under fresh auto ids (a bulk insert) and
+    /// returns them.
+    fn duplicate_many(&self, n: usize) -> impl Future<Output = Result<Vec<Self>>> + Send + '_
+    where
+        Self: Clone,
+        Self::Key: AutoKey;
     /// Rebuilds this model's indexes (after adding, removing or changing an
     /// `#[rapyer(index)]` on a model that has data), in batches of 500 documents,
     /// calling `progress` after each batch. Until it has run, queries answer
@@ -444,17 +466,33 @@ impl<M: Model> AsyncModel for M {
         let q = Self::find(expr).limit(1);
         async move { Ok(ops::query_all(&q).await?.into_iter().next()) }
     }
-    fn get_many<I: std::fmt::Display>(
+    fn bulk_get<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send {
-        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-        async move { ops::get_many(&ids, false).await }.instrument(span!("get_many"))
+        Self::bulk().get(ids)
     }
-    fn get_many_existing<I: std::fmt::Display>(
+    fn bulk_get_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send {
-        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-        async move { ops::get_many(&ids, true).await }.instrument(span!("get_many"))
+        Self::bulk().skip_missing().get(ids)
+    }
+    fn bulk_insert(models: &[Self]) -> impl Future<Output = Result<u64>> + Send + '_ {
+        Self::bulk().insert(models)
+    }
+    fn bulk_save(models: &[Self]) -> impl Future<Output = Result<u64>> + Send + '_ {
+        Self::bulk().save(models)
+    }
+    fn bulk_delete<I: std::fmt::Display>(
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        Self::bulk().delete(ids)
+    }
+    fn duplicate_many(&self, n: usize) -> impl Future<Output = Result<Vec<Self>>> + Send + '_
+    where
+        Self: Clone,
+        Self::Key: AutoKey,
+    {
+        Self::bulk().duplicate(self, n)
     }
     fn pipeline<'s, T: Send + 's>(
         &'s mut self,
@@ -564,6 +602,63 @@ impl<'a, R: Send + 'a> std::future::IntoFuture for crate::atomic::Pending<'a, R>
     fn into_future(self) -> Self::IntoFuture {
         let span = tracing::debug_span!("rapyer.atomic", model = self.doc.schema.name, id = %self.doc.id, op = self.op.code);
         Box::pin(ops::run(self).instrument(span))
+    }
+}
+
+fn bulk_span<M: Model>(op: &'static str, n: usize) -> tracing::Span {
+    tracing::debug_span!("rapyer.bulk", op, model = M::schema().name, n)
+}
+
+/// Async runners of a [`Bulk`] operation.
+impl<'b, M: Model> Bulk<'b, M> {
+    /// Inserts `models`; see [`AsyncModel::bulk_insert`].
+    pub fn insert<'m>(mut self, models: &'m [M]) -> impl Future<Output = Result<u64>> + Send + 'm
+    where
+        'b: 'm,
+    {
+        let span = bulk_span::<M>("insert", models.len());
+        async move { ops::bulk_write(models, BulkMode::Insert, &mut self).await }.instrument(span)
+    }
+    /// Saves `models`; see [`AsyncModel::bulk_save`].
+    pub fn save<'m>(mut self, models: &'m [M]) -> impl Future<Output = Result<u64>> + Send + 'm
+    where
+        'b: 'm,
+    {
+        let span = bulk_span::<M>("save", models.len());
+        async move { ops::bulk_write(models, BulkMode::Save, &mut self).await }.instrument(span)
+    }
+    /// Loads documents `ids` in order; see [`AsyncModel::bulk_get`].
+    pub fn get<I: std::fmt::Display>(
+        mut self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<Vec<M>>> + Send + 'b {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let span = bulk_span::<M>("get", ids.len());
+        async move { ops::bulk_get(&ids, &mut self).await }.instrument(span)
+    }
+    /// Deletes documents `ids`; see [`AsyncModel::bulk_delete`].
+    pub fn delete<I: std::fmt::Display>(
+        mut self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<u64>> + Send + 'b {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let span = bulk_span::<M>("delete", ids.len());
+        async move { ops::bulk_delete(&ids, &mut self).await }.instrument(span)
+    }
+    /// Inserts `n` copies of `model` under fresh ids; see
+    /// [`AsyncModel::duplicate_many`].
+    pub fn duplicate<'m>(
+        mut self,
+        model: &'m M,
+        n: usize,
+    ) -> impl Future<Output = Result<Vec<M>>> + Send + 'm
+    where
+        'b: 'm,
+        M: Clone,
+        M::Key: AutoKey,
+    {
+        let span = bulk_span::<M>("duplicate", n);
+        async move { ops::duplicate_many(model, n, &mut self).await }.instrument(span)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{Backend, maybe_async_mode as maybe_async};
 use crate::atomic::{Pending, Pipeline};
+use crate::bulk::{self, Bulk, BulkMode};
 use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -321,26 +322,100 @@ pub(crate) async fn load_docs<M: Model>(
     Ok(out)
 }
 
-/// Documents `ids` in order, one round trip; `skip_missing`: leave out missing ids,
-/// else [`Error::Missing`] listing them.
+/// Documents `ids` in order, one round trip (one snapshot) per chunk; missing ids are
+/// left out (`bulk.skip_missing`) or reported together as [`Error::Missing`].
 #[maybe_async]
-pub(crate) async fn get_many<M: Model>(ids: &[String], skip_missing: bool) -> Result<Vec<M>> {
+pub(crate) async fn bulk_get<M: Model>(ids: &[String], bulk: &mut Bulk<'_, M>) -> Result<Vec<M>> {
     let ctx = Ctx::of::<M>()?;
+    let chunk = bulk.chunk()?;
+    for id in ids {
+        ctx.doc(id)?;
+    }
     let mut backend = Backend::connect(&ctx.env).await?;
-    let found = load_docs::<M>(&ctx, &mut backend, ids, None).await?;
-    let missing: Vec<String> = ids
-        .iter()
-        .zip(&found)
-        .filter(|(_, m)| m.is_none())
-        .map(|(id, _)| id.clone())
-        .collect();
-    if !missing.is_empty() && !skip_missing {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    let mut done = 0;
+    for part in ids.chunks(chunk) {
+        let found = load_docs::<M>(&ctx, &mut backend, part, None).await?;
+        for (id, m) in part.iter().zip(found) {
+            match m {
+                Some(m) => out.push(m),
+                None => missing.push(id.clone()),
+            }
+        }
+        done += part.len();
+        bulk.report(done, ids.len());
+    }
+    if !missing.is_empty() && !bulk.skip_missing {
         return Err(Error::Missing {
             model: ctx.schema.name,
             ids: missing,
         });
     }
-    Ok(found.into_iter().flatten().collect())
+    Ok(out)
+}
+
+/// Writes `models` chunk by chunk (one script call each, atomic per chunk): `insert`
+/// refuses a chunk holding an existing id and goes on with the next; any other error
+/// stops the call. Returns how many were written, else [`Error::Bulk`].
+#[maybe_async]
+pub(crate) async fn bulk_write<M: Model>(
+    models: &[M],
+    mode: BulkMode,
+    bulk: &mut Bulk<'_, M>,
+) -> Result<u64> {
+    let ctx = Ctx::of::<M>()?;
+    let chunks = bulk::write_chunks(&ctx, models, mode, bulk.chunk()?)?;
+    run_chunks(&ctx, chunks, bulk).await
+}
+
+/// Deletes documents `ids` chunk by chunk (one script call each, atomic per chunk);
+/// returns how many existed, else [`Error::Bulk`].
+#[maybe_async]
+pub(crate) async fn bulk_delete<M: Model>(ids: &[String], bulk: &mut Bulk<'_, M>) -> Result<u64> {
+    let ctx = Ctx::of::<M>()?;
+    let chunks = bulk::delete_chunks(&ctx, ids, bulk.chunk()?)?;
+    run_chunks(&ctx, chunks, bulk).await
+}
+
+#[maybe_async]
+async fn run_chunks<M: Model>(
+    ctx: &Ctx,
+    chunks: Vec<bulk::Chunk>,
+    bulk: &mut Bulk<'_, M>,
+) -> Result<u64> {
+    let total: usize = chunks.iter().map(|c| c.ids.len()).sum();
+    let mut tally = bulk::Tally::new(ctx);
+    let mut backend = match Backend::connect(&ctx.env).await {
+        Ok(b) => b,
+        Err(e) => return tally.finish(Some(e), chunks.into_iter().flat_map(|c| c.ids)),
+    };
+    let mut done = 0;
+    let mut chunks = chunks.into_iter();
+    while let Some(chunk) = chunks.next() {
+        let reply = backend.invoke(&chunk.call).await;
+        done += chunk.ids.len();
+        if let Err(e) = tally.chunk(chunk.ids, reply) {
+            return tally.finish(Some(e), chunks.flat_map(|c| c.ids));
+        }
+        bulk.report(done, total);
+    }
+    tally.finish(None, std::iter::empty())
+}
+
+/// Inserts `n` copies of `model` under fresh auto ids (bulk insert) and returns them.
+#[maybe_async]
+pub(crate) async fn duplicate_many<M: Model + Clone>(
+    model: &M,
+    n: usize,
+    bulk: &mut Bulk<'_, M>,
+) -> Result<Vec<M>>
+where
+    M::Key: AutoKey,
+{
+    let copies = bulk::copies(model, n);
+    bulk_write(&copies, BulkMode::Insert, bulk).await?;
+    Ok(copies)
 }
 
 /// One batch of a query's documents (`ids`), re-checked: one round trip.

@@ -7,6 +7,7 @@
 use maybe_async::must_be_sync as maybe_async_mode;
 use redis::Value;
 
+use crate::bulk::{Bulk, BulkMode};
 use crate::codec::AutoKey;
 use crate::env::Environment;
 use crate::error::{Error, Result};
@@ -195,13 +196,32 @@ pub trait SyncModel: Model {
     ) -> Result<T>;
     /// The first document matching `expr` (by id order), if any.
     fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>>;
-    /// Documents `ids`, in the order given, in one round trip; [`Error::Missing`]
-    /// listing the ids without a document.
-    fn sync_get_many<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>>;
-    /// Like [`sync_get_many`](Self::sync_get_many), leaving out ids without a document.
-    fn sync_get_many_existing<I: std::fmt::Display>(
+    /// Documents `ids`, in the order given, one round trip per chunk of 500;
+    /// [`Error::Missing`] listing every id without a document. Options:
+    /// [`Model::bulk`].
+    fn sync_bulk_get<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>>;
+    /// Like [`sync_bulk_get`](Self::sync_bulk_get), leaving out ids without a document.
+    fn sync_bulk_get_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> Result<Vec<Self>>;
+    /// Inserts `models` in chunks of 500, one atomic round trip each, and returns how
+    /// many were written. A chunk holding an id that exists writes nothing; the others
+    /// still run; then [`Error::Bulk`] lists the existing ids and exactly which were
+    /// written. Options: [`Model::bulk`].
+    fn sync_bulk_insert(models: &[Self]) -> Result<u64>;
+    /// Saves (upserts) `models` in chunks of 500, one atomic round trip each; returns
+    /// how many were written, or [`Error::Bulk`] saying which were when an error
+    /// stopped the call.
+    fn sync_bulk_save(models: &[Self]) -> Result<u64>;
+    /// Deletes documents `ids` (keys, id and index entries) in chunks of 500, one atomic
+    /// round trip each; returns how many existed.
+    fn sync_bulk_delete<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<u64>;
+    /// Inserts `n` copies of this model under fresh auto ids (a bulk insert) and
+    /// returns them.
+    fn sync_duplicate_many(&self, n: usize) -> Result<Vec<Self>>
+    where
+        Self: Clone,
+        Self::Key: AutoKey;
     /// Rebuilds this model's indexes (after adding, removing or changing an
     /// `#[rapyer(index)]` on a model that has data), in batches of 500 documents,
     /// calling `progress` after each batch. Until it has run, queries answer
@@ -221,6 +241,59 @@ pub trait SyncModel: Model {
         action: &str,
         f: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T>;
+}
+
+macro_rules! bulk_span {
+    ($op:literal, $n:expr) => {
+        tracing::debug_span!(
+            concat!("rapyer.bulk_", $op),
+            model = M::schema().name,
+            n = $n
+        )
+        .entered()
+    };
+}
+
+/// Blocking runners of a [`Bulk`] operation.
+impl<M: Model> Bulk<'_, M> {
+    /// Inserts `models`; see [`SyncModel::sync_bulk_insert`].
+    pub fn sync_insert(mut self, models: &[M]) -> Result<u64> {
+        let _s = bulk_span!("insert", models.len());
+        ops::bulk_write(models, BulkMode::Insert, &mut self)
+    }
+    /// Saves `models`; see [`SyncModel::sync_bulk_save`].
+    pub fn sync_save(mut self, models: &[M]) -> Result<u64> {
+        let _s = bulk_span!("save", models.len());
+        ops::bulk_write(models, BulkMode::Save, &mut self)
+    }
+    /// Loads documents `ids` in order; see [`SyncModel::sync_bulk_get`].
+    pub fn sync_get<I: std::fmt::Display>(
+        mut self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<M>> {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let _s = bulk_span!("get", ids.len());
+        ops::bulk_get(&ids, &mut self)
+    }
+    /// Deletes documents `ids`; see [`SyncModel::sync_bulk_delete`].
+    pub fn sync_delete<I: std::fmt::Display>(
+        mut self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<u64> {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        let _s = bulk_span!("delete", ids.len());
+        ops::bulk_delete(&ids, &mut self)
+    }
+    /// Inserts `n` copies of `model` under fresh ids; see
+    /// [`SyncModel::sync_duplicate_many`].
+    pub fn sync_duplicate(mut self, model: &M, n: usize) -> Result<Vec<M>>
+    where
+        M: Clone,
+        M::Key: AutoKey,
+    {
+        let _s = bulk_span!("duplicate", n);
+        ops::duplicate_many(model, n, &mut self)
+    }
 }
 
 /// Releases the lock when dropped, unless released already (covers errors and panics).
@@ -386,17 +459,29 @@ impl<M: Model> SyncModel for M {
     fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>> {
         Self::find(expr).sync_first()
     }
-    fn sync_get_many<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>> {
-        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-        let _s = span!("get_many");
-        ops::get_many(&ids, false)
+    fn sync_bulk_get<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<Vec<Self>> {
+        Self::bulk().sync_get(ids)
     }
-    fn sync_get_many_existing<I: std::fmt::Display>(
+    fn sync_bulk_get_existing<I: std::fmt::Display>(
         ids: impl IntoIterator<Item = I>,
     ) -> Result<Vec<Self>> {
-        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-        let _s = span!("get_many");
-        ops::get_many(&ids, true)
+        Self::bulk().skip_missing().sync_get(ids)
+    }
+    fn sync_bulk_insert(models: &[Self]) -> Result<u64> {
+        Self::bulk().sync_insert(models)
+    }
+    fn sync_bulk_save(models: &[Self]) -> Result<u64> {
+        Self::bulk().sync_save(models)
+    }
+    fn sync_bulk_delete<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> Result<u64> {
+        Self::bulk().sync_delete(ids)
+    }
+    fn sync_duplicate_many(&self, n: usize) -> Result<Vec<Self>>
+    where
+        Self: Clone,
+        Self::Key: AutoKey,
+    {
+        Self::bulk().sync_duplicate(self, n)
     }
     fn sync_pipeline<T>(
         &mut self,

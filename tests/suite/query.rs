@@ -401,7 +401,7 @@ async fn queries_never_scan_and_leave_no_keys() {
 
 #[maybe_async]
 #[mode_test]
-async fn find_one_find_by_and_get_many() {
+async fn find_one_find_by_and_bulk_get() {
     let _t = common::env();
     let a = Person {
         age: 1,
@@ -434,15 +434,15 @@ async fn find_one_find_by_and_get_many() {
         .unwrap();
     assert_eq!(n, 2);
     // by keys, in the order asked
-    let got = Person::get_many([&b.id, &a.id]).await.unwrap();
+    let got = Person::bulk_get([&b.id, &a.id]).await.unwrap();
     assert_eq!(got, vec![b.clone(), a.clone()]);
     let ghost = Id::new();
-    let r = Person::get_many([&a.id, &ghost]).await;
+    let r = Person::bulk_get([&a.id, &ghost]).await;
     match r {
         Err(Error::Missing { ids, .. }) => assert_eq!(ids, vec![ghost.to_string()]),
         other => panic!("expected Missing, got {other:?}"),
     }
-    let got = Person::get_many_existing([&ghost, &a.id]).await.unwrap();
+    let got = Person::bulk_get_existing([&ghost, &a.id]).await.unwrap();
     assert_eq!(got, vec![a]);
 }
 

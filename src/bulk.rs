@@ -1,0 +1,405 @@
+//! Bulk writes, reads and deletes (DESIGN §12: `ceil(n / chunk)` round trips): the
+//! options, the progress report, the partial-result error, and the chunk plans. Sans-IO;
+//! the mode shells run them (`sync_*` / async runners on [`Bulk`]).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use redis::Value;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::plan::{self, Ctx, Segment};
+use crate::scripts::{self, Invocation};
+
+/// Documents per chunk unless [`Bulk::chunk_size`] says otherwise.
+pub const DEFAULT_CHUNK: usize = 500;
+
+/// Where a bulk call stands, passed to its progress callback after each chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkProgress {
+    /// Documents handled so far (written, read or deleted, or refused).
+    pub done: usize,
+    /// Documents in the call.
+    pub total: usize,
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(BulkProgress) + Send + 'a>;
+
+/// A bulk operation on model `M`: chunk size, progress callback and missing-id policy,
+/// then one of `insert`, `save`, `get`, `delete`, `duplicate` (`sync_`-prefixed in the
+/// blocking API). Each chunk is one round trip and one atomic unit (one script, or one
+/// `MULTI` for reads); indexes and TTLs are kept exactly as by single writes.
+///
+/// ```no_run
+/// use rapyer::sync::prelude::*;
+///
+/// #[derive(Model, Clone)]
+/// struct User { id: Id, name: String }
+///
+/// # fn main() -> rapyer::Result<()> {
+/// let users: Vec<User> = (0..10_000)
+///     .map(|i| User { id: Id::new(), name: format!("user{i}") })
+///     .collect();
+/// let written = User::bulk()
+///     .chunk_size(1_000)
+///     .progress(|p| println!("{}/{}", p.done, p.total))
+///     .sync_insert(&users)?;
+/// assert_eq!(written, 10_000);
+/// # Ok(()) }
+/// ```
+pub struct Bulk<'a, M> {
+    pub(crate) chunk: usize,
+    pub(crate) skip_missing: bool,
+    pub(crate) progress: Option<ProgressFn<'a>>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> fmt::Debug for Bulk<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bulk")
+            .field("chunk", &self.chunk)
+            .field("skip_missing", &self.skip_missing)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl<M: Model> Default for Bulk<'_, M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a, M: Model> Bulk<'a, M> {
+    /// Chunks of [`DEFAULT_CHUNK`] documents, no progress callback, missing ids are an
+    /// error for `get`.
+    pub fn new() -> Self {
+        Self {
+            chunk: DEFAULT_CHUNK,
+            skip_missing: false,
+            progress: None,
+            _model: PhantomData,
+        }
+    }
+
+    /// Documents per chunk (one round trip and one atomic unit each). `0` is refused
+    /// with [`Error::InvalidInput`] when the call runs. Larger chunks mean fewer round
+    /// trips but longer scripts, during which the server serves nobody else.
+    pub fn chunk_size(mut self, n: usize) -> Self {
+        self.chunk = n;
+        self
+    }
+
+    /// Calls `f` after each chunk with the documents done so far and the total.
+    pub fn progress(mut self, f: impl FnMut(BulkProgress) + Send + 'a) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// `get` leaves out ids without a document instead of failing with
+    /// [`Error::Missing`].
+    pub fn skip_missing(mut self) -> Self {
+        self.skip_missing = true;
+        self
+    }
+
+    pub(crate) fn chunk(&self) -> Result<usize> {
+        if self.chunk == 0 {
+            return Err(Error::InvalidInput(
+                "bulk chunk size must be at least 1".into(),
+            ));
+        }
+        Ok(self.chunk)
+    }
+
+    pub(crate) fn report(&mut self, done: usize, total: usize) {
+        if let Some(f) = self.progress.as_mut() {
+            f(BulkProgress { done, total });
+        }
+    }
+}
+
+/// What a bulk write or delete did when it did not do everything: returned inside
+/// [`Error::Bulk`]. Every id of the call is in exactly one of `applied`, `existing`,
+/// `not_applied` and `in_doubt`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkError {
+    /// Model name as used in keys.
+    pub model: &'static str,
+    /// Ids whose chunk was applied: written (insert, save) or deleted (delete).
+    pub applied: Vec<String>,
+    /// Insert only: ids that already had a document. Their chunk wrote nothing.
+    pub existing: Vec<String>,
+    /// Ids not written or deleted: the rest of a refused chunk, and every chunk after a
+    /// failure.
+    pub not_applied: Vec<String>,
+    /// Ids of the chunk whose reply was lost to a connection error: it may or may not
+    /// have been applied (as a whole: chunks are atomic).
+    pub in_doubt: Vec<String>,
+    /// The error that stopped the call; `None` when only existing ids were refused (the
+    /// other chunks ran).
+    pub cause: Option<Error>,
+}
+
+impl fmt::Display for BulkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: bulk operation incomplete: {} applied, {} not applied",
+            self.model,
+            self.applied.len(),
+            self.not_applied.len()
+        )?;
+        if !self.existing.is_empty() {
+            write!(f, ", {} already exist", self.existing.len())?;
+            let shown: Vec<&str> = self.existing.iter().take(5).map(String::as_str).collect();
+            write!(f, " ({}", shown.join(", "))?;
+            if self.existing.len() > shown.len() {
+                write!(f, ", …")?;
+            }
+            write!(f, ")")?;
+        }
+        if !self.in_doubt.is_empty() {
+            write!(f, ", {} in doubt", self.in_doubt.len())?;
+        }
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One chunk of a bulk write or delete: its ids, in input order, and its script call.
+pub(crate) struct Chunk {
+    pub ids: Vec<String>,
+    pub call: Invocation,
+}
+
+/// What bulk.lua does with a chunk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BulkMode {
+    Save,
+    Insert,
+    Delete,
+}
+
+impl BulkMode {
+    fn word(self) -> &'static [u8] {
+        match self {
+            Self::Save => b"save",
+            Self::Insert => b"insert",
+            Self::Delete => b"delete",
+        }
+    }
+}
+
+/// Appends one document's segment to a chunk's call, behind its KEYS and ARGV counts.
+fn push_segment(call: &mut Segment, build: impl FnOnce(&mut Segment) -> Result<()>) -> Result<()> {
+    let mut seg = Segment::default();
+    build(&mut seg)?;
+    call.args.push(seg.keys.len().to_string().into_bytes());
+    call.args.push(seg.args.len().to_string().into_bytes());
+    call.args.append(&mut seg.args);
+    call.keys.append(&mut seg.keys);
+    Ok(())
+}
+
+fn chunk_call(mode: BulkMode, count: usize, seg: Segment) -> Invocation {
+    let mut args = Vec::with_capacity(seg.args.len() + 2);
+    args.push(mode.word().to_vec());
+    args.push(count.to_string().into_bytes());
+    args.extend(seg.args);
+    Invocation {
+        script: &scripts::BULK,
+        source: scripts::BULK_SRC,
+        keys: seg.keys,
+        args,
+    }
+}
+
+/// Refuses an id that appears twice in one call (the second write would silently
+/// replace the first, and an insert could not say which one it stored).
+fn no_repeats<'i>(ctx: &Ctx, ids: impl Iterator<Item = &'i str>) -> Result<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(Error::InvalidInput(format!(
+                "{}: id `{id}` appears more than once in one bulk call",
+                ctx.schema.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Plans the chunks writing `models`. Every model is encoded and checked first: bad
+/// input is refused before anything is sent.
+pub(crate) fn write_chunks<M: Model>(
+    ctx: &Ctx,
+    models: &[M],
+    mode: BulkMode,
+    chunk: usize,
+) -> Result<Vec<Chunk>> {
+    let ids: Vec<String> = models.iter().map(Model::id).collect();
+    no_repeats(ctx, ids.iter().map(String::as_str))?;
+    let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
+    for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
+        let mut seg = Segment::default();
+        for (model, id) in models.iter().zip(ids) {
+            push_segment(&mut seg, |s| plan::write_segment(ctx, model, id, s))?;
+        }
+        out.push(Chunk {
+            ids: ids.to_vec(),
+            call: chunk_call(mode, ids.len(), seg),
+        });
+    }
+    Ok(out)
+}
+
+/// Plans the chunks deleting documents `ids` (repeats are harmless and kept).
+pub(crate) fn delete_chunks(ctx: &Ctx, ids: &[String], chunk: usize) -> Result<Vec<Chunk>> {
+    let mut out = Vec::with_capacity(ids.len().div_ceil(chunk));
+    for ids in ids.chunks(chunk) {
+        let mut seg = Segment::default();
+        for id in ids {
+            let doc = ctx.doc(id)?;
+            push_segment(&mut seg, |s| {
+                plan::delete_segment(&doc, id, s);
+                Ok(())
+            })?;
+        }
+        out.push(Chunk {
+            ids: ids.to_vec(),
+            call: chunk_call(BulkMode::Delete, ids.len(), seg),
+        });
+    }
+    Ok(out)
+}
+
+/// What one chunk's reply says.
+pub(crate) enum ChunkOutcome {
+    /// Applied; for a delete, how many documents existed.
+    Applied(u64),
+    /// An insert chunk refused: these ids exist; nothing was written.
+    Existing(Vec<String>),
+}
+
+pub(crate) fn chunk_reply(v: Value) -> Result<ChunkOutcome> {
+    match v {
+        Value::Int(n) => Ok(ChunkOutcome::Applied(n.max(0) as u64)),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+                other => Err(plan::unexpected("bulk script", &other)),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(ChunkOutcome::Existing),
+        other => Err(plan::unexpected("bulk script", &other)),
+    }
+}
+
+/// Collects what a bulk write or delete did, chunk by chunk.
+pub(crate) struct Tally {
+    pub model: &'static str,
+    pub applied: Vec<String>,
+    pub existing: Vec<String>,
+    pub not_applied: Vec<String>,
+    pub in_doubt: Vec<String>,
+    /// Sum of the applied chunks' counts (documents written, or deleted that existed).
+    pub count: u64,
+}
+
+impl Tally {
+    pub(crate) fn new(ctx: &Ctx) -> Self {
+        Self {
+            model: ctx.schema.name,
+            applied: Vec::new(),
+            existing: Vec::new(),
+            not_applied: Vec::new(),
+            in_doubt: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Records one chunk's reply (or transport error).
+    pub(crate) fn chunk(&mut self, ids: Vec<String>, reply: Result<Value>) -> Result<()> {
+        let outcome = match reply {
+            Ok(v) => chunk_reply(v),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(ChunkOutcome::Applied(n)) => {
+                self.count += n;
+                self.applied.extend(ids);
+                Ok(())
+            }
+            Ok(ChunkOutcome::Existing(taken)) => {
+                let taken_set: HashSet<&str> = taken.iter().map(String::as_str).collect();
+                self.not_applied.extend(
+                    ids.into_iter()
+                        .filter(|id| !taken_set.contains(id.as_str())),
+                );
+                self.existing.extend(taken);
+                Ok(())
+            }
+            Err(e) => {
+                if lost_reply(&e) {
+                    self.in_doubt.extend(ids);
+                } else {
+                    self.not_applied.extend(ids);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The call's result: the count when everything was applied, else [`Error::Bulk`]
+    /// with every id accounted for (`rest`: chunks never sent).
+    pub(crate) fn finish(
+        mut self,
+        cause: Option<Error>,
+        rest: impl IntoIterator<Item = String>,
+    ) -> Result<u64> {
+        self.not_applied.extend(rest);
+        if cause.is_none() && self.existing.is_empty() && self.not_applied.is_empty() {
+            return Ok(self.count);
+        }
+        Err(Error::Bulk(Box::new(BulkError {
+            model: self.model,
+            applied: self.applied,
+            existing: self.existing,
+            not_applied: self.not_applied,
+            in_doubt: self.in_doubt,
+            cause,
+        })))
+    }
+}
+
+/// Whether the request may have reached the server without its reply reaching us.
+fn lost_reply(e: &Error) -> bool {
+    match e {
+        Error::Redis(e) => e.is_io_error() || e.is_timeout() || e.is_connection_dropped(),
+        Error::Connection { .. } => false,
+        Error::UnexpectedReply { .. } => true,
+        _ => false,
+    }
+}
+
+/// Fresh copies of `model` under new auto ids, for `duplicate`.
+pub(crate) fn copies<M: Model + Clone>(model: &M, n: usize) -> Vec<M>
+where
+    M::Key: crate::codec::AutoKey,
+{
+    (0..n)
+        .map(|_| {
+            let mut copy = model.clone();
+            copy.__set_key(<M::Key as crate::codec::AutoKey>::generate());
+            copy
+        })
+        .collect()
+}
