@@ -1,45 +1,30 @@
-//! Single-document CRUD: rapyer beside raw redis-rs doing the minimal equivalent commands,
-//! in the same process against the same throwaway server. Prints the ratio ORM / raw.
+//! Single-document `save`, `get`, `delete` of the benchmark model (three indexes, a tag
+//! list) in both APIs, and async throughput with 64 concurrent tasks: rapyer beside raw
+//! redis-rs running the minimal equivalent commands (support::raw) in the same process
+//! against the same throwaway server. Prints the ratio rapyer / raw.
 //!
-//! `cargo bench --bench crud` (set `BENCH_N` to change the operation count, default 3000).
+//! `cargo bench --bench crud` (`BENCH_N` sets the operation count, default 3000).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, missing_docs)]
+#[allow(unused_imports, missing_docs, dead_code)]
 mod common;
 mod support;
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use support::{report, time};
+use support::{raw, report, time};
 
-use common::models::User;
+use common::models::IndexedUser;
 use rapyer::asynchronous::AsyncModel;
 use rapyer::sync::SyncModel;
 
-fn raw_save(pipe: &mut redis::Pipeline, ns: &str, u: &User) {
-    let root = format!("{ns}:{{User:0}}:d:{}", u.id);
-    let tags = format!("{ns}:{{User:0}}:c:tags:{}", u.id);
+fn raw_get(conn: &mut redis::Connection, pipe: &mut redis::Pipeline, id: &str) -> IndexedUser {
     pipe.clear();
-    pipe.atomic()
-        .del(&root)
-        .ignore()
-        .del(&tags)
-        .ignore()
-        .hset_multiple(
-            &root,
-            &[
-                ("$v", "1".to_string()),
-                ("name", u.name.clone()),
-                ("age", u.age.to_string()),
-                ("status", u.status.clone()),
-                ("score", format!("{:?}", u.score)),
-            ],
-        )
-        .ignore()
-        .rpush(&tags, &u.tags)
-        .ignore()
-        .zadd(format!("{ns}:{{User:0}}:ids"), u.id.as_str(), 0)
-        .ignore();
+    pipe.atomic();
+    raw::read(pipe, "raw", id);
+    let (fields, tags): (HashMap<String, String>, Vec<String>) = pipe.query(conn).unwrap();
+    raw::decode(id, fields, tags)
 }
 
 fn main() {
@@ -51,105 +36,165 @@ fn main() {
     )
     .unwrap();
     let _g = rapyer::use_environment("bench").unwrap();
-    let users: Vec<User> = (0..n + 200)
-        .map(|i| User::new(&format!("user{i}"), i as i64))
-        .collect();
-    let mut raw = server.raw();
+    let users = raw::users(n + 200);
+    let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+    let mut conn = server.raw();
+    raw::load(&mut conn);
+    let (save_sha, delete_sha) = (raw::sha(raw::SAVE), raw::sha(raw::DELETE));
     let mut pipe = redis::pipe();
 
     // --- blocking
     let orm_save = time(n, |i| users[i].sync_save().unwrap());
-    let raw_save_t = time(n, |i| {
-        raw_save(&mut pipe, "raw", &users[i]);
-        let () = pipe.query(&mut raw).unwrap();
+    let raw_save = time(n, |i| {
+        pipe.clear();
+        raw::save(&mut pipe, &save_sha, "raw", &users[i], "save");
+        let _: (i64,) = pipe.query(&mut conn).unwrap();
     });
     let orm_get = time(n, |i| {
-        User::sync_get(&users[i].id).unwrap();
+        std::hint::black_box(IndexedUser::sync_get(&ids[i]).unwrap());
     });
-    let raw_get = time(n, |i| {
-        let id = &users[i].id;
-        let (fields, tags): (std::collections::HashMap<String, String>, Vec<String>) =
-            redis::pipe()
-                .atomic()
-                .hgetall(format!("raw:{{User:0}}:d:{id}"))
-                .lrange(format!("raw:{{User:0}}:c:tags:{id}"), 0, -1)
-                .query(&mut raw)
-                .unwrap();
-        let u = User {
-            id: id.clone(),
-            name: fields["name"].clone(),
-            age: fields["age"].parse().unwrap(),
-            status: fields["status"].clone(),
-            score: fields["score"].parse().unwrap(),
-            tags,
-        };
-        std::hint::black_box(u);
+    let raw_get_t = time(n, |i| {
+        std::hint::black_box(raw_get(&mut conn, &mut pipe, &ids[i]));
     });
     let orm_del = time(n, |i| {
-        users[i].sync_delete().unwrap();
+        IndexedUser::sync_delete_id(&ids[i]).unwrap();
     });
     let raw_del = time(n, |i| {
-        let id = &users[i].id;
-        let _: (i64,) = redis::pipe()
-            .atomic()
-            .del(format!("raw:{{User:0}}:d:{id}"))
-            .del(format!("raw:{{User:0}}:c:tags:{id}"))
-            .ignore()
-            .zrem("raw:{User:0}:ids", id.as_str())
-            .ignore()
-            .query(&mut raw)
-            .unwrap();
+        pipe.clear();
+        raw::delete(&mut pipe, &delete_sha, "raw", &ids[i]);
+        let _: (i64,) = pipe.query(&mut conn).unwrap();
     });
     report(
         "blocking API, one connection, sequential",
         &[
-            ("save", orm_save, raw_save_t),
-            ("get", orm_get, raw_get),
+            ("save", orm_save, raw_save),
+            ("get", orm_get, raw_get_t),
             ("delete", orm_del, raw_del),
         ],
         n,
     );
 
-    // --- tokio
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // --- tokio: sequential awaits, then 64 concurrent tasks
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
+    let rows = rt.block_on(async {
         let client = redis::Client::open(server.url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let mut pipe = redis::pipe();
-        let start = Instant::now();
-        for u in &users[..n] {
-            u.save().await.unwrap();
-        }
-        let orm_save = start.elapsed();
-        let start = Instant::now();
-        for u in &users[..n] {
-            raw_save(&mut pipe, "raw", u);
-            let () = pipe.query_async(&mut conn).await.unwrap();
-        }
-        let raw_save_t = start.elapsed();
-        let start = Instant::now();
-        for u in &users[..n] {
-            User::get(&u.id).await.unwrap();
-        }
-        let orm_get = start.elapsed();
-        let start = Instant::now();
-        for u in &users[..n] {
-            let (_f, _t): (std::collections::HashMap<String, String>, Vec<String>) = redis::pipe()
-                .atomic()
-                .hgetall(format!("raw:{{User:0}}:d:{}", u.id))
-                .lrange(format!("raw:{{User:0}}:c:tags:{}", u.id), 0, -1)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-        let raw_get = start.elapsed();
-        report(
-            "tokio API, sequential awaits",
-            &[("save", orm_save, raw_save_t), ("get", orm_get, raw_get)],
-            n,
-        );
+        let mut mux = client.get_multiplexed_async_connection().await.unwrap();
+        rapyer::asynchronous::with_environment("bench", async {
+            let mut rows: Vec<(&str, Duration, Duration)> = Vec::new();
+            let start = Instant::now();
+            for u in &users[..n] {
+                u.save().await.unwrap();
+            }
+            let orm = start.elapsed();
+            let start = Instant::now();
+            for u in &users[..n] {
+                let mut pipe = redis::pipe();
+                raw::save(&mut pipe, &save_sha, "raw", u, "save");
+                let _: (i64,) = pipe.query_async(&mut mux).await.unwrap();
+            }
+            rows.push(("save", orm, start.elapsed()));
+            let start = Instant::now();
+            for id in &ids[..n] {
+                std::hint::black_box(IndexedUser::get(id).await.unwrap());
+            }
+            let orm = start.elapsed();
+            let start = Instant::now();
+            for id in &ids[..n] {
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                raw::read(&mut pipe, "raw", id);
+                let (f, t): (HashMap<String, String>, Vec<String>) =
+                    pipe.query_async(&mut mux).await.unwrap();
+                std::hint::black_box(raw::decode(id, f, t));
+            }
+            rows.push(("get", orm, start.elapsed()));
+            let start = Instant::now();
+            for id in &ids[..n] {
+                IndexedUser::delete_id(id).await.unwrap();
+            }
+            let orm = start.elapsed();
+            let start = Instant::now();
+            for id in &ids[..n] {
+                let mut pipe = redis::pipe();
+                raw::delete(&mut pipe, &delete_sha, "raw", id);
+                let _: (i64,) = pipe.query_async(&mut mux).await.unwrap();
+            }
+            rows.push(("delete", orm, start.elapsed()));
+            rows
+        })
+        .await
+        .unwrap()
     });
+    report("tokio API, sequential awaits", &rows, n);
+
+    // 64 tasks, each saving then getting its share of the users
+    let tasks = 64;
+    let per = n.div_ceil(tasks);
+    let shared = std::sync::Arc::new(users);
+    let orm = rt.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let users = shared.clone();
+                tokio::spawn(rapyer::asynchronous::with_environment(
+                    "bench",
+                    async move {
+                        for u in users.iter().skip(t * per).take(per) {
+                            u.save().await.unwrap();
+                            std::hint::black_box(IndexedUser::get(&u.id).await.unwrap());
+                        }
+                    },
+                ))
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        start.elapsed()
+    });
+    let raw_t = rt.block_on(async {
+        let client = redis::Client::open(server.url.as_str()).unwrap();
+        let mux = client.get_multiplexed_async_connection().await.unwrap();
+        let save_sha = std::sync::Arc::new(save_sha.clone());
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let users = shared.clone();
+                let mut mux = mux.clone();
+                let sha = save_sha.clone();
+                tokio::spawn(async move {
+                    for u in users.iter().skip(t * per).take(per) {
+                        let mut pipe = redis::pipe();
+                        raw::save(&mut pipe, &sha, "raw", u, "save");
+                        let _: (i64,) = pipe.query_async(&mut mux).await.unwrap();
+                        let id = u.id.to_string();
+                        let mut pipe = redis::pipe();
+                        pipe.atomic();
+                        raw::read(&mut pipe, "raw", &id);
+                        let (f, tags): (HashMap<String, String>, Vec<String>) =
+                            pipe.query_async(&mut mux).await.unwrap();
+                        std::hint::black_box(raw::decode(&id, f, tags));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        start.elapsed()
+    });
+    report(
+        "tokio API, 64 concurrent tasks (save + get per user; ops = users)",
+        &[("save + get", orm, raw_t)],
+        per * tasks,
+    );
+    println!(
+        "throughput: rapyer {:.0} users/s, raw {:.0} users/s",
+        (per * tasks) as f64 / orm.as_secs_f64(),
+        (per * tasks) as f64 / raw_t.as_secs_f64()
+    );
 }

@@ -42,3 +42,130 @@ pub fn n() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000)
 }
+
+/// The hand-written redis-rs side for the benchmark model (`IndexedUser`: three indexes,
+/// a tag list): the minimal commands that keep the same layout and indexes right, as a
+/// raw user of redis-rs would write them.
+#[allow(dead_code)]
+pub mod raw {
+    use crate::common::models::IndexedUser;
+
+    /// `n` users of the peers' benchmark shape, varied so the indexes see spread values.
+    pub fn users(n: usize) -> Vec<IndexedUser> {
+        (0..n)
+            .map(|i| IndexedUser {
+                id: rapyer::Id::new(),
+                name: format!("user{i}"),
+                age: (i % 80) as i64,
+                status: ["active", "idle", "banned"][i % 3].into(),
+                score: (i % 1000) as f64 / 10.0,
+                tags: vec!["a".into(), format!("t{}", i % 7)],
+            })
+            .collect()
+    }
+
+    /// Atomic save of one user with its three index entries: reads the old indexed
+    /// string (numeric entries are replaced by ZADD), rewrites hash and list, adds the
+    /// entries. `insert` mode refuses an existing document.
+    pub const SAVE: &str = r#"
+local root, tags, ids, iage, istatus, iscore = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id = ARGV[2]
+if ARGV[1] == 'insert' then
+  if redis.call('EXISTS', root) == 1 then return 0 end
+else
+  local old = redis.call('HGET', root, 'status')
+  if old then redis.call('ZREM', istatus, old .. '\0' .. id .. '\0' .. #id) end
+  redis.call('DEL', root, tags)
+end
+redis.call('HSET', root, 'name', ARGV[3], 'age', ARGV[4], 'status', ARGV[5], 'score', ARGV[6])
+if #ARGV > 6 then redis.call('RPUSH', tags, unpack(ARGV, 7)) end
+redis.call('ZADD', iage, ARGV[4], id)
+redis.call('ZADD', istatus, 0, ARGV[5] .. '\0' .. id .. '\0' .. #id)
+redis.call('ZADD', iscore, ARGV[6], id)
+redis.call('ZADD', ids, 'inf', id)
+return 1
+"#;
+
+    /// Atomic delete of one user with its index entries.
+    pub const DELETE: &str = r#"
+local root, tags, ids, iage, istatus, iscore = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id = ARGV[1]
+local old = redis.call('HGET', root, 'status')
+if old then redis.call('ZREM', istatus, old .. '\0' .. id .. '\0' .. #id) end
+redis.call('ZREM', iage, id)
+redis.call('ZREM', iscore, id)
+redis.call('ZREM', ids, id)
+return redis.call('DEL', root, tags)
+"#;
+
+    pub fn sha(src: &str) -> String {
+        redis::Script::new(src).get_hash().to_owned()
+    }
+
+    fn keys(ns: &str, id: &str) -> [String; 6] {
+        let tag = format!("{ns}:{{BUser:0}}");
+        [
+            format!("{tag}:d:{id}"),
+            format!("{tag}:c:tags:{id}"),
+            format!("{tag}:ids"),
+            format!("{tag}:i:age"),
+            format!("{tag}:i:status"),
+            format!("{tag}:i:score"),
+        ]
+    }
+
+    /// `EVALSHA` of [`SAVE`] for `u` (`mode`: "save" or "insert").
+    pub fn save(pipe: &mut redis::Pipeline, sha: &str, ns: &str, u: &IndexedUser, mode: &str) {
+        let id = u.id.to_string();
+        pipe.cmd("EVALSHA")
+            .arg(sha)
+            .arg(6)
+            .arg(&keys(ns, &id))
+            .arg(mode)
+            .arg(&id)
+            .arg(&u.name)
+            .arg(u.age)
+            .arg(&u.status)
+            .arg(format!("{:?}", u.score))
+            .arg(&u.tags);
+    }
+
+    /// `EVALSHA` of [`DELETE`] for document `id`.
+    pub fn delete(pipe: &mut redis::Pipeline, sha: &str, ns: &str, id: &str) {
+        pipe.cmd("EVALSHA").arg(sha).arg(6).arg(&keys(ns, id)).arg(id);
+    }
+
+    /// `HGETALL` root + `LRANGE` tags of document `id`.
+    pub fn read(pipe: &mut redis::Pipeline, ns: &str, id: &str) {
+        let [root, tags, ..] = keys(ns, id);
+        pipe.cmd("HGETALL").arg(root);
+        pipe.cmd("LRANGE").arg(tags).arg(0).arg(-1);
+    }
+
+    /// Decodes [`read`]'s two replies into a user.
+    pub fn decode(
+        id: &str,
+        fields: std::collections::HashMap<String, String>,
+        tags: Vec<String>,
+    ) -> IndexedUser {
+        IndexedUser {
+            id: id.parse().unwrap(),
+            name: fields["name"].clone(),
+            age: fields["age"].parse().unwrap(),
+            status: fields["status"].clone(),
+            score: fields["score"].parse().unwrap(),
+            tags,
+        }
+    }
+
+    /// Loads both scripts on the server.
+    pub fn load(conn: &mut redis::Connection) {
+        for src in [SAVE, DELETE] {
+            let _: String = redis::cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(src)
+                .query(conn)
+                .unwrap();
+        }
+    }
+}

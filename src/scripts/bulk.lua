@@ -36,5 +36,5 @@ if mode == 'insert' then
 end
 
 local now = now_ms()
-for i = 1, d do write_doc(segs[i].K, segs[i].A, now) end
+for i = 1, d do write_doc(segs[i].K, segs[i].A, now, mode == 'insert') end
 return d

@@ -107,12 +107,52 @@ local function spec_value(spec, root)
   return out
 end
 
--- The indexed values of the document whose root hash is KEYS[root].
+-- The indexed values of the document whose root hash is KEYS[root] (root fields in one
+-- HMGET).
 local function indexed_values(root, specs)
-  local values = {}
+  local values, paths, at = {}, {}, {}
   for i, spec in ipairs(specs) do
-    values[i] = spec_value(spec, root)
+    if spec.kind == 'n' or spec.kind == 's' then
+      paths[#paths + 1] = spec.path
+      at[#paths] = i
+    else
+      values[i] = spec_value(spec, root)
+    end
+  end
+  if #paths > 0 then
+    local got = redis.call('HMGET', KEYS[root], unpack(paths))
+    for j = 1, #paths do
+      if got[j] then values[at[j]] = got[j] end
+    end
   end
   return values
 end
 
+-- Moves document `id`'s entry in one index from stored value `old` to `new` (either nil
+-- when absent; tables for collections), touching nothing that stays the same.
+local function index_update(spec, id, old, new)
+  if type(old) == 'table' or type(new) == 'table' then
+    local keep = {}
+    if type(new) == 'table' then for _, v in ipairs(new) do keep[v] = true end end
+    local had = {}
+    if type(old) == 'table' then
+      for _, v in ipairs(old) do
+        had[v] = true
+        if not keep[v] then redis.call('ZREM', spec.key, lex_member(v, id)) end
+      end
+    end
+    if type(new) == 'table' then
+      for _, v in ipairs(new) do
+        if not had[v] then redis.call('ZADD', spec.key, 0, lex_member(v, id)) end
+      end
+    end
+  elseif old ~= new then
+    if spec.kind == 'n' then
+      -- ZADD replaces the score: a removal is only needed when the value goes away
+      if new then redis.call('ZADD', spec.key, tonumber(new), id) else redis.call('ZREM', spec.key, id) end
+    else
+      if old then redis.call('ZREM', spec.key, lex_member(old, id)) end
+      if new then redis.call('ZADD', spec.key, 0, lex_member(new, id)) end
+    end
+  end
+end

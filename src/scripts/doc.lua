@@ -36,8 +36,9 @@ local collection_writes = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
 
 -- Replaces the document of the segment at (K, A) wholly, collections included, with its
 -- index entries, TTL and id index entry. `now` is the server clock in ms (read once per
--- script). Parses every argument before writing anything.
-local function write_doc(K, A, now)
+-- script); `fresh`: the caller checked that the document does not exist (no old index
+-- entries to read). Parses every argument before writing anything.
+local function write_doc(K, A, now, fresh)
   local id = ARGV[A + 1]
   local ncoll = tonumber(ARGV[A + 3])
   local pos = A + 4
@@ -53,19 +54,39 @@ local function write_doc(K, A, now)
   local specs, after_specs = read_specs(pos, K)
   local root = KEYS[K + 1]
 
-  local old = indexed_values(K + 1, specs)
-  for i, spec in ipairs(specs) do index_remove(spec, id, old[i]) end
+  -- the new indexed values, from the arguments (as they will be stored)
+  local new = {}
+  if #specs > 0 then
+    local fields = {}
+    for i = root_at, root_at + 2 * n - 1, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+    for i, spec in ipairs(specs) do
+      if spec.kind == 'n' or spec.kind == 's' then
+        new[i] = fields[spec.path]
+      else
+        local c = colls[spec.src - 1]
+        if c.count > 0 then
+          local seen, out = {}, {}
+          for j = c.first, c.first + c.count - 1 do
+            local v = ARGV[j]
+            if not seen[v] then seen[v] = true; out[#out + 1] = v end
+          end
+          new[i] = out
+        end
+      end
+    end
+  end
+  local old = {}
+  if not fresh and #specs > 0 then old = indexed_values(K + 1, specs) end
 
-  redis.call('DEL', root)
-  for k = 1, ncoll do redis.call('DEL', KEYS[K + 2 + k]) end
+  local dels = {root}
+  for k = 1, ncoll do dels[k + 1] = KEYS[K + 2 + k] end
+  redis.call('DEL', unpack(dels))
   batched('HSET', root, root_at, 2 * n)
   for k = 1, ncoll do
     local c = colls[k]
     if c.count > 0 then batched(collection_writes[c.kind], KEYS[K + 2 + k], c.first, c.count) end
   end
-
-  local new = indexed_values(K + 1, specs)
-  for i, spec in ipairs(specs) do index_add(spec, id, new[i]) end
+  for i, spec in ipairs(specs) do index_update(spec, id, old[i], new[i]) end
 
   local ttl = tonumber(ARGV[A + 2])
   local score = '+inf'
@@ -94,7 +115,7 @@ local function delete_doc(K, A)
   local old = indexed_values(K + 1, specs)
   for i, spec in ipairs(specs) do index_remove(spec, id, old[i]) end
   local existed = redis.call('DEL', KEYS[K + 1])
-  for k = 1, ncoll do redis.call('DEL', KEYS[K + 2 + k]) end
+  if ncoll > 0 then redis.call('DEL', unpack(KEYS, K + 3, K + 2 + ncoll)) end
   redis.call('ZREM', KEYS[K + 2], id)
   return existed
 end

@@ -13,9 +13,10 @@
 local mode = ARGV[1]
 local locked = mode == 'locked' or mode == 'unlock'
 if locked and redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then return -1 end
-if mode == 'insert' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local fresh = mode == 'insert'
+if fresh and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local now = 0
 if tonumber(ARGV[3]) > 0 then now = now_ms() end
-write_doc(0, 1, now)
+write_doc(0, 1, now, fresh)
 if mode == 'unlock' then redis.call('DEL', KEYS[#KEYS]) end
 return 1
