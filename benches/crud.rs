@@ -13,7 +13,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use support::{raw, report, time};
+use support::{raw, report};
 
 use common::models::IndexedUser;
 use rapyer::asynchronous::AsyncModel;
@@ -43,27 +43,36 @@ fn main() {
     let (save_sha, delete_sha) = (raw::sha(raw::SAVE), raw::sha(raw::DELETE));
     let mut pipe = redis::pipe();
 
-    // --- blocking
-    let orm_save = time(n, |i| users[i].sync_save().unwrap());
-    let raw_save = time(n, |i| {
-        pipe.clear();
-        raw::save(&mut pipe, &save_sha, "raw", &users[i], "save");
-        let _: (i64,) = pipe.query(&mut conn).unwrap();
-    });
-    let orm_get = time(n, |i| {
-        std::hint::black_box(IndexedUser::sync_get(&ids[i]).unwrap());
-    });
-    let raw_get_t = time(n, |i| {
-        std::hint::black_box(raw_get(&mut conn, &mut pipe, &ids[i]));
-    });
-    let orm_del = time(n, |i| {
-        IndexedUser::sync_delete_id(&ids[i]).unwrap();
-    });
-    let raw_del = time(n, |i| {
-        pipe.clear();
-        raw::delete(&mut pipe, &delete_sha, "raw", &ids[i]);
-        let _: (i64,) = pipe.query(&mut conn).unwrap();
-    });
+    // --- blocking (ORM and raw alternate in blocks of 100, see support::compare)
+    let (orm_save, raw_save) = support::compare(
+        n,
+        |i| users[i].sync_save().unwrap(),
+        |i| {
+            pipe.clear();
+            raw::save(&mut pipe, &save_sha, "raw", &users[i], "save");
+            let _: (i64,) = pipe.query(&mut conn).unwrap();
+        },
+    );
+    let (orm_get, raw_get_t) = support::compare(
+        n,
+        |i| {
+            std::hint::black_box(IndexedUser::sync_get(&ids[i]).unwrap());
+        },
+        |i| {
+            std::hint::black_box(raw_get(&mut conn, &mut pipe, &ids[i]));
+        },
+    );
+    let (orm_del, raw_del) = support::compare(
+        n,
+        |i| {
+            IndexedUser::sync_delete_id(&ids[i]).unwrap();
+        },
+        |i| {
+            pipe.clear();
+            raw::delete(&mut pipe, &delete_sha, "raw", &ids[i]);
+            let _: (i64,) = pipe.query(&mut conn).unwrap();
+        },
+    );
     report(
         "blocking API, one connection, sequential",
         &[
@@ -152,7 +161,7 @@ fn main() {
             })
             .collect();
         for h in handles {
-            h.await.unwrap();
+            h.await.unwrap().unwrap();
         }
         start.elapsed()
     });

@@ -169,3 +169,49 @@ return redis.call('DEL', root, tags)
         }
     }
 }
+
+/// The server's CPU time so far (user + system), from `INFO cpu`.
+#[allow(dead_code)]
+pub fn server_cpu(conn: &mut redis::Connection) -> Duration {
+    let info: String = redis::cmd("INFO").arg("cpu").query(conn).unwrap();
+    let secs: f64 = info
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("used_cpu_user:")
+                .or_else(|| l.strip_prefix("used_cpu_sys:"))
+        })
+        .filter_map(|v| v.trim().parse::<f64>().ok())
+        .sum();
+    Duration::from_secs_f64(secs)
+}
+
+/// Times `n` calls of `orm(i)` and of `raw(i)` in alternating blocks of 100 (after a
+/// warm-up of each), so drift on a shared machine hits both sides alike.
+#[allow(dead_code)]
+pub fn compare(
+    n: usize,
+    mut orm: impl FnMut(usize),
+    mut raw: impl FnMut(usize),
+) -> (Duration, Duration) {
+    for i in 0..n.min(200) {
+        orm(i);
+        raw(i);
+    }
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    let mut i = 0;
+    while i < n {
+        let end = (i + 100).min(n);
+        let start = Instant::now();
+        for j in i..end {
+            orm(j);
+        }
+        a += start.elapsed();
+        let start = Instant::now();
+        for j in i..end {
+            raw(j);
+        }
+        b += start.elapsed();
+        i = end;
+    }
+    (a, b)
+}
