@@ -10,7 +10,7 @@ use redis::Value;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::plan::{self, Ctx, Segment};
+use crate::plan::{self, Ctx};
 use crate::scripts::{self, Invocation};
 
 /// Documents per chunk unless [`Bulk::chunk_size`] says otherwise.
@@ -197,28 +197,81 @@ impl BulkMode {
     }
 }
 
-/// Appends one document's segment to a chunk's call, behind its KEYS and ARGV counts.
-fn push_segment(call: &mut Segment, build: impl FnOnce(&mut Segment) -> Result<()>) -> Result<()> {
-    let mut seg = Segment::default();
-    build(&mut seg)?;
-    call.args.push(seg.keys.len().to_string().into_bytes());
-    call.args.push(seg.args.len().to_string().into_bytes());
-    call.args.append(&mut seg.args);
-    call.keys.append(&mut seg.keys);
-    Ok(())
-}
-
-fn chunk_call(mode: BulkMode, count: usize, seg: Segment) -> Invocation {
-    let mut args = Vec::with_capacity(seg.args.len() + 2);
-    args.push(mode.word().to_vec());
-    args.push(count.to_string().into_bytes());
-    args.extend(seg.args);
-    Invocation {
+/// Builds one chunk's call in `bulk.lua`'s layout: the model's layout and each shard's
+/// keys once, then each document (`per_doc` appends its arguments after shard and id).
+fn chunk_call(
+    ctx: &Ctx,
+    mode: BulkMode,
+    ids: &[String],
+    mut per_doc: impl FnMut(usize, &mut Vec<Vec<u8>>) -> Result<()>,
+) -> Result<Invocation> {
+    let schema = ctx.schema;
+    let kinds: Vec<&'static str> = schema.collections().map(|f| plan::kind_letter(f.kind)).collect();
+    let mut shards: Vec<u32> = Vec::new();
+    let mut shard_no = Vec::with_capacity(ids.len());
+    for id in ids {
+        ctx.doc_id(id)?;
+        let shard = ctx.keys.shard_of(id);
+        let no = match shards.iter().position(|s| *s == shard) {
+            Some(i) => i,
+            None => {
+                shards.push(shard);
+                shards.len() - 1
+            }
+        };
+        shard_no.push(no + 1);
+    }
+    let mut keys = Vec::new();
+    let mut layout: Vec<Vec<u8>> = Vec::new();
+    for &shard in &shards {
+        keys.push(ctx.keys.ids(shard));
+        let indexes = ctx.keys.index_keys(schema, shard);
+        if layout.is_empty() {
+            layout.push(indexes.len().to_string().into_bytes());
+            for ix in &indexes {
+                layout.push(ix.path.as_bytes().to_vec());
+                layout.push(ix.letter.as_bytes().to_vec());
+                layout.push(ix.src.to_string().into_bytes());
+            }
+        }
+        let indexed = !indexes.is_empty();
+        keys.extend(indexes.into_iter().map(|ix| ix.key));
+        if indexed {
+            keys.push(ctx.keys.manifest(shard));
+        }
+    }
+    let mut args: Vec<Vec<u8>> = vec![
+        mode.word().to_vec(),
+        ids.len().to_string().into_bytes(),
+        shards.len().to_string().into_bytes(),
+        schema.ttl_ms.unwrap_or(0).to_string().into_bytes(),
+        kinds.len().to_string().into_bytes(),
+    ];
+    args.extend(kinds.iter().map(|k| k.as_bytes().to_vec()));
+    if layout.is_empty() {
+        layout.push(b"0".to_vec());
+    }
+    args.extend(layout);
+    args.push(schema.index_fingerprint().into_bytes());
+    for (i, id) in ids.iter().enumerate() {
+        let shard = shards[shard_no[i] - 1];
+        args.push(shard_no[i].to_string().into_bytes());
+        args.push(id.as_bytes().to_vec());
+        keys.push(ctx.keys.root(shard, id));
+        keys.extend(
+            ctx.keys
+                .collections(schema, shard, id)
+                .into_iter()
+                .map(|(_, k)| k),
+        );
+        per_doc(i, &mut args)?;
+    }
+    Ok(Invocation {
         script: &scripts::BULK,
         source: scripts::BULK_SRC,
-        keys: seg.keys,
+        keys,
         args,
-    }
+    })
 }
 
 /// Refuses an id that appears twice in one call (the second write would silently
@@ -248,13 +301,22 @@ pub(crate) fn write_chunks<M: Model>(
     no_repeats(ctx, ids.iter().map(String::as_str))?;
     let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
     for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
-        let mut seg = Segment::default();
-        for (model, id) in models.iter().zip(ids) {
-            push_segment(&mut seg, |s| plan::write_segment(ctx, model, id, s))?;
-        }
+        let call = chunk_call(ctx, mode, ids, |i, args| {
+            let enc = plan::encode(ctx, &models[i])?;
+            args.push(enc.root.len().to_string().into_bytes());
+            for (field, value) in enc.root {
+                args.push(field.into_bytes());
+                args.push(value);
+            }
+            for (_, items) in enc.collections {
+                args.push(items.len().to_string().into_bytes());
+                args.extend(items);
+            }
+            Ok(())
+        })?;
         out.push(Chunk {
             ids: ids.to_vec(),
-            call: chunk_call(mode, ids.len(), seg),
+            call,
         });
     }
     Ok(out)
@@ -262,22 +324,14 @@ pub(crate) fn write_chunks<M: Model>(
 
 /// Plans the chunks deleting documents `ids` (repeats are harmless and kept).
 pub(crate) fn delete_chunks(ctx: &Ctx, ids: &[String], chunk: usize) -> Result<Vec<Chunk>> {
-    let mut out = Vec::with_capacity(ids.len().div_ceil(chunk));
-    for ids in ids.chunks(chunk) {
-        let mut seg = Segment::default();
-        for id in ids {
-            let doc = ctx.doc(id)?;
-            push_segment(&mut seg, |s| {
-                plan::delete_segment(&doc, id, s);
-                Ok(())
-            })?;
-        }
-        out.push(Chunk {
-            ids: ids.to_vec(),
-            call: chunk_call(BulkMode::Delete, ids.len(), seg),
-        });
-    }
-    Ok(out)
+    ids.chunks(chunk)
+        .map(|ids| {
+            Ok(Chunk {
+                ids: ids.to_vec(),
+                call: chunk_call(ctx, BulkMode::Delete, ids, |_, _| Ok(()))?,
+            })
+        })
+        .collect()
 }
 
 /// What one chunk's reply says.

@@ -153,17 +153,32 @@ impl Keyspace {
 
     pub(crate) fn doc(&self, schema: &ModelSchema, id: &str) -> DocKeys {
         let shard = self.shard_of(id);
-        let tag = self.tag(shard);
         DocKeys {
             manifest: self.manifest(shard),
             indexes: self.index_keys(schema, shard),
-            root: format!("{tag}:d:{id}"),
-            ids: format!("{tag}:ids"),
-            collections: schema
-                .collections()
-                .map(|f| (f.path.clone(), format!("{tag}:c:{}:{id}", f.path)))
-                .collect(),
+            root: self.root(shard, id),
+            ids: self.ids(shard),
+            collections: self.collections(schema, shard, id),
         }
+    }
+
+    /// Root hash of document `id` in shard `shard`: `{tag}:d:<id>`.
+    pub(crate) fn root(&self, shard: u32, id: &str) -> String {
+        format!("{}:d:{id}", self.tag(shard))
+    }
+
+    /// `(path, key)` of every collection of document `id`: `{tag}:c:<path>:<id>`.
+    pub(crate) fn collections(
+        &self,
+        schema: &ModelSchema,
+        shard: u32,
+        id: &str,
+    ) -> Vec<(String, String)> {
+        let tag = self.tag(shard);
+        schema
+            .collections()
+            .map(|f| (f.path.clone(), format!("{tag}:c:{}:{id}", f.path)))
+            .collect()
     }
 }
 

@@ -33,8 +33,13 @@ impl Ctx {
 
     /// The keys of document `id`, after checking the id.
     pub(crate) fn doc(&self, id: &str) -> Result<DocKeys> {
-        keys::validate_id(self.schema.name, id)?;
+        self.doc_id(id)?;
         Ok(self.keys.doc(self.schema, id))
+    }
+
+    /// Checks an id before it is used in a key.
+    pub(crate) fn doc_id(&self, id: &str) -> Result<()> {
+        keys::validate_id(self.schema.name, id)
     }
 }
 
@@ -47,7 +52,7 @@ pub(crate) enum Load {
 }
 
 /// The kind letter the scripts use for a collection.
-fn kind_letter(kind: FieldKind) -> &'static str {
+pub(crate) fn kind_letter(kind: FieldKind) -> &'static str {
     match kind {
         FieldKind::List => "l",
         FieldKind::Map => "h",
@@ -331,68 +336,49 @@ pub(crate) struct Segment {
     pub args: Vec<Vec<u8>>,
 }
 
-/// Appends the write segment of `model` (under `id`) to `out`, in the layout of
-/// `doc.lua`'s `write_doc` (KEYS positions relative to the segment's first key).
-pub(crate) fn write_segment<M: Model>(
-    ctx: &Ctx,
-    model: &M,
-    id: &str,
-    out: &mut Segment,
-) -> Result<()> {
-    let doc = ctx.doc(id)?;
+/// A model encoded for storage: its root hash fields (layout version and index
+/// fingerprint included) and its collections' items, in schema order.
+pub(crate) struct Encoded {
+    pub root: Vec<(String, Vec<u8>)>,
+    pub collections: Vec<(FieldKind, Vec<Vec<u8>>)>,
+}
+
+/// Encodes `model` and checks what the indexes cannot hold (NaN in an indexed float).
+pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
     let mut enc = Encoder::new(ctx.schema.name);
+    enc.root_field(keys::META_FIELD, keys::LAYOUT_VERSION.as_bytes().to_vec());
     model.__encode(&mut enc)?;
-    if !doc.indexes.is_empty() {
+    let indexed = ctx.schema.indexes().next().is_some();
+    if indexed {
         // which indexes the document was written with (reindex rewrites it)
         enc.root_field(
             keys::INDEX_FIELD,
             ctx.schema.index_fingerprint().into_bytes(),
         );
     }
-
-    for ix in &doc.indexes {
-        let path = &ix.path;
-        let nan = ix.letter == "n"
+    for ix in ctx.schema.indexes() {
+        let nan = ix.index_letter() == "n"
             && enc
                 .root
                 .iter()
-                .any(|(f, v)| f == path && v.as_slice() == b"NaN");
+                .any(|(f, v)| *f == ix.path && v.as_slice() == b"NaN");
         if nan {
             return Err(Error::InvalidInput(format!(
-                "{}: NaN cannot be stored in indexed field `{path}`",
-                ctx.schema.name
+                "{}: NaN cannot be stored in indexed field `{}`",
+                ctx.schema.name, ix.path
             )));
         }
-    }
-
-    let args = &mut out.args;
-    args.reserve(8 + 2 * enc.root.len());
-    args.push(id.as_bytes().to_vec());
-    args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
-    args.push(doc.collections.len().to_string().into_bytes());
-    args.push((enc.root.len() + 1).to_string().into_bytes());
-    args.push(keys::META_FIELD.as_bytes().to_vec());
-    args.push(keys::LAYOUT_VERSION.as_bytes().to_vec());
-    for (field, value) in enc.root {
-        args.push(field.into_bytes());
-        args.push(value);
     }
     let mut stored: HashMap<String, (FieldKind, Vec<Vec<u8>>)> = enc
         .collections
         .into_iter()
         .map(|(path, kind, items)| (path, (kind, items)))
         .collect();
-    let first_key = out.keys.len();
-    let script_keys = &mut out.keys;
-    script_keys.push(doc.root);
-    script_keys.push(doc.ids);
-    for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
-        let (kind, items) = stored.remove(&path).unwrap_or((field.kind, Vec::new()));
-        args.push(kind_letter(kind).into());
-        args.push(items.len().to_string().into_bytes());
-        args.extend(items);
-        script_keys.push(key);
-    }
+    let collections = ctx
+        .schema
+        .collections()
+        .map(|f| stored.remove(&f.path).unwrap_or((f.kind, Vec::new())))
+        .collect();
     if let Some(path) = stored.into_keys().next() {
         // The encoder produced a collection the schema does not describe: a derive bug,
         // reported rather than silently dropped.
@@ -401,6 +387,42 @@ pub(crate) fn write_segment<M: Model>(
             field: path,
             reason: "collection not described by the model schema".into(),
         });
+    }
+    Ok(Encoded {
+        root: enc.root,
+        collections,
+    })
+}
+
+/// Appends the write segment of `model` (under `id`) to `out`, in the layout of
+/// `doc.lua`'s `parse_write` (KEYS positions relative to the segment's first key).
+pub(crate) fn write_segment<M: Model>(
+    ctx: &Ctx,
+    model: &M,
+    id: &str,
+    out: &mut Segment,
+) -> Result<()> {
+    let doc = ctx.doc(id)?;
+    let enc = encode(ctx, model)?;
+    let args = &mut out.args;
+    args.reserve(8 + 2 * enc.root.len());
+    args.push(id.as_bytes().to_vec());
+    args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
+    args.push(doc.collections.len().to_string().into_bytes());
+    args.push(enc.root.len().to_string().into_bytes());
+    for (field, value) in enc.root {
+        args.push(field.into_bytes());
+        args.push(value);
+    }
+    let first_key = out.keys.len();
+    let script_keys = &mut out.keys;
+    script_keys.push(doc.root);
+    script_keys.push(doc.ids);
+    for ((_, key), (kind, items)) in doc.collections.into_iter().zip(enc.collections) {
+        args.push(kind_letter(kind).into());
+        args.push(items.len().to_string().into_bytes());
+        args.extend(items);
+        script_keys.push(key);
     }
     args.extend(keys::index_specs(
         &doc.indexes,

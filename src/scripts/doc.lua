@@ -1,20 +1,13 @@
--- Whole-document writes and deletes, shared by save.lua (one document) and bulk.lua
--- (many): prepended after common.lua.
+-- Whole-document writes and deletes, shared by save.lua / delete.lua (one document) and
+-- bulk.lua (many): prepended after common.lua.
 --
--- A document's segment of KEYS starts after position K and of ARGV after position A:
---
--- KEYS[K+1]    root hash          KEYS[K+2]  id index of the document's shard
--- KEYS[K+3..]  every collection key of the document (ARGV[A+3] of them), in schema
---              order; then the shard's index keys of the model's indexed fields; then,
---              with indexes, the shard's index manifest
--- ARGV[A+1]    the id
--- ARGV[A+2]    time to live in ms, "0" for none (every key of the document gets it)
--- ARGV[A+3]    number of collection keys c
--- ARGV[A+4]    n, then 2n root hash field/value arguments
--- then, for each collection key in KEYS order: kind ("l" list, "h" hash, "s" set),
---              item count, then the items (hash items alternate field and value)
--- then         the index specs (read_specs; KEYS positions relative to K); with
---              indexes, the model's index fingerprint
+-- A document is a table:
+--   id, root (key), ids (its shard's id index key), ttl (ms, 0: none),
+--   colls: per collection in schema order {key, kind ("l" list, "h" hash, "s" set),
+--          first (ARGV position of its first item), count}
+--   root_at, n: the 2n root hash field/value arguments start at ARGV[root_at]
+--   specs: the index specs (read_specs' shape), with their shard's index keys
+--   manifest, fingerprint: the shard's index manifest key and the model's fingerprint
 --
 -- The id index score is the document's expiry time in ms (server clock), +inf without a
 -- TTL, so listing can skip and lazily drop ids whose document expired. Index entries are
@@ -34,88 +27,142 @@ end
 
 local collection_writes = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
 
--- Replaces the document of the segment at (K, A) wholly, collections included, with its
--- index entries, TTL and id index entry. `now` is the server clock in ms (read once per
--- script); `fresh`: the caller checked that the document does not exist (no old index
--- entries to read). Parses every argument before writing anything.
-local function write_doc(K, A, now, fresh)
-  local id = ARGV[A + 1]
-  local ncoll = tonumber(ARGV[A + 3])
-  local pos = A + 4
-  local n = tonumber(ARGV[pos])
-  local root_at = pos + 1
-  pos = root_at + 2 * n
-  local colls = {}
-  for k = 1, ncoll do
-    local count = tonumber(ARGV[pos + 1])
-    colls[k] = {kind = ARGV[pos], first = pos + 2, count = count}
-    pos = pos + 2 + count
+-- Reads collection `c`'s items for an index: its distinct elements (nil: none).
+local function distinct(items)
+  if #items == 0 then return nil end
+  local seen, out = {}, {}
+  for _, v in ipairs(items) do
+    if not seen[v] then seen[v] = true; out[#out + 1] = v end
   end
-  local specs, after_specs = read_specs(pos, K)
-  local root = KEYS[K + 1]
+  return out
+end
 
+-- The stored indexed values of document `d` (root fields in one HMGET).
+local function stored_values(d)
+  local values, paths, at = {}, {}, {}
+  for i, spec in ipairs(d.specs) do
+    if spec.kind == 'n' or spec.kind == 's' then
+      paths[#paths + 1] = spec.path
+      at[#paths] = i
+    else
+      local key = d.colls[spec.src - 1].key
+      local items
+      if spec.kind == 'l' then items = redis.call('LRANGE', key, 0, -1) else items = redis.call('SMEMBERS', key) end
+      values[i] = distinct(items)
+    end
+  end
+  if #paths > 0 then
+    local got = redis.call('HMGET', d.root, unpack(paths))
+    for j = 1, #paths do
+      if got[j] then values[at[j]] = got[j] end
+    end
+  end
+  return values
+end
+
+-- Replaces document `d` wholly, collections included, with its index entries, TTL and
+-- id index entry. `now`: the server clock in ms (read once per script); `fresh`: the
+-- caller checked that the document does not exist (no old entries to read);
+-- `manifests`: a table of the manifests this script has already seen to.
+local function write_doc(d, now, fresh, manifests)
+  local specs = d.specs
   -- the new indexed values, from the arguments (as they will be stored)
   local new = {}
   if #specs > 0 then
     local fields = {}
-    for i = root_at, root_at + 2 * n - 1, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+    for i = d.root_at, d.root_at + 2 * d.n - 1, 2 do fields[ARGV[i]] = ARGV[i + 1] end
     for i, spec in ipairs(specs) do
       if spec.kind == 'n' or spec.kind == 's' then
         new[i] = fields[spec.path]
       else
-        local c = colls[spec.src - 1]
-        if c.count > 0 then
-          local seen, out = {}, {}
-          for j = c.first, c.first + c.count - 1 do
-            local v = ARGV[j]
-            if not seen[v] then seen[v] = true; out[#out + 1] = v end
-          end
-          new[i] = out
-        end
+        local c = d.colls[spec.src - 1]
+        if c.count > 0 then new[i] = distinct({unpack(ARGV, c.first, c.first + c.count - 1)}) end
       end
     end
   end
   local old = {}
-  if not fresh and #specs > 0 then old = indexed_values(K + 1, specs) end
+  if not fresh and #specs > 0 then old = stored_values(d) end
 
-  local dels = {root}
-  for k = 1, ncoll do dels[k + 1] = KEYS[K + 2 + k] end
-  redis.call('DEL', unpack(dels))
-  batched('HSET', root, root_at, 2 * n)
-  for k = 1, ncoll do
-    local c = colls[k]
-    if c.count > 0 then batched(collection_writes[c.kind], KEYS[K + 2 + k], c.first, c.count) end
+  local dels = {}
+  if not fresh then dels[1] = d.root end
+  for _, c in ipairs(d.colls) do dels[#dels + 1] = c.key end
+  if #dels > 0 then redis.call('DEL', unpack(dels)) end
+  batched('HSET', d.root, d.root_at, 2 * d.n)
+  for _, c in ipairs(d.colls) do
+    if c.count > 0 then batched(collection_writes[c.kind], c.key, c.first, c.count) end
   end
-  for i, spec in ipairs(specs) do index_update(spec, id, old[i], new[i]) end
+  for i, spec in ipairs(specs) do index_update(spec, d.id, old[i], new[i]) end
 
-  local ttl = tonumber(ARGV[A + 2])
   local score = '+inf'
-  if ttl > 0 then
-    score = now + ttl
-    redis.call('PEXPIRE', root, ttl)
-    for k = 1, ncoll do redis.call('PEXPIRE', KEYS[K + 2 + k], ttl) end
+  if d.ttl > 0 then
+    score = now + d.ttl
+    redis.call('PEXPIRE', d.root, d.ttl)
+    for _, c in ipairs(d.colls) do redis.call('PEXPIRE', c.key, d.ttl) end
   end
   -- a shard's first document records which indexes it is kept with; a shard holding
   -- documents written before an index existed has no (or an older) manifest: reindex
-  if #specs > 0 then
-    local manifest = KEYS[K + 3 + ncoll + #specs]
-    if redis.call('EXISTS', manifest) == 0 and redis.call('ZCARD', KEYS[K + 2]) == 0 then
-      redis.call('HSET', manifest, 'indexes', ARGV[after_specs])
+  if #specs > 0 and not manifests[d.manifest] then
+    manifests[d.manifest] = true
+    if redis.call('EXISTS', d.manifest) == 0 and redis.call('ZCARD', d.ids) == 0 then
+      redis.call('HSET', d.manifest, 'indexes', d.fingerprint)
     end
   end
-  redis.call('ZADD', KEYS[K + 2], score, id)
+  redis.call('ZADD', d.ids, score, d.id)
 end
 
--- Deletes the document of a delete segment at (K, A): KEYS as for write_doc (without
--- the manifest), ARGV[A+1] the id, ARGV[A+2] the number of collection keys, then the
--- index specs. Returns 1 when it existed.
-local function delete_doc(K, A)
-  local id, ncoll = ARGV[A + 1], tonumber(ARGV[A + 2])
-  local specs = read_specs(A + 3, K)
-  local old = indexed_values(K + 1, specs)
-  for i, spec in ipairs(specs) do index_remove(spec, id, old[i]) end
-  local existed = redis.call('DEL', KEYS[K + 1])
-  if ncoll > 0 then redis.call('DEL', unpack(KEYS, K + 3, K + 2 + ncoll)) end
-  redis.call('ZREM', KEYS[K + 2], id)
+-- Deletes document `d` (id, root, ids, colls' keys, specs): its index entries, keys and
+-- id index entry. Returns 1 when it existed.
+local function delete_doc(d)
+  local old = stored_values(d)
+  for i, spec in ipairs(d.specs) do index_update(spec, d.id, old[i], nil) end
+  local existed = redis.call('DEL', d.root)
+  if #d.colls > 0 then
+    local dels = {}
+    for k, c in ipairs(d.colls) do dels[k] = c.key end
+    redis.call('DEL', unpack(dels))
+  end
+  redis.call('ZREM', d.ids, d.id)
   return existed
+end
+
+-- One document's write segment starting after KEYS[K] and ARGV[A]:
+--
+-- KEYS[K+1]    root hash          KEYS[K+2]  id index of the document's shard
+-- KEYS[K+3..]  every collection key (ARGV[A+3] of them), in schema order; then the
+--              shard's index keys of the indexed fields; then, with indexes, the
+--              shard's index manifest
+-- ARGV[A+1]    the id             ARGV[A+2]  TTL in ms, "0" for none
+-- ARGV[A+3]    number of collection keys c
+-- ARGV[A+4]    n, then 2n root hash field/value arguments
+-- then, per collection: kind, item count, the items (hash items alternate field, value)
+-- then         the index specs (read_specs; KEYS positions relative to K); with
+--              indexes, the model's index fingerprint
+local function parse_write(K, A)
+  local d = {id = ARGV[A + 1], ttl = tonumber(ARGV[A + 2]), root = KEYS[K + 1], ids = KEYS[K + 2]}
+  local ncoll = tonumber(ARGV[A + 3])
+  d.n = tonumber(ARGV[A + 4])
+  d.root_at = A + 5
+  local pos = d.root_at + 2 * d.n
+  d.colls = {}
+  for k = 1, ncoll do
+    local count = tonumber(ARGV[pos + 1])
+    d.colls[k] = {key = KEYS[K + 2 + k], kind = ARGV[pos], first = pos + 2, count = count}
+    pos = pos + 2 + count
+  end
+  local after
+  d.specs, after = read_specs(pos, K)
+  if #d.specs > 0 then
+    d.manifest = KEYS[K + 3 + ncoll + #d.specs]
+    d.fingerprint = ARGV[after]
+  end
+  return d
+end
+
+-- One document's delete segment: KEYS as for parse_write (without the manifest),
+-- ARGV[A+1] the id, ARGV[A+2] the number of collection keys, then the index specs.
+local function parse_delete(K, A)
+  local d = {id = ARGV[A + 1], root = KEYS[K + 1], ids = KEYS[K + 2], colls = {}}
+  for k = 1, tonumber(ARGV[A + 2]) do d.colls[k] = {key = KEYS[K + 2 + k]} end
+  d.specs = read_specs(A + 3, K)
+  return d
 end
