@@ -7,7 +7,7 @@
 //! `cargo bench --bench bulk` (`BENCH_SIZES` sets the sizes, default "10000,100000").
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, missing_docs, dead_code)]
+#[allow(unused_imports, missing_docs)]
 mod common;
 mod support;
 

@@ -6,7 +6,7 @@
 //! `cargo bench --bench crud` (`BENCH_N` sets the operation count, default 3000).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, missing_docs, dead_code)]
+#[allow(unused_imports, missing_docs)]
 mod common;
 mod support;
 

@@ -206,7 +206,10 @@ fn chunk_call(
     mut per_doc: impl FnMut(usize, &mut Vec<Vec<u8>>) -> Result<()>,
 ) -> Result<Invocation> {
     let schema = ctx.schema;
-    let kinds: Vec<&'static str> = schema.collections().map(|f| plan::kind_letter(f.kind)).collect();
+    let kinds: Vec<&'static str> = schema
+        .collections()
+        .map(|f| plan::kind_letter(f.kind))
+        .collect();
     let mut shards: Vec<u32> = Vec::new();
     let mut shard_no = Vec::with_capacity(ids.len());
     for id in ids {

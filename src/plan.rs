@@ -95,17 +95,7 @@ pub(crate) fn refresh_replies(v: Value) -> Result<Vec<Value>> {
 /// Loads document `id` as one consistent snapshot: `MULTI`, `HGETALL` of the root, one
 /// read per collection, `EXEC`.
 pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    pipe.cmd("HGETALL").arg(&doc.root);
-    for ((_, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
-        match field.kind {
-            FieldKind::List => pipe.cmd("LRANGE").arg(key).arg(0).arg(-1),
-            FieldKind::Map => pipe.cmd("HGETALL").arg(key),
-            _ => pipe.cmd("SMEMBERS").arg(key),
-        };
-    }
-    pipe
+    load_many(ctx, std::slice::from_ref(doc))
 }
 
 /// Loads many documents as one snapshot: one `MULTI` holding every document's reads.
@@ -113,11 +103,29 @@ pub(crate) fn load_many(ctx: &Ctx, docs: &[DocKeys]) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.atomic();
     for doc in docs {
-        for cmd in load(ctx, doc).cmd_iter() {
-            pipe.add_command(cmd.clone());
+        pipe.cmd("HGETALL").arg(&doc.root);
+        for ((_, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
+            match field.kind {
+                FieldKind::List => pipe.cmd("LRANGE").arg(key).arg(0).arg(-1),
+                FieldKind::Map => pipe.cmd("HGETALL").arg(key),
+                _ => pipe.cmd("SMEMBERS").arg(key),
+            };
         }
     }
     pipe
+}
+
+/// The keys a load reads (root and collections; no index keys), after checking the id.
+pub(crate) fn read_keys(ctx: &Ctx, id: &str) -> Result<DocKeys> {
+    ctx.doc_id(id)?;
+    let shard = ctx.keys.shard_of(id);
+    Ok(DocKeys {
+        root: ctx.keys.root(shard, id),
+        ids: String::new(),
+        collections: ctx.keys.collections(ctx.schema, shard, id),
+        indexes: Vec::new(),
+        manifest: String::new(),
+    })
 }
 
 /// Number of replies [`load`] gives for one document.
@@ -176,13 +184,11 @@ pub(crate) fn decode_load<M: Model>(
     if root_pairs.is_empty() {
         return Ok(None);
     }
-    let root: HashMap<String, Vec<u8>> = pairs(root_pairs)
-        .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
-        .collect();
-    let mut collections = HashMap::new();
+    let root: Vec<(Vec<u8>, Vec<u8>)> = pairs(root_pairs).collect();
+    let mut collections = Vec::with_capacity(doc.collections.len());
     for (path, key) in doc.collections {
         let items = bulk_items(replies.next(), &key)?;
-        collections.insert(path, (key, items));
+        collections.push((path, key, items));
     }
     let mut dec = Decoder::new(ctx.schema.name, id.to_owned(), doc.root, root, collections);
     M::__decode(&mut dec).map(Some)

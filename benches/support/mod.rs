@@ -132,7 +132,11 @@ return redis.call('DEL', root, tags)
 
     /// `EVALSHA` of [`DELETE`] for document `id`.
     pub fn delete(pipe: &mut redis::Pipeline, sha: &str, ns: &str, id: &str) {
-        pipe.cmd("EVALSHA").arg(sha).arg(6).arg(&keys(ns, id)).arg(id);
+        pipe.cmd("EVALSHA")
+            .arg(sha)
+            .arg(6)
+            .arg(&keys(ns, id))
+            .arg(id);
     }
 
     /// `HGETALL` root + `LRANGE` tags of document `id`.

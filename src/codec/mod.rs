@@ -69,8 +69,11 @@ pub struct Decoder {
     model: &'static str,
     id: String,
     root_key: String,
-    root: HashMap<String, Vec<u8>>,
-    collections: HashMap<String, (String, Vec<Vec<u8>>)>,
+    /// Root hash `(field, value)` pairs, as stored (usually in the order the derive
+    /// takes them, so a lookup finds its field first).
+    root: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `(path, key, items)` per collection.
+    collections: Vec<(String, String, Vec<Vec<u8>>)>,
 }
 
 impl Decoder {
@@ -78,8 +81,8 @@ impl Decoder {
         model: &'static str,
         id: String,
         root_key: String,
-        root: HashMap<String, Vec<u8>>,
-        collections: HashMap<String, (String, Vec<Vec<u8>>)>,
+        root: Vec<(Vec<u8>, Vec<u8>)>,
+        collections: Vec<(String, String, Vec<Vec<u8>>)>,
     ) -> Self {
         Self {
             model,
@@ -97,14 +100,16 @@ impl Decoder {
 
     /// Takes the root hash field `path` (None when absent).
     pub fn take_root(&mut self, path: &str) -> Option<Vec<u8>> {
-        self.root.remove(path)
+        let at = self.root.iter().position(|(f, _)| f == path.as_bytes())?;
+        Some(self.root.remove(at).1)
     }
 
     /// Takes the items of the collection at `path` (empty when the key is absent).
     pub fn take_collection(&mut self, path: &str) -> Vec<Vec<u8>> {
         self.collections
-            .get_mut(path)
-            .map(|(_, items)| std::mem::take(items))
+            .iter_mut()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, _, items)| std::mem::take(items))
             .unwrap_or_default()
     }
 
@@ -112,8 +117,9 @@ impl Decoder {
     pub fn error(&self, path: &str, reason: impl Into<String>) -> Error {
         let key = self
             .collections
-            .get(path)
-            .map(|(k, _)| k.clone())
+            .iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, k, _)| k.clone())
             .unwrap_or_else(|| self.root_key.clone());
         Error::Decode {
             model: self.model,

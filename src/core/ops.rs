@@ -299,7 +299,7 @@ pub(crate) async fn load_docs<M: Model>(
     }
     let docs = ids
         .iter()
-        .map(|id| ctx.doc(id))
+        .map(|id| plan::read_keys(ctx, id))
         .collect::<Result<Vec<_>>>()?;
     let mut replies = backend
         .query_pipe(&plan::load_many(ctx, &docs))
@@ -329,7 +329,7 @@ pub(crate) async fn bulk_get<M: Model>(ids: &[String], bulk: &mut Bulk<'_, M>) -
     let ctx = Ctx::of::<M>()?;
     let chunk = bulk.chunk()?;
     for id in ids {
-        ctx.doc(id)?;
+        ctx.doc_id(id)?;
     }
     let mut backend = Backend::connect(&ctx.env).await?;
     let mut out = Vec::with_capacity(ids.len());
