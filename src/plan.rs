@@ -375,6 +375,15 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
             )));
         }
     }
+    // the indexed root fields first, in index order: the write script reads their new
+    // values from the front without a lookup table (doc.lua's write_doc)
+    let mut root = Vec::with_capacity(enc.root.len());
+    for ix in ctx.schema.indexes().filter(|f| !f.kind.is_collection()) {
+        if let Some(at) = enc.root.iter().position(|(f, _)| *f == ix.path) {
+            root.push(enc.root.swap_remove(at));
+        }
+    }
+    root.append(&mut enc.root);
     let mut stored: HashMap<String, (FieldKind, Vec<Vec<u8>>)> = enc
         .collections
         .into_iter()
@@ -394,10 +403,7 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
             reason: "collection not described by the model schema".into(),
         });
     }
-    Ok(Encoded {
-        root: enc.root,
-        collections,
-    })
+    Ok(Encoded { root, collections })
 }
 
 /// Appends the write segment of `model` (under `id`) to `out`, in the layout of

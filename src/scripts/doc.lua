@@ -27,7 +27,7 @@ end
 
 local collection_writes = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
 
--- Reads collection `c`'s items for an index: its distinct elements (nil: none).
+-- The distinct elements of `items`, for an index (nil: none).
 local function distinct(items)
   if #items == 0 then return nil end
   local seen, out = {}, {}
@@ -69,14 +69,25 @@ local function write_doc(d, now, fresh, manifests)
   -- the new indexed values, from the arguments (as they will be stored)
   local new = {}
   if #specs > 0 then
-    local fields = {}
-    for i = d.root_at, d.root_at + 2 * d.n - 1, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+    -- the indexed root fields come first, in spec order (absent ones are skipped)
+    local p, last = d.root_at, d.root_at + 2 * d.n
     for i, spec in ipairs(specs) do
       if spec.kind == 'n' or spec.kind == 's' then
-        new[i] = fields[spec.path]
+        if p < last and ARGV[p] == spec.path then
+          new[i] = ARGV[p + 1]
+          p = p + 2
+        end
       else
         local c = d.colls[spec.src - 1]
-        if c.count > 0 then new[i] = distinct({unpack(ARGV, c.first, c.first + c.count - 1)}) end
+        if c.count > 0 then
+          -- read in place: unpack() could not take a long collection
+          local seen, out = {}, {}
+          for j = c.first, c.first + c.count - 1 do
+            local v = ARGV[j]
+            if not seen[v] then seen[v] = true; out[#out + 1] = v end
+          end
+          new[i] = out
+        end
       end
     end
   end
