@@ -369,6 +369,43 @@ fn main() -> rapyer::Result<()> {
     let removed = Member::find(f.age.lt(30)).sync_delete()?;
     println!("deleted {removed} members under 30 (by filter)");
 
+    println!("\n== bulk operations (chunks of 500, one atomic round trip each)");
+    let crowd: Vec<Member> = (0..1_200)
+        .map(|i| Member {
+            id: Id::new(),
+            name: format!("member{i}"),
+            age: 18 + i % 60,
+            city: ["Oslo", "Rome", "Lima"][(i % 3) as usize].into(),
+        })
+        .collect();
+    let before = default_env.stats();
+    let written = Member::bulk()
+        .progress(|p| println!("  inserted {}/{}", p.done, p.total))
+        .sync_insert(&crowd)?;
+    println!(
+        "bulk_insert: {written} members in {} round trips",
+        (default_env.stats() - before).round_trips
+    );
+    match Member::sync_bulk_insert(&crowd[..10]) {
+        Err(rapyer::Error::Bulk(report)) => println!(
+            "inserting 10 again: {} already exist, {} written",
+            report.existing.len(),
+            report.applied.len()
+        ),
+        other => println!("unexpected: {other:?}"),
+    }
+    let ids: Vec<String> = crowd.iter().map(|m| m.id.to_string()).collect();
+    let back = Member::sync_bulk_get(&ids[..3])?;
+    println!(
+        "bulk_get, order kept: {:?}",
+        back.iter().map(|m| &m.name).collect::<Vec<_>>()
+    );
+    println!(
+        "Rome members now: {}",
+        Member::find(f.city.eq("Rome")).sync_count()?
+    );
+    println!("bulk_delete: {} existed", Member::sync_bulk_delete(&ids)?);
+
     println!("\n== switching environment in blocking code");
     {
         let _staging = rapyer::use_environment("staging")?;
