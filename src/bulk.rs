@@ -34,12 +34,13 @@ type ProgressFn<'a> = Box<dyn FnMut(BulkProgress) + Send + 'a>;
 /// `MULTI` for reads); indexes and TTLs are kept exactly as by single writes.
 ///
 /// ```no_run
+/// # #[cfg(feature = "blocking")]
+/// # fn main() -> rapyer::Result<()> {
 /// use rapyer::sync::prelude::*;
 ///
 /// #[derive(Model, Clone)]
 /// struct User { id: Id, name: String }
 ///
-/// # fn main() -> rapyer::Result<()> {
 /// let users: Vec<User> = (0..10_000)
 ///     .map(|i| User { id: Id::new(), name: format!("user{i}") })
 ///     .collect();
@@ -49,6 +50,8 @@ type ProgressFn<'a> = Box<dyn FnMut(BulkProgress) + Send + 'a>;
 ///     .sync_insert(&users)?;
 /// assert_eq!(written, 10_000);
 /// # Ok(()) }
+/// # #[cfg(not(feature = "blocking"))]
+/// # fn main() {}
 /// ```
 pub struct Bulk<'a, M> {
     pub(crate) chunk: usize,
