@@ -444,7 +444,7 @@ impl Tally {
 fn lost_reply(e: &Error) -> bool {
     match e {
         Error::Redis(e) => e.is_io_error() || e.is_timeout() || e.is_connection_dropped(),
-        Error::Connection { .. } => false,
+        // the script ran, but its reply is not one we know
         Error::UnexpectedReply { .. } => true,
         _ => false,
     }

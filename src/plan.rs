@@ -307,39 +307,56 @@ pub(crate) fn unlock(held: &HeldLock) -> Invocation {
     }
 }
 
-/// Encodes `model` (under `id`) into a call of the save script. Encoding errors are
-/// returned here, before anything is sent.
+/// Encodes `model` (under `id`) into a call of the save script (`save.lua`, arguments
+/// as `doc.lua`'s `parse_write` reads them). Encoding errors are returned here, before
+/// anything is sent.
 pub(crate) fn write<M: Model>(
     ctx: &Ctx,
     model: &M,
     id: &str,
     mode: WriteMode,
 ) -> Result<Invocation> {
-    let mut seg = Segment::default();
-    seg.args.push(match mode {
+    let doc = ctx.doc(id)?;
+    let enc = encode(ctx, model)?;
+    let mut args: Vec<Vec<u8>> = Vec::with_capacity(8 + 2 * enc.root.len());
+    args.push(match mode {
         WriteMode::Save => b"save".to_vec(),
         WriteMode::Insert => b"insert".to_vec(),
         WriteMode::Locked(_, false) => b"locked".to_vec(),
         WriteMode::Locked(_, true) => b"unlock".to_vec(),
     });
-    write_segment(ctx, model, id, &mut seg)?;
+    args.push(id.as_bytes().to_vec());
+    args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
+    args.push(doc.collections.len().to_string().into_bytes());
+    args.push(enc.root.len().to_string().into_bytes());
+    for (field, value) in enc.root {
+        args.push(field.into_bytes());
+        args.push(value);
+    }
+    let mut keys = vec![doc.root, doc.ids];
+    for ((_, key), (kind, items)) in doc.collections.into_iter().zip(enc.collections) {
+        args.push(kind_letter(kind).into());
+        args.push(items.len().to_string().into_bytes());
+        args.extend(items);
+        keys.push(key);
+    }
+    args.extend(keys::index_specs(&doc.indexes, keys.len() + 1));
+    let indexed = !doc.indexes.is_empty();
+    keys.extend(doc.indexes.into_iter().map(|ix| ix.key));
+    if indexed {
+        keys.push(doc.manifest);
+        args.push(ctx.schema.index_fingerprint().into_bytes());
+    }
     if let WriteMode::Locked(held, _) = mode {
-        seg.keys.push(held.key.clone());
-        seg.args.push(held.token.as_bytes().to_vec());
+        keys.push(held.key.clone());
+        args.push(held.token.as_bytes().to_vec());
     }
     Ok(Invocation {
         script: &scripts::SAVE,
         source: scripts::SAVE_SRC,
-        keys: seg.keys,
-        args: seg.args,
+        keys,
+        args,
     })
-}
-
-/// KEYS and ARGV of one script call, built up segment by segment.
-#[derive(Default)]
-pub(crate) struct Segment {
-    pub keys: Vec<String>,
-    pub args: Vec<Vec<u8>>,
 }
 
 /// A model encoded for storage: its root hash fields (layout version and index
@@ -406,64 +423,6 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
     Ok(Encoded { root, collections })
 }
 
-/// Appends the write segment of `model` (under `id`) to `out`, in the layout of
-/// `doc.lua`'s `parse_write` (KEYS positions relative to the segment's first key).
-pub(crate) fn write_segment<M: Model>(
-    ctx: &Ctx,
-    model: &M,
-    id: &str,
-    out: &mut Segment,
-) -> Result<()> {
-    let doc = ctx.doc(id)?;
-    let enc = encode(ctx, model)?;
-    let args = &mut out.args;
-    args.reserve(8 + 2 * enc.root.len());
-    args.push(id.as_bytes().to_vec());
-    args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
-    args.push(doc.collections.len().to_string().into_bytes());
-    args.push(enc.root.len().to_string().into_bytes());
-    for (field, value) in enc.root {
-        args.push(field.into_bytes());
-        args.push(value);
-    }
-    let first_key = out.keys.len();
-    let script_keys = &mut out.keys;
-    script_keys.push(doc.root);
-    script_keys.push(doc.ids);
-    for ((_, key), (kind, items)) in doc.collections.into_iter().zip(enc.collections) {
-        args.push(kind_letter(kind).into());
-        args.push(items.len().to_string().into_bytes());
-        args.extend(items);
-        script_keys.push(key);
-    }
-    args.extend(keys::index_specs(
-        &doc.indexes,
-        script_keys.len() - first_key + 1,
-    ));
-    let indexed = !doc.indexes.is_empty();
-    script_keys.extend(doc.indexes.into_iter().map(|ix| ix.key));
-    if indexed {
-        script_keys.push(doc.manifest);
-        args.push(ctx.schema.index_fingerprint().into_bytes());
-    }
-    Ok(())
-}
-
-/// Appends the delete segment of document `id` to `out` (`doc.lua`'s `delete_doc`).
-pub(crate) fn delete_segment(doc: &DocKeys, id: &str, out: &mut Segment) {
-    let first_key = out.keys.len();
-    out.keys.push(doc.root.clone());
-    out.keys.push(doc.ids.clone());
-    out.keys
-        .extend(doc.collections.iter().map(|(_, k)| k.clone()));
-    out.args.push(id.as_bytes().to_vec());
-    out.args
-        .push(doc.collections.len().to_string().into_bytes());
-    out.args
-        .extend(doc.index_specs(out.keys.len() - first_key + 1));
-    out.keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
-}
-
 /// Reads the save script's reply.
 pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
     match reply {
@@ -513,13 +472,19 @@ pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
 
 /// `delete.lua` for document `id` (idempotent: safe to replay in a batch).
 pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
-    let mut seg = Segment::default();
-    delete_segment(doc, id, &mut seg);
+    let mut keys = vec![doc.root.clone(), doc.ids.clone()];
+    keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
+    let mut args = vec![
+        id.as_bytes().to_vec(),
+        doc.collections.len().to_string().into_bytes(),
+    ];
+    args.extend(doc.index_specs(keys.len() + 1));
+    keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
     Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,
-        keys: seg.keys,
-        args: seg.args,
+        keys,
+        args,
     }
 }
 

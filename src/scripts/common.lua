@@ -40,15 +40,12 @@ end
 -- the index key's position in KEYS, and where the values live relative to the
 -- document's root key (0: the root hash itself; k: the k-th key after it). Returns the
 -- specs and the ARGV position after them.
--- `koff` (default 0) is added to the KEYS positions: a bulk script holds many documents,
--- each giving positions relative to its own first key.
-local function read_specs(at, koff)
-  koff = koff or 0
+local function read_specs(at)
   local specs = {}
   local n = tonumber(ARGV[at])
   for i = 1, n do
     local b = at + 1 + (i - 1) * 4
-    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[koff + tonumber(ARGV[b + 2])], src = tonumber(ARGV[b + 3])}
+    specs[i] = {path = ARGV[b], kind = ARGV[b + 1], key = KEYS[tonumber(ARGV[b + 2])], src = tonumber(ARGV[b + 3])}
   end
   return specs, at + 1 + n * 4
 end
@@ -90,37 +87,49 @@ local function index_add(spec, id, value)
   end
 end
 
--- The indexed value of a document whose root hash is KEYS[root]: the root field's
--- text, or for a collection the table of its distinct elements (nil: no value).
-local function spec_value(spec, root)
-  if spec.kind == 'n' or spec.kind == 's' then
-    return redis.call('HGET', KEYS[root], spec.path)
-  end
-  local key = KEYS[root + spec.src]
-  local items
-  if spec.kind == 'l' then items = redis.call('LRANGE', key, 0, -1) else items = redis.call('SMEMBERS', key) end
-  if #items == 0 then return nil end
+-- The distinct values of items[first..last] (nil when there are none); reads in place,
+-- as unpack() could not take a long collection.
+local function distinct(items, first, last)
+  if last < first then return nil end
   local seen, out = {}, {}
-  for _, v in ipairs(items) do
+  for j = first, last do
+    local v = items[j]
     if not seen[v] then seen[v] = true; out[#out + 1] = v end
   end
   return out
 end
 
--- The indexed values of the document whose root hash is KEYS[root] (root fields in one
--- HMGET).
-local function indexed_values(root, specs)
+-- The stored indexed value of `spec` for the document whose root hash is key `root`;
+-- `coll_key(src)` names its collection key for a spec's value source: the root field's
+-- text, or for a collection the table of its distinct elements (nil: no value).
+local function spec_value(spec, root, coll_key)
+  if spec.kind == 'n' or spec.kind == 's' then
+    return redis.call('HGET', root, spec.path)
+  end
+  local key = coll_key(spec.src)
+  local items
+  if spec.kind == 'l' then items = redis.call('LRANGE', key, 0, -1) else items = redis.call('SMEMBERS', key) end
+  return distinct(items, 1, #items)
+end
+
+-- A coll_key for documents laid out as KEYS[root], then its collections at KEYS[root + src].
+local function keys_after(root)
+  return function(src) return KEYS[root + src] end
+end
+
+-- The stored indexed values of a document (as spec_value; root fields in one HMGET).
+local function indexed_values(root, coll_key, specs)
   local values, paths, at = {}, {}, {}
   for i, spec in ipairs(specs) do
     if spec.kind == 'n' or spec.kind == 's' then
       paths[#paths + 1] = spec.path
       at[#paths] = i
     else
-      values[i] = spec_value(spec, root)
+      values[i] = spec_value(spec, root, coll_key)
     end
   end
   if #paths > 0 then
-    local got = redis.call('HMGET', KEYS[root], unpack(paths))
+    local got = redis.call('HMGET', root, unpack(paths))
     for j = 1, #paths do
       if got[j] then values[at[j]] = got[j] end
     end

@@ -27,37 +27,9 @@ end
 
 local collection_writes = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
 
--- The distinct elements of `items`, for an index (nil: none).
-local function distinct(items)
-  if #items == 0 then return nil end
-  local seen, out = {}, {}
-  for _, v in ipairs(items) do
-    if not seen[v] then seen[v] = true; out[#out + 1] = v end
-  end
-  return out
-end
-
--- The stored indexed values of document `d` (root fields in one HMGET).
+-- The stored indexed values of document `d`.
 local function stored_values(d)
-  local values, paths, at = {}, {}, {}
-  for i, spec in ipairs(d.specs) do
-    if spec.kind == 'n' or spec.kind == 's' then
-      paths[#paths + 1] = spec.path
-      at[#paths] = i
-    else
-      local key = d.colls[spec.src - 1].key
-      local items
-      if spec.kind == 'l' then items = redis.call('LRANGE', key, 0, -1) else items = redis.call('SMEMBERS', key) end
-      values[i] = distinct(items)
-    end
-  end
-  if #paths > 0 then
-    local got = redis.call('HMGET', d.root, unpack(paths))
-    for j = 1, #paths do
-      if got[j] then values[at[j]] = got[j] end
-    end
-  end
-  return values
+  return indexed_values(d.root, function(src) return d.colls[src - 1].key end, d.specs)
 end
 
 -- Replaces document `d` wholly, collections included, with its index entries, TTL and
@@ -79,15 +51,7 @@ local function write_doc(d, now, fresh, manifests)
         end
       else
         local c = d.colls[spec.src - 1]
-        if c.count > 0 then
-          -- read in place: unpack() could not take a long collection
-          local seen, out = {}, {}
-          for j = c.first, c.first + c.count - 1 do
-            local v = ARGV[j]
-            if not seen[v] then seen[v] = true; out[#out + 1] = v end
-          end
-          new[i] = out
-        end
+        new[i] = distinct(ARGV, c.first, c.first + c.count - 1)
       end
     end
   end
@@ -136,20 +100,20 @@ local function delete_doc(d)
   return existed
 end
 
--- One document's write segment starting after KEYS[K] and ARGV[A]:
+-- One document's write arguments, starting after ARGV[A]:
 --
--- KEYS[K+1]    root hash          KEYS[K+2]  id index of the document's shard
--- KEYS[K+3..]  every collection key (ARGV[A+3] of them), in schema order; then the
+-- KEYS[1]      root hash          KEYS[2]    id index of the document's shard
+-- KEYS[3..]    every collection key (ARGV[A+3] of them), in schema order; then the
 --              shard's index keys of the indexed fields; then, with indexes, the
 --              shard's index manifest
 -- ARGV[A+1]    the id             ARGV[A+2]  TTL in ms, "0" for none
 -- ARGV[A+3]    number of collection keys c
 -- ARGV[A+4]    n, then 2n root hash field/value arguments
 -- then, per collection: kind, item count, the items (hash items alternate field, value)
--- then         the index specs (read_specs; KEYS positions relative to K); with
---              indexes, the model's index fingerprint
-local function parse_write(K, A)
-  local d = {id = ARGV[A + 1], ttl = tonumber(ARGV[A + 2]), root = KEYS[K + 1], ids = KEYS[K + 2]}
+-- then         the index specs (read_specs); with indexes, the model's index
+--              fingerprint
+local function parse_write(A)
+  local d = {id = ARGV[A + 1], ttl = tonumber(ARGV[A + 2]), root = KEYS[1], ids = KEYS[2]}
   local ncoll = tonumber(ARGV[A + 3])
   d.n = tonumber(ARGV[A + 4])
   d.root_at = A + 5
@@ -157,23 +121,23 @@ local function parse_write(K, A)
   d.colls = {}
   for k = 1, ncoll do
     local count = tonumber(ARGV[pos + 1])
-    d.colls[k] = {key = KEYS[K + 2 + k], kind = ARGV[pos], first = pos + 2, count = count}
+    d.colls[k] = {key = KEYS[2 + k], kind = ARGV[pos], first = pos + 2, count = count}
     pos = pos + 2 + count
   end
   local after
-  d.specs, after = read_specs(pos, K)
+  d.specs, after = read_specs(pos)
   if #d.specs > 0 then
-    d.manifest = KEYS[K + 3 + ncoll + #d.specs]
+    d.manifest = KEYS[3 + ncoll + #d.specs]
     d.fingerprint = ARGV[after]
   end
   return d
 end
 
--- One document's delete segment: KEYS as for parse_write (without the manifest),
--- ARGV[A+1] the id, ARGV[A+2] the number of collection keys, then the index specs.
-local function parse_delete(K, A)
-  local d = {id = ARGV[A + 1], root = KEYS[K + 1], ids = KEYS[K + 2], colls = {}}
-  for k = 1, tonumber(ARGV[A + 2]) do d.colls[k] = {key = KEYS[K + 2 + k]} end
-  d.specs = read_specs(A + 3, K)
+-- One document's delete arguments: KEYS as for parse_write (without the manifest),
+-- ARGV[1] the id, ARGV[2] the number of collection keys, then the index specs.
+local function parse_delete()
+  local d = {id = ARGV[1], root = KEYS[1], ids = KEYS[2], colls = {}}
+  for k = 1, tonumber(ARGV[2]) do d.colls[k] = {key = KEYS[2 + k]} end
+  d.specs = read_specs(3)
   return d
 end

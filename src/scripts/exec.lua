@@ -379,7 +379,7 @@ for i = 1, nops do
     -- values before and after, never from the client's copy
     local spec
     if field ~= '' then spec = doc.indexed[field] else spec = doc.by_src[kidx - 1] end
-    local old = spec and spec_value(spec, doc.base + 1)
+    local old = spec and spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
     local ok, res = pcall(op, key, field, args)
     if not ok then
       rollback()
@@ -387,7 +387,7 @@ for i = 1, nops do
       return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
     end
     if spec then
-      local new = spec_value(spec, doc.base + 1)
+      local new = spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
       local score = spec.kind == 'n' and new and tonumber(new)
       if spec.kind == 'n' and new and (score == nil or score ~= score) then
         -- NaN (or text) has no place in a numeric index: restore the field, undo the

@@ -27,7 +27,7 @@ elseif ARGV[1] == 'batch' then
     n = n + 1
     local id = ARGV[after + n]
     if redis.call('EXISTS', KEYS[root]) == 1 then
-      local values = indexed_values(root, specs)
+      local values = indexed_values(KEYS[root], keys_after(root), specs)
       for i, spec in ipairs(specs) do index_add(spec, id, values[i]) end
       redis.call('HSET', KEYS[root], '$i', ARGV[2])
       done = done + 1

@@ -5,7 +5,7 @@
 --            last KEYS is the lock key and the last ARGV the holder's token; when the
 --            lock is no longer held, nothing is written and the reply is -1; "unlock"
 --            also releases the lock after writing: save + release in one round trip)
--- then       the document's write segment (doc.lua's parse_write) with K = 0, A = 1
+-- then       the document's write arguments (doc.lua's parse_write) with A = 1
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
 -- is written then).
@@ -17,6 +17,6 @@ local fresh = mode == 'insert'
 if fresh and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local now = 0
 if tonumber(ARGV[3]) > 0 then now = now_ms() end
-write_doc(parse_write(0, 1), now, fresh, {})
+write_doc(parse_write(1), now, fresh, {})
 if mode == 'unlock' then redis.call('DEL', KEYS[#KEYS]) end
 return 1
