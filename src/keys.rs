@@ -234,6 +234,7 @@ mod tests {
                 FieldSchema::new("name", FieldKind::Scalar),
                 FieldSchema::new("address.tags", FieldKind::List),
             ],
+            on_error: Default::default(),
         }
     }
 

@@ -23,6 +23,7 @@ mod model;
 extern crate self as rapyer;
 mod plan;
 mod query;
+mod safe;
 mod schema;
 mod scripts;
 
@@ -54,7 +55,8 @@ pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
-pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, TtlRefresh};
+pub use safe::{FieldFailure, Lazy, LoadState, Safe};
+pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use sync::sync_pipeline;
@@ -79,13 +81,18 @@ pub mod __private {
         Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
         mark_indexed, scalar_atomic, scalar_decode, scalar_describe, scalar_encode, to_msgpack,
     };
-    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, TtlRefresh};
+    pub use crate::safe::{
+        BlobField, FieldFailure, LoadState, blob_fns, encode_plain, field_fns, load_plain,
+        plain_failures,
+    };
+    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
     pub use once_cell::sync::OnceCell;
 
     /// Compile-time check that a field type is storable (spanned at the field's type).
     pub fn assert_field<T: crate::Field>() {}
     /// Compile-time check that a key field's type is a key.
     pub fn assert_key<T: crate::Key>() {}
-    /// Compile-time check that a blob field's type is serde-serializable.
-    pub fn assert_blob<T: serde::Serialize + serde::de::DeserializeOwned>() {}
+    /// Compile-time check that a blob field's type is serde-serializable (or `Safe`/`Lazy`
+    /// of such a type).
+    pub fn assert_blob<T: crate::safe::BlobField>() {}
 }

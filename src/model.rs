@@ -73,6 +73,17 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// [`crate::Error::NotFound`] and no key is created.
     fn at(id: impl std::fmt::Display) -> Self::Atomic<'static>;
 
+    /// The fields whose stored bytes could not be decoded and are still quarantined
+    /// (key, field, decode error): `Safe<T>` and `#[rapyer(safe)]` fields from the load,
+    /// `Lazy<T>` fields once an access met bad bytes. Saves write these fields' stored
+    /// bytes back unchanged; assigning a field (or [`Model::accept_fallbacks`]) takes it
+    /// off the list. Empty for a model that loaded cleanly.
+    fn failed_fields(&self) -> Vec<crate::FieldFailure>;
+
+    /// Lets the next save write the fallback values of every quarantined field over the
+    /// stored bytes it could not decode (the caller's opt-in to lose them).
+    fn accept_fallbacks(&mut self);
+
     #[doc(hidden)]
     fn __set_key(&mut self, key: Self::Key);
     #[doc(hidden)]

@@ -190,7 +190,8 @@ pub(crate) fn decode_load<M: Model>(
         let items = bulk_items(replies.next(), &key)?;
         collections.push((path, key, items));
     }
-    let mut dec = Decoder::new(ctx.schema.name, id.to_owned(), doc.root, root, collections);
+    let mut dec = Decoder::new(ctx.schema.name, id.to_owned(), doc.root, root, collections)
+        .policy(ctx.schema.on_error);
     M::__decode(&mut dec).map(Some)
 }
 
@@ -371,6 +372,17 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
     let mut enc = Encoder::new(ctx.schema.name);
     enc.root_field(keys::META_FIELD, keys::LAYOUT_VERSION.as_bytes().to_vec());
     model.__encode(&mut enc)?;
+    let kept = model.failed_fields();
+    if !kept.is_empty() {
+        // quarantined fields were written back as stored (DESIGN §7)
+        let fields: Vec<&str> = kept.iter().map(|f| f.field.as_str()).collect();
+        tracing::warn!(
+            model = ctx.schema.name,
+            id = %model.id(),
+            fields = ?fields,
+            "rapyer: saving without touching fields that could not be decoded: their stored bytes are kept"
+        );
+    }
     let indexed = ctx.schema.indexes().next().is_some();
     if indexed {
         // which indexes the document was written with (reindex rewrites it)

@@ -97,6 +97,30 @@ impl TtlRefresh {
     }
 }
 
+/// What a model's `Lazy`, `Safe` and `#[rapyer(safe)]` fields do with stored bytes that
+/// cannot be decoded (`#[rapyer(on_error = "defer" | "ignore" | "log")]`). Other fields
+/// always fail the load with [`crate::Error::Decode`].
+///
+/// | policy | `Lazy<T>` on first access | `Safe<T>` / `#[rapyer(safe)]` at load |
+/// |---|---|---|
+/// | `Defer` (default) | returns `Error::Decode` (key, field) | fallback, recorded, warn log |
+/// | `Ignore` | fallback, recorded | fallback, recorded |
+/// | `Log` | fallback, recorded, warn log | fallback, recorded, warn log |
+///
+/// Recorded failures are listed by [`crate::Model::failed_fields`]; the stored bytes are
+/// quarantined (saves write them back unchanged) until the field is assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnError {
+    /// `Lazy` fields return the decode error when accessed.
+    #[default]
+    Defer,
+    /// Fall back silently (the failure is still recorded).
+    Ignore,
+    /// Fall back and log a `tracing` warning.
+    Log,
+}
+
 /// The schema of a model, built once per model type.
 #[derive(Debug, Clone)]
 pub struct ModelSchema {
@@ -114,6 +138,9 @@ pub struct ModelSchema {
     pub ttl_refresh: TtlRefresh,
     /// Every stored field, flattened, in declaration order.
     pub fields: Vec<FieldSchema>,
+    /// What a `Lazy`/`Safe`/`#[rapyer(safe)]` field does with stored bytes it cannot
+    /// decode (`#[rapyer(on_error = "…")]`, default `defer`).
+    pub on_error: OnError,
 }
 
 impl ModelSchema {

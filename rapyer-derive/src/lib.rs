@@ -50,6 +50,22 @@ struct FieldInfo {
     key: bool,
     blob: bool,
     index: bool,
+    /// `#[rapyer(safe)]` / `#[rapyer(safe(default = path))]`.
+    safe: bool,
+    safe_default: Option<syn::Path>,
+    /// `#[rapyer(state)]`: the model's `LoadState`, not stored.
+    state: bool,
+    /// `Safe` or `Lazy` when the type is written `Safe<…>` / `Lazy<…>`.
+    wrapper: Option<String>,
+}
+
+/// `Safe` / `Lazy` when `ty` is written as that wrapper (last path segment).
+fn wrapper_of(ty: &Type) -> Option<String> {
+    let Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    let name = last.ident.to_string();
+    let generic = matches!(last.arguments, syn::PathArguments::AngleBracketed(_));
+    (generic && (name == "Safe" || name == "Lazy")).then_some(name)
 }
 
 #[derive(Default)]
@@ -59,6 +75,8 @@ struct ModelAttrs {
     env: Option<LitStr>,
     ttl: Option<LitInt>,
     ttl_refresh: Option<LitStr>,
+    on_error: Option<LitStr>,
+    safe_all: bool,
 }
 
 /// Skips an attribute's value (`= expr` or `(…)`) so parsing can go on after an error.
@@ -103,9 +121,18 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 "env" if kind == Kind::Model => once!(attrs.env, LitStr),
                 "ttl" if kind == Kind::Model => once!(attrs.ttl, LitInt),
                 "ttl_refresh" if kind == Kind::Model => once!(attrs.ttl_refresh, LitStr),
+                "on_error" if kind == Kind::Model => once!(attrs.on_error, LitStr),
+                "safe_all" if kind == Kind::Model => {
+                    if attrs.safe_all {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `safe_all`");
+                    }
+                    attrs.safe_all = true;
+                }
                 _ => {
                     let valid = match kind {
-                        Kind::Model => "`name`, `shards`, `env`, `ttl`, `ttl_refresh`",
+                        Kind::Model => {
+                            "`name`, `shards`, `env`, `ttl`, `ttl_refresh`, `on_error`, `safe_all`"
+                        }
                         Kind::Embedded => "none on an embedded struct",
                     };
                     errors.push(
@@ -158,6 +185,14 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
             );
         }
     }
+    if let Some(lit) = &attrs.on_error {
+        if !matches!(lit.value().as_str(), "defer" | "ignore" | "log") {
+            errors.push(
+                lit.span(),
+                "`on_error` is one of \"defer\", \"ignore\", \"log\"",
+            );
+        }
+    }
     if let Some(lit) = attrs.env.as_ref().filter(|l| l.value().is_empty()) {
         errors.push(lit.span(), "`env` must name an environment");
     }
@@ -204,14 +239,39 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
             key: false,
             blob: false,
             index: false,
+            safe: false,
+            safe_default: None,
+            state: false,
+            wrapper: wrapper_of(&f.ty),
         };
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
             let res = attr.parse_nested_meta(|meta| {
                 let name = meta_name(&meta);
+                if name == "safe" && meta.input.peek(syn::token::Paren) {
+                    if info.safe {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `safe`");
+                    }
+                    info.safe = true;
+                    meta.parse_nested_meta(|inner| {
+                        if inner.path.is_ident("default") {
+                            info.safe_default = Some(inner.value()?.parse()?);
+                        } else {
+                            errors.push(
+                                inner.path.span(),
+                                "unknown `safe` option (valid: `default = path::to::fn`)",
+                            );
+                            skip_value(&inner)?;
+                        }
+                        Ok(())
+                    })?;
+                    return Ok(());
+                }
                 let slot = match name.as_str() {
                     "key" if kind == Kind::Model => Some(&mut info.key),
                     "blob" => Some(&mut info.blob),
                     "index" => Some(&mut info.index),
+                    "safe" => Some(&mut info.safe),
+                    "state" if kind == Kind::Model => Some(&mut info.state),
                     _ => None,
                 };
                 match slot {
@@ -222,8 +282,8 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`, `index`",
-                            Kind::Embedded => "`blob`, `index`",
+                            Kind::Model => "`key`, `blob`, `index`, `safe`, `state`",
+                            Kind::Embedded => "`blob`, `index`, `safe`",
                         };
                         errors.push(
                             meta.path.span(),
@@ -252,46 +312,133 @@ fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<Fie
                 "`index` and `blob` do not mix: a blob is opaque msgpack",
             );
         }
+        if info.key && info.safe {
+            errors.push(
+                info.ident.span(),
+                "the key is never `safe`: a corrupt id is always an error",
+            );
+        }
+        if info.index && (info.safe || info.wrapper.is_some()) {
+            errors.push(
+                info.ident.span(),
+                "an indexed field cannot be `safe`, `Safe` or `Lazy`: indexes and queries need its value",
+            );
+        }
+        if info.state && (info.key || info.blob || info.index || info.safe) {
+            errors.push(
+                info.ident.span(),
+                "the `state` field holds the load record only; it takes no other rapyer attribute",
+            );
+        }
+        if kind == Kind::Embedded && info.safe && info.wrapper.is_none() {
+            errors.push(
+                info.ident.span(),
+                "in an embedded struct, make the field `rapyer::Safe<…>` (a plain `safe` field records its failure in the model's `#[rapyer(state)]` field)",
+            );
+        }
         out.push(info);
     }
     out
 }
 
-/// Per-field codec calls, shared by `Model` (paths from the root) and `Embedded`
+/// Per-field generated code, shared by `Model` (paths from the root) and `Embedded`
 /// (paths under a prefix).
-fn field_code(
-    f: &FieldInfo,
-    path: &TokenStream2,
-) -> (
-    TokenStream2,
-    TokenStream2,
-    TokenStream2,
-    TokenStream2,
-    TokenStream2,
-) {
+struct FieldCode {
+    describe: TokenStream2,
+    encode: TokenStream2,
+    decode: TokenStream2,
+    path_ty: TokenStream2,
+    assert: TokenStream2,
+    /// Appends the field's load failures to `out`.
+    failures: TokenStream2,
+    /// Lifts the field's quarantine.
+    accept: TokenStream2,
+}
+
+/// `state`: the model's `LoadState` field when this field is a plain safe field.
+fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Ident>) -> FieldCode {
     let ty = &f.ty;
     let ident = &f.ident;
-    if f.blob {
-        (
-            quote! { ::rapyer::__private::describe_blob(&#path, out); },
-            quote! { ::rapyer::__private::encode_blob(&self.#ident, &#path, enc)?; },
-            quote! { #ident: ::rapyer::__private::decode_blob::<#ty>(&#path, dec)? },
-            quote! { ::rapyer::FieldPath<#ty> },
-            quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
-        )
+    let describe = if f.blob {
+        quote! { ::rapyer::__private::describe_blob(&#path, out); }
     } else {
         let mark = if f.index {
             quote_spanned! {ty.span()=> ::rapyer::__private::mark_indexed::<#ty>(out); }
         } else {
             quote!()
         };
-        (
-            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark },
-            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::encode(&self.#ident, &#path, enc)?; },
-            quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
-            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
-            quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
-        )
+        quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark }
+    };
+    let fns = if f.blob {
+        quote_spanned! {ty.span()=> ::rapyer::__private::blob_fns::<#ty>() }
+    } else {
+        quote_spanned! {ty.span()=> ::rapyer::__private::field_fns::<#ty>() }
+    };
+    if let Some(state) = state {
+        let fallback = match &f.safe_default {
+            Some(p) => quote!(#p),
+            None => quote_spanned! {ty.span()=> <#ty as ::core::default::Default>::default },
+        };
+        return FieldCode {
+            describe,
+            encode: quote! {
+                ::rapyer::__private::encode_plain::<#ty>(&self.#ident, &#path, enc, &self.#state, #fns)?;
+            },
+            decode: quote! {
+                #ident: ::rapyer::__private::load_plain::<#ty>(&#path, dec, &mut __state, #fns, #fallback)?
+            },
+            path_ty: if f.blob {
+                quote! { ::rapyer::FieldPath<#ty> }
+            } else {
+                quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path }
+            },
+            assert: if f.blob {
+                quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); }
+            } else {
+                quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); }
+            },
+            failures: quote! {
+                ::rapyer::__private::plain_failures::<#ty>(&self.#ident, &#path, &self.#state, #fns, out);
+            },
+            accept: quote!(),
+        };
+    }
+    // a `Safe<…>`/`Lazy<…>` field with its own fallback
+    let custom_load = f
+        .safe_default
+        .as_ref()
+        .filter(|_| f.wrapper.is_some())
+        .map(|d| {
+            if f.blob {
+                quote_spanned! {ty.span()=> #ident: <#ty>::__load_blob(&#path, dec, #d)? }
+            } else {
+                quote_spanned! {ty.span()=> #ident: <#ty>::__load_field(&#path, dec, #d)? }
+            }
+        });
+    if f.blob {
+        let bf = quote!(::rapyer::__private::BlobField);
+        FieldCode {
+            describe,
+            encode: quote! { <#ty as #bf>::blob_encode(&self.#ident, &#path, enc)?; },
+            decode: custom_load
+                .unwrap_or_else(|| quote! { #ident: <#ty as #bf>::blob_decode(&#path, dec)? }),
+            path_ty: quote! { ::rapyer::FieldPath<#ty> },
+            assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
+            failures: quote! { <#ty as #bf>::blob_failures(&self.#ident, out); },
+            accept: quote! { <#ty as #bf>::blob_accept_fallback(&mut self.#ident); },
+        }
+    } else {
+        FieldCode {
+            describe,
+            encode: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::encode(&self.#ident, &#path, enc)?; },
+            decode: custom_load.unwrap_or_else(
+                || quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
+            ),
+            path_ty: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
+            assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
+            failures: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::failures(&self.#ident, out); },
+            accept: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::accept_fallback(&mut self.#ident); },
+        }
     }
 }
 
@@ -306,8 +453,8 @@ fn atomic_code(
     let ident = &f.ident;
     if f.blob {
         (
-            quote! { ::rapyer::__private::BlobRef<'a, #ty> },
-            quote! { #ident: ::rapyer::__private::BlobRef::new(#local, &doc, #path) },
+            quote! { <#ty as ::rapyer::__private::BlobField>::Atomic<'a> },
+            quote! { #ident: <#ty as ::rapyer::__private::BlobField>::blob_atomic(#local, &doc, #path) },
         )
     } else {
         (
@@ -378,6 +525,33 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             "the key cannot be `index`ed: listing and lookups by id use the id index already",
         );
     }
+    let states: Vec<&FieldInfo> = fields.iter().filter(|f| f.state).collect();
+    for extra in states.iter().skip(1) {
+        errors.push(
+            extra.ident.span(),
+            "two `state` fields: a model has one `#[rapyer(state)]` LoadState",
+        );
+    }
+    let state = states.first().map(|f| &f.ident);
+    // plain fields decoded with a fallback: marked `safe`, or every eligible field under
+    // `safe_all` (not the key, the state, indexed fields, or `Safe`/`Lazy` wrappers)
+    let plain_safe = |f: &FieldInfo| {
+        key.is_some_and(|k| k.ident != f.ident)
+            && !f.state
+            && f.wrapper.is_none()
+            && (f.safe || (attrs.safe_all && !f.index))
+    };
+    if state.is_none() {
+        if let Some(f) = fields.iter().find(|f| plain_safe(f)) {
+            errors.push(
+                f.ident.span(),
+                format!(
+                    "`{}` is decoded safely (`safe`/`safe_all`) and needs a place to record its load: add a field `#[rapyer(state)] load: rapyer::LoadState` to the model, or make the field `rapyer::Safe<…>`",
+                    f.name
+                ),
+            );
+        }
+    }
     errors.finish()?;
     let key = key.expect("checked above");
 
@@ -409,6 +583,11 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         }
         None => quote!(::core::option::Option::None),
     };
+    let on_error = match attrs.on_error.as_ref().map(LitStr::value).as_deref() {
+        Some("ignore") => quote!(::rapyer::__private::OnError::Ignore),
+        Some("log") => quote!(::rapyer::__private::OnError::Log),
+        _ => quote!(::rapyer::__private::OnError::Defer),
+    };
     let ttl_refresh = match attrs.ttl_refresh.as_ref().map(LitStr::value).as_deref() {
         Some("read") => quote!(::rapyer::__private::TtlRefresh::Read),
         Some("write") => quote!(::rapyer::__private::TtlRefresh::Write),
@@ -428,10 +607,18 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     let mut atomic_fields = Vec::new();
     let mut atomic_local = Vec::new();
     let mut atomic_remote = Vec::new();
+    let mut failures = Vec::new();
+    let mut accepts = Vec::new();
     for f in &fields {
         let name = &f.name;
+        let fid = &f.ident;
+        if f.state {
+            // decoded last: the other fields record into `__state` first
+            accepts.push(quote! { self.#fid.release_all(); });
+            continue;
+        }
         let path = quote!(::std::string::String::from(#name));
-        let (d, e, dc, pty, a) = field_code(f, &path);
+        let code = field_code(f, &path, state.filter(|_| plain_safe(f)));
         if f.ident != *key_ident {
             let fid = &f.ident;
             let (aty, local_ctor) = atomic_code(
@@ -456,13 +643,22 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             });
             continue;
         }
+        let pty = code.path_ty;
         path_fields.push(quote! { pub #fid: #pty });
         path_ctors.push(path_ctor(f, &path));
-        describe.push(d);
-        encode.push(e);
-        decode.push(dc);
-        asserts.push(a);
+        describe.push(code.describe);
+        encode.push(code.encode);
+        decode.push(code.decode);
+        asserts.push(code.assert);
+        failures.push(code.failures);
+        accepts.push(code.accept);
     }
+    let state_init = if let Some(state) = state {
+        decode.push(quote! { #state: __state });
+        quote! { let mut __state = ::rapyer::__private::LoadState::default(); }
+    } else {
+        quote!()
+    };
 
     let doc =
         format!("Typed paths to the stored fields of [`{ident}`] (from `{ident}::fields()`).");
@@ -537,6 +733,7 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
                             ttl_ms: #ttl,
                             ttl_refresh: #ttl_refresh,
                             fields,
+                            on_error: #on_error,
                         }
                     })
                 }
@@ -551,7 +748,20 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
                 }
 
                 fn __decode(dec: &mut ::rapyer::__private::Decoder) -> ::rapyer::Result<Self> {
+                    #state_init
                     ::core::result::Result::Ok(Self { #(#decode,)* })
+                }
+
+                fn failed_fields(&self) -> ::std::vec::Vec<::rapyer::FieldFailure> {
+                    let mut failed = ::std::vec::Vec::new();
+                    let out = &mut failed;
+                    #(#failures)*
+                    let _ = out;
+                    failed
+                }
+
+                fn accept_fallbacks(&mut self) {
+                    #(#accepts)*
                 }
             }
 
@@ -590,10 +800,12 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     let mut atomic_fields = Vec::new();
     let mut atomic_local = Vec::new();
     let mut atomic_remote = Vec::new();
+    let mut failures = Vec::new();
+    let mut accepts = Vec::new();
     for f in &fields {
         let name = &f.name;
         let path = quote!(::rapyer::__private::join(path, #name));
-        let (d, e, dc, pty, a) = field_code(f, &path);
+        let code = field_code(f, &path, None);
         let fid = &f.ident;
         let apath = quote!(::rapyer::__private::join(&path, #name));
         let (aty, local_ctor) = atomic_code(
@@ -605,15 +817,18 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         atomic_fields.push(quote! { pub #fid: #aty });
         atomic_local.push(local_ctor);
         atomic_remote.push(remote_ctor);
+        let pty = code.path_ty;
         path_fields.push(quote! { pub #fid: #pty });
         path_ctors.push(path_ctor(
             f,
             &quote!(::rapyer::__private::join(&path, #name)),
         ));
-        describe.push(d);
-        encode.push(e);
-        decode.push(dc);
-        asserts.push(a);
+        describe.push(code.describe);
+        encode.push(code.encode);
+        decode.push(code.decode);
+        asserts.push(code.assert);
+        failures.push(code.failures);
+        accepts.push(code.accept);
     }
     let doc = format!("Typed paths to the stored fields of the embedded [`{ident}`].");
     let atomic_ident = format_ident!("{}Atomic", ident);
@@ -672,6 +887,15 @@ fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
 
                 fn decode(path: &str, dec: &mut ::rapyer::__private::Decoder) -> ::rapyer::Result<Self> {
                     ::core::result::Result::Ok(Self { #(#decode,)* })
+                }
+
+                fn failures(&self, out: &mut ::std::vec::Vec<::rapyer::FieldFailure>) {
+                    #(#failures)*
+                    let _ = out;
+                }
+
+                fn accept_fallback(&mut self) {
+                    #(#accepts)*
                 }
             }
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use crate::atomic::{DocRef, ListRef, MapRef, OptionRef, SetRef};
 use crate::error::{Error, Result};
-use crate::schema::{FieldKind, FieldSchema};
+use crate::safe::{FieldFailure, RawParts};
+use crate::schema::{FieldKind, FieldSchema, OnError};
 
 #[cfg(feature = "chrono")]
 mod chrono_impls;
@@ -53,6 +54,11 @@ impl Encoder {
         }
     }
 
+    /// An empty encoder for the same model (to encode one field on the side).
+    pub(crate) fn scratch(&self) -> Self {
+        Self::new(self.model)
+    }
+
     /// An [`Error::Encode`] for the field at `path`.
     pub fn error(&self, path: &str, reason: impl Into<String>) -> Error {
         Error::Encode {
@@ -74,6 +80,8 @@ pub struct Decoder {
     root: Vec<(Vec<u8>, Vec<u8>)>,
     /// `(path, key, items)` per collection.
     collections: Vec<(String, String, Vec<Vec<u8>>)>,
+    /// What `Lazy`/`Safe` fields do with bytes they cannot decode.
+    policy: OnError,
 }
 
 impl Decoder {
@@ -90,7 +98,71 @@ impl Decoder {
             root_key,
             root,
             collections,
+            policy: OnError::default(),
         }
+    }
+
+    /// Sets the model's decode-error policy (from its schema).
+    pub(crate) fn policy(mut self, policy: OnError) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The model's decode-error policy.
+    pub(crate) fn on_error(&self) -> OnError {
+        self.policy
+    }
+
+    /// The model name.
+    pub(crate) fn model(&self) -> &'static str {
+        self.model
+    }
+
+    /// The key holding the field at `path` (its collection key, or the root hash).
+    pub(crate) fn key_of(&self, path: &str) -> String {
+        self.collections
+            .iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, k, _)| k.clone())
+            .unwrap_or_else(|| self.root_key.clone())
+    }
+
+    /// The stored data of the fields `describe` lays out at `path`: moved out of the
+    /// decoder (`take`) or copied, leaving it for the field's own decode.
+    pub(crate) fn raw_parts(
+        &mut self,
+        path: &str,
+        describe: fn(&str, &mut Vec<FieldSchema>),
+        take: bool,
+    ) -> RawParts {
+        let mut layout = Vec::new();
+        describe(path, &mut layout);
+        let mut raw = RawParts {
+            model: self.model,
+            id: self.id.clone(),
+            root_key: self.root_key.clone(),
+            root: Vec::new(),
+            collections: Vec::new(),
+        };
+        for f in layout {
+            if f.kind.is_collection() {
+                let key = self.key_of(&f.path);
+                let items = match self.collections.iter_mut().find(|(p, _, _)| *p == f.path) {
+                    Some((_, _, items)) if take => std::mem::take(items),
+                    Some((_, _, items)) => items.clone(),
+                    None => Vec::new(),
+                };
+                raw.collections.push((f.path, key, f.kind, items));
+            } else if let Some(at) = self.root.iter().position(|(p, _)| *p == f.path.as_bytes()) {
+                let bytes = if take {
+                    self.root.remove(at).1
+                } else {
+                    self.root[at].1.clone()
+                };
+                raw.root.push((f.path, bytes));
+            }
+        }
+        raw
     }
 
     /// The document's id, as stored in its key.
@@ -115,15 +187,9 @@ impl Decoder {
 
     /// An [`Error::Decode`] naming the key that holds `path` and the field.
     pub fn error(&self, path: &str, reason: impl Into<String>) -> Error {
-        let key = self
-            .collections
-            .iter()
-            .find(|(p, _, _)| p == path)
-            .map(|(_, k, _)| k.clone())
-            .unwrap_or_else(|| self.root_key.clone());
         Error::Decode {
             model: self.model,
-            key,
+            key: self.key_of(path),
             field: path.to_owned(),
             reason: reason.into(),
         }
@@ -198,6 +264,22 @@ pub trait Field: Sized {
     fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()>;
     /// Decodes the value from a loaded document.
     fn decode(path: &str, dec: &mut Decoder) -> Result<Self>;
+    /// Decodes what can be decoded: collections skip members that cannot be decoded and
+    /// describe each in `bad` (a `Safe` field's salvage); other types decode as usual.
+    #[doc(hidden)]
+    fn decode_salvage(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Result<Self> {
+        let _ = bad;
+        Self::decode(path, dec)
+    }
+    /// Appends the load failures this field records (`Safe`, `Lazy`, embedded structs
+    /// holding them) to `out`.
+    #[doc(hidden)]
+    fn failures(&self, out: &mut Vec<FieldFailure>) {
+        let _ = out;
+    }
+    /// Lets the next save write this field's fallback over quarantined stored bytes.
+    #[doc(hidden)]
+    fn accept_fallback(&mut self) {}
 }
 
 /// A field type that can carry `#[rapyer(index)]`: numbers, bools, date-times (numeric
@@ -633,6 +715,19 @@ fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<T>> {
         .collect()
 }
 
+/// The members that decode; each one that does not is described in `bad`.
+fn salvage_items<T: Element>(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Vec<T> {
+    let raw = dec.take_collection(path);
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, b) in raw.iter().enumerate() {
+        match T::decode_element(b) {
+            Ok(v) => out.push(v),
+            Err(reason) => bad.push(format!("element {i}: {reason}")),
+        }
+    }
+    out
+}
+
 macro_rules! collection_field {
     ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
         impl<$($gen)*> Field for $ty {
@@ -654,6 +749,9 @@ macro_rules! collection_field {
             }
             fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
                 Ok(decode_items::<$elem>(path, dec)?.into_iter().collect())
+            }
+            fn decode_salvage(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Result<Self> {
+                Ok(salvage_items::<$elem>(path, dec, bad).into_iter().collect())
             }
         }
     };
@@ -698,6 +796,27 @@ fn decode_map<K: MapKey, V: Element>(path: &str, dec: &mut Decoder) -> Result<Ve
         .collect()
 }
 
+/// The entries that decode; each one that does not is described in `bad`.
+fn salvage_map<K: MapKey, V: Element>(
+    path: &str,
+    dec: &mut Decoder,
+    bad: &mut Vec<String>,
+) -> Vec<(K, V)> {
+    let raw = dec.take_collection(path);
+    if !raw.len().is_multiple_of(2) {
+        bad.push("map reply has an odd number of items".into());
+    }
+    let mut out = Vec::with_capacity(raw.len() / 2);
+    for pair in raw.chunks_exact(2) {
+        match (K::decode_scalar(&pair[0]), V::decode_element(&pair[1])) {
+            (Ok(k), Ok(v)) => out.push((k, v)),
+            (Err(r), _) => bad.push(format!("map key {}: {r}", show(&pair[0]))),
+            (_, Err(r)) => bad.push(format!("value of {}: {r}", show(&pair[0]))),
+        }
+    }
+    out
+}
+
 macro_rules! map_field {
     ([$($gen:tt)*], $ty:ty) => {
         impl<$($gen)*> Field for $ty {
@@ -717,6 +836,9 @@ macro_rules! map_field {
             }
             fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
                 Ok(decode_map(path, dec)?.into_iter().collect())
+            }
+            fn decode_salvage(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Result<Self> {
+                Ok(salvage_map(path, dec, bad).into_iter().collect())
             }
         }
     };
