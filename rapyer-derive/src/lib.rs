@@ -185,8 +185,10 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
             );
         }
     }
-    if let Some(lit) = &attrs.on_error {
-        if !matches!(lit.value().as_str(), "defer" | "ignore" | "log") {
+    if let Some(lit) = &attrs.on_error
+        && !matches!(lit.value().as_str(), "defer" | "ignore" | "log")
+    {
+        {
             errors.push(
                 lit.span(),
                 "`on_error` is one of \"defer\", \"ignore\", \"log\"",
@@ -541,8 +543,10 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
             && f.wrapper.is_none()
             && (f.safe || (attrs.safe_all && !f.index))
     };
-    if state.is_none() {
-        if let Some(f) = fields.iter().find(|f| plain_safe(f)) {
+    if state.is_none()
+        && let Some(f) = fields.iter().find(|f| plain_safe(f))
+    {
+        {
             errors.push(
                 f.ident.span(),
                 format!(
