@@ -105,6 +105,9 @@ mod query;
 #[path = "suite/bulk.rs"]
 mod bulk;
 
+#[path = "suite/safe.rs"]
+mod safe;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -192,6 +192,9 @@ mod query;
 #[path = "suite/bulk.rs"]
 mod bulk;
 
+#[path = "suite/safe.rs"]
+mod safe;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

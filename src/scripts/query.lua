@@ -33,8 +33,10 @@ local function bytes_cmp(a, b)
   if x < y then return -1 else return 1 end
 end
 
-if redis.call('ZCARD', KEYS[1]) > 0 and redis.call('HGET', KEYS[2], 'indexes') ~= ARGV[5] then
-  return redis.error_reply('RAPYER_STALE ' .. KEYS[2] .. ' ' .. (redis.call('HGET', KEYS[2], 'indexes') or ''))
+-- (a model without indexes writes no manifest: absent reads as the empty fingerprint)
+local manifest = redis.call('HGET', KEYS[2], 'indexes') or ''
+if manifest ~= ARGV[5] and redis.call('ZCARD', KEYS[1]) > 0 then
+  return redis.error_reply('RAPYER_STALE ' .. KEYS[2] .. ' ' .. manifest)
 end
 
 local pos = 6

@@ -5,6 +5,7 @@
 
 pub mod models;
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -258,4 +259,61 @@ pub fn check_person_indexes(t: &TestEnv) -> usize {
         "missing lex index keys: {lex:?}"
     );
     entries
+}
+
+/// Collects the `tracing` events at warn level or above emitted on this thread while the
+/// guard lives (each as "message field=value …").
+pub struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    pub fn capture() -> (Warnings, tracing::subscriber::DefaultGuard) {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let guard = tracing::subscriber::set_default(Warnings(seen.clone()));
+        (Warnings(seen), guard)
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+struct Line(String);
+
+impl tracing::field::Visit for Line {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        meta.is_event() && *meta.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut line = Line(String::new());
+        event.record(&mut line);
+        self.0.lock().unwrap().push(line.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A hash's fields and values as stored.
+pub fn hash_of(conn: &mut redis::Connection, key: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    redis::cmd("HGETALL").arg(key).query(conn).unwrap()
+}
+
+/// A list's items as stored.
+pub fn list_of(conn: &mut redis::Connection, key: &str) -> Vec<Vec<u8>> {
+    redis::cmd("LRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .query(conn)
+        .unwrap()
 }

@@ -390,3 +390,146 @@ pub struct Post {
     #[rapyer(index)]
     pub labels: HashSet<String>,
 }
+
+// ---- Safe / Lazy fields (issue: corrupt data never takes a whole model down) ----------
+
+/// A stop on a route: a msgpack list element.
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Stop {
+    pub name: String,
+    pub minutes: u32,
+}
+
+pub fn default_level() -> u8 {
+    7
+}
+
+/// `Safe<T>` of every field kind; the other fields are plain (corrupting them fails the
+/// load). Policy: the default (`defer`).
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Sturdy {
+    pub id: Id,
+    pub name: String,
+    pub visits: rapyer::Safe<i64>,
+    pub title: rapyer::Safe<String>,
+    #[rapyer(blob)]
+    pub profile: rapyer::Safe<Profile>,
+    pub stops: rapyer::Safe<Vec<Stop>>,
+    pub scores: rapyer::Safe<HashMap<String, i64>>,
+    #[rapyer(safe(default = default_level))]
+    pub level: rapyer::Safe<u8>,
+}
+
+impl Sturdy {
+    pub fn sample() -> Self {
+        Sturdy {
+            id: Id::new(),
+            name: "route 9".into(),
+            visits: 41.into(),
+            title: "Harbour loop".to_string().into(),
+            profile: Profile {
+                bio: "coastal".into(),
+                links: vec![("map".into(), "https://x".into())],
+                extra: None,
+            }
+            .into(),
+            stops: vec![
+                Stop {
+                    name: "pier".into(),
+                    minutes: 0,
+                },
+                Stop {
+                    name: "market".into(),
+                    minutes: 6,
+                },
+            ]
+            .into(),
+            scores: HashMap::from([("ann".to_string(), 3), ("bo".to_string(), 5)]).into(),
+            level: 2.into(),
+        }
+    }
+}
+
+/// Plain fields made safe by `safe_all`, recorded in a `LoadState`; `rank` is indexed and
+/// so stays strict; the key is never safe. Policy `ignore`: no warnings.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(safe_all, on_error = "ignore")]
+pub struct Tolerant {
+    #[rapyer(key)]
+    pub code: u64,
+    pub count: i64,
+    pub label: String,
+    pub tags: Vec<String>,
+    #[rapyer(index)]
+    pub rank: i64,
+    #[rapyer(state)]
+    pub load: rapyer::LoadState,
+}
+
+thread_local! {
+    static BIG_DECODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times `Big` was deserialized on this thread.
+pub fn big_decodes() -> usize {
+    BIG_DECODES.with(|c| c.get())
+}
+
+/// A large blob whose `Deserialize` counts its calls (per thread).
+#[derive(Serialize, Debug, Clone, PartialEq, Default)]
+pub struct Big {
+    pub text: String,
+}
+
+impl<'de> Deserialize<'de> for Big {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BIG_DECODES.with(|c| c.set(c.get() + 1));
+        #[derive(Deserialize)]
+        struct Raw {
+            text: String,
+        }
+        Raw::deserialize(d).map(|r| Big { text: r.text })
+    }
+}
+
+macro_rules! lazy_model {
+    ($name:ident, $policy:literal) => {
+        /// `Lazy<T>` fields: a blob, a list of structs, an integer.
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[rapyer(on_error = $policy)]
+        pub struct $name {
+            pub id: Id,
+            pub title: String,
+            #[rapyer(blob)]
+            pub body: rapyer::Lazy<Big>,
+            pub stops: rapyer::Lazy<Vec<Stop>>,
+            pub count: rapyer::Lazy<i64>,
+        }
+
+        impl $name {
+            pub fn sample(body: &str) -> Self {
+                $name {
+                    id: Id::new(),
+                    title: "doc".into(),
+                    body: Big { text: body.into() }.into(),
+                    stops: vec![
+                        Stop {
+                            name: "a".into(),
+                            minutes: 1,
+                        },
+                        Stop {
+                            name: "b".into(),
+                            minutes: 2,
+                        },
+                    ]
+                    .into(),
+                    count: 5.into(),
+                }
+            }
+        }
+    };
+}
+
+lazy_model!(LazyDefer, "defer");
+lazy_model!(LazyIgnore, "ignore");
+lazy_model!(LazyLog, "log");
