@@ -208,13 +208,13 @@ proptest! {
             1 => attack(
                 Sturdy::sample(),
                 &hits,
-                &["visits", "title", "profile", "stops", "scores", "level"],
+                &["visits", "title", "profile", "stops", "scores", "level", "place.beds"],
                 |_| {},
             )?,
             2 => attack(
-                Tolerant { code: 1, count: 2, label: "l".into(), tags: vec!["t".into()], rank: 3, load: Default::default() },
+                Tolerant { code: 1, count: 2, label: "l".into(), tags: vec!["t".into()], rank: 3, level: 1, load: Default::default() },
                 &hits,
-                &["count", "label", "tags"],
+                &["count", "label", "tags", "level"],
                 |_| {},
             )?,
             3 => attack(LazyDefer::sample("body"), &hits, &["body", "stops", "count"], touch_lazy_defer)?,

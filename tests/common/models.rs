@@ -404,6 +404,13 @@ pub fn default_level() -> u8 {
     7
 }
 
+/// An embedded struct with a `Safe` field of its own.
+#[derive(Embedded, Debug, Clone, PartialEq, Default)]
+pub struct Place {
+    pub city: String,
+    pub beds: rapyer::Safe<u32>,
+}
+
 /// `Safe<T>` of every field kind; the other fields are plain (corrupting them fails the
 /// load). Policy: the default (`defer`).
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -418,6 +425,7 @@ pub struct Sturdy {
     pub scores: rapyer::Safe<HashMap<String, i64>>,
     #[rapyer(safe(default = default_level))]
     pub level: rapyer::Safe<u8>,
+    pub place: Place,
 }
 
 impl Sturdy {
@@ -446,6 +454,10 @@ impl Sturdy {
             .into(),
             scores: HashMap::from([("ann".to_string(), 3), ("bo".to_string(), 5)]).into(),
             level: 2.into(),
+            place: Place {
+                city: "Bergen".into(),
+                beds: 12.into(),
+            },
         }
     }
 }
@@ -462,6 +474,8 @@ pub struct Tolerant {
     pub tags: Vec<String>,
     #[rapyer(index)]
     pub rank: i64,
+    #[rapyer(safe(default = default_level))]
+    pub level: u8,
     #[rapyer(state)]
     pub load: rapyer::LoadState,
 }

@@ -43,6 +43,7 @@ fn corrupt_sturdy(t: &common::TestEnv, s: &Sturdy) {
     hset(t, &r, "title", &[0xff, 0xfe, b'x']);
     hset(t, &r, "profile", &[0xc1]);
     hset(t, &r, "level", b"999");
+    hset(t, &r, "place.beds", b"-3");
     rpush(t, &coll(t, "Sturdy", "stops", &s.id), TRUNCATED_STOP);
     hset(t, &coll(t, "Sturdy", "scores", &s.id), "cy", b"many");
 }
@@ -74,12 +75,22 @@ fn check_sturdy_fallbacks(t: &common::TestEnv, original: &Sturdy, loaded: &Sturd
     assert_eq!(*loaded.title, "");
     assert_eq!(*loaded.profile, Profile::default());
     assert_eq!(*loaded.level, 7, "the field's own default path");
+    assert_eq!(*loaded.place.beds, 0);
+    assert_eq!(loaded.place.city, "Bergen");
     // a corrupt member is skipped, the others load
     assert_eq!(*loaded.stops, *original.stops);
     assert_eq!(*loaded.scores, *original.scores);
     assert_eq!(
         failed(loaded),
-        ["level", "profile", "scores", "stops", "title", "visits"]
+        [
+            "level",
+            "place.beds",
+            "profile",
+            "scores",
+            "stops",
+            "title",
+            "visits"
+        ]
     );
     let failures = loaded.failed_fields();
     let by = |f: &str| failures.iter().find(|x| x.field == f).unwrap();
@@ -107,7 +118,7 @@ async fn safe_fields_fall_back_record_and_quarantine_corrupt_bytes() {
     drop(guard);
     check_sturdy_fallbacks(&t, &original, &loaded);
     let logged = warnings.all();
-    assert_eq!(logged.len(), 6, "one warning per failed field: {logged:?}");
+    assert_eq!(logged.len(), 7, "one warning per failed field: {logged:?}");
     assert!(
         logged
             .iter()
@@ -146,6 +157,7 @@ async fn safe_fields_fall_back_record_and_quarantine_corrupt_bytes() {
     let mut fix = Sturdy::get(&original.id).await.unwrap();
     *fix.visits = 50;
     fix.title.set("Harbour".into());
+    *fix.place.beds = 4;
     fix.stops.push(Stop {
         name: "end".into(),
         minutes: 9,
@@ -155,6 +167,7 @@ async fn safe_fields_fall_back_record_and_quarantine_corrupt_bytes() {
     let back = Sturdy::get(&original.id).await.unwrap();
     assert_eq!(*back.visits, 50);
     assert_eq!(*back.title, "Harbour");
+    assert_eq!(*back.place.beds, 4);
     assert_eq!(back.stops.len(), 3);
     assert_eq!(failed(&back), ["level", "profile", "scores"]);
 
@@ -197,6 +210,7 @@ async fn safe_all_records_in_load_state_and_keeps_bytes_until_assigned() {
         label: "seven".into(),
         tags: vec!["a".into(), "b".into()],
         rank: 1,
+        level: 2,
         load: Default::default(),
     };
     m.save().await.unwrap();
@@ -204,6 +218,7 @@ async fn safe_all_records_in_load_state_and_keeps_bytes_until_assigned() {
     let tags = coll(&t, "Tolerant", "tags", 7);
     hset(&t, &r, "count", b"3.5");
     hset(&t, &r, "label", &[0xe2, 0x28, 0xa1]);
+    hset(&t, &r, "level", b"");
     rpush(&t, &tags, &[0xff]);
     let before = (hash_of(&mut t.raw(), &r), list_of(&mut t.raw(), &tags));
 
@@ -213,8 +228,9 @@ async fn safe_all_records_in_load_state_and_keeps_bytes_until_assigned() {
     assert!(warnings.all().is_empty(), "policy ignore: no warnings");
     assert_eq!((loaded.count, loaded.label.as_str()), (0, ""));
     assert_eq!(loaded.tags, ["a", "b"]);
-    assert_eq!(failed(&loaded), ["count", "label", "tags"]);
-    assert_eq!(loaded.load.failures().count(), 3);
+    assert_eq!(loaded.level, 7, "`safe(default = …)` on a plain field");
+    assert_eq!(failed(&loaded), ["count", "label", "level", "tags"]);
+    assert_eq!(loaded.load.failures().count(), 4);
 
     loaded.save().await.unwrap();
     let after = (hash_of(&mut t.raw(), &r), list_of(&mut t.raw(), &tags));
@@ -225,11 +241,11 @@ async fn safe_all_records_in_load_state_and_keeps_bytes_until_assigned() {
     // assigning the fallback's own value needs the explicit release
     fix.label = String::new();
     assert!(fix.load.release("label"));
-    assert_eq!(failed(&fix), ["tags"]);
+    assert_eq!(failed(&fix), ["level", "tags"]);
     fix.save().await.unwrap();
     let back = Tolerant::get(7).await.unwrap();
     assert_eq!((back.count, back.label.as_str()), (11, ""));
-    assert_eq!(failed(&back), ["tags"]);
+    assert_eq!(failed(&back), ["level", "tags"]);
     assert_eq!(list_of(&mut t.raw(), &tags), before.1);
 
     // the indexed field is not safe: corrupting it fails the load
