@@ -78,6 +78,16 @@ struct Account {
     plan: String,
 }
 
+/// Fields that survive corrupt stored bytes.
+#[derive(Model, Debug, Clone)]
+#[rapyer(on_error = "log")]
+struct Note {
+    id: Id,
+    title: String,
+    views: rapyer::Safe<u64>,        // bad bytes: 0, recorded, kept in Redis
+    body: rapyer::Lazy<Vec<String>>, // decoded on first access
+}
+
 struct Throwaway(Option<Child>, std::path::PathBuf);
 
 impl Drop for Throwaway {
@@ -405,6 +415,50 @@ fn main() -> rapyer::Result<()> {
         Member::find(f.city.eq("Rome")).sync_count()?
     );
     println!("bulk_delete: {} existed", Member::sync_bulk_delete(&ids)?);
+
+    println!("\n== corrupt data: Safe and Lazy fields");
+    let note = Note {
+        id: Id::new(),
+        title: "hello".into(),
+        views: 7.into(),
+        body: vec!["line 1".to_string(), "line 2".to_string()].into(),
+    };
+    note.sync_save()?;
+    let mut raw = redis::Client::open(url.as_str())
+        .and_then(|c| c.get_connection())
+        .map_err(rapyer::Error::Redis)?;
+    let root = format!("{{Note:0}}:d:{}", note.id);
+    redis::cmd("HSET")
+        .arg(&root)
+        .arg("views")
+        .arg("seven")
+        .query::<()>(&mut raw)
+        .map_err(rapyer::Error::Redis)?;
+    let mut loaded = Note::sync_get(&note.id)?;
+    println!(
+        "loaded anyway: views = {} (fallback), body decoded yet: {}",
+        *loaded.views,
+        loaded.body.is_decoded()
+    );
+    for f in loaded.failed_fields() {
+        println!("failed field: {f}");
+    }
+    loaded.title = "renamed".into();
+    loaded.sync_save()?; // writes "seven" back: quarantined until assigned
+    let kept: String = redis::cmd("HGET")
+        .arg(&root)
+        .arg("views")
+        .query(&mut raw)
+        .map_err(rapyer::Error::Redis)?;
+    println!("after a save that did not touch it, Redis still holds views = {kept:?}");
+    *loaded.views = 8;
+    loaded.sync_save()?;
+    println!(
+        "assigned and saved: views = {}, body = {:?}",
+        *Note::sync_get(&note.id)?.views,
+        loaded.body.get()?
+    );
+    Note::sync_delete_id(&note.id)?;
 
     println!("\n== switching environment in blocking code");
     {
