@@ -188,12 +188,10 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
     if let Some(lit) = &attrs.on_error
         && !matches!(lit.value().as_str(), "defer" | "ignore" | "log")
     {
-        {
-            errors.push(
-                lit.span(),
-                "`on_error` is one of \"defer\", \"ignore\", \"log\"",
-            );
-        }
+        errors.push(
+            lit.span(),
+            "`on_error` is one of \"defer\", \"ignore\", \"log\"",
+        );
     }
     if let Some(lit) = attrs.env.as_ref().filter(|l| l.value().is_empty()) {
         errors.push(lit.span(), "`env` must name an environment");
@@ -546,15 +544,13 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
     if state.is_none()
         && let Some(f) = fields.iter().find(|f| plain_safe(f))
     {
-        {
-            errors.push(
-                f.ident.span(),
+        errors.push(
+            f.ident.span(),
                 format!(
                     "`{}` is decoded safely (`safe`/`safe_all`) and needs a place to record its load: add a field `#[rapyer(state)] load: rapyer::LoadState` to the model, or make the field `rapyer::Safe<…>`",
                     f.name
                 ),
             );
-        }
     }
     errors.finish()?;
     let key = key.expect("checked above");

@@ -435,3 +435,23 @@ async fn lazy_one_mib_value_is_not_decoded_by_loads_or_saves() {
     let back = LazyDefer::get(&m.id).await.unwrap();
     assert_eq!(back.body.get().unwrap().text.len(), (1 << 20) + 1);
 }
+
+#[maybe_async]
+#[mode_test]
+async fn safe_field_absent_from_storage_takes_its_fallback_without_quarantine() {
+    let t = common::env();
+    let s = Sturdy::sample();
+    s.save().await.unwrap();
+    let r = root(&t, "Sturdy", &s.id);
+    // as if written before the field existed
+    let _: () = redis::cmd("HDEL")
+        .arg(&r)
+        .arg("level")
+        .query(&mut t.raw())
+        .unwrap();
+    let loaded = Sturdy::get(&s.id).await.unwrap();
+    assert_eq!(*loaded.level, 7);
+    assert!(loaded.failed_fields().is_empty(), "nothing stored, nothing lost");
+    loaded.save().await.unwrap();
+    assert_eq!(hash_of(&mut t.raw(), &r)[&b"level".to_vec()], b"7");
+}
