@@ -451,7 +451,10 @@ async fn safe_field_absent_from_storage_takes_its_fallback_without_quarantine() 
         .unwrap();
     let loaded = Sturdy::get(&s.id).await.unwrap();
     assert_eq!(*loaded.level, 7);
-    assert!(loaded.failed_fields().is_empty(), "nothing stored, nothing lost");
+    assert!(
+        loaded.failed_fields().is_empty(),
+        "nothing stored, nothing lost"
+    );
     loaded.save().await.unwrap();
     assert_eq!(hash_of(&mut t.raw(), &r)[&b"level".to_vec()], b"7");
 }
