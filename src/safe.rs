@@ -147,6 +147,15 @@ fn reason(e: Error) -> String {
     }
 }
 
+fn failure(dec: &Decoder, path: &str, error: String) -> FieldFailure {
+    FieldFailure {
+        model: dec.model(),
+        key: dec.key_of(path),
+        field: path.to_owned(),
+        error,
+    }
+}
+
 fn warn(failure: &FieldFailure) {
     tracing::warn!(
         model = failure.model,
@@ -177,12 +186,7 @@ fn salvage<T>(
         }
         Err(e) => (fallback(), reason(e)),
     };
-    let failure = FieldFailure {
-        model: dec.model(),
-        key: dec.key_of(path),
-        field: path.to_owned(),
-        error,
-    };
+    let failure = failure(dec, path, error);
     if dec.on_error() != OnError::Ignore {
         warn(&failure);
     }
@@ -283,6 +287,10 @@ impl<T> Safe<T> {
         }
     }
 
+    fn accept(&mut self) {
+        self.quarantine = None;
+    }
+
     /// The value to mirror atomic operations into: only when nothing is quarantined (a
     /// quarantined field's local copy stays as loaded).
     fn mirror_target(local: Option<&mut Self>) -> Option<&mut T> {
@@ -366,40 +374,6 @@ impl<T: fmt::Debug> fmt::Debug for Safe<T> {
                 .field("failure", &q.0.error)
                 .finish(),
         }
-    }
-}
-
-impl<T: Field + Default> Field for Safe<T> {
-    type Path = T::Path;
-    type Atomic<'a>
-        = T::Atomic<'a>
-    where
-        Self: 'a;
-
-    fn atomic<'a>(
-        local: Option<&'a mut Self>,
-        doc: &Arc<DocRef>,
-        path: String,
-    ) -> Self::Atomic<'a> {
-        T::atomic(Self::mirror_target(local), doc, path)
-    }
-    fn path(path: String) -> Self::Path {
-        T::path(path)
-    }
-    fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-        T::describe(path, out)
-    }
-    fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-        self.encode_with(path, enc, T::encode)
-    }
-    fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-        Self::__load_field(path, dec, T::default)
-    }
-    fn failures(&self, out: &mut Vec<FieldFailure>) {
-        self.push_failure(out)
-    }
-    fn accept_fallback(&mut self) {
-        self.quarantine = None;
     }
 }
 
@@ -554,12 +528,7 @@ impl<T> Lazy<T> {
         if raw.policy == OnError::Defer {
             return match (raw.codec.decode)(path, &mut dec) {
                 Ok(v) => Decoded::Value(v),
-                Err(e) => Decoded::Failed(FieldFailure {
-                    model: raw.parts.model,
-                    key: dec.key_of(path),
-                    field: path.to_owned(),
-                    error: reason(e),
-                }),
+                Err(e) => Decoded::Failed(failure(&dec, path, reason(e))),
             };
         }
         let (value, failed) = salvage(path, &mut dec, raw.codec, raw.fallback);
@@ -706,40 +675,6 @@ impl<T: fmt::Debug> fmt::Debug for Lazy<T> {
     }
 }
 
-impl<T: Field + Default> Field for Lazy<T> {
-    type Path = T::Path;
-    type Atomic<'a>
-        = T::Atomic<'a>
-    where
-        Self: 'a;
-
-    fn atomic<'a>(
-        local: Option<&'a mut Self>,
-        doc: &Arc<DocRef>,
-        path: String,
-    ) -> Self::Atomic<'a> {
-        T::atomic(Self::mirror_target(local), doc, path)
-    }
-    fn path(path: String) -> Self::Path {
-        T::path(path)
-    }
-    fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-        T::describe(path, out)
-    }
-    fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-        self.encode_with(path, enc, T::encode)
-    }
-    fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-        Self::__load_field(path, dec, T::default)
-    }
-    fn failures(&self, out: &mut Vec<FieldFailure>) {
-        self.push_failure(out)
-    }
-    fn accept_fallback(&mut self) {
-        self.accept()
-    }
-}
-
 // ---- blobs ----------------------------------------------------------------------------------
 
 /// How a `#[rapyer(blob)]` field's type is stored: any serde type as msgpack, and
@@ -783,57 +718,77 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Send> BlobField for T {
     }
 }
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned + Default + Send> BlobField for Safe<T> {
-    type Atomic<'a>
-        = BlobRef<'a, T>
-    where
-        Self: 'a;
-    fn blob_atomic<'a>(
-        local: Option<&'a mut Self>,
-        doc: &Arc<DocRef>,
-        path: String,
-    ) -> Self::Atomic<'a> {
-        BlobRef::new(Self::mirror_target(local), doc, path)
-    }
-    fn blob_encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-        self.encode_with(path, enc, |v, p, e| encode_blob(v, p, e))
-    }
-    fn blob_decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-        Self::__load_blob(path, dec, T::default)
-    }
-    fn blob_failures(&self, out: &mut Vec<FieldFailure>) {
-        self.push_failure(out)
-    }
-    fn blob_accept_fallback(&mut self) {
-        self.quarantine = None;
-    }
+/// `Field` (the wrapped type's storage) and `BlobField` (under `#[rapyer(blob)]`) for a
+/// wrapper with `encode_with`, `__load_field`/`__load_blob`, `push_failure`, `accept` and
+/// `mirror_target`.
+macro_rules! wrapper_impls {
+    ($wrapper:ident) => {
+        impl<T: Field + Default> Field for $wrapper<T> {
+            type Path = T::Path;
+            type Atomic<'a>
+                = T::Atomic<'a>
+            where
+                Self: 'a;
+
+            fn atomic<'a>(
+                local: Option<&'a mut Self>,
+                doc: &Arc<DocRef>,
+                path: String,
+            ) -> Self::Atomic<'a> {
+                T::atomic(Self::mirror_target(local), doc, path)
+            }
+            fn path(path: String) -> Self::Path {
+                T::path(path)
+            }
+            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
+                T::describe(path, out)
+            }
+            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+                self.encode_with(path, enc, T::encode)
+            }
+            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+                Self::__load_field(path, dec, T::default)
+            }
+            fn failures(&self, out: &mut Vec<FieldFailure>) {
+                self.push_failure(out)
+            }
+            fn accept_fallback(&mut self) {
+                self.accept()
+            }
+        }
+
+        impl<T: serde::Serialize + serde::de::DeserializeOwned + Default + Send> BlobField
+            for $wrapper<T>
+        {
+            type Atomic<'a>
+                = BlobRef<'a, T>
+            where
+                Self: 'a;
+            fn blob_atomic<'a>(
+                local: Option<&'a mut Self>,
+                doc: &Arc<DocRef>,
+                path: String,
+            ) -> Self::Atomic<'a> {
+                BlobRef::new(Self::mirror_target(local), doc, path)
+            }
+            fn blob_encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
+                self.encode_with(path, enc, |v, p, e| encode_blob(v, p, e))
+            }
+            fn blob_decode(path: &str, dec: &mut Decoder) -> Result<Self> {
+                Self::__load_blob(path, dec, T::default)
+            }
+            fn blob_failures(&self, out: &mut Vec<FieldFailure>) {
+                self.push_failure(out)
+            }
+            fn blob_accept_fallback(&mut self) {
+                self.accept()
+            }
+        }
+    };
 }
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned + Default + Send> BlobField for Lazy<T> {
-    type Atomic<'a>
-        = BlobRef<'a, T>
-    where
-        Self: 'a;
-    fn blob_atomic<'a>(
-        local: Option<&'a mut Self>,
-        doc: &Arc<DocRef>,
-        path: String,
-    ) -> Self::Atomic<'a> {
-        BlobRef::new(Self::mirror_target(local), doc, path)
-    }
-    fn blob_encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-        self.encode_with(path, enc, |v, p, e| encode_blob(v, p, e))
-    }
-    fn blob_decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-        Self::__load_blob(path, dec, T::default)
-    }
-    fn blob_failures(&self, out: &mut Vec<FieldFailure>) {
-        self.push_failure(out)
-    }
-    fn blob_accept_fallback(&mut self) {
-        self.accept()
-    }
-}
+wrapper_impls!(Safe);
+wrapper_impls!(Lazy);
 
 // ---- #[rapyer(safe)] on plain fields ---------------------------------------------------------
 
