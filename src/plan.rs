@@ -391,18 +391,28 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
             ctx.schema.index_fingerprint().into_bytes(),
         );
     }
-    for ix in ctx.schema.indexes() {
-        let nan = ix.index_letter() == "n"
-            && enc
-                .root
-                .iter()
-                .any(|(f, v)| *f == ix.path && v.as_slice() == b"NaN");
-        if nan {
-            return Err(Error::InvalidInput(format!(
-                "{}: NaN cannot be stored in indexed field `{}`",
-                ctx.schema.name, ix.path
-            )));
-        }
+    // a numeric index scores the stored text: it must be a number (NaN has no score).
+    // Encoders only write numbers there; quarantined bytes of a `Safe`/`Lazy` field
+    // (DESIGN §7) may not be, and must not reach the write script.
+    for ix in ctx.schema.indexes().filter(|ix| ix.index_letter() == "n") {
+        let Some((_, v)) = enc.root.iter().find(|(f, _)| *f == ix.path) else {
+            continue;
+        };
+        let number = std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok());
+        let reason = match number {
+            Some(n) if n.is_nan() => "NaN cannot be stored".to_owned(),
+            Some(_) => continue,
+            None => format!(
+                "{} is not a number and cannot be stored",
+                crate::codec::show(v)
+            ),
+        };
+        return Err(Error::InvalidInput(format!(
+            "{}: {reason} in indexed field `{}`",
+            ctx.schema.name, ix.path
+        )));
     }
     // the indexed root fields first, in index order: the write script reads their new
     // values from the front without a lookup table (doc.lua's write_doc)

@@ -547,3 +547,18 @@ macro_rules! lazy_model {
 lazy_model!(LazyDefer, "defer");
 lazy_model!(LazyIgnore, "ignore");
 lazy_model!(LazyLog, "log");
+
+/// An embedded struct with an indexed field, held in a `Safe`.
+#[derive(Embedded, Debug, Clone, PartialEq, Default)]
+pub struct Spot {
+    #[rapyer(index)]
+    pub floor: i64,
+    pub label: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Garage {
+    pub id: Id,
+    pub name: String,
+    pub spot: rapyer::Safe<Spot>,
+}

@@ -458,3 +458,64 @@ async fn safe_field_absent_from_storage_takes_its_fallback_without_quarantine() 
     loaded.save().await.unwrap();
     assert_eq!(hash_of(&mut t.raw(), &r)[&b"level".to_vec()], b"7");
 }
+
+#[maybe_async]
+#[mode_test]
+async fn quarantined_bytes_never_reach_a_numeric_index() {
+    let t = common::env();
+    let g = Garage {
+        id: rapyer::Id::new(),
+        name: "north".into(),
+        spot: Spot {
+            floor: 3,
+            label: "a".into(),
+        }
+        .into(),
+    };
+    g.save().await.unwrap();
+    let r = root(&t, "Garage", &g.id);
+    hset(&t, &r, "spot.floor", b"high");
+    let before = hash_of(&mut t.raw(), &r);
+    let index_key = format!("{}:{{Garage:0}}:i:spot.floor", t.ns);
+    let index_before: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg(&index_key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut t.raw())
+        .unwrap();
+
+    let loaded = Garage::get(&g.id).await.unwrap();
+    assert_eq!(*loaded.spot, Spot::default());
+    assert_eq!(failed(&loaded), ["spot"]);
+    // writing the quarantined text into the numeric index is refused before anything
+    // is sent, for a save and for a copy under a new id alike
+    let saved = loaded.save().await;
+    assert!(
+        matches!(&saved, Err(Error::InvalidInput(m)) if m.contains("spot.floor") && m.contains("high")),
+        "{saved:?}"
+    );
+    let copied = loaded.duplicate().await;
+    assert!(matches!(copied, Err(Error::InvalidInput(_))), "{copied:?}");
+    assert_eq!(hash_of(&mut t.raw(), &r), before);
+    let index_after: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg(&index_key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut t.raw())
+        .unwrap();
+    assert_eq!(index_after, index_before);
+    let count = Garage::count().await.unwrap();
+    assert_eq!(count, 1);
+
+    // assigning repairs it, index included
+    let mut fix = loaded;
+    fix.spot.floor = 5;
+    fix.save().await.unwrap();
+    let found = Garage::find(Garage::fields().spot.floor.eq(5))
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
