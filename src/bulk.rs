@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use redis::Value;
 
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::model::Model;
 use crate::plan::{self, Ctx};
 use crate::scripts::{self, Invocation};
@@ -209,10 +210,6 @@ fn chunk_call(
     mut per_doc: impl FnMut(usize, &mut Vec<Vec<u8>>) -> Result<()>,
 ) -> Result<Invocation> {
     let schema = ctx.schema;
-    let kinds: Vec<&'static str> = schema
-        .collections()
-        .map(|f| plan::kind_letter(f.kind))
-        .collect();
     let mut shards: Vec<u32> = Vec::new();
     let mut shard_no = Vec::with_capacity(ids.len());
     for id in ids {
@@ -228,18 +225,9 @@ fn chunk_call(
         shard_no.push(no + 1);
     }
     let mut keys = Vec::new();
-    let mut layout: Vec<Vec<u8>> = Vec::new();
     for &shard in &shards {
         keys.push(ctx.keys.ids(shard));
         let indexes = ctx.keys.index_keys(schema, shard);
-        if layout.is_empty() {
-            layout.push(indexes.len().to_string().into_bytes());
-            for ix in &indexes {
-                layout.push(ix.path.as_bytes().to_vec());
-                layout.push(ix.letter.as_bytes().to_vec());
-                layout.push(ix.src.to_string().into_bytes());
-            }
-        }
         let indexed = !indexes.is_empty();
         keys.extend(indexes.into_iter().map(|ix| ix.key));
         if indexed {
@@ -251,14 +239,8 @@ fn chunk_call(
         ids.len().to_string().into_bytes(),
         shards.len().to_string().into_bytes(),
         schema.ttl_ms.unwrap_or(0).to_string().into_bytes(),
-        kinds.len().to_string().into_bytes(),
     ];
-    args.extend(kinds.iter().map(|k| k.as_bytes().to_vec()));
-    if layout.is_empty() {
-        layout.push(b"0".to_vec());
-    }
-    args.extend(layout);
-    args.push(schema.index_fingerprint().into_bytes());
+    keys::write_layout(schema, &mut args);
     for (i, id) in ids.iter().enumerate() {
         let shard = shards[shard_no[i] - 1];
         args.push(shard_no[i].to_string().into_bytes());
@@ -308,16 +290,7 @@ pub(crate) fn write_chunks<M: Model>(
     let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
     for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
         let call = chunk_call(ctx, mode, ids, |i, args| {
-            let enc = plan::encode(ctx, &models[i])?;
-            args.push(enc.root.len().to_string().into_bytes());
-            for (field, value) in enc.root {
-                args.push(field.into_bytes());
-                args.push(value);
-            }
-            for (_, items) in enc.collections {
-                args.push(items.len().to_string().into_bytes());
-                args.extend(items);
-            }
+            plan::push_content(args, plan::encode(ctx, &models[i])?);
             Ok(())
         })?;
         out.push(Chunk {

@@ -11,7 +11,7 @@
 //! component and paths never contain `:`, so a key is unambiguous for any id.
 
 use crate::error::{Error, Result};
-use crate::schema::ModelSchema;
+use crate::schema::{FieldSchema, ModelSchema};
 
 /// Longest accepted id, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
@@ -63,6 +63,48 @@ impl DocKeys {
     /// its value source.
     pub(crate) fn index_specs(&self, first: usize) -> Vec<Vec<u8>> {
         index_specs(&self.indexes, first)
+    }
+}
+
+/// The indexed fields in the order the scripts take their index keys: those on root
+/// fields first (declaration order), then those on collections. The write scripts read
+/// the new root values from the front of the root fields in this order (`doc.lua`).
+pub(crate) fn write_order(schema: &ModelSchema) -> impl Iterator<Item = &FieldSchema> {
+    let root = schema.indexes().filter(|f| !f.kind.is_collection());
+    root.chain(schema.indexes().filter(|f| f.kind.is_collection()))
+}
+
+/// The model's layout as the write and delete scripts read it (`doc.lua`'s `layout`):
+/// collection count and kind letters, index count, root index count, index kind letters,
+/// the indexed paths, each collection index's collection number, the fingerprint.
+pub(crate) fn write_layout(schema: &ModelSchema, args: &mut Vec<Vec<u8>>) {
+    let colls: Vec<&FieldSchema> = schema.collections().collect();
+    let indexes: Vec<&FieldSchema> = write_order(schema).collect();
+    let root = indexes.iter().filter(|f| !f.kind.is_collection()).count();
+    args.push(colls.len().to_string().into_bytes());
+    args.push(
+        colls
+            .iter()
+            .map(|f| crate::plan::kind_letter(f.kind))
+            .collect::<String>()
+            .into_bytes(),
+    );
+    args.push(indexes.len().to_string().into_bytes());
+    args.push(root.to_string().into_bytes());
+    args.push(
+        indexes
+            .iter()
+            .map(|f| f.index_letter())
+            .collect::<String>()
+            .into_bytes(),
+    );
+    args.extend(indexes.iter().map(|f| f.path.as_bytes().to_vec()));
+    for f in &indexes[root..] {
+        let no = 1 + colls.iter().position(|c| c.path == f.path).unwrap_or(0);
+        args.push(no.to_string().into_bytes());
+    }
+    if !indexes.is_empty() {
+        args.push(schema.index_fingerprint().into_bytes());
     }
 }
 
@@ -126,10 +168,9 @@ impl Keyspace {
         format!("{}:manifest", self.tag(shard))
     }
 
-    /// The indexed fields of `schema` in shard `shard`.
+    /// The indexed fields of `schema` in shard `shard`, in [`write_order`].
     pub(crate) fn index_keys(&self, schema: &ModelSchema, shard: u32) -> Vec<IndexKeys> {
-        schema
-            .indexes()
+        write_order(schema)
             .map(|f| IndexKeys {
                 path: f.path.clone(),
                 key: self.index(shard, &f.path),

@@ -308,9 +308,9 @@ pub(crate) fn unlock(held: &HeldLock) -> Invocation {
     }
 }
 
-/// Encodes `model` (under `id`) into a call of the save script (`save.lua`, arguments
-/// as `doc.lua`'s `parse_write` reads them). Encoding errors are returned here, before
-/// anything is sent.
+/// Encodes `model` (under `id`) into a call of the save script (`save.lua`: mode, id,
+/// TTL, the model's layout, then the content as `doc.lua` reads it). Encoding errors are
+/// returned here, before anything is sent.
 pub(crate) fn write<M: Model>(
     ctx: &Ctx,
     model: &M,
@@ -319,7 +319,9 @@ pub(crate) fn write<M: Model>(
 ) -> Result<Invocation> {
     let doc = ctx.doc(id)?;
     let enc = encode(ctx, model)?;
-    let mut args: Vec<Vec<u8>> = Vec::with_capacity(8 + 2 * enc.root.len());
+    let items: usize = enc.collections.iter().map(|(_, items)| items.len()).sum();
+    let mut args: Vec<Vec<u8>> =
+        Vec::with_capacity(16 + 3 * doc.indexes.len() + 2 * enc.root.len() + items);
     args.push(match mode {
         WriteMode::Save => b"save".to_vec(),
         WriteMode::Insert => b"insert".to_vec(),
@@ -328,25 +330,16 @@ pub(crate) fn write<M: Model>(
     });
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
-    args.push(doc.collections.len().to_string().into_bytes());
-    args.push(enc.root.len().to_string().into_bytes());
-    for (field, value) in enc.root {
-        args.push(field.into_bytes());
-        args.push(value);
-    }
-    let mut keys = vec![doc.root, doc.ids];
-    for ((_, key), (kind, items)) in doc.collections.into_iter().zip(enc.collections) {
-        args.push(kind_letter(kind).into());
-        args.push(items.len().to_string().into_bytes());
-        args.extend(items);
-        keys.push(key);
-    }
-    args.extend(keys::index_specs(&doc.indexes, keys.len() + 1));
+    keys::write_layout(ctx.schema, &mut args);
+    push_content(&mut args, enc);
     let indexed = !doc.indexes.is_empty();
+    let mut keys = Vec::with_capacity(4 + doc.collections.len() + doc.indexes.len());
+    keys.push(doc.root);
+    keys.push(doc.ids);
+    keys.extend(doc.collections.into_iter().map(|(_, key)| key));
     keys.extend(doc.indexes.into_iter().map(|ix| ix.key));
     if indexed {
         keys.push(doc.manifest);
-        args.push(ctx.schema.index_fingerprint().into_bytes());
     }
     if let WriteMode::Locked(held, _) = mode {
         keys.push(held.key.clone());
@@ -358,6 +351,20 @@ pub(crate) fn write<M: Model>(
         keys,
         args,
     })
+}
+
+/// Appends a document's content as `doc.lua` reads it: the root field count, the root
+/// fields, then per collection its item count and items.
+pub(crate) fn push_content(args: &mut Vec<Vec<u8>>, enc: Encoded) {
+    args.push(enc.root.len().to_string().into_bytes());
+    for (field, value) in enc.root {
+        args.push(field.into_bytes());
+        args.push(value);
+    }
+    for (_, items) in enc.collections {
+        args.push(items.len().to_string().into_bytes());
+        args.extend(items);
+    }
 }
 
 /// A model encoded for storage: its root hash fields (layout version and index
@@ -476,7 +483,7 @@ pub(crate) enum Delete {
 
 /// Deletes every key of document `id`, its id-index entry and its index entries, in one
 /// atomic step.
-pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
+pub(crate) fn delete(ctx: &Ctx, doc: &DocKeys, id: &str) -> Delete {
     if doc.indexes.is_empty() {
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -489,19 +496,16 @@ pub(crate) fn delete(doc: &DocKeys, id: &str) -> Delete {
         pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
         return Delete::Plain(pipe);
     }
-    Delete::Indexed(delete_call(doc, id))
+    Delete::Indexed(delete_call(ctx, doc, id))
 }
 
 /// `delete.lua` for document `id` (idempotent: safe to replay in a batch).
-pub(crate) fn delete_call(doc: &DocKeys, id: &str) -> Invocation {
+pub(crate) fn delete_call(ctx: &Ctx, doc: &DocKeys, id: &str) -> Invocation {
     let mut keys = vec![doc.root.clone(), doc.ids.clone()];
     keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
-    let mut args = vec![
-        id.as_bytes().to_vec(),
-        doc.collections.len().to_string().into_bytes(),
-    ];
-    args.extend(doc.index_specs(keys.len() + 1));
     keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
+    let mut args = vec![id.as_bytes().to_vec()];
+    keys::write_layout(ctx.schema, &mut args);
     Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,

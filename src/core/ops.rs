@@ -67,7 +67,7 @@ pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
     let ctx = Ctx::of::<M>()?;
     let doc = ctx.doc(id)?;
     let mut backend = Backend::connect(&ctx.env).await?;
-    let replies = match plan::delete(&doc, id) {
+    let replies = match plan::delete(&ctx, &doc, id) {
         plan::Delete::Plain(pipe) => backend.query_pipe(&pipe).await?,
         plan::Delete::Indexed(call) => {
             // maybe-async does not rewrite `.await` inside macro calls such as vec![]
@@ -441,7 +441,7 @@ pub(crate) async fn query_delete<M: Model>(q: &Query<M>) -> Result<u64> {
     for chunk in ids.chunks(500) {
         let calls: Vec<_> = chunk
             .iter()
-            .map(|id| plan::delete_call(&ctx.keys.doc(ctx.schema, id), id))
+            .map(|id| plan::delete_call(&ctx, &ctx.keys.doc(ctx.schema, id), id))
             .collect();
         for reply in backend.invoke_batch(&calls).await? {
             deleted += u64::from(plan::int_reply("delete", reply)? > 0);

@@ -1,13 +1,23 @@
 -- Whole-document writes and deletes, shared by save.lua / delete.lua (one document) and
--- bulk.lua (many): prepended after common.lua.
+-- bulk.lua (many): prepended after clock.lua and index.lua. Written flat (positions in
+-- KEYS/ARGV, few tables): a save runs this on every call.
 --
--- A document is a table:
---   id, root (key), ids (its shard's id index key), ttl (ms, 0: none),
---   colls: per collection in schema order {key, kind ("l" list, "h" hash, "s" set),
---          first (ARGV position of its first item), count}
---   root_at, n: the 2n root hash field/value arguments start at ARGV[root_at]
---   specs: the index specs (read_specs' shape), with their shard's index keys
---   manifest, fingerprint: the shard's index manifest key and the model's fingerprint
+-- The model's layout comes first (what every document of a call shares), read by
+-- layout(at):
+--   c          number of collections
+--   ckinds     their kind letters as one argument, in schema order ("l" list, "h" hash,
+--              "s" set; "" without collections)
+--   x, r       number of indexes, and of those on root fields (they come first)
+--   xkinds     the index kind letters as one argument (index.lua)
+--   x paths    the indexed fields' paths
+--   x - r      per collection index, the number (1..c) of its collection
+--   with indexes, the model's index fingerprint
+--
+-- A document has its root hash at KEYS[rk], its c collection keys from KEYS[ck] and its
+-- shard's x index keys from KEYS[ik] (layout order); written, its content is ARGV[at]:
+-- n, then 2n root hash field/value arguments (the indexed root fields first, in layout
+-- order; absent ones skipped), then per collection its item count and items (hash items
+-- alternate field, value).
 --
 -- The id index score is the document's expiry time in ms (server clock), +inf without a
 -- TTL, so listing can skip and lazily drop ids whose document expired. Index entries are
@@ -25,119 +35,115 @@ local function batched(cmd, key, first, count)
   end
 end
 
-local collection_writes = { l = 'RPUSH', h = 'HSET', s = 'SADD' }
-
--- The stored indexed values of document `d`.
-local function stored_values(d)
-  return indexed_values(d.root, function(src) return d.colls[src - 1].key end, d.specs)
+-- The layout starting at ARGV[at], and the position after it.
+local function layout(at)
+  local L = {c = tonumber(ARGV[at]), ckinds = ARGV[at + 1], x = tonumber(ARGV[at + 2]),
+             r = tonumber(ARGV[at + 3]), xkinds = ARGV[at + 4], paths = at + 5}
+  L.srcs = L.paths + L.x
+  local after = L.srcs + L.x - L.r
+  if L.x > 0 then
+    L.fp = ARGV[after]
+    after = after + 1
+  end
+  return L, after
 end
 
--- Replaces document `d` wholly, collections included, with its index entries, TTL and
--- id index entry. `now`: the server clock in ms (read once per script); `fresh`: the
--- caller checked that the document does not exist (no old entries to read);
--- `manifests`: a table of the manifests this script has already seen to.
-local function write_doc(d, now, fresh, manifests)
-  local specs = d.specs
-  -- the new indexed values, from the arguments (as they will be stored)
-  local new = {}
-  if #specs > 0 then
-    -- the indexed root fields come first, in spec order (absent ones are skipped)
-    local p, last = d.root_at, d.root_at + 2 * d.n
-    for i, spec in ipairs(specs) do
-      if spec.kind == 'n' or spec.kind == 's' then
-        if p < last and ARGV[p] == spec.path then
-          new[i] = ARGV[p + 1]
-          p = p + 2
-        end
-      else
-        local c = d.colls[spec.src - 1]
-        new[i] = distinct(ARGV, c.first, c.first + c.count - 1)
-      end
-    end
+-- The distinct stored elements of collection index i (r < i <= x) of the document
+-- whose collections start at KEYS[ck].
+local function stored_elements(L, ck, i)
+  local key = KEYS[ck + tonumber(ARGV[L.srcs + i - L.r - 1]) - 1]
+  local items
+  if string.byte(L.xkinds, i) == 108 then -- "l"
+    items = redis.call('LRANGE', key, 0, -1)
+  else
+    items = redis.call('SMEMBERS', key)
   end
-  local old = {}
-  if not fresh and #specs > 0 then old = stored_values(d) end
+  return distinct(items, 1, #items)
+end
 
-  local dels = {}
-  if not fresh then dels[1] = d.root end
-  for _, c in ipairs(d.colls) do dels[#dels + 1] = c.key end
-  if #dels > 0 then redis.call('DEL', unpack(dels)) end
-  batched('HSET', d.root, d.root_at, 2 * d.n)
-  for _, c in ipairs(d.colls) do
-    if c.count > 0 then batched(collection_writes[c.kind], c.key, c.first, c.count) end
+-- Replaces one document wholly, collections included, with its index entries, TTL and
+-- id index entry (KEYS as above; `ids`: its shard's id index key). `now`: the server
+-- clock in ms (read once per script, when there is a TTL); `fresh`: the caller checked
+-- that the document does not exist (no old entries to read). Returns the ARGV position
+-- after the document and whether its id is new in the id index (1) or not (0).
+local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
+  local root, c, x, r = KEYS[rk], L.c, L.x, L.r
+  local rp = at + 1
+  local cp = rp + 2 * tonumber(ARGV[at])
+  -- the stored indexed values, read before anything is replaced
+  local old, old_elements
+  if not fresh then
+    if r > 0 then old = redis.call('HMGET', root, unpack(ARGV, L.paths, L.paths + r - 1)) end
+    if x > r then
+      old_elements = {}
+      for i = r + 1, x do old_elements[i] = stored_elements(L, ck, i) end
+    end
+    redis.call('DEL', root, unpack(KEYS, ck, ck + c - 1))
+  elseif c > 0 then
+    redis.call('DEL', unpack(KEYS, ck, ck + c - 1))
   end
-  for i, spec in ipairs(specs) do index_update(spec, d.id, old[i], new[i]) end
+
+  batched('HSET', root, rp, cp - rp)
+  local p, firsts = cp, nil
+  if x > r then firsts = {} end
+  for k = 1, c do
+    local count = tonumber(ARGV[p])
+    if count > 0 then
+      local kind, cmd = string.byte(L.ckinds, k), 'SADD'
+      if kind == 108 then cmd = 'RPUSH' elseif kind == 104 then cmd = 'HSET' end -- "l", "h"
+      batched(cmd, KEYS[ck + k - 1], p + 1, count)
+    end
+    if firsts then firsts[k] = p end
+    p = p + 1 + count
+  end
+
+  -- the new indexed root values are the first root fields, in layout order
+  local q = rp
+  for i = 1, r do
+    local new
+    if q < cp and ARGV[q] == ARGV[L.paths + i - 1] then
+      new = ARGV[q + 1]
+      q = q + 2
+    end
+    index_update(KEYS[ik + i - 1], string.byte(L.xkinds, i) == 110, id, old and old[i] or nil, new)
+  end
+  for i = r + 1, x do
+    local f = firsts[tonumber(ARGV[L.srcs + i - r - 1])]
+    local new = distinct(ARGV, f + 1, f + tonumber(ARGV[f]))
+    index_update(KEYS[ik + i - 1], false, id, old_elements and old_elements[i], new)
+  end
 
   local score = '+inf'
-  if d.ttl > 0 then
-    score = now + d.ttl
-    redis.call('PEXPIRE', d.root, d.ttl)
-    for _, c in ipairs(d.colls) do redis.call('PEXPIRE', c.key, d.ttl) end
+  if ttl > 0 then
+    score = now + ttl
+    redis.call('PEXPIRE', root, ttl)
+    for k = ck, ck + c - 1 do redis.call('PEXPIRE', KEYS[k], ttl) end
   end
-  -- a shard's first document records which indexes it is kept with; a shard holding
-  -- documents written before an index existed has no (or an older) manifest: reindex
-  if #specs > 0 and not manifests[d.manifest] then
-    manifests[d.manifest] = true
-    if redis.call('EXISTS', d.manifest) == 0 and redis.call('ZCARD', d.ids) == 0 then
-      redis.call('HSET', d.manifest, 'indexes', d.fingerprint)
+  return p, redis.call('ZADD', ids, score, id)
+end
+
+-- The ARGV position after the written document at ARGV[at] (without reading it).
+local function skip_doc(L, at)
+  local p = at + 1 + 2 * tonumber(ARGV[at])
+  for _ = 1, L.c do p = p + 1 + tonumber(ARGV[p]) end
+  return p
+end
+
+-- Deletes one document (KEYS as above): its index entries, keys and id index entry.
+-- Returns 1 when it existed.
+local function delete_doc(L, rk, ck, ik, ids, id)
+  local root, c, x, r = KEYS[rk], L.c, L.x, L.r
+  if r > 0 then
+    local old = redis.call('HMGET', root, unpack(ARGV, L.paths, L.paths + r - 1))
+    for i = 1, r do
+      index_update(KEYS[ik + i - 1], string.byte(L.xkinds, i) == 110, id, old[i] or nil, nil)
     end
   end
-  redis.call('ZADD', d.ids, score, d.id)
-end
-
--- Deletes document `d` (id, root, ids, colls' keys, specs): its index entries, keys and
--- id index entry. Returns 1 when it existed.
-local function delete_doc(d)
-  local old = stored_values(d)
-  for i, spec in ipairs(d.specs) do index_update(spec, d.id, old[i], nil) end
-  local existed = redis.call('DEL', d.root)
-  if #d.colls > 0 then
-    local dels = {}
-    for k, c in ipairs(d.colls) do dels[k] = c.key end
-    redis.call('DEL', unpack(dels))
+  for i = r + 1, x do
+    index_update(KEYS[ik + i - 1], false, id, stored_elements(L, ck, i), nil)
   end
-  redis.call('ZREM', d.ids, d.id)
+  local existed = redis.call('DEL', root)
+  if c > 0 then redis.call('DEL', unpack(KEYS, ck, ck + c - 1)) end
+  redis.call('ZREM', ids, id)
   return existed
-end
-
--- One document's write arguments, starting after ARGV[A]:
---
--- KEYS[1]      root hash          KEYS[2]    id index of the document's shard
--- KEYS[3..]    every collection key (ARGV[A+3] of them), in schema order; then the
---              shard's index keys of the indexed fields; then, with indexes, the
---              shard's index manifest
--- ARGV[A+1]    the id             ARGV[A+2]  TTL in ms, "0" for none
--- ARGV[A+3]    number of collection keys c
--- ARGV[A+4]    n, then 2n root hash field/value arguments
--- then, per collection: kind, item count, the items (hash items alternate field, value)
--- then         the index specs (read_specs); with indexes, the model's index
---              fingerprint
-local function parse_write(A)
-  local d = {id = ARGV[A + 1], ttl = tonumber(ARGV[A + 2]), root = KEYS[1], ids = KEYS[2]}
-  local ncoll = tonumber(ARGV[A + 3])
-  d.n = tonumber(ARGV[A + 4])
-  d.root_at = A + 5
-  local pos = d.root_at + 2 * d.n
-  d.colls = {}
-  for k = 1, ncoll do
-    local count = tonumber(ARGV[pos + 1])
-    d.colls[k] = {key = KEYS[2 + k], kind = ARGV[pos], first = pos + 2, count = count}
-    pos = pos + 2 + count
-  end
-  local after
-  d.specs, after = read_specs(pos)
-  if #d.specs > 0 then
-    d.manifest = KEYS[3 + ncoll + #d.specs]
-    d.fingerprint = ARGV[after]
-  end
-  return d
-end
-
--- One document's delete arguments: KEYS as for parse_write (without the manifest),
--- ARGV[1] the id, ARGV[2] the number of collection keys, then the index specs.
-local function parse_delete()
-  local d = {id = ARGV[1], root = KEYS[1], ids = KEYS[2], colls = {}}
-  for k = 1, tonumber(ARGV[2]) do d.colls[k] = {key = KEYS[2 + k]} end
-  d.specs = read_specs(3)
-  return d
 end

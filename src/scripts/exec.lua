@@ -347,8 +347,7 @@ local index_undo = {}
 local function rollback()
   for i = #index_undo, 1, -1 do
     local u = index_undo[i]
-    index_remove(u.spec, u.id, u.new)
-    index_add(u.spec, u.id, u.old)
+    index_update(u.spec.key, u.spec.kind == 'n', u.id, u.new, u.old)
   end
   if not undo then return end
   for key, saved in pairs(undo) do
@@ -397,8 +396,7 @@ for i = 1, nops do
         return redis.error_reply('RAPYER ' .. i .. ' ' .. tostring(new) .. ' cannot be stored in an indexed number field')
       end
       if type(new) == 'table' or type(old) == 'table' or old ~= new then
-        index_remove(spec, doc.id, old)
-        index_add(spec, doc.id, new)
+        index_update(spec.key, spec.kind == 'n', doc.id, old, new)
         index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}
       end
     end

@@ -1,5 +1,7 @@
 //! Lua scripts, loaded from `.lua` files (DESIGN §2.6: user data travels only as
-//! KEYS/ARGV), each with `common.lua`'s helpers prepended. Sent with `EVAL` the first
+//! KEYS/ARGV), each with the helper files it calls prepended (`clock.lua`, `index.lua`,
+//! `specs.lua`, `read.lua`, `doc.lua`): a script defines its helpers anew on every call,
+//! so each one carries only what it uses. Sent with `EVAL` the first
 //! time in an environment, `EVALSHA` after; the mode shells reload on `NOSCRIPT`.
 
 use once_cell::sync::Lazy;
@@ -7,40 +9,53 @@ use once_cell::sync::Lazy;
 /// Writes a whole document (save / insert), see `save.lua`.
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
 pub(crate) const SAVE_SRC: &str = concat!(
-    include_str!("common.lua"),
+    include_str!("clock.lua"),
+    include_str!("index.lua"),
     include_str!("doc.lua"),
     include_str!("save.lua")
 );
 
 /// Runs a plan of atomic field operations on one document, see `exec.lua`.
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
-pub(crate) const EXEC_SRC: &str = concat!(include_str!("common.lua"), include_str!("exec.lua"));
+pub(crate) const EXEC_SRC: &str = concat!(
+    include_str!("clock.lua"),
+    include_str!("index.lua"),
+    include_str!("specs.lua"),
+    include_str!("exec.lua")
+);
 
 /// Loads a document and refreshes its TTL, see `load.lua`.
 pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
-pub(crate) const LOAD_SRC: &str = concat!(include_str!("common.lua"), include_str!("load.lua"));
+pub(crate) const LOAD_SRC: &str = concat!(
+    include_str!("clock.lua"),
+    include_str!("read.lua"),
+    include_str!("load.lua")
+);
 
 /// Lists / counts the live ids of one shard, see `live.lua`.
 pub(crate) static LIVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LIVE_SRC));
-pub(crate) const LIVE_SRC: &str = concat!(include_str!("common.lua"), include_str!("live.lua"));
+pub(crate) const LIVE_SRC: &str = concat!(include_str!("clock.lua"), include_str!("live.lua"));
 
 /// Sets or removes a document's TTL, see `ttl.lua`.
 pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
-pub(crate) const TTL_SRC: &str = concat!(include_str!("common.lua"), include_str!("ttl.lua"));
+pub(crate) const TTL_SRC: &str = concat!(include_str!("clock.lua"), include_str!("ttl.lua"));
 
 /// Compare-and-delete lock release, see `unlock.lua`.
 pub(crate) static UNLOCK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(UNLOCK_SRC));
-pub(crate) const UNLOCK_SRC: &str = concat!(include_str!("common.lua"), include_str!("unlock.lua"));
+pub(crate) const UNLOCK_SRC: &str = concat!(include_str!("unlock.lua"));
 
 /// Lock + load in one step, see `lock_load.lua`.
 pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOCK_LOAD_SRC));
-pub(crate) const LOCK_LOAD_SRC: &str =
-    concat!(include_str!("common.lua"), include_str!("lock_load.lua"));
+pub(crate) const LOCK_LOAD_SRC: &str = concat!(
+    include_str!("clock.lua"),
+    include_str!("read.lua"),
+    include_str!("lock_load.lua")
+);
 
 /// Deletes a document with index entries, see `delete.lua`.
 pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(DELETE_SRC));
 pub(crate) const DELETE_SRC: &str = concat!(
-    include_str!("common.lua"),
+    include_str!("index.lua"),
     include_str!("doc.lua"),
     include_str!("delete.lua")
 );
@@ -48,19 +63,23 @@ pub(crate) const DELETE_SRC: &str = concat!(
 /// Writes or deletes many documents of one model (a bulk chunk), see `bulk.lua`.
 pub(crate) static BULK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(BULK_SRC));
 pub(crate) const BULK_SRC: &str = concat!(
-    include_str!("common.lua"),
+    include_str!("clock.lua"),
+    include_str!("index.lua"),
     include_str!("doc.lua"),
     include_str!("bulk.lua")
 );
 
 /// Runs a query on one shard, see `query.lua`.
 pub(crate) static QUERY: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(QUERY_SRC));
-pub(crate) const QUERY_SRC: &str = concat!(include_str!("common.lua"), include_str!("query.lua"));
+pub(crate) const QUERY_SRC: &str = concat!(include_str!("clock.lua"), include_str!("query.lua"));
 
 /// Rebuilds a shard's indexes, see `reindex.lua`.
 pub(crate) static REINDEX: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(REINDEX_SRC));
-pub(crate) const REINDEX_SRC: &str =
-    concat!(include_str!("common.lua"), include_str!("reindex.lua"));
+pub(crate) const REINDEX_SRC: &str = concat!(
+    include_str!("index.lua"),
+    include_str!("specs.lua"),
+    include_str!("reindex.lua")
+);
 
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 pub(crate) struct Invocation {

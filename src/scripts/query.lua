@@ -18,6 +18,14 @@
 --                                  between (v..=w)
 -- Reply: count, or a flat list id1, key1, id2, key2, ... (key: the sort value as text).
 
+-- Splits a string index member (index.lua's lex_member) into value and id.
+local function lex_split(member)
+  local len_at = string.find(member, '%z[0-9]+$')
+  local idlen = tonumber(string.sub(member, len_at + 1))
+  local id = string.sub(member, len_at - idlen, len_at - 1)
+  return string.sub(member, 1, len_at - idlen - 2), id
+end
+
 -- Bytewise comparison (Lua's `<` follows the server's locale). The common prefix is
 -- found by halving with string equality, which compares bytes.
 local function bytes_cmp(a, b)

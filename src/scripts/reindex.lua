@@ -28,7 +28,7 @@ elseif ARGV[1] == 'batch' then
     local id = ARGV[after + n]
     if redis.call('EXISTS', KEYS[root]) == 1 then
       local values = indexed_values(KEYS[root], keys_after(root), specs)
-      for i, spec in ipairs(specs) do index_add(spec, id, values[i]) end
+      for i, spec in ipairs(specs) do index_update(spec.key, spec.kind == 'n', id, nil, values[i]) end
       redis.call('HSET', KEYS[root], '$i', ARGV[2])
       done = done + 1
     end

@@ -1,11 +1,15 @@
 -- Writes one whole document atomically, with its index entries: save (upsert) or insert
 -- (create only).
 --
+-- KEYS[1]    root hash          KEYS[2]  id index of the document's shard
+-- KEYS[3..]  every collection key, in schema order; then the shard's index keys (layout
+--            order); then, with indexes, the shard's index manifest
 -- ARGV[1]    "save" | "insert" | "locked" | "unlock" (a locked save holds a lock: the
 --            last KEYS is the lock key and the last ARGV the holder's token; when the
 --            lock is no longer held, nothing is written and the reply is -1; "unlock"
 --            also releases the lock after writing: save + release in one round trip)
--- then       the document's write arguments (doc.lua's parse_write) with A = 1
+-- ARGV[2]    the id             ARGV[3]  TTL in ms, "0" for none
+-- ARGV[4..]  the model's layout (doc.lua), then the document's content
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
 -- is written then).
@@ -15,8 +19,16 @@ local locked = mode == 'locked' or mode == 'unlock'
 if locked and redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then return -1 end
 local fresh = mode == 'insert'
 if fresh and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local L, at = layout(4)
+local ttl = tonumber(ARGV[3])
 local now = 0
-if tonumber(ARGV[3]) > 0 then now = now_ms() end
-write_doc(parse_write(1), now, fresh, {})
+if ttl > 0 then now = now_ms() end
+local _, added = write_doc(L, 1, 3, 3 + L.c, KEYS[2], ARGV[2], ttl, now, fresh, at)
+-- a shard's first document records which indexes the shard is kept with; a shard
+-- holding documents written before an index existed has no (or an older) manifest and
+-- keeps it: its queries ask for a reindex
+if added == 1 and L.x > 0 and redis.call('ZCARD', KEYS[2]) == 1 then
+  redis.call('HSETNX', KEYS[3 + L.c + L.x], 'indexes', L.fp)
+end
 if mode == 'unlock' then redis.call('DEL', KEYS[#KEYS]) end
 return 1

@@ -391,6 +391,25 @@ pub struct Post {
     pub labels: HashSet<String>,
 }
 
+/// Indexes declared in an order the write scripts do not use (they take the root-field
+/// indexes first): a collection index first, root indexes between collections, an
+/// unindexed list and a hash collection in between.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(shards = 2)]
+pub struct Listing {
+    pub id: Id,
+    pub notes: Vec<String>,
+    #[rapyer(index)]
+    pub tags: Vec<String>,
+    #[rapyer(index)]
+    pub price: i64,
+    pub attrs: HashMap<String, String>,
+    #[rapyer(index)]
+    pub labels: HashSet<String>,
+    #[rapyer(index)]
+    pub city: Option<String>,
+}
+
 // ---- Safe / Lazy fields (issue: corrupt data never takes a whole model down) ----------
 
 /// A stop on a route: a msgpack list element.

@@ -329,3 +329,155 @@ async fn string_collections_are_indexed_element_by_element() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// Entries of every `Listing` index equal what is stored, exactly (both shards).
+fn check_listing_indexes(t: &common::TestEnv) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut raw = t.raw();
+    let keys = t.keys();
+    let member = |v: &[u8], id: &str| {
+        let mut m = v.to_vec();
+        m.push(0);
+        m.extend_from_slice(id.as_bytes());
+        m.push(0);
+        m.extend_from_slice(id.len().to_string().as_bytes());
+        m
+    };
+    let mut want: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    let mut prices: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for root in keys
+        .iter()
+        .filter(|k| k.contains("{Listing:") && k.contains("}:d:"))
+    {
+        let (tag, id) = root.split_once(":d:").unwrap();
+        let stored: std::collections::HashMap<String, Vec<u8>> =
+            redis::cmd("HGETALL").arg(root).query(&mut raw).unwrap();
+        let price: f64 = std::str::from_utf8(&stored["price"])
+            .unwrap()
+            .parse()
+            .unwrap();
+        prices
+            .entry(format!("{tag}:i:price"))
+            .or_default()
+            .insert(id.to_owned(), price);
+        if let Some(city) = stored.get("city") {
+            want.entry(format!("{tag}:i:city"))
+                .or_default()
+                .insert(member(city, id));
+        }
+        let tags: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(format!("{tag}:c:tags:{id}"))
+            .arg(0)
+            .arg(-1)
+            .query(&mut raw)
+            .unwrap();
+        let labels: Vec<Vec<u8>> = redis::cmd("SMEMBERS")
+            .arg(format!("{tag}:c:labels:{id}"))
+            .query(&mut raw)
+            .unwrap();
+        for (field, items) in [("tags", tags), ("labels", labels)] {
+            let set = want.entry(format!("{tag}:i:{field}")).or_default();
+            set.extend(items.iter().map(|v| member(v, id)));
+        }
+    }
+    let mut entries = 0;
+    for key in keys
+        .iter()
+        .filter(|k| k.contains("{Listing:") && k.contains("}:i:"))
+    {
+        if key.ends_with(":i:price") {
+            let got: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(&mut raw)
+                .unwrap();
+            let got: BTreeMap<String, f64> = got.into_iter().collect();
+            assert_eq!(got, prices.remove(key).unwrap_or_default(), "index {key}");
+            entries += got.len();
+        } else {
+            let got: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query(&mut raw)
+                .unwrap();
+            let got: BTreeSet<Vec<u8>> = got.into_iter().collect();
+            assert_eq!(got, want.remove(key).unwrap_or_default(), "index {key}");
+            entries += got.len();
+        }
+    }
+    assert!(prices.values().all(|m| m.is_empty()), "missing: {prices:?}");
+    assert!(want.values().all(|m| m.is_empty()), "missing: {want:?}");
+    entries
+}
+
+fn listing(i: i64) -> Listing {
+    Listing {
+        id: Id::new(),
+        notes: vec![format!("note {i}"), "n".into()],
+        tags: (0..(i % 3)).map(|k| format!("t{k}")).collect(),
+        price: i * 10 - 20,
+        attrs: [("k".to_string(), format!("v{i}"))].into(),
+        labels: [format!("l{}", i % 2), "all".to_string()].into(),
+        city: (i % 2 == 0).then(|| format!("c{}", i % 4)),
+    }
+}
+
+#[maybe_async]
+#[mode_test]
+async fn every_write_path_keeps_indexes_in_any_declaration_order_exact() {
+    let t = common::env();
+    let mut all: Vec<Listing> = (0..12).map(listing).collect();
+    for l in &all[..4] {
+        l.insert().await.unwrap();
+    }
+    Listing::bulk_insert(&all[4..8]).await.unwrap();
+    Listing::bulk_save(&all[8..]).await.unwrap();
+    // per listing: its price, each label, each distinct tag, its city if any
+    let expected = |ls: &[Listing]| {
+        ls.iter()
+            .map(|l| {
+                let tags: std::collections::HashSet<&String> = l.tags.iter().collect();
+                1 + l.labels.len() + tags.len() + usize::from(l.city.is_some())
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(check_listing_indexes(&t), expected(&all));
+    // every indexed value changes, through single and bulk saves
+    for (i, l) in all.iter_mut().enumerate() {
+        l.price += 1;
+        l.tags = vec!["new".into(), "new".into(), format!("x{i}")];
+        l.labels = ["other".to_string()].into();
+        l.city = if l.city.is_some() {
+            None
+        } else {
+            Some("moved".into())
+        };
+        l.notes.clear();
+    }
+    for l in &all[..6] {
+        l.save().await.unwrap();
+    }
+    Listing::bulk_save(&all[6..]).await.unwrap();
+    assert_eq!(check_listing_indexes(&t), expected(&all));
+    let got = Listing::get(&all[7].id).await.unwrap();
+    assert_eq!(got, all[7]);
+    let f = Listing::fields();
+    let n = Listing::find(f.tags.contains("new") & f.city.eq("moved"))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, all.iter().filter(|l| l.city.is_some()).count() as u64);
+    let cheap = Listing::find(f.price.lt(0)).run_all().await.unwrap();
+    assert_eq!(cheap.len(), 2);
+    // deletes, single and bulk, take every entry with them
+    Listing::delete_id(&all[0].id).await.unwrap();
+    let gone: Vec<String> = all[1..5].iter().map(|l| l.id.to_string()).collect();
+    let deleted = Listing::bulk_delete(&gone).await.unwrap();
+    assert_eq!(deleted, 4);
+    assert_eq!(check_listing_indexes(&t), expected(&all[5..]));
+    let count = Listing::count().await.unwrap();
+    assert_eq!(count, 7);
+}
