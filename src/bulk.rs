@@ -240,7 +240,7 @@ fn chunk_call(
         shards.len().to_string().into_bytes(),
         schema.ttl_ms.unwrap_or(0).to_string().into_bytes(),
     ];
-    keys::write_layout(schema, &mut args);
+    args.extend_from_slice(&keys::write_layout(schema).args);
     for (i, id) in ids.iter().enumerate() {
         let shard = shards[shard_no[i] - 1];
         args.push(shard_no[i].to_string().into_bytes());

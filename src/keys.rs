@@ -74,38 +74,63 @@ pub(crate) fn write_order(schema: &ModelSchema) -> impl Iterator<Item = &FieldSc
     root.chain(schema.indexes().filter(|f| f.kind.is_collection()))
 }
 
-/// The model's layout as the write and delete scripts read it (`doc.lua`'s `layout`):
-/// collection count and kind letters, index count, root index count, index kind letters,
-/// the indexed paths, each collection index's collection number, the fingerprint.
-pub(crate) fn write_layout(schema: &ModelSchema, args: &mut Vec<Vec<u8>>) {
+/// What every write and delete of a model sends the same, computed once per schema.
+pub(crate) struct WriteLayout {
+    /// The model's layout as the write and delete scripts read it (`doc.lua`'s
+    /// `layout`): collection count and kind letters, index count, root index count,
+    /// index kind letters, the indexed paths, each collection index's collection number,
+    /// the fingerprint.
+    pub args: Vec<Vec<u8>>,
+    /// [`ModelSchema::index_fingerprint`].
+    pub fingerprint: String,
+}
+
+/// The [`WriteLayout`] of `schema`, built on first use. Schemas are `'static` and few, so
+/// each layout is kept for the life of the process.
+pub(crate) fn write_layout(schema: &'static ModelSchema) -> &'static WriteLayout {
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    type Layouts = RwLock<HashMap<usize, &'static WriteLayout>>;
+    static LAYOUTS: OnceLock<Layouts> = OnceLock::new();
+    let layouts = LAYOUTS.get_or_init(Default::default);
+    let at = std::ptr::from_ref(schema) as usize;
+    if let Some(layout) = layouts.read().unwrap_or_else(|e| e.into_inner()).get(&at) {
+        return layout;
+    }
+    let mut map = layouts.write().unwrap_or_else(|e| e.into_inner());
+    map.entry(at)
+        .or_insert_with(|| Box::leak(Box::new(build_layout(schema))))
+}
+
+fn build_layout(schema: &ModelSchema) -> WriteLayout {
     let colls: Vec<&FieldSchema> = schema.collections().collect();
     let indexes: Vec<&FieldSchema> = write_order(schema).collect();
     let root = indexes.iter().filter(|f| !f.kind.is_collection()).count();
-    args.push(colls.len().to_string().into_bytes());
-    args.push(
+    let fingerprint = schema.index_fingerprint();
+    let mut args = vec![
+        colls.len().to_string().into_bytes(),
         colls
             .iter()
             .map(|f| crate::plan::kind_letter(f.kind))
             .collect::<String>()
             .into_bytes(),
-    );
-    args.push(indexes.len().to_string().into_bytes());
-    args.push(root.to_string().into_bytes());
-    args.push(
+        indexes.len().to_string().into_bytes(),
+        root.to_string().into_bytes(),
         indexes
             .iter()
             .map(|f| f.index_letter())
             .collect::<String>()
             .into_bytes(),
-    );
+    ];
     args.extend(indexes.iter().map(|f| f.path.as_bytes().to_vec()));
     for f in &indexes[root..] {
         let no = 1 + colls.iter().position(|c| c.path == f.path).unwrap_or(0);
         args.push(no.to_string().into_bytes());
     }
     if !indexes.is_empty() {
-        args.push(schema.index_fingerprint().into_bytes());
+        args.push(fingerprint.clone().into_bytes());
     }
+    WriteLayout { args, fingerprint }
 }
 
 pub(crate) fn index_specs(indexes: &[IndexKeys], first: usize) -> Vec<Vec<u8>> {
@@ -155,17 +180,44 @@ impl Keyspace {
         (h % u64::from(self.shards)) as u32
     }
 
+    /// `{prefix}{<model>:<shard>}` followed by `parts`, built without the formatting
+    /// machinery (every operation builds several keys).
+    fn key(&self, shard: u32, parts: &[&str]) -> String {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut s = String::with_capacity(self.prefix.len() + self.model.len() + 13 + len);
+        s.push_str(&self.prefix);
+        s.push('{');
+        s.push_str(self.model);
+        s.push(':');
+        let mut digits = [0u8; 10];
+        let (mut n, mut at) = (shard, digits.len());
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        s.extend(digits[at..].iter().map(|d| char::from(*d)));
+        s.push('}');
+        for p in parts {
+            s.push_str(p);
+        }
+        s
+    }
+
     fn tag(&self, shard: u32) -> String {
-        format!("{}{{{}:{}}}", self.prefix, self.model, shard)
+        self.key(shard, &[])
     }
 
     pub(crate) fn ids(&self, shard: u32) -> String {
-        format!("{}:ids", self.tag(shard))
+        self.key(shard, &[":ids"])
     }
 
     /// Index manifest of shard `shard`: `{tag}:manifest`.
     pub(crate) fn manifest(&self, shard: u32) -> String {
-        format!("{}:manifest", self.tag(shard))
+        self.key(shard, &[":manifest"])
     }
 
     /// The indexed fields of `schema` in shard `shard`, in [`write_order`].
@@ -189,7 +241,7 @@ impl Keyspace {
 
     /// Index of field `path` in shard `shard`: `{tag}:i:<path>`.
     pub(crate) fn index(&self, shard: u32, path: &str) -> String {
-        format!("{}:i:{path}", self.tag(shard))
+        self.key(shard, &[":i:", path])
     }
 
     pub(crate) fn doc(&self, schema: &ModelSchema, id: &str) -> DocKeys {
@@ -205,7 +257,7 @@ impl Keyspace {
 
     /// Root hash of document `id` in shard `shard`: `{tag}:d:<id>`.
     pub(crate) fn root(&self, shard: u32, id: &str) -> String {
-        format!("{}:d:{id}", self.tag(shard))
+        self.key(shard, &[":d:", id])
     }
 
     /// `(path, key)` of every collection of document `id`: `{tag}:c:<path>:<id>`.
@@ -215,10 +267,9 @@ impl Keyspace {
         shard: u32,
         id: &str,
     ) -> Vec<(String, String)> {
-        let tag = self.tag(shard);
         schema
             .collections()
-            .map(|f| (f.path.clone(), format!("{tag}:c:{}:{id}", f.path)))
+            .map(|f| (f.path.clone(), self.key(shard, &[":c:", &f.path, ":", id])))
             .collect()
     }
 }

@@ -330,7 +330,7 @@ pub(crate) fn write<M: Model>(
     });
     args.push(id.as_bytes().to_vec());
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
-    keys::write_layout(ctx.schema, &mut args);
+    args.extend_from_slice(&keys::write_layout(ctx.schema).args);
     push_content(&mut args, enc);
     let indexed = !doc.indexes.is_empty();
     let mut keys = Vec::with_capacity(4 + doc.collections.len() + doc.indexes.len());
@@ -395,7 +395,10 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
         // which indexes the document was written with (reindex rewrites it)
         enc.root_field(
             keys::INDEX_FIELD,
-            ctx.schema.index_fingerprint().into_bytes(),
+            keys::write_layout(ctx.schema)
+                .fingerprint
+                .as_bytes()
+                .to_vec(),
         );
     }
     // a numeric index scores the stored text: it must be a number (NaN has no score).
@@ -430,17 +433,22 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
         }
     }
     root.append(&mut enc.root);
-    let mut stored: HashMap<String, (FieldKind, Vec<Vec<u8>>)> = enc
-        .collections
-        .into_iter()
-        .map(|(path, kind, items)| (path, (kind, items)))
-        .collect();
+    // in schema order (a model has few collections: a scan beats a map)
+    let mut stored = enc.collections;
     let collections = ctx
         .schema
         .collections()
-        .map(|f| stored.remove(&f.path).unwrap_or((f.kind, Vec::new())))
+        .map(
+            |f| match stored.iter().position(|(path, ..)| *path == f.path) {
+                Some(at) => {
+                    let (_, kind, items) = stored.swap_remove(at);
+                    (kind, items)
+                }
+                None => (f.kind, Vec::new()),
+            },
+        )
         .collect();
-    if let Some(path) = stored.into_keys().next() {
+    if let Some((path, ..)) = stored.into_iter().next() {
         // The encoder produced a collection the schema does not describe: a derive bug,
         // reported rather than silently dropped.
         return Err(Error::Encode {
@@ -505,7 +513,7 @@ pub(crate) fn delete_call(ctx: &Ctx, doc: &DocKeys, id: &str) -> Invocation {
     keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
     keys.extend(doc.indexes.iter().map(|ix| ix.key.clone()));
     let mut args = vec![id.as_bytes().to_vec()];
-    keys::write_layout(ctx.schema, &mut args);
+    args.extend_from_slice(&keys::write_layout(ctx.schema).args);
     Invocation {
         script: &scripts::DELETE,
         source: scripts::DELETE_SRC,

@@ -43,8 +43,10 @@ local function index_update(key, numeric, id, old, new)
     end
   elseif old ~= new then
     if numeric then
-      -- ZADD replaces the score: a removal is only needed when the value goes away
-      if new then redis.call('ZADD', key, tonumber(new), id) else redis.call('ZREM', key, id) end
+      -- ZADD replaces the score: a removal is only needed when the value goes away. The
+      -- stored text is the score (the writers only store numbers there): no round trip
+      -- through a Lua number and its 17-digit formatting
+      if new then redis.call('ZADD', key, new, id) else redis.call('ZREM', key, id) end
     else
       if old then redis.call('ZREM', key, lex_member(old, id)) end
       if new then redis.call('ZADD', key, 0, lex_member(new, id)) end
