@@ -1,5 +1,6 @@
--- Whole-document writes and deletes, shared by save.lua / delete.lua (one document) and
--- bulk.lua (many): prepended after clock.lua and index.lua. Written flat (positions in
+-- Whole-document writes, shared by save.lua (one document) and bulk.lua (many), and the
+-- layout they share with delete.lua: prepended after clock.lua and index.lua
+-- (erase.lua, with delete_doc, follows for delete.lua and bulk.lua). Written flat (positions in
 -- KEYS/ARGV, few tables): a save runs this on every call.
 --
 -- The model's layout comes first (what every document of a call shares), read by
@@ -120,30 +121,4 @@ local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
     for k = ck, ck + c - 1 do redis.call('PEXPIRE', KEYS[k], ttl) end
   end
   return p, redis.call('ZADD', ids, score, id)
-end
-
--- The ARGV position after the written document at ARGV[at] (without reading it).
-local function skip_doc(L, at)
-  local p = at + 1 + 2 * tonumber(ARGV[at])
-  for _ = 1, L.c do p = p + 1 + tonumber(ARGV[p]) end
-  return p
-end
-
--- Deletes one document (KEYS as above): its index entries, keys and id index entry.
--- Returns 1 when it existed.
-local function delete_doc(L, rk, ck, ik, ids, id)
-  local root, c, x, r = KEYS[rk], L.c, L.x, L.r
-  if r > 0 then
-    local old = redis.call('HMGET', root, unpack(ARGV, L.paths, L.paths + r - 1))
-    for i = 1, r do
-      index_update(KEYS[ik + i - 1], string.byte(L.xkinds, i) == 110, id, old[i] or nil, nil)
-    end
-  end
-  for i = r + 1, x do
-    index_update(KEYS[ik + i - 1], false, id, stored_elements(L, ck, i), nil)
-  end
-  local existed = redis.call('DEL', root)
-  if c > 0 then redis.call('DEL', unpack(KEYS, ck, ck + c - 1)) end
-  redis.call('ZREM', ids, id)
-  return existed
 end

@@ -1,8 +1,9 @@
 //! Lua scripts, loaded from `.lua` files (DESIGN §2.6: user data travels only as
-//! KEYS/ARGV), each with the helper files it calls prepended (`clock.lua`, `index.lua`,
-//! `specs.lua`, `read.lua`, `doc.lua`): a script defines its helpers anew on every call,
-//! so each one carries only what it uses. Sent with `EVAL` the first
-//! time in an environment, `EVALSHA` after; the mode shells reload on `NOSCRIPT`.
+//! KEYS/ARGV), each with the helper files it calls prepended (`clock.lua`,
+//! `refresh.lua`, `index.lua`, `specs.lua`, `read.lua`, `doc.lua`, `erase.lua`): a script
+//! defines its helpers anew on every call, so each one carries only what it uses. Sent
+//! with `EVAL` the first time in an environment, `EVALSHA` after; the mode shells reload
+//! on `NOSCRIPT`.
 
 use once_cell::sync::Lazy;
 
@@ -19,6 +20,7 @@ pub(crate) const SAVE_SRC: &str = concat!(
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
 pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("clock.lua"),
+    include_str!("refresh.lua"),
     include_str!("index.lua"),
     include_str!("specs.lua"),
     include_str!("exec.lua")
@@ -28,6 +30,7 @@ pub(crate) const EXEC_SRC: &str = concat!(
 pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
 pub(crate) const LOAD_SRC: &str = concat!(
     include_str!("clock.lua"),
+    include_str!("refresh.lua"),
     include_str!("read.lua"),
     include_str!("load.lua")
 );
@@ -38,7 +41,11 @@ pub(crate) const LIVE_SRC: &str = concat!(include_str!("clock.lua"), include_str
 
 /// Sets or removes a document's TTL, see `ttl.lua`.
 pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
-pub(crate) const TTL_SRC: &str = concat!(include_str!("clock.lua"), include_str!("ttl.lua"));
+pub(crate) const TTL_SRC: &str = concat!(
+    include_str!("clock.lua"),
+    include_str!("refresh.lua"),
+    include_str!("ttl.lua")
+);
 
 /// Compare-and-delete lock release, see `unlock.lua`.
 pub(crate) static UNLOCK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(UNLOCK_SRC));
@@ -48,6 +55,7 @@ pub(crate) const UNLOCK_SRC: &str = concat!(include_str!("unlock.lua"));
 pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOCK_LOAD_SRC));
 pub(crate) const LOCK_LOAD_SRC: &str = concat!(
     include_str!("clock.lua"),
+    include_str!("refresh.lua"),
     include_str!("read.lua"),
     include_str!("lock_load.lua")
 );
@@ -57,6 +65,7 @@ pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(
 pub(crate) const DELETE_SRC: &str = concat!(
     include_str!("index.lua"),
     include_str!("doc.lua"),
+    include_str!("erase.lua"),
     include_str!("delete.lua")
 );
 
@@ -66,6 +75,7 @@ pub(crate) const BULK_SRC: &str = concat!(
     include_str!("clock.lua"),
     include_str!("index.lua"),
     include_str!("doc.lua"),
+    include_str!("erase.lua"),
     include_str!("bulk.lua")
 );
 
