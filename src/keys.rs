@@ -77,9 +77,8 @@ pub(crate) fn write_order(schema: &ModelSchema) -> impl Iterator<Item = &FieldSc
 /// What every write and delete of a model sends the same, computed once per schema.
 pub(crate) struct WriteLayout {
     /// The model's layout as the write and delete scripts read it (`doc.lua`'s
-    /// `layout`): collection count and kind letters, index count, root index count,
-    /// index kind letters, the indexed paths, each collection index's collection number,
-    /// the fingerprint.
+    /// `layout`): the collections' kind letters, the index kind letters, how many indexes
+    /// are on root fields, the indexed paths, each collection index's collection number.
     pub args: Vec<Vec<u8>>,
     /// [`ModelSchema::index_fingerprint`].
     pub fingerprint: String,
@@ -108,27 +107,22 @@ fn build_layout(schema: &ModelSchema) -> WriteLayout {
     let root = indexes.iter().filter(|f| !f.kind.is_collection()).count();
     let fingerprint = schema.index_fingerprint();
     let mut args = vec![
-        colls.len().to_string().into_bytes(),
         colls
             .iter()
             .map(|f| crate::plan::kind_letter(f.kind))
             .collect::<String>()
             .into_bytes(),
-        indexes.len().to_string().into_bytes(),
-        root.to_string().into_bytes(),
         indexes
             .iter()
             .map(|f| f.index_letter())
             .collect::<String>()
             .into_bytes(),
+        root.to_string().into_bytes(),
     ];
     args.extend(indexes.iter().map(|f| f.path.as_bytes().to_vec()));
     for f in &indexes[root..] {
         let no = 1 + colls.iter().position(|c| c.path == f.path).unwrap_or(0);
         args.push(no.to_string().into_bytes());
-    }
-    if !indexes.is_empty() {
-        args.push(fingerprint.clone().into_bytes());
     }
     WriteLayout { args, fingerprint }
 }

@@ -59,7 +59,7 @@ if x > 0 then
   for i = 1, s do
     local base = (i - 1) * width
     if redis.call('ZCARD', KEYS[base + 1]) == 0 then
-      redis.call('HSETNX', KEYS[base + width], 'indexes', L.fp)
+      redis.call('HSETNX', KEYS[base + width], 'indexes', fingerprint(first + 2))
     end
   end
 end

@@ -5,14 +5,12 @@
 --
 -- The model's layout comes first (what every document of a call shares), read by
 -- layout(at):
---   c          number of collections
---   ckinds     their kind letters as one argument, in schema order ("l" list, "h" hash,
---              "s" set; "" without collections)
---   x, r       number of indexes, and of those on root fields (they come first)
---   xkinds     the index kind letters as one argument (index.lua)
+--   ckinds     the collections' kind letters as one argument, in schema order ("l" list,
+--              "h" hash, "s" set; "" without collections): c = #ckinds
+--   xkinds     the index kind letters as one argument (index.lua): x = #xkinds
+--   r          how many indexes are on root fields (they come first)
 --   x paths    the indexed fields' paths
 --   x - r      per collection index, the number (1..c) of its collection
---   with indexes, the model's index fingerprint
 --
 -- A document has its root hash at KEYS[rk], its c collection keys from KEYS[ck] and its
 -- shard's x index keys from KEYS[ik] (layout order); written, its content is ARGV[at]:
@@ -38,15 +36,19 @@ end
 
 -- The layout starting at ARGV[at], and the position after it.
 local function layout(at)
-  local L = {c = tonumber(ARGV[at]), ckinds = ARGV[at + 1], x = tonumber(ARGV[at + 2]),
-             r = tonumber(ARGV[at + 3]), xkinds = ARGV[at + 4], paths = at + 5}
+  local L = {ckinds = ARGV[at], xkinds = ARGV[at + 1], r = tonumber(ARGV[at + 2]), paths = at + 3}
+  L.c, L.x = #L.ckinds, #L.xkinds
   L.srcs = L.paths + L.x
-  local after = L.srcs + L.x - L.r
-  if L.x > 0 then
-    L.fp = ARGV[after]
-    after = after + 1
+  return L, L.srcs + L.x - L.r
+end
+
+-- The index fingerprint a written document carries (its "$i" root field), from its
+-- content at ARGV[at]; only the rare first write of a shard needs it.
+local function fingerprint(at)
+  local first = at + 1
+  for p = first, first + 2 * tonumber(ARGV[at]) - 2, 2 do
+    if ARGV[p] == '$i' then return ARGV[p + 1] end
   end
-  return L, after
 end
 
 -- The distinct stored elements of collection index i (r < i <= x) of the document

@@ -28,7 +28,7 @@ local _, added = write_doc(L, 1, 3, 3 + L.c, KEYS[2], ARGV[2], ttl, now, fresh, 
 -- holding documents written before an index existed has no (or an older) manifest and
 -- keeps it: its queries ask for a reindex
 if added == 1 and L.x > 0 and redis.call('ZCARD', KEYS[2]) == 1 then
-  redis.call('HSETNX', KEYS[3 + L.c + L.x], 'indexes', L.fp)
+  redis.call('HSETNX', KEYS[3 + L.c + L.x], 'indexes', fingerprint(at))
 end
 if mode == 'unlock' then redis.call('DEL', KEYS[#KEYS]) end
 return 1

@@ -445,6 +445,27 @@ async fn every_write_path_keeps_indexes_in_any_declaration_order_exact() {
             .sum::<usize>()
     };
     assert_eq!(check_listing_indexes(&t), expected(&all));
+    // the first write into each shard recorded the indexes the shard is kept with
+    let mut raw = t.raw();
+    for shard in 0..2 {
+        let docs: u64 = redis::cmd("ZCARD")
+            .arg(format!("{}:{{Listing:{shard}}}:ids", t.ns))
+            .query(&mut raw)
+            .unwrap();
+        if docs == 0 {
+            continue; // (12 random ids all in one shard: rare, but no manifest then)
+        }
+        let manifest: Option<String> = redis::cmd("HGET")
+            .arg(format!("{}:{{Listing:{shard}}}:manifest", t.ns))
+            .arg("indexes")
+            .query(&mut raw)
+            .unwrap();
+        assert_eq!(
+            manifest.as_deref(),
+            Some("tags:l,price:n,labels:e,city:s"),
+            "shard {shard}"
+        );
+    }
     // every indexed value changes, through single and bulk saves
     for (i, l) in all.iter_mut().enumerate() {
         l.price += 1;
