@@ -202,24 +202,47 @@ pub fn check_person_indexes(t: &TestEnv) -> usize {
         }
         for path in ["status", "nick", "home.city"] {
             if let Some(v) = stored.get(path) {
-                let mut member = v.clone();
-                member.push(0);
-                member.extend_from_slice(id.as_bytes());
-                member.push(0);
-                member.extend_from_slice(id.len().to_string().as_bytes());
                 lex.entry(format!("{tag}:i:{path}"))
                     .or_default()
-                    .insert(member);
+                    .insert(lex_entry(v, id));
             }
         }
     }
+    compare_indexes(t, "Person", &["age", "score", "active"], numeric, lex)
+}
+
+/// A string index entry of document `id` for stored `value` (`index.lua`'s `lex_member`).
+pub fn lex_entry(value: &[u8], id: &str) -> Vec<u8> {
+    let mut m = value.to_vec();
+    m.push(0);
+    m.extend_from_slice(id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(id.len().to_string().as_bytes());
+    m
+}
+
+/// Checks every index key of `model` in this namespace against the expected entries:
+/// `numeric` (key -> id -> score, for the indexes on `numeric_paths`) and `lex` (key ->
+/// members), keyed by index key. Every expected key must exist and no other entry may.
+/// Returns the number of entries.
+pub fn compare_indexes(
+    t: &TestEnv,
+    model: &str,
+    numeric_paths: &[&str],
+    mut numeric: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    mut lex: std::collections::BTreeMap<String, std::collections::BTreeSet<Vec<u8>>>,
+) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut raw = t.raw();
+    let tag = format!("{{{model}:");
     let mut entries = 0;
-    for key in keys
+    for key in t
+        .keys()
         .iter()
-        .filter(|k| k.contains("{Person:") && k.contains("}:i:"))
+        .filter(|k| k.contains(tag.as_str()) && k.contains("}:i:"))
     {
         let path = key.split("}:i:").nth(1).unwrap();
-        if ["age", "score", "active"].contains(&path) {
+        if numeric_paths.contains(&path) {
             let got: Vec<(String, f64)> = redis::cmd("ZRANGE")
                 .arg(key)
                 .arg(0)

@@ -240,12 +240,7 @@ fn check_post_indexes(t: &common::TestEnv) {
                 redis::cmd("SMEMBERS").arg(&coll).query(&mut raw).unwrap()
             };
             for item in items {
-                let mut m = item.clone();
-                m.push(0);
-                m.extend_from_slice(id.as_bytes());
-                m.push(0);
-                m.extend_from_slice(id.len().to_string().as_bytes());
-                expected.insert(m);
+                expected.insert(common::lex_entry(&item, id));
             }
         }
         let got: Vec<Vec<u8>> = redis::cmd("ZRANGE")
@@ -334,18 +329,10 @@ async fn string_collections_are_indexed_element_by_element() {
 fn check_listing_indexes(t: &common::TestEnv) -> usize {
     use std::collections::{BTreeMap, BTreeSet};
     let mut raw = t.raw();
-    let keys = t.keys();
-    let member = |v: &[u8], id: &str| {
-        let mut m = v.to_vec();
-        m.push(0);
-        m.extend_from_slice(id.as_bytes());
-        m.push(0);
-        m.extend_from_slice(id.len().to_string().as_bytes());
-        m
-    };
-    let mut want: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    let mut lex: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
     let mut prices: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for root in keys
+    for root in t
+        .keys()
         .iter()
         .filter(|k| k.contains("{Listing:") && k.contains("}:d:"))
     {
@@ -361,9 +348,9 @@ fn check_listing_indexes(t: &common::TestEnv) -> usize {
             .or_default()
             .insert(id.to_owned(), price);
         if let Some(city) = stored.get("city") {
-            want.entry(format!("{tag}:i:city"))
+            lex.entry(format!("{tag}:i:city"))
                 .or_default()
-                .insert(member(city, id));
+                .insert(common::lex_entry(city, id));
         }
         let tags: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(format!("{tag}:c:tags:{id}"))
@@ -376,41 +363,11 @@ fn check_listing_indexes(t: &common::TestEnv) -> usize {
             .query(&mut raw)
             .unwrap();
         for (field, items) in [("tags", tags), ("labels", labels)] {
-            let set = want.entry(format!("{tag}:i:{field}")).or_default();
-            set.extend(items.iter().map(|v| member(v, id)));
+            let set = lex.entry(format!("{tag}:i:{field}")).or_default();
+            set.extend(items.iter().map(|v| common::lex_entry(v, id)));
         }
     }
-    let mut entries = 0;
-    for key in keys
-        .iter()
-        .filter(|k| k.contains("{Listing:") && k.contains("}:i:"))
-    {
-        if key.ends_with(":i:price") {
-            let got: Vec<(String, f64)> = redis::cmd("ZRANGE")
-                .arg(key)
-                .arg(0)
-                .arg(-1)
-                .arg("WITHSCORES")
-                .query(&mut raw)
-                .unwrap();
-            let got: BTreeMap<String, f64> = got.into_iter().collect();
-            assert_eq!(got, prices.remove(key).unwrap_or_default(), "index {key}");
-            entries += got.len();
-        } else {
-            let got: Vec<Vec<u8>> = redis::cmd("ZRANGE")
-                .arg(key)
-                .arg(0)
-                .arg(-1)
-                .query(&mut raw)
-                .unwrap();
-            let got: BTreeSet<Vec<u8>> = got.into_iter().collect();
-            assert_eq!(got, want.remove(key).unwrap_or_default(), "index {key}");
-            entries += got.len();
-        }
-    }
-    assert!(prices.values().all(|m| m.is_empty()), "missing: {prices:?}");
-    assert!(want.values().all(|m| m.is_empty()), "missing: {want:?}");
-    entries
+    common::compare_indexes(t, "Listing", &["price"], prices, lex)
 }
 
 fn listing(i: i64) -> Listing {
