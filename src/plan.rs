@@ -319,7 +319,7 @@ pub(crate) fn write<M: Model>(
 ) -> Result<Invocation> {
     let doc = ctx.doc(id)?;
     let enc = encode(ctx, model)?;
-    let items: usize = enc.collections.iter().map(|(_, items)| items.len()).sum();
+    let items: usize = enc.collections.iter().map(Vec::len).sum();
     let mut args: Vec<Vec<u8>> =
         Vec::with_capacity(16 + 3 * doc.indexes.len() + 2 * enc.root.len() + items);
     args.push(match mode {
@@ -361,7 +361,7 @@ pub(crate) fn push_content(args: &mut Vec<Vec<u8>>, enc: Encoded) {
         args.push(field.into_bytes());
         args.push(value);
     }
-    for (_, items) in enc.collections {
+    for items in enc.collections {
         args.push(items.len().to_string().into_bytes());
         args.extend(items);
     }
@@ -371,7 +371,7 @@ pub(crate) fn push_content(args: &mut Vec<Vec<u8>>, enc: Encoded) {
 /// fingerprint included) and its collections' items, in schema order.
 pub(crate) struct Encoded {
     pub root: Vec<(String, Vec<u8>)>,
-    pub collections: Vec<(FieldKind, Vec<Vec<u8>>)>,
+    pub collections: Vec<Vec<Vec<u8>>>,
 }
 
 /// Encodes `model` and checks what the indexes cannot hold (NaN in an indexed float).
@@ -440,11 +440,8 @@ pub(crate) fn encode<M: Model>(ctx: &Ctx, model: &M) -> Result<Encoded> {
         .collections()
         .map(
             |f| match stored.iter().position(|(path, ..)| *path == f.path) {
-                Some(at) => {
-                    let (_, kind, items) = stored.swap_remove(at);
-                    (kind, items)
-                }
-                None => (f.kind, Vec::new()),
+                Some(at) => stored.swap_remove(at).2,
+                None => Vec::new(),
             },
         )
         .collect();
