@@ -4,7 +4,8 @@
 //! pipelines of 500, and the same pipelined `HGETALL` + `LRANGE` reads, decoded into the
 //! same struct. Prints the ratio rapyer / raw.
 //!
-//! `cargo bench --bench bulk` (`BENCH_SIZES` sets the sizes, default "10000,100000").
+//! `cargo bench --bench bulk` (`BENCH_SIZES` sets the sizes, default "10000,100000";
+//! `BENCH_ROUNDS` the rounds per size, default 2, alternating which side goes first).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -79,7 +80,7 @@ fn raw_blocking(
     shas: &(String, String),
     users: &[IndexedUser],
     ids: &[String],
-) -> (Duration, Duration, Duration, Vec<IndexedUser>) {
+) -> [Duration; 3] {
     let start = Instant::now();
     for pipe in write_pipes(&shas.0, users, "insert") {
         let replies: Vec<i64> = pipe.query(conn).unwrap();
@@ -97,7 +98,9 @@ fn raw_blocking(
         let replies: Vec<i64> = pipe.query(conn).unwrap();
         assert!(replies.iter().all(|&r| r > 0));
     }
-    (ins, get, start.elapsed(), got)
+    let del = start.elapsed();
+    assert_eq!(got, users);
+    [ins, get, del]
 }
 
 /// The same on a multiplexed async connection.
@@ -106,7 +109,7 @@ async fn raw_async(
     shas: &(String, String),
     users: &[IndexedUser],
     ids: &[String],
-) -> (Duration, Duration, Duration, Vec<IndexedUser>) {
+) -> [Duration; 3] {
     let start = Instant::now();
     for pipe in write_pipes(&shas.0, users, "insert") {
         let replies: Vec<i64> = pipe.query_async(conn).await.unwrap();
@@ -124,7 +127,9 @@ async fn raw_async(
         let replies: Vec<i64> = pipe.query_async(conn).await.unwrap();
         assert!(replies.iter().all(|&r| r > 0));
     }
-    (ins, get, start.elapsed(), got)
+    let del = start.elapsed();
+    assert_eq!(got, users);
+    [ins, get, del]
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -159,68 +164,98 @@ fn main() {
             .await
             .unwrap()
     });
-    // warm both sides (script caches, connections)
+    // warm both sides (script caches, connections); the warm-up models stay stored, so
+    // the indexes are not empty when the timed rounds start
     let warm = raw::users(CHUNK);
     let warm_ids: Vec<String> = warm.iter().map(|u| u.id.to_string()).collect();
     IndexedUser::sync_bulk_insert(&warm).unwrap();
     IndexedUser::sync_bulk_get(&warm_ids).unwrap();
     raw_blocking(&mut conn, &shas, &warm, &warm_ids);
+    IndexedUser::sync_bulk_delete(&warm_ids).unwrap();
+    IndexedUser::sync_bulk_insert(&warm).unwrap();
 
+    let rounds = support::rounds();
     for &n in &sizes {
         let users = raw::users(n);
         let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
-
-        // blocking: rapyer, then raw
-        let (written, ins) = timed(|| IndexedUser::sync_bulk_insert(&users).unwrap());
-        assert_eq!(written, n as u64);
-        let (got, get) = timed(|| IndexedUser::sync_bulk_get(&ids).unwrap());
-        let (gone, del) = timed(|| IndexedUser::sync_bulk_delete(&ids).unwrap());
-        assert_eq!(gone, n as u64);
-        let (r_ins, r_get, r_del, raw_got) = raw_blocking(&mut conn, &shas, &users, &ids);
-        assert_eq!(got, raw_got);
-        report(
-            &format!("blocking API, {n} models, chunks of {CHUNK}"),
-            &[
-                ("bulk_insert", ins, r_ins),
-                ("bulk_get", get, r_get),
-                ("bulk_delete", del, r_del),
-            ],
-            n,
-        );
+        let zero = [Duration::ZERO; 3];
+        let (mut orm_b, mut raw_b, mut orm_t, mut raw_t) = (zero, zero, zero, zero);
+        // each round inserts, reads and deletes all `n` models on each side; rounds
+        // alternate which side goes first, so drift on a shared machine hits both alike
+        for round in 0..rounds {
+            for orm in [round % 2 == 0, round % 2 == 1] {
+                if orm {
+                    add(&mut orm_b, orm_blocking(&users, &ids));
+                } else {
+                    add(&mut raw_b, raw_blocking(&mut conn, &shas, &users, &ids));
+                }
+            }
+            rt.block_on(async {
+                for orm in [round % 2 == 0, round % 2 == 1] {
+                    if orm {
+                        add(&mut orm_t, orm_async(&users, &ids).await);
+                    } else {
+                        add(&mut raw_t, raw_async(&mut mux, &shas, &users, &ids).await);
+                    }
+                }
+            });
+        }
+        let ops = n * rounds;
+        let rows = |orm: [Duration; 3], raw: [Duration; 3]| {
+            [
+                ("bulk_insert", orm[0], raw[0]),
+                ("bulk_get", orm[1], raw[1]),
+                ("bulk_delete", orm[2], raw[2]),
+            ]
+        };
+        let title =
+            |api: &str| format!("{api} API, {n} models, chunks of {CHUNK}, {rounds} rounds");
+        report(&title("blocking"), &rows(orm_b, raw_b), ops);
         println!(
             "blocking bulk_insert: rapyer {:.0} models/s, raw {:.0} models/s",
-            n as f64 / ins.as_secs_f64(),
-            n as f64 / r_ins.as_secs_f64()
+            ops as f64 / orm_b[0].as_secs_f64(),
+            ops as f64 / raw_b[0].as_secs_f64()
         );
-
-        // tokio: rapyer, then raw on a multiplexed connection
-        let (orm, raw_t) = rt.block_on(async {
-            use rapyer::asynchronous::AsyncModel;
-            let orm = rapyer::asynchronous::with_environment("bench", async {
-                let start = Instant::now();
-                IndexedUser::bulk_insert(&users).await.unwrap();
-                let ins = start.elapsed();
-                let start = Instant::now();
-                let got = IndexedUser::bulk_get(&ids).await.unwrap();
-                let get = start.elapsed();
-                assert_eq!(got.len(), n);
-                let start = Instant::now();
-                IndexedUser::bulk_delete(&ids).await.unwrap();
-                (ins, get, start.elapsed())
-            })
-            .await
-            .unwrap();
-            (orm, raw_async(&mut mux, &shas, &users, &ids).await)
-        });
-        report(
-            &format!("tokio API, {n} models, chunks of {CHUNK}"),
-            &[
-                ("bulk_insert", orm.0, raw_t.0),
-                ("bulk_get", orm.1, raw_t.1),
-                ("bulk_delete", orm.2, raw_t.2),
-            ],
-            n,
-        );
+        report(&title("tokio"), &rows(orm_t, raw_t), ops);
         assert_eq!(IndexedUser::sync_count().unwrap(), CHUNK as u64);
     }
+}
+
+fn add(total: &mut [Duration; 3], round: [Duration; 3]) {
+    for (t, r) in total.iter_mut().zip(round) {
+        *t += r;
+    }
+}
+
+/// rapyer's blocking insert, get and delete of `users`, checked.
+fn orm_blocking(users: &[IndexedUser], ids: &[String]) -> [Duration; 3] {
+    let (written, ins) = timed(|| IndexedUser::sync_bulk_insert(users).unwrap());
+    assert_eq!(written, users.len() as u64);
+    let (got, get) = timed(|| IndexedUser::sync_bulk_get(ids).unwrap());
+    assert_eq!(got, users);
+    let (gone, del) = timed(|| IndexedUser::sync_bulk_delete(ids).unwrap());
+    assert_eq!(gone, users.len() as u64);
+    [ins, get, del]
+}
+
+/// The same through the tokio API.
+async fn orm_async(users: &[IndexedUser], ids: &[String]) -> [Duration; 3] {
+    use rapyer::asynchronous::AsyncModel;
+    rapyer::asynchronous::with_environment("bench", async {
+        let start = Instant::now();
+        let written = IndexedUser::bulk_insert(users).await.unwrap();
+        let ins = start.elapsed();
+        assert_eq!(written, users.len() as u64);
+        let start = Instant::now();
+        let got = IndexedUser::bulk_get(ids).await.unwrap();
+        let get = start.elapsed();
+        assert_eq!(got, users);
+        let start = Instant::now();
+        let gone = IndexedUser::bulk_delete(ids).await.unwrap();
+        let del = start.elapsed();
+        assert_eq!(gone, users.len() as u64);
+        [ins, get, del]
+    })
+    .await
+    .unwrap()
 }

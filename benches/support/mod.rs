@@ -37,10 +37,22 @@ pub fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
 /// The operation count: `BENCH_N`, default 3000.
 #[allow(dead_code)]
 pub fn n() -> usize {
-    std::env::var("BENCH_N")
+    count_var("BENCH_N", 3000)
+}
+
+/// Rounds of the bulk cases per size: `BENCH_ROUNDS`, default 2.
+#[allow(dead_code)]
+pub fn rounds() -> usize {
+    count_var("BENCH_ROUNDS", 2)
+}
+
+/// A positive count from environment variable `var`, else `default`.
+fn count_var(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3000)
+        .filter(|&c| c > 0)
+        .unwrap_or(default)
 }
 
 /// The hand-written redis-rs side for the benchmark model (`IndexedUser`: three indexes,

@@ -36,10 +36,12 @@ end
 
 -- The layout starting at ARGV[at], and the position after it.
 local function layout(at)
-  local L = {ckinds = ARGV[at], xkinds = ARGV[at + 1], r = tonumber(ARGV[at + 2]), paths = at + 3}
-  L.c, L.x = #L.ckinds, #L.xkinds
-  L.srcs = L.paths + L.x
-  return L, L.srcs + L.x - L.r
+  local ckinds, xkinds, r = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  local x = #xkinds
+  -- one constructor with every field: no table growth on each call
+  local L = {ckinds = ckinds, xkinds = xkinds, r = r, paths = at + 3, c = #ckinds, x = x,
+             srcs = at + 3 + x}
+  return L, L.srcs + x - r
 end
 
 -- The index fingerprint a written document carries (its "$i" root field), from its
