@@ -20,7 +20,7 @@ use rapyer::asynchronous::AsyncModel;
 use rapyer::sync::SyncModel;
 
 fn main() {
-    let n = support::n();
+    let n = support::count_var("BENCH_N", 3000);
     let server = common::Server::start();
     rapyer::register_environment(
         "bench",

@@ -174,7 +174,7 @@ fn main() {
     IndexedUser::sync_bulk_delete(&warm_ids).unwrap();
     IndexedUser::sync_bulk_insert(&warm).unwrap();
 
-    let rounds = support::rounds();
+    let rounds = support::count_var("BENCH_ROUNDS", 2);
     for &n in &sizes {
         let users = raw::users(n);
         let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();

@@ -3,7 +3,8 @@
 //! redis-rs running the minimal equivalent commands (support::raw) in the same process
 //! against the same throwaway server. Prints the ratio rapyer / raw.
 //!
-//! `cargo bench --bench crud` (`BENCH_N` sets the operation count, default 3000).
+//! `cargo bench --bench crud` (`BENCH_N` sets the operation count, default 10000: the
+//! ratios of shorter runs move by a few hundredths on a shared machine).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -28,7 +29,7 @@ fn raw_get(conn: &mut redis::Connection, pipe: &mut redis::Pipeline, id: &str) -
 }
 
 fn main() {
-    let n = support::n();
+    let n = support::count_var("BENCH_N", 10_000);
     let server = common::Server::start();
     rapyer::register_environment(
         "bench",

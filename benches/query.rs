@@ -26,14 +26,8 @@ fn used_memory(conn: &mut redis::Connection) -> i64 {
 }
 
 fn main() {
-    let docs: usize = std::env::var("BENCH_DOCS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let docs = support::count_var("BENCH_DOCS", 100_000);
+    let n = support::count_var("BENCH_N", 50);
     let server = common::Server::start();
     rapyer::register_environment("bench", rapyer::EnvironmentConfig::new(server.url.as_str()))
         .unwrap();

@@ -34,20 +34,9 @@ pub fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
     }
 }
 
-/// The operation count: `BENCH_N`, default 3000.
-#[allow(dead_code)]
-pub fn n() -> usize {
-    count_var("BENCH_N", 3000)
-}
-
-/// Rounds of the bulk cases per size: `BENCH_ROUNDS`, default 2.
-#[allow(dead_code)]
-pub fn rounds() -> usize {
-    count_var("BENCH_ROUNDS", 2)
-}
-
-/// A positive count from environment variable `var`, else `default`.
-fn count_var(var: &str, default: usize) -> usize {
+/// A positive count from environment variable `var` (`BENCH_N`, `BENCH_DOCS`, …), else
+/// `default`.
+pub fn count_var(var: &str, default: usize) -> usize {
     std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
