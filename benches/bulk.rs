@@ -164,8 +164,9 @@ fn main() {
             .await
             .unwrap()
     });
-    // warm both sides (script caches, connections); the warm-up models stay stored, so
-    // the indexes are not empty when the timed rounds start
+    // warm both sides (script caches, connections; rapyer's bulk delete script goes as
+    // EVAL on first use); the warm-up models stay stored, so the indexes are not empty
+    // when the timed rounds start
     let warm = raw::users(CHUNK);
     let warm_ids: Vec<String> = warm.iter().map(|u| u.id.to_string()).collect();
     IndexedUser::sync_bulk_insert(&warm).unwrap();
