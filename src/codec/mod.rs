@@ -559,6 +559,8 @@ macro_rules! scalar_elements {
         }
     )*};
 }
+// chrono_impls.rs implements its types with it
+#[cfg(feature = "chrono")]
 pub(crate) use scalar_elements;
 
 /// Implements [`Field`] (one root hash field) for scalar types.
@@ -594,6 +596,8 @@ macro_rules! scalar_fields {
         }
     )*};
 }
+// chrono_impls.rs implements its types with it
+#[cfg(feature = "chrono")]
 pub(crate) use scalar_fields;
 
 scalar_fields!(
