@@ -21,13 +21,7 @@ use rapyer::sync::SyncModel;
 
 fn main() {
     let n = support::count_var("BENCH_N", 3000);
-    let server = common::Server::start();
-    rapyer::register_environment(
-        "bench",
-        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace("orm"),
-    )
-    .unwrap();
-    let _g = rapyer::use_environment("bench").unwrap();
+    let (server, _g) = support::orm_server();
     let mut g = Gauge::default();
     g.sync_save().unwrap();
     let mut raw = server.raw();

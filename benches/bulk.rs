@@ -143,13 +143,7 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000]);
-    let server = common::Server::start();
-    rapyer::register_environment(
-        "bench",
-        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace("orm"),
-    )
-    .unwrap();
-    let _g = rapyer::use_environment("bench").unwrap();
+    let (server, _g) = support::orm_server();
     let mut conn = server.raw();
     raw::load(&mut conn);
     let rt = tokio::runtime::Builder::new_current_thread()

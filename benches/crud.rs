@@ -30,13 +30,7 @@ fn raw_get(conn: &mut redis::Connection, pipe: &mut redis::Pipeline, id: &str) -
 
 fn main() {
     let n = support::count_var("BENCH_N", 10_000);
-    let server = common::Server::start();
-    rapyer::register_environment(
-        "bench",
-        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace("orm"),
-    )
-    .unwrap();
-    let _g = rapyer::use_environment("bench").unwrap();
+    let (server, _g) = support::orm_server();
     let users = raw::users(n + 200);
     let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
     let mut conn = server.raw();

@@ -34,6 +34,20 @@ pub fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
     }
 }
 
+/// A throwaway server with rapyer's `bench` environment (namespace `orm`, beside raw's
+/// `raw` keys) registered and in use on this thread while the guard lives.
+#[allow(dead_code)]
+pub fn orm_server() -> (crate::common::Server, rapyer::EnvironmentGuard) {
+    let server = crate::common::Server::start();
+    rapyer::register_environment(
+        "bench",
+        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace("orm"),
+    )
+    .unwrap();
+    let guard = rapyer::use_environment("bench").unwrap();
+    (server, guard)
+}
+
 /// A positive count from environment variable `var` (`BENCH_N`, `BENCH_DOCS`, …), else
 /// `default`.
 pub fn count_var(var: &str, default: usize) -> usize {
