@@ -25,9 +25,17 @@ use crate::error::{Error, Result};
 /// let cfg = rapyer::EnvironmentConfig::new("redis://127.0.0.1:6379/0")
 ///     .namespace("staging")
 ///     .pool_size(16)
-///     .connection_timeout(Duration::from_secs(2));
+///     .connection_timeout(Duration::from_secs(2))
+///     .response_timeout(Duration::from_secs(10));
 /// # let _ = cfg;
 /// ```
+///
+/// Every call waits at most `connection_timeout + response_timeout` in both APIs: up to
+/// `connection_timeout` to get a usable connection (pool checkout and connect in the
+/// blocking API, connect or reconnect in the tokio API), then up to `response_timeout`
+/// for the reply. A call that gives up returns [`Error::Timeout`] (or
+/// [`Error::Connection`] when no connection could be had); a timed-out write may have
+/// been applied, and the error says so.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EnvironmentConfig {
@@ -37,8 +45,14 @@ pub struct EnvironmentConfig {
     pub namespace: Option<String>,
     /// Most connections the blocking pool opens (default 8).
     pub pool_size: u32,
-    /// How long the blocking API waits for a free pooled connection (default 5 s).
+    /// How long a call waits for a usable connection: a free pooled connection or a new
+    /// one (blocking), the connection or its reconnection (tokio). Default 5 s.
     pub connection_timeout: Duration,
+    /// How long a call waits for Redis' reply once its request is sent, in both APIs.
+    /// Default 30 s: generous, so that legitimate large operations (a count over a
+    /// million ids, a bulk chunk of 30,000 documents) do not fail. A write that times
+    /// out may have been applied.
+    pub response_timeout: Duration,
 }
 
 impl EnvironmentConfig {
@@ -48,7 +62,8 @@ impl EnvironmentConfig {
             url: url.into(),
             namespace: None,
             pool_size: 8,
-            connection_timeout: Duration::from_secs(5),
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
         }
     }
 
@@ -64,12 +79,29 @@ impl EnvironmentConfig {
         self
     }
 
-    /// Sets the blocking pool's checkout timeout.
+    /// Sets how long a call waits for a usable connection (see the field).
     pub fn connection_timeout(mut self, t: Duration) -> Self {
         self.connection_timeout = t;
         self
     }
+
+    /// Sets how long a call waits for a reply (see the field).
+    pub fn response_timeout(mut self, t: Duration) -> Self {
+        self.response_timeout = t;
+        self
+    }
+
+    /// The longest any one call waits: `connection_timeout + response_timeout`.
+    pub fn max_wait(&self) -> Duration {
+        self.connection_timeout
+            .saturating_add(self.response_timeout)
+    }
 }
+
+/// Default [`EnvironmentConfig::connection_timeout`]: 5 s.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default [`EnvironmentConfig::response_timeout`]: 30 s.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Round trips and commands an environment has sent since it was registered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,6 +111,10 @@ pub struct Stats {
     pub round_trips: u64,
     /// Redis commands sent, `MULTI`/`EXEC` included.
     pub commands: u64,
+    /// Of `round_trips`, those spent sending a request again: after `NOSCRIPT` (the
+    /// server's script cache was flushed) or, for reads, after a dropped connection.
+    /// `round_trips - retries` is what an operation's round-trip budget counts.
+    pub retries: u64,
 }
 
 impl std::ops::Sub for Stats {
@@ -87,6 +123,7 @@ impl std::ops::Sub for Stats {
         Stats {
             round_trips: self.round_trips.saturating_sub(rhs.round_trips),
             commands: self.commands.saturating_sub(rhs.commands),
+            retries: self.retries.saturating_sub(rhs.retries),
         }
     }
 }
@@ -97,11 +134,12 @@ pub(crate) struct EnvInner {
     pub(crate) client: redis::Client,
     round_trips: AtomicU64,
     commands: AtomicU64,
+    retries: AtomicU64,
     /// SHA1s of the scripts this environment has sent with EVAL (so cached by Redis
     /// unless flushed since: then EVALSHA's NOSCRIPT path reloads them).
     scripts: parking_lot::Mutex<std::collections::HashSet<String>>,
     #[cfg(feature = "blocking")]
-    pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<redis::Client>>,
+    pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<crate::sync::Connector>>,
     #[cfg(feature = "tokio")]
     pub(crate) manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
 }
@@ -137,6 +175,7 @@ impl Environment {
         Stats {
             round_trips: self.0.round_trips.load(Ordering::Relaxed),
             commands: self.0.commands.load(Ordering::Relaxed),
+            retries: self.0.retries.load(Ordering::Relaxed),
         }
     }
 
@@ -152,6 +191,18 @@ impl Environment {
         }
         known.insert(sha.to_owned());
         false
+    }
+
+    /// Counts a round trip that re-sends a request (see [`Stats::retries`]).
+    pub(crate) fn record_retry(&self, commands: usize) {
+        self.0.retries.fetch_add(1, Ordering::Relaxed);
+        self.record(commands);
+    }
+
+    /// Forgets every script this environment sent, after `NOSCRIPT` (the cache was
+    /// flushed): the next call of each goes as `EVAL` again.
+    pub(crate) fn forget_scripts(&self) {
+        self.0.scripts.lock().clear();
     }
 
     pub(crate) fn record(&self, commands: usize) {
@@ -192,6 +243,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
         client,
         round_trips: AtomicU64::new(0),
         commands: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         scripts: Default::default(),
         #[cfg(feature = "blocking")]
         pool: Default::default(),

@@ -146,13 +146,36 @@ pub enum Error {
         hint: &'static str,
     },
 
-    /// A connection could not be taken from the environment's pool (blocking API).
+    /// No connection to the environment's server could be had within
+    /// [`EnvironmentConfig::connection_timeout`](crate::EnvironmentConfig::connection_timeout)
+    /// (server down, unreachable, refusing, or the blocking pool exhausted). Nothing was
+    /// sent.
     #[error("environment `{env}`: cannot get a connection: {reason}")]
     Connection {
         /// Environment name.
         env: String,
         /// What the pool reported.
         reason: String,
+    },
+
+    /// No reply came within the environment's bounds
+    /// ([`EnvironmentConfig::connection_timeout`](crate::EnvironmentConfig::connection_timeout)
+    /// to get a connection, then
+    /// [`response_timeout`](crate::EnvironmentConfig::response_timeout) for the reply).
+    /// When `may_have_applied` is true the request was a write that may have reached the
+    /// server: it may have been applied (read the document to find out); a read never
+    /// changes anything.
+    #[error(
+        "environment `{env}`: no reply from Redis within {waited:?}{}",
+        if *may_have_applied { " (a write: it may have been applied)" } else { "" }
+    )]
+    Timeout {
+        /// Environment name.
+        env: String,
+        /// How long the call waited.
+        waited: std::time::Duration,
+        /// Whether the request was a write that may have been applied.
+        may_have_applied: bool,
     },
 
     /// Redis answered with something rapyer did not expect for this command (a key of

@@ -15,6 +15,7 @@ mod bulk;
 mod codec;
 mod env;
 mod error;
+mod failure;
 mod id;
 mod keys;
 mod lock;
@@ -46,8 +47,9 @@ pub use codec::{
     AutoKey, Element, Field, FieldPath, Indexable, IndexableScalar, Key, MapKey, Scalar,
 };
 pub use env::{
-    Environment, EnvironmentConfig, EnvironmentGuard, Stats, current_environment, environment,
-    init, register_environment, set_default_environment, use_environment,
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
+    EnvironmentGuard, Stats, current_environment, environment, init, register_environment,
+    set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
 pub use id::Id;

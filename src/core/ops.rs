@@ -7,6 +7,7 @@ use crate::atomic::{Pending, Pipeline};
 use crate::bulk::{self, Bulk, BulkMode};
 use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
+use crate::failure::Access;
 use crate::model::Model;
 use crate::plan::{self, Ctx, WriteMode};
 use crate::query::Query;
@@ -18,7 +19,7 @@ pub(crate) async fn try_get<M: Model>(id: &str, refresh: bool) -> Result<Option<
     let doc = ctx.doc(id)?;
     let mut backend = Backend::connect(&ctx.env).await?;
     let replies = match plan::load_plan(&ctx, &doc, id, refresh) {
-        plan::Load::Snapshot(pipe) => backend.query_pipe(&pipe).await?,
+        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
         plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
     };
     plan::decode_load(&ctx, id, doc, replies)
@@ -68,7 +69,7 @@ pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
     let doc = ctx.doc(id)?;
     let mut backend = Backend::connect(&ctx.env).await?;
     let replies = match plan::delete(&ctx, &doc, id) {
-        plan::Delete::Plain(pipe) => backend.query_pipe(&pipe).await?,
+        plan::Delete::Plain(pipe) => backend.query_pipe(Access::Write, &pipe).await?,
         plan::Delete::Indexed(call) => {
             // maybe-async does not rewrite `.await` inside macro calls such as vec![]
             let reply = backend.invoke(&call).await?;
@@ -302,7 +303,7 @@ pub(crate) async fn load_docs<M: Model>(
         .map(|id| plan::read_keys(ctx, id))
         .collect::<Result<Vec<_>>>()?;
     let mut replies = backend
-        .query_pipe(&plan::load_many(ctx, &docs))
+        .query_pipe(Access::Read, &plan::load_many(ctx, &docs))
         .await?
         .into_iter();
     let per_doc = plan::load_len(ctx);
@@ -476,7 +477,7 @@ pub(crate) async fn reindex<M: Model>(
         read.cmd("HGET")
             .arg(ctx.keys.manifest(shard))
             .arg("indexes");
-        let mut replies = backend.query_pipe(&read).await?.into_iter();
+        let mut replies = backend.query_pipe(Access::Read, &read).await?.into_iter();
         let mut ids: Vec<String> = match replies.next() {
             Some(redis::Value::Array(items)) => items
                 .into_iter()

@@ -2,8 +2,9 @@
 //! KEYS/ARGV), each with the helper files it calls prepended (`clock.lua`,
 //! `refresh.lua`, `index.lua`, `specs.lua`, `read.lua`, `doc.lua`, `erase.lua`): a script
 //! defines its helpers anew on every call, so each one carries only what it uses. Sent
-//! with `EVAL` the first time in an environment, `EVALSHA` after; the mode shells reload
-//! on `NOSCRIPT`.
+//! with `EVAL` the first time in an environment, `EVALSHA` after; after `NOSCRIPT` the
+//! mode shells send the calls that got it once more as `EVAL` (one retry, which a
+//! flushing server cannot defeat).
 
 use once_cell::sync::Lazy;
 
@@ -110,8 +111,8 @@ impl Invocation {
         cmd
     }
 
-    /// `EVAL source numkeys keys… args…`: the first call of a script in an environment,
-    /// which also caches it on the server (no NOSCRIPT round trip).
+    /// `EVAL source numkeys keys… args…`: the first call of a script in an environment
+    /// (which also caches it on the server), and the retry after `NOSCRIPT`.
     pub(crate) fn eval(&self) -> redis::Cmd {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(self.source)
@@ -121,26 +122,14 @@ impl Invocation {
         cmd
     }
 
-    /// `SCRIPT LOAD` then `EVALSHA` in one pipeline, after a `NOSCRIPT` reply. The first
-    /// attempt failed before running anything, so running it again applies it once.
-    pub(crate) fn reload_pipe(&self) -> redis::Pipeline {
-        let mut pipe = redis::pipe();
-        // errors stay in the replies, so the script's own error reaches the caller as it
-        // would from a direct EVALSHA
-        pipe.ignore_errors();
-        pipe.cmd("SCRIPT").arg("LOAD").arg(self.source).ignore();
-        pipe.add_command(self.evalsha());
-        pipe
-    }
-
-    /// The script's reply out of [`Self::reload_pipe`]'s replies.
-    pub(crate) fn reloaded_reply(
-        mut replies: Vec<redis::Value>,
-    ) -> redis::RedisResult<redis::Value> {
-        match replies.pop() {
-            Some(redis::Value::ServerError(e)) => Err(e.into()),
-            Some(v) => Ok(v),
-            None => Ok(redis::Value::Nil),
+    /// Whether this script only reads (or is idempotent: TTL refresh on load, dropping
+    /// expired ids), so that it may be sent again after a dropped connection.
+    pub(crate) fn access(&self) -> crate::failure::Access {
+        let sha = self.script.get_hash();
+        if sha == LOAD.get_hash() || sha == LIVE.get_hash() || sha == QUERY.get_hash() {
+            crate::failure::Access::Read
+        } else {
+            crate::failure::Access::Write
         }
     }
 }
@@ -157,20 +146,28 @@ pub(crate) fn batch(calls: &[Invocation], env: &crate::env::Environment) -> redi
     pipe
 }
 
-/// The same batch with every distinct script loaded first, after a `NOSCRIPT` reply.
-/// Only for idempotent scripts: the calls that did run before run again.
-pub(crate) fn batch_reload(calls: &[Invocation]) -> redis::Pipeline {
+/// The positions of the replies that are `NOSCRIPT` (those calls ran nothing).
+pub(crate) fn noscript_replies(replies: &[redis::Value]) -> Vec<usize> {
+    replies
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| match v {
+            redis::Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::NoScript),
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The calls at `positions` again, as `EVAL` with their source, in one pipeline: they
+/// got `NOSCRIPT`, so they ran nothing, and `EVAL` cannot meet `NOSCRIPT` however often
+/// the server's script cache is flushed. The other calls of the batch are not sent
+/// again (their replies stand, so a replay never changes a result).
+pub(crate) fn batch_eval(calls: &[Invocation], positions: &[usize]) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
-    let mut loaded: Vec<&str> = Vec::new();
-    for call in calls {
-        if !loaded.contains(&call.source) {
-            loaded.push(call.source);
-            pipe.cmd("SCRIPT").arg("LOAD").arg(call.source).ignore();
-        }
-    }
-    for call in calls {
-        pipe.add_command(call.evalsha());
+    for &i in positions {
+        pipe.add_command(calls[i].eval());
     }
     pipe
 }
