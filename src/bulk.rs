@@ -417,6 +417,10 @@ impl Tally {
 fn lost_reply(e: &Error) -> bool {
     match e {
         Error::Redis(e) => e.is_io_error() || e.is_timeout() || e.is_connection_dropped(),
+        // no reply within the environment's bounds: the chunk may have been applied
+        Error::Timeout {
+            may_have_applied, ..
+        } => *may_have_applied,
         // the script ran, but its reply is not one we know
         Error::UnexpectedReply { .. } => true,
         _ => false,

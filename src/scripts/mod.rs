@@ -146,6 +146,16 @@ pub(crate) fn batch(calls: &[Invocation], env: &crate::env::Environment) -> redi
     pipe
 }
 
+/// A batch only reads when each of its calls does.
+pub(crate) fn batch_access(calls: &[Invocation]) -> crate::failure::Access {
+    use crate::failure::Access;
+    if calls.iter().all(|c| c.access() == Access::Read) {
+        Access::Read
+    } else {
+        Access::Write
+    }
+}
+
 /// The positions of the replies that are `NOSCRIPT` (those calls ran nothing).
 pub(crate) fn noscript_replies(replies: &[redis::Value]) -> Vec<usize> {
     replies

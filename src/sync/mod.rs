@@ -5,17 +5,16 @@
 //! inside an async runtime's worker thread; use [`crate::asynchronous`] there.
 
 use maybe_async::must_be_sync as maybe_async_mode;
-use redis::Value;
 
 use crate::bulk::{Bulk, BulkMode};
 use crate::codec::AutoKey;
-use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::failure::Access;
 use crate::lock::LockOptions;
 use crate::model::Model;
 use crate::plan::WriteMode;
-use crate::scripts::{Invocation, is_noscript};
+
+mod backend;
+pub(crate) use backend::{Backend, Connector};
 
 #[allow(clippy::duplicate_mod)]
 #[path = "../core/ops.rs"]
@@ -25,186 +24,6 @@ mod ops;
 pub mod prelude {
     pub use super::{QueryIter, SyncModel};
     pub use crate::{Element, Embedded, Error, Id, Model, Result};
-}
-
-/// Makes the blocking pool's connections: connect within the environment's
-/// `connection_timeout`, then every reply awaited at most `response_timeout`.
-pub(crate) struct Connector {
-    client: redis::Client,
-    connect: std::time::Duration,
-    response: std::time::Duration,
-}
-
-impl r2d2::ManageConnection for Connector {
-    type Connection = redis::Connection;
-    type Error = redis::RedisError;
-
-    fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(self.connect)?;
-        // a zero timeout would mean "none" to the socket: the smallest bound instead
-        let response = Some(self.response.max(std::time::Duration::from_millis(1)));
-        conn.set_read_timeout(response)?;
-        conn.set_write_timeout(response)?;
-        Ok(conn)
-    }
-
-    fn is_valid(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
-        redis::cmd("PING").query::<()>(conn)
-    }
-
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !redis::ConnectionLike::is_open(conn)
-    }
-}
-
-/// One pooled connection of an environment, counting what it sends.
-pub(crate) struct Backend {
-    env: Environment,
-    conn: r2d2::PooledConnection<Connector>,
-}
-
-impl Backend {
-    pub(crate) fn connect(env: &Environment) -> Result<Self> {
-        Ok(Self {
-            env: env.clone(),
-            conn: Self::checkout(env)?,
-        })
-    }
-
-    fn checkout(env: &Environment) -> Result<r2d2::PooledConnection<Connector>> {
-        let inner = &env.0;
-        let conn_err = |reason: String| Error::Connection {
-            env: inner.name.clone(),
-            reason,
-        };
-        let pool = inner.pool.get_or_try_init(|| {
-            r2d2::Pool::builder()
-                .max_size(inner.config.pool_size)
-                .min_idle(Some(0))
-                .connection_timeout(inner.config.connection_timeout)
-                // A PING per checkout would double the round trips; broken connections
-                // are detected by `has_broken` and replaced (and reads retried once).
-                .test_on_check_out(false)
-                .build(Connector {
-                    client: inner.client.clone(),
-                    connect: inner.config.connection_timeout,
-                    response: inner.config.response_timeout,
-                })
-                .map_err(|e| conn_err(e.to_string()))
-        })?;
-        pool.get().map_err(|e| conn_err(e.to_string()))
-    }
-
-    pub(crate) fn sleep(d: std::time::Duration) {
-        std::thread::sleep(d);
-    }
-
-    /// Sends with `send`; a read whose connection broke is sent once more on a live
-    /// connection (pooled connections left idle across a server restart are dead: each
-    /// is checked with a PING before the retry, on this recovery path only).
-    fn send<T>(
-        &mut self,
-        access: Access,
-        commands: usize,
-        mut send: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
-    ) -> Result<T> {
-        self.env.record(commands);
-        let start = std::time::Instant::now();
-        match send(&mut self.conn) {
-            Ok(v) => Ok(v),
-            Err(e) if crate::failure::retry_read(access, &e) => {
-                self.revive(&e)?;
-                self.env.record_retry(commands);
-                send(&mut self.conn)
-                    .map_err(|e| crate::failure::transport(&self.env, access, start.elapsed(), e))
-            }
-            Err(e) => Err(crate::failure::transport(
-                &self.env,
-                access,
-                start.elapsed(),
-                e,
-            )),
-        }
-    }
-
-    /// Replaces the broken connection with a live one.
-    fn revive(&mut self, cause: &redis::RedisError) -> Result<()> {
-        let tries = self.env.0.config.pool_size as usize + 1;
-        for _ in 0..tries {
-            self.conn = Self::checkout(&self.env)?;
-            if redis::cmd("PING").query::<()>(&mut *self.conn).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(Error::Connection {
-            env: self.env.name().to_owned(),
-            reason: format!("no live connection after {cause}"),
-        })
-    }
-
-    pub(crate) fn query_pipe(
-        &mut self,
-        access: Access,
-        pipe: &redis::Pipeline,
-    ) -> Result<Vec<Value>> {
-        let n = pipe.len() + if pipe.is_transaction() { 2 } else { 0 };
-        self.send(access, n, |c| pipe.query(c))
-    }
-
-    /// A command that only reads.
-    pub(crate) fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
-        self.send(Access::Read, 1, |c| cmd.query(c))
-    }
-
-    /// Script calls in one pipeline; the calls answered `NOSCRIPT` (which ran nothing)
-    /// are sent once more as `EVAL`.
-    pub(crate) fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
-        let access = batch_access(calls);
-        let pipe = crate::scripts::batch(calls, &self.env);
-        let mut replies: Vec<Value> = self.send(access, calls.len(), |c| pipe.query(c))?;
-        let again = crate::scripts::noscript_replies(&replies);
-        if !again.is_empty() {
-            self.env.forget_scripts();
-            let pipe = crate::scripts::batch_eval(calls, &again);
-            self.env.record_retry(again.len());
-            let redone: Vec<Value> = pipe
-                .query(&mut *self.conn)
-                .map_err(|e| self.lost(access, e))?;
-            for (i, v) in again.into_iter().zip(redone) {
-                replies[i] = v;
-            }
-        }
-        Ok(crate::scripts::batch_replies(replies)?)
-    }
-
-    pub(crate) fn invoke(&mut self, call: &Invocation) -> Result<Value> {
-        let first = !self.env.script_known(call.script.get_hash());
-        let cmd = if first { call.eval() } else { call.evalsha() };
-        match self.send(call.access(), 1, |c| cmd.query(c)) {
-            Err(Error::Redis(e)) if is_noscript(&e) => {
-                self.env.forget_scripts();
-                self.env.record_retry(1);
-                call.eval()
-                    .query(&mut *self.conn)
-                    .map_err(|e| self.lost(call.access(), e))
-            }
-            other => other,
-        }
-    }
-
-    fn lost(&self, access: Access, e: redis::RedisError) -> Error {
-        let waited = self.env.0.config.response_timeout;
-        crate::failure::transport(&self.env, access, waited, e)
-    }
-}
-
-/// A batch only reads when each of its calls does.
-fn batch_access(calls: &[Invocation]) -> Access {
-    if calls.iter().all(|c| c.access() == Access::Read) {
-        Access::Read
-    } else {
-        Access::Write
-    }
 }
 
 /// The blocking operations of every [`Model`], prefixed `sync_` so that this trait and

@@ -1,0 +1,141 @@
+//! The tokio backend: the environment's shared `ConnectionManager` with its timeouts,
+//! every call bounded by `max_wait`, counting what it sends (DESIGN §4: the same method
+//! names as the blocking backend, so `core/` compiles against either).
+
+use redis::Value;
+
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::failure::Access;
+use crate::scripts::{Invocation, batch_access, is_noscript};
+
+/// The environment's shared connection, counting what it sends.
+pub(crate) struct Backend {
+    env: Environment,
+    conn: redis::aio::ConnectionManager,
+}
+
+/// One request, as the shared connection sends it.
+enum Request<'a> {
+    Cmd(&'a redis::Cmd),
+    Pipe(&'a redis::Pipeline),
+}
+
+impl Backend {
+    pub(crate) async fn connect(env: &Environment) -> Result<Self> {
+        let inner = &env.0;
+        let config = &inner.config;
+        let conn = inner
+            .manager
+            .get_or_try_init(|| async {
+                let cfg = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(config.connection_timeout))
+                    .set_response_timeout(Some(config.response_timeout))
+                    // reconnects keep trying in the background; each call's own wait is
+                    // bounded by `max_wait` (Backend::send)
+                    .set_number_of_retries(3)
+                    .set_max_delay(std::time::Duration::from_secs(1));
+                redis::aio::ConnectionManager::new_lazy_with_config(inner.client.clone(), cfg)
+            })
+            .await?
+            .clone();
+        Ok(Self {
+            env: env.clone(),
+            conn,
+        })
+    }
+
+    pub(crate) async fn sleep(d: std::time::Duration) {
+        tokio::time::sleep(d).await;
+    }
+
+    async fn once(&mut self, req: &Request<'_>) -> redis::RedisResult<Value> {
+        match req {
+            Request::Cmd(cmd) => cmd.query_async(&mut self.conn).await,
+            Request::Pipe(pipe) => Ok(Value::Array(pipe.query_async(&mut self.conn).await?)),
+        }
+    }
+
+    /// One attempt, waiting at most the environment's `connection_timeout +
+    /// response_timeout` (a reconnect in progress included).
+    async fn bounded(&mut self, access: Access, req: &Request<'_>) -> Result<Value> {
+        let start = std::time::Instant::now();
+        let max = self.env.0.config.max_wait();
+        match tokio::time::timeout(max, self.once(req)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(crate::failure::transport(
+                &self.env,
+                access,
+                start.elapsed(),
+                e,
+            )),
+            Err(_) => Err(crate::failure::timeout(&self.env, access, start.elapsed())),
+        }
+    }
+
+    /// Sends `req`; a read whose connection broke is sent once more (the connection
+    /// manager reconnects meanwhile).
+    async fn send(&mut self, access: Access, commands: usize, req: Request<'_>) -> Result<Value> {
+        self.env.record(commands);
+        match self.bounded(access, &req).await {
+            Err(Error::Redis(e)) if crate::failure::retry_read(access, &e) => {
+                self.env.record_retry(commands);
+                self.bounded(access, &req).await
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) async fn query_pipe(
+        &mut self,
+        access: Access,
+        pipe: &redis::Pipeline,
+    ) -> Result<Vec<Value>> {
+        let n = pipe.len() + if pipe.is_transaction() { 2 } else { 0 };
+        match self.send(access, n, Request::Pipe(pipe)).await? {
+            Value::Array(items) => Ok(items),
+            other => Err(crate::plan::unexpected("pipeline", &other)),
+        }
+    }
+
+    /// A command that only reads.
+    pub(crate) async fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
+        self.send(Access::Read, 1, Request::Cmd(cmd)).await
+    }
+
+    /// Script calls in one pipeline; the calls answered `NOSCRIPT` (which ran nothing)
+    /// are sent once more as `EVAL`.
+    pub(crate) async fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        let access = batch_access(calls);
+        let pipe = crate::scripts::batch(calls, &self.env);
+        let mut replies = self.query_pipe(access, &pipe).await?;
+        let again = crate::scripts::noscript_replies(&replies);
+        if !again.is_empty() {
+            self.env.forget_scripts();
+            let pipe = crate::scripts::batch_eval(calls, &again);
+            self.env.record_retry(again.len());
+            let redone = match self.bounded(access, &Request::Pipe(&pipe)).await? {
+                Value::Array(items) => items,
+                other => return Err(crate::plan::unexpected("pipeline", &other)),
+            };
+            for (i, v) in again.into_iter().zip(redone) {
+                replies[i] = v;
+            }
+        }
+        Ok(crate::scripts::batch_replies(replies)?)
+    }
+
+    pub(crate) async fn invoke(&mut self, call: &Invocation) -> Result<Value> {
+        let first = !self.env.script_known(call.script.get_hash());
+        let cmd = if first { call.eval() } else { call.evalsha() };
+        match self.send(call.access(), 1, Request::Cmd(&cmd)).await {
+            Err(Error::Redis(e)) if is_noscript(&e) => {
+                self.env.forget_scripts();
+                self.env.record_retry(1);
+                let eval = call.eval();
+                self.bounded(call.access(), &Request::Cmd(&eval)).await
+            }
+            other => other,
+        }
+    }
+}
