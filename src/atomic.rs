@@ -611,6 +611,7 @@ const fn const_str(n: i128) -> &'static str {
         4294967295 => "4294967295",
         -9223372036854775808 => "-9223372036854775808",
         9223372036854775807 => "9223372036854775807",
+        18446744073709551615 => "18446744073709551615",
         0 => "0",
         _ => panic!("unsupported bound"),
     }
@@ -620,10 +621,8 @@ macro_rules! atomic_ints {
     ($($t:ty),*) => {$(
         impl AtomicInt for $t {
             const BOUNDS: (&'static str, &'static str) = {
-                // HINCRBY works on i64: wider types are capped to its range
-                const MIN: i128 = if (<$t>::MIN as i128) < (i64::MIN as i128) { i64::MIN as i128 } else { <$t>::MIN as i128 };
-                const MAX: i128 = if (<$t>::MAX as i128) > (i64::MAX as i128) { i64::MAX as i128 } else { <$t>::MAX as i128 };
-                (const_str(MIN), const_str(MAX))
+                // the type's whole range: the server adds decimal texts exactly
+                (const_str(<$t>::MIN as i128), const_str(<$t>::MAX as i128))
             };
         }
         impl AtomicNumber for $t {

@@ -194,7 +194,75 @@ pub enum Error {
     #[error("{0}")]
     Bulk(Box<crate::bulk::BulkError>),
 
-    /// An error from the Redis client or server (I/O, `WRONGTYPE`, authentication, …).
+    /// A key rapyer reads or writes holds another Redis type than the one rapyer keeps
+    /// there (another program wrote it, or a key was renamed over it). Writes check every
+    /// key they will touch before the first change, so nothing was written; a load fails
+    /// with this error, except that a [`Safe`](crate::Safe) field takes its fallback.
+    /// Repair: remove or rename that key (`DEL`); when it was an index key (`what` is
+    /// "index"), run the model's `reindex` afterwards.
+    #[error(
+        "{model}{}: key `{key}` ({what}) holds a Redis {found} where rapyer keeps a {expected}; nothing was written. Remove or rename the key{}",
+        if field.is_empty() { String::new() } else { format!(" field `{field}`") },
+        if *what == "index" { format!(", then run {model}::reindex()") } else { String::new() }
+    )]
+    WrongType {
+        /// Model name as used in keys.
+        model: String,
+        /// The key of the wrong type.
+        key: String,
+        /// Dotted path of the field it holds ("" for the root hash, the id index, the
+        /// manifest and locks).
+        field: String,
+        /// What rapyer keeps there: "document", "collection", "index", "id index",
+        /// "index manifest" or "lock".
+        what: &'static str,
+        /// The Redis type found (`string`, `list`, …).
+        found: String,
+        /// The Redis type rapyer keeps there.
+        expected: String,
+    },
+
+    /// An error from the Redis client or server (I/O, authentication, …).
     #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[source] redis::RedisError),
+}
+
+impl From<redis::RedisError> for Error {
+    /// A script's refusal of a key of the wrong type (`RAPYER_WRONGTYPE`, also inside a
+    /// pipeline's replies) becomes [`Error::WrongType`]; anything else [`Error::Redis`].
+    fn from(err: redis::RedisError) -> Self {
+        if let Some(errors) = err.clone().into_server_errors()
+            && let Some(wrong) = errors.iter().find_map(|(_, e)| {
+                (e.code() == "RAPYER_WRONGTYPE")
+                    .then(|| e.details().and_then(wrong_type_of))
+                    .flatten()
+            })
+        {
+            return wrong;
+        }
+        Error::Redis(err)
+    }
+}
+
+/// `Error::WrongType` from the details of a `RAPYER_WRONGTYPE <found> <expected> <key>`
+/// reply (types.lua).
+pub(crate) fn wrong_type_of(details: &str) -> Option<Error> {
+    let mut parts = details.splitn(3, ' ');
+    let found = parts.next()?;
+    let expected = parts.next()?;
+    let key = parts.next()?;
+    Some(wrong_type(key, found, expected))
+}
+
+/// `Error::WrongType` for `key`, naming model and field from the key's layout.
+pub(crate) fn wrong_type(key: &str, found: &str, expected: &str) -> Error {
+    let (model, field, what) = crate::keys::describe(key);
+    Error::WrongType {
+        model,
+        key: key.to_owned(),
+        field,
+        what,
+        found: found.to_owned(),
+        expected: expected.to_owned(),
+    }
 }

@@ -34,7 +34,7 @@ pub(crate) fn transport(
     if err.is_timeout() {
         return timeout(env, access, waited);
     }
-    Error::Redis(err)
+    Error::from(err)
 }
 
 /// [`Error::Timeout`] for a request of `access` that waited `waited`.

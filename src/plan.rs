@@ -101,7 +101,8 @@ pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
 /// Loads many documents as one snapshot: one `MULTI` holding every document's reads.
 pub(crate) fn load_many(ctx: &Ctx, docs: &[DocKeys]) -> redis::Pipeline {
     let mut pipe = redis::pipe();
-    pipe.atomic();
+    // a key of the wrong type fails its own read only: decode_load names key and field
+    pipe.atomic().ignore_errors();
     for doc in docs {
         pipe.cmd("HGETALL").arg(&doc.root);
         for ((_, key), field) in doc.collections.iter().zip(ctx.schema.collections()) {
@@ -180,18 +181,33 @@ pub(crate) fn decode_load<M: Model>(
     replies: Vec<Value>,
 ) -> Result<Option<M>> {
     let mut replies = replies.into_iter();
-    let root_pairs = bulk_items(replies.next(), &doc.root)?;
+    let root_reply = replies.next();
+    if let Some(e) = read_refused(root_reply.as_ref(), &doc.root, "hash") {
+        return Err(e);
+    }
+    let root_pairs = bulk_items(root_reply, &doc.root)?;
     if root_pairs.is_empty() {
         return Ok(None);
     }
     let root: Vec<(Vec<u8>, Vec<u8>)> = pairs(root_pairs).collect();
     let mut collections = Vec::with_capacity(doc.collections.len());
-    for (path, key) in doc.collections {
-        let items = bulk_items(replies.next(), &key)?;
+    let mut wrong = Vec::new();
+    for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
+        let reply = replies.next();
+        let items = match read_refused(reply.as_ref(), &key, redis_type(field.kind)) {
+            Some(e) => {
+                wrong.push((path.clone(), e));
+                Vec::new()
+            }
+            None => bulk_items(reply, &key)?,
+        };
         collections.push((path, key, items));
     }
     let mut dec = Decoder::new(ctx.schema.name, id.to_owned(), doc.root, root, collections)
         .policy(ctx.schema.on_error);
+    for (path, e) in wrong {
+        dec = dec.wrong_type(path, e);
+    }
     M::__decode(&mut dec).map(Some)
 }
 
@@ -478,33 +494,8 @@ pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
     }
 }
 
-/// How a delete is sent.
-pub(crate) enum Delete {
-    /// `MULTI`, `DEL` root, `DEL` collections, `ZREM` id, `EXEC` (models without indexes).
-    Plain(redis::Pipeline),
-    /// `delete.lua`, which also removes the index entries computed from stored values.
-    Indexed(Invocation),
-}
-
-/// Deletes every key of document `id`, its id-index entry and its index entries, in one
-/// atomic step.
-pub(crate) fn delete(ctx: &Ctx, doc: &DocKeys, id: &str) -> Delete {
-    if doc.indexes.is_empty() {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("DEL").arg(&doc.root);
-        if !doc.collections.is_empty() {
-            pipe.cmd("DEL")
-                .arg(doc.collections.iter().map(|(_, k)| k).collect::<Vec<_>>())
-                .ignore();
-        }
-        pipe.cmd("ZREM").arg(&doc.ids).arg(id).ignore();
-        return Delete::Plain(pipe);
-    }
-    Delete::Indexed(delete_call(ctx, doc, id))
-}
-
-/// `delete.lua` for document `id` (idempotent: safe to replay in a batch).
+/// `delete.lua` for document `id`: its keys, id-index entry and index entries, in one
+/// atomic step (idempotent: safe to replay in a batch).
 pub(crate) fn delete_call(ctx: &Ctx, doc: &DocKeys, id: &str) -> Invocation {
     let mut keys = vec![doc.root.clone(), doc.ids.clone()];
     keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
@@ -648,6 +639,29 @@ pub(crate) fn decode_count(replies: Vec<Value>) -> Result<u64> {
 }
 
 /// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
+/// The Redis type rapyer keeps a collection of `kind` in.
+fn redis_type(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::List => "list",
+        FieldKind::Map => "hash",
+        _ => "set",
+    }
+}
+
+/// The error of a read of `key` (a hash, list or set: `expected`) that the server
+/// refused: [`Error::WrongType`] for `WRONGTYPE`, the server's error otherwise.
+fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
+    match v {
+        Some(Value::ServerError(e)) if e.code() == "WRONGTYPE" => Some(crate::error::wrong_type(
+            key,
+            &format!("other than {expected}"),
+            expected,
+        )),
+        Some(Value::ServerError(e)) => Some(Error::Redis(e.clone().into())),
+        _ => None,
+    }
+}
+
 fn bulk_items(v: Option<Value>, key: &str) -> Result<Vec<Vec<u8>>> {
     fn push(v: Value, out: &mut Vec<Vec<u8>>, key: &str) -> Result<()> {
         match v {

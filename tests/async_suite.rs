@@ -84,6 +84,17 @@ impl<M: rapyer::Model> RunBulk<M> for rapyer::Bulk<'_, M> {
 use rapyer::Result as R;
 use std::future::Future;
 
+/// Takes lock `action` on document `id` and releases it at once, in this mode.
+pub trait LockProbe: rapyer::asynchronous::AsyncModel + Send {
+    fn lock_probe(
+        id: &str,
+        action: &str,
+    ) -> impl std::future::Future<Output = rapyer::Result<()>> + Send {
+        Self::lock_id(id.to_owned(), action, |_| Box::pin(async { Ok(()) }))
+    }
+}
+impl<M: rapyer::Model> LockProbe for M {}
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -107,6 +118,9 @@ mod bulk;
 
 #[path = "suite/safe.rs"]
 mod safe;
+
+#[path = "suite/faults.rs"]
+mod faults;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -171,6 +171,14 @@ impl<M: rapyer::Model> RunBulk<M> for rapyer::Bulk<'_, M> {
     }
 }
 
+/// Takes lock `action` on document `id` and releases it at once, in this mode.
+pub trait LockProbe: rapyer::sync::SyncModel {
+    fn lock_probe(id: &str, action: &str) -> rapyer::Result<()> {
+        Self::sync_lock_id(id, action, |_| Ok(()))
+    }
+}
+impl<M: rapyer::Model> LockProbe for M {}
+
 #[path = "suite/crud.rs"]
 mod crud;
 
@@ -194,6 +202,9 @@ mod bulk;
 
 #[path = "suite/safe.rs"]
 mod safe;
+
+#[path = "suite/faults.rs"]
+mod faults;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

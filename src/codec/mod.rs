@@ -82,6 +82,8 @@ pub struct Decoder {
     collections: Vec<(String, String, Vec<Vec<u8>>)>,
     /// What `Lazy`/`Safe` fields do with bytes they cannot decode.
     policy: OnError,
+    /// `(path, error)` of each collection whose key holds another Redis type.
+    wrong: Vec<(String, Error)>,
 }
 
 impl Decoder {
@@ -99,7 +101,25 @@ impl Decoder {
             root,
             collections,
             policy: OnError::default(),
+            wrong: Vec::new(),
         }
+    }
+
+    /// Records that the collection at `path` could not be read: its key holds another
+    /// Redis type (`error`, an [`Error::WrongType`]). Its decode fails with that error;
+    /// a `Safe` field takes its fallback.
+    pub(crate) fn wrong_type(mut self, path: String, error: Error) -> Self {
+        self.wrong.push((path, error));
+        self
+    }
+
+    /// The items of the collection at `path`, moved out; the [`Error::WrongType`] when its
+    /// key holds another Redis type.
+    pub(crate) fn take_items(&mut self, path: &str) -> Result<Vec<Vec<u8>>> {
+        if let Some(at) = self.wrong.iter().position(|(p, _)| p == path) {
+            return Err(self.wrong.remove(at).1);
+        }
+        Ok(self.take_collection(path))
     }
 
     /// Sets the model's decode-error policy (from its schema).
@@ -710,7 +730,7 @@ fn encode_items<'a, T: Element + 'a>(
 }
 
 fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<T>> {
-    let raw = dec.take_collection(path);
+    let raw = dec.take_items(path)?;
     raw.iter()
         .enumerate()
         .map(|(i, b)| {
@@ -721,7 +741,10 @@ fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<T>> {
 
 /// The members that decode; each one that does not is described in `bad`.
 fn salvage_items<T: Element>(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Vec<T> {
-    let raw = dec.take_collection(path);
+    let raw = dec.take_items(path).unwrap_or_else(|e| {
+        bad.push(e.to_string());
+        Vec::new()
+    });
     let mut out = Vec::with_capacity(raw.len());
     for (i, b) in raw.iter().enumerate() {
         match T::decode_element(b) {
@@ -785,7 +808,7 @@ fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
 }
 
 fn decode_map<K: MapKey, V: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<(K, V)>> {
-    let raw = dec.take_collection(path);
+    let raw = dec.take_items(path)?;
     if !raw.len().is_multiple_of(2) {
         return Err(dec.error(path, "map reply has an odd number of items"));
     }
@@ -806,7 +829,10 @@ fn salvage_map<K: MapKey, V: Element>(
     dec: &mut Decoder,
     bad: &mut Vec<String>,
 ) -> Vec<(K, V)> {
-    let raw = dec.take_collection(path);
+    let raw = dec.take_items(path).unwrap_or_else(|e| {
+        bad.push(e.to_string());
+        Vec::new()
+    });
     if !raw.len().is_multiple_of(2) {
         bad.push("map reply has an odd number of items".into());
     }

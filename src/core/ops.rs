@@ -68,15 +68,9 @@ pub(crate) async fn delete_id<M: Model>(id: &str) -> Result<bool> {
     let ctx = Ctx::of::<M>()?;
     let doc = ctx.doc(id)?;
     let mut backend = Backend::connect(&ctx.env).await?;
-    let replies = match plan::delete(&ctx, &doc, id) {
-        plan::Delete::Plain(pipe) => backend.query_pipe(Access::Write, &pipe).await?,
-        plan::Delete::Indexed(call) => {
-            // maybe-async does not rewrite `.await` inside macro calls such as vec![]
-            let reply = backend.invoke(&call).await?;
-            vec![reply]
-        }
-    };
-    plan::deleted(replies)
+    // maybe-async does not rewrite `.await` inside macro calls such as vec![]
+    let reply = backend.invoke(&plan::delete_call(&ctx, &doc, id)).await?;
+    plan::deleted(vec![reply])
 }
 
 #[maybe_async]
@@ -179,8 +173,21 @@ pub(crate) async fn lock_and_load<M: Model>(
         let (held, call) = plan::lock_load(&ctx, id, action, opts.lease)?;
         // a connection per attempt: a waiter must not hold a pooled connection while it
         // sleeps, or waiters could starve the holder
-        let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
-        match plan::lock_attempt(reply)? {
+        let attempt_reply = Backend::connect(&ctx.env).await?.invoke(&call).await;
+        let outcome = match attempt_reply {
+            Ok(reply) => plan::lock_attempt(reply),
+            Err(e) => Err(e),
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // the lock may have been taken (a lost reply): release it if it is ours
+                // (compare-and-delete by token), so no one waits out the lease
+                let _ = release(&held).await;
+                return Err(e);
+            }
+        };
+        match outcome {
             plan::LockAttempt::Loaded(replies) => {
                 let doc = ctx.doc(id)?;
                 return match plan::decode_load::<M>(&ctx, id, doc, replies) {

@@ -30,6 +30,25 @@ local width = 1 + x -- KEYS per shard
 if x > 0 then width = width + 1 end
 local docs_at = s * width -- KEYS before the documents'
 
+-- every key this chunk may write, checked before the first write (types.lua); a delete
+-- reads the indexed fields and collections only
+for i = 1, s do
+  local base = (i - 1) * width
+  local bad = wrong_type(base + 1, 'zset')
+  for k = 2, 1 + x do bad = bad or wrong_type(base + k, 'zset') end
+  if x > 0 then bad = bad or wrong_type(base + width, 'hash') end
+  if bad then return bad end
+end
+for rk = docs_at + 1, docs_at + d * (1 + c), 1 + c do
+  local bad
+  if mode ~= 'delete' then
+    bad = doc_types(L, rk, rk + 1, nil)
+  else
+    bad = erase_types(L, rk, rk + 1)
+  end
+  if bad then return bad end
+end
+
 if mode == 'delete' then
   local existed, pos, rk = 0, first, docs_at + 1
   for _ = 1, d do

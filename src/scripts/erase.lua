@@ -1,6 +1,23 @@
 -- Whole-document deletes, shared by delete.lua and bulk.lua: prepended after doc.lua
 -- (same KEYS/ARGV conventions).
 
+-- nil when a delete of the document at KEYS[rk] (collections from KEYS[ck]) can read what
+-- it must: the root hash when root fields are indexed, each indexed collection; the
+-- error reply otherwise (a delete of other keys works whatever they hold).
+local function erase_types(L, rk, ck)
+  if L.r > 0 then
+    local e = wrong_type(rk, 'hash')
+    if e then return e end
+  end
+  for i = L.r + 1, L.x do
+    local k = ck + tonumber(ARGV[L.srcs + i - L.r - 1]) - 1
+    local want = 'set'
+    if string.byte(L.xkinds, i) == 108 then want = 'list' end
+    local e = wrong_type(k, want)
+    if e then return e end
+  end
+end
+
 -- Deletes one document (KEYS as doc.lua lays a document out): its index entries, keys and id index entry.
 -- Returns 1 when it existed.
 local function delete_doc(L, rk, ck, ik, ids, id)

@@ -31,6 +31,42 @@ for d = 1, tonumber(ARGV[1]) do
   docs[d] = doc
 end
 
+-- every key the plan may write or read for an index, checked before the first write
+-- (types.lua): a key of another Redis type refuses the whole plan, nothing changed
+local LIST_OPS = {rpush = 1, lpush = 1, rpop = 1, lpop = 1, llen = 1, linsert = 1, lrem = 1,
+  lset = 1, lindex = 1, ltrim = 1, lrange = 1}
+local HASH_OPS = {hset = 1, hdel = 1, hpop = 1, hpopitem = 1, hincr = 1, hget = 1, hkeys = 1,
+  hlen = 1, hgetall = 1}
+local SET_OPS = {sadd = 1, srem = 1, spop = 1, sismember = 1, scard = 1, smembers = 1}
+do
+  for _, doc in ipairs(docs) do
+    local bad = wrong_type(doc.base + 1, 'hash') or wrong_type(doc.base + 2, 'zset')
+    for _, spec in ipairs(doc.specs) do
+      bad = bad or key_type_error(spec.key, 'zset')
+      if spec.kind == 'l' then
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'list')
+      elseif spec.kind == 'e' then
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'set')
+      end
+    end
+    if bad then return bad end
+  end
+  local at = pos + 1
+  for _ = 1, tonumber(ARGV[pos]) do
+    local doc, code, kidx = docs[tonumber(ARGV[at])], ARGV[at + 1], tonumber(ARGV[at + 2])
+    local want
+    if ARGV[at + 3] ~= '' then want = 'hash'
+    elseif LIST_OPS[code] then want = 'list'
+    elseif HASH_OPS[code] then want = 'hash'
+    elseif SET_OPS[code] then want = 'set' end
+    if want then
+      local bad = wrong_type(doc.base + kidx, want)
+      if bad then return bad end
+    end
+    at = at + 5 + tonumber(ARGV[at + 4])
+  end
+end
+
 -- no orphans: every document must exist before anything is written
 local skipped = {}
 for d, doc in ipairs(docs) do
@@ -105,6 +141,68 @@ local function cmp_dec(a, b)
   return c
 end
 
+-- Exact decimal integer arithmetic on texts (any length: u64, i128, u128 beyond what
+-- HINCRBY, limited to i64, and Lua doubles can hold).
+local function digits_of(v)
+  local neg = string.sub(v, 1, 1) == '-'
+  local d = v
+  if neg then d = string.sub(v, 2) end
+  d = string.gsub(d, '^0+', '')
+  if d == '' then return false, '0' end
+  return neg, d
+end
+
+-- compares digit strings without sign or leading zeros
+local function cmp_mag(a, b)
+  if #a ~= #b then if #a < #b then return -1 else return 1 end end
+  if a == b then return 0 elseif a < b then return -1 end
+  return 1
+end
+
+local function add_mag(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i >= 1 or j >= 1 or carry > 0 do
+    local x = carry
+    if i >= 1 then x = x + string.byte(a, i) - 48 end
+    if j >= 1 then x = x + string.byte(b, j) - 48 end
+    out[#out + 1] = x % 10
+    carry = (x - x % 10) / 10
+    i, j = i - 1, j - 1
+  end
+  return string.reverse(table.concat(out))
+end
+
+-- a - b for digit strings with a >= b
+local function sub_mag(a, b)
+  local out, borrow, i, j = {}, 0, #a, #b
+  while i >= 1 do
+    local x = string.byte(a, i) - 48 - borrow
+    if j >= 1 then x = x - (string.byte(b, j) - 48) end
+    if x < 0 then x = x + 10; borrow = 1 else borrow = 0 end
+    out[#out + 1] = x
+    i, j = i - 1, j - 1
+  end
+  local r = string.gsub(string.reverse(table.concat(out)), '^0+', '')
+  if r == '' then return '0' end
+  return r
+end
+
+-- a + b for decimal integer texts, exactly
+local function add_dec(a, b)
+  local na, da = digits_of(a)
+  local nb, db = digits_of(b)
+  local neg, mag
+  if na == nb then
+    neg, mag = na, add_mag(da, db)
+  else
+    local c = cmp_mag(da, db)
+    if c == 0 then return '0' end
+    if c > 0 then neg, mag = na, sub_mag(da, db) else neg, mag = nb, sub_mag(db, da) end
+  end
+  if neg and mag ~= '0' then return '-' .. mag end
+  return mag
+end
+
 -- args: operand, lowest and highest value of the Rust integer type
 local function check_bounds(v, a)
   if cmp_dec(v, a[2]) < 0 or cmp_dec(v, a[3]) > 0 then
@@ -121,6 +219,12 @@ local function coll_reply(key, kind, before, client_len, extra)
     if kind == 'h' then out[3] = call('HGETALL', key) else out[3] = call('SMEMBERS', key) end
   end
   return out
+end
+
+-- Calls f(first, last) over a[2..] in runs of at most 1000 (Lua's unpack() takes a few
+-- thousand values at most); runs are even, so hash field/value pairs never split.
+local function each_batch(a, f)
+  for i = 2, #a, 1000 do f(i, math.min(i + 999, #a)) end
 end
 
 local function int_op(f)
@@ -149,19 +253,16 @@ local OPS = {
   incr = function(key, field, a)
     local before = call('HGET', key, field)
     if not before then reject('stored value is missing') end
-    -- HINCRBY is exact over the whole i64 range (Lua numbers are not)
-    call('HINCRBY', key, field, a[1])
-    local v = call('HGET', key, field) -- the reply of HINCRBY would become a Lua double
-    if cmp_dec(v, a[2]) < 0 or cmp_dec(v, a[3]) > 0 then
-      call('HSET', key, field, before)
-      check_bounds(v, a)
-    end
+    if not string.match(before, '^%-?%d+$') then reject('stored value is not an integer: ' .. before) end
+    -- decimal text arithmetic: exact over the Rust type's whole range (HINCRBY stops at
+    -- i64, Lua numbers at 2^53); checked before anything is written
+    local v = add_dec(before, a[1])
+    check_bounds(v, a)
+    call('HSET', key, field, v)
     return v
   end,
-  incrf = function(key, field, a)
-    if not call('HGET', key, field) then reject('stored value is missing') end
-    return call('HINCRBYFLOAT', key, field, a[1])
-  end,
+  -- IEEE double addition, formatted to round-trip (HINCRBYFLOAT keeps 17 decimals only)
+  incrf = float_op(function(x, y) return x + y end),
   mul = int_op(function(x, y) return x * y end),
   floordiv = int_op(function(x, y)
     if y == 0 then reject('division by zero') end
@@ -206,7 +307,7 @@ local OPS = {
   end,
   rpush = function(key, _, a)
     local before = call('LLEN', key)
-    call('RPUSH', key, unpack(a, 2))
+    each_batch(a, function(first, last) call('RPUSH', key, unpack(a, first, last)) end)
     return list_reply(key, before, tonumber(a[1]))
   end,
   lpush = function(key, _, a)
@@ -267,7 +368,7 @@ local OPS = {
   -- maps (args[1] = the client's entry count)
   hset = function(key, _, a)
     local before = call('HLEN', key)
-    call('HSET', key, unpack(a, 2))
+    each_batch(a, function(first, last) call('HSET', key, unpack(a, first, last)) end)
     return coll_reply(key, 'h', before, tonumber(a[1]))
   end,
   hdel = function(key, _, a)
@@ -292,13 +393,13 @@ local OPS = {
   end,
   hincr = function(key, _, a)
     local before = call('HLEN', key)
-    local old = call('HGET', key, a[2])
-    call('HINCRBY', key, a[2], a[3])
-    local v = call('HGET', key, a[2])
+    local old = call('HGET', key, a[2]) or '0'
+    if not string.match(old, '^%-?%d+$') then reject('stored value is not an integer: ' .. old) end
+    local v = add_dec(old, a[3])
     if cmp_dec(v, a[4]) < 0 or cmp_dec(v, a[5]) > 0 then
-      if old then call('HSET', key, a[2], old) else call('HDEL', key, a[2]) end
       reject('integer overflow: ' .. v .. ' is outside ' .. a[4] .. '..=' .. a[5])
     end
+    call('HSET', key, a[2], v)
     return coll_reply(key, 'h', before, tonumber(a[1]), v)
   end,
   hget = function(key, _, a) return call('HGET', key, a[1]) or false end,
@@ -308,7 +409,8 @@ local OPS = {
   -- sets
   sadd = function(key, _, a)
     local before = call('SCARD', key)
-    local n = call('SADD', key, unpack(a, 2))
+    local n = 0
+    each_batch(a, function(first, last) n = n + call('SADD', key, unpack(a, first, last)) end)
     return coll_reply(key, 's', before, tonumber(a[1]), n)
   end,
   srem = function(key, _, a)

@@ -11,6 +11,10 @@
 -- not exist (the lock was taken and released again); {1, root, coll1, ...} locked and
 -- loaded, each as the HGETALL / LRANGE / SMEMBERS reply.
 
+-- a key of another type is refused before the lock is taken (types.lua)
+local bad = wrong_type(1, 'string') or wrong_type(2, 'hash') or wrong_type(3, 'zset')
+for k = 4, #KEYS do bad = bad or wrong_type(k, kind_type(ARGV[k + 1])) end
+if bad then return bad end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end

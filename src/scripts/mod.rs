@@ -1,6 +1,6 @@
 //! Lua scripts, loaded from `.lua` files (DESIGN §2.6: user data travels only as
 //! KEYS/ARGV), each with the helper files it calls prepended (`clock.lua`,
-//! `refresh.lua`, `index.lua`, `specs.lua`, `read.lua`, `doc.lua`, `erase.lua`): a script
+//! `types.lua`, `refresh.lua`, `index.lua`, `specs.lua`, `read.lua`, `doc.lua`, `erase.lua`): a script
 //! defines its helpers anew on every call, so each one carries only what it uses. Sent
 //! with `EVAL` the first time in an environment, `EVALSHA` after; after `NOSCRIPT` the
 //! mode shells send the calls that got it once more as `EVAL` (one retry, which a
@@ -11,6 +11,7 @@ use once_cell::sync::Lazy;
 /// Writes a whole document (save / insert), see `save.lua`.
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
 pub(crate) const SAVE_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("index.lua"),
     include_str!("doc.lua"),
@@ -20,6 +21,7 @@ pub(crate) const SAVE_SRC: &str = concat!(
 /// Runs a plan of atomic field operations on one document, see `exec.lua`.
 pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
 pub(crate) const EXEC_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("refresh.lua"),
     include_str!("index.lua"),
@@ -30,6 +32,7 @@ pub(crate) const EXEC_SRC: &str = concat!(
 /// Loads a document and refreshes its TTL, see `load.lua`.
 pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
 pub(crate) const LOAD_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("refresh.lua"),
     include_str!("read.lua"),
@@ -43,6 +46,7 @@ pub(crate) const LIVE_SRC: &str = concat!(include_str!("clock.lua"), include_str
 /// Sets or removes a document's TTL, see `ttl.lua`.
 pub(crate) static TTL: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(TTL_SRC));
 pub(crate) const TTL_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("refresh.lua"),
     include_str!("ttl.lua")
@@ -55,6 +59,7 @@ pub(crate) const UNLOCK_SRC: &str = concat!(include_str!("unlock.lua"));
 /// Lock + load in one step, see `lock_load.lua`.
 pub(crate) static LOCK_LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOCK_LOAD_SRC));
 pub(crate) const LOCK_LOAD_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("refresh.lua"),
     include_str!("read.lua"),
@@ -64,6 +69,7 @@ pub(crate) const LOCK_LOAD_SRC: &str = concat!(
 /// Deletes a document with index entries, see `delete.lua`.
 pub(crate) static DELETE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(DELETE_SRC));
 pub(crate) const DELETE_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("index.lua"),
     include_str!("doc.lua"),
     include_str!("erase.lua"),
@@ -73,6 +79,7 @@ pub(crate) const DELETE_SRC: &str = concat!(
 /// Writes or deletes many documents of one model (a bulk chunk), see `bulk.lua`.
 pub(crate) static BULK: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(BULK_SRC));
 pub(crate) const BULK_SRC: &str = concat!(
+    include_str!("types.lua"),
     include_str!("clock.lua"),
     include_str!("index.lua"),
     include_str!("doc.lua"),

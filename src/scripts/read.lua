@@ -2,17 +2,18 @@
 
 -- Appends a document's content to `out`: HGETALL of KEYS[root], then each collection
 -- KEYS[first..last] read by its kind letter ARGV[kinds], ARGV[kinds + 1], ... ("l" list,
--- "h" hash, "s" set).
+-- "h" hash, "s" set). A key of the wrong Redis type gives its error in its place (the
+-- client names key and field; a Safe field takes its fallback), not a failed script.
 local function read_doc(out, root, first, last, kinds)
-  out[#out + 1] = redis.call('HGETALL', KEYS[root])
+  out[#out + 1] = redis.pcall('HGETALL', KEYS[root])
   for k = first, last do
     local kind = ARGV[kinds + k - first]
     if kind == 'l' then
-      out[#out + 1] = redis.call('LRANGE', KEYS[k], 0, -1)
+      out[#out + 1] = redis.pcall('LRANGE', KEYS[k], 0, -1)
     elseif kind == 'h' then
-      out[#out + 1] = redis.call('HGETALL', KEYS[k])
+      out[#out + 1] = redis.pcall('HGETALL', KEYS[k])
     else
-      out[#out + 1] = redis.call('SMEMBERS', KEYS[k])
+      out[#out + 1] = redis.pcall('SMEMBERS', KEYS[k])
     end
   end
   return out

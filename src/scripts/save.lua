@@ -12,14 +12,19 @@
 -- ARGV[4..]  the model's layout (doc.lua), then the document's content
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
--- is written then).
+-- is written then); a key of another Redis type is refused first (types.lua).
 
 local mode = ARGV[1]
 local locked = mode == 'locked' or mode == 'unlock'
+local L, at = layout(4)
+-- every key this call may write, checked before the first write (types.lua)
+local bad = doc_types(L, 1, 3, 3 + L.c) or wrong_type(2, 'zset')
+if not bad and L.x > 0 then bad = wrong_type(3 + L.c + L.x, 'hash') end
+if not bad and locked then bad = wrong_type(#KEYS, 'string') end
+if bad then return bad end
 if locked and redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then return -1 end
 local fresh = mode == 'insert'
 if fresh and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local L, at = layout(4)
 local ttl = tonumber(ARGV[3])
 local now = 0
 if ttl > 0 then now = now_ms() end

@@ -5,6 +5,8 @@
 --
 -- Reply: 1 when the document exists, 0 when it does not (nothing is created).
 
+local bad = wrong_type(2, 'zset')
+if bad then return bad end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then

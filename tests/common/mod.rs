@@ -3,6 +3,7 @@
 //! start, except the one named by `REDIS_URL`, where it only uses its own namespaces.
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod models;
 
 use std::collections::BTreeMap;
@@ -147,19 +148,28 @@ pub fn private_env() -> TestEnv {
 }
 
 fn env_on(server: &Server) -> TestEnv {
+    env_with(server.url.as_str(), |c| c)
+}
+
+/// A fresh environment on the server at `url`, its configuration adjusted by `config`
+/// (timeouts, say), current on this thread until the guard drops.
+pub fn env_with(
+    url: &str,
+    config: impl FnOnce(rapyer::EnvironmentConfig) -> rapyer::EnvironmentConfig,
+) -> TestEnv {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let name = format!("test-{}-{n}", std::process::id());
     let ns = format!("t{}x{n}", std::process::id());
     let env = rapyer::register_environment(
         &name,
-        rapyer::EnvironmentConfig::new(server.url.as_str()).namespace(ns.as_str()),
+        config(rapyer::EnvironmentConfig::new(url).namespace(ns.as_str())),
     )
     .unwrap();
     let guard = rapyer::use_environment(&name).unwrap();
     TestEnv {
         env,
         ns,
-        url: server.url.clone(),
+        url: url.to_owned(),
         _guard: guard,
     }
 }

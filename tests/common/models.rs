@@ -581,3 +581,23 @@ pub struct Garage {
     pub name: String,
     pub spot: rapyer::Safe<Spot>,
 }
+
+// ---- edge values and faults (issue: reliability) --------------------------------------
+
+/// Indexed fields at the edges of their types: integers beyond 2^53, byte strings with
+/// NUL, unsigned values above i64::MAX.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Extreme {
+    pub id: Id,
+    #[rapyer(index)]
+    pub n: i64,
+    #[rapyer(index)]
+    pub u: u64,
+    #[rapyer(index)]
+    pub s: String,
+    pub f: f64,
+    pub wide: u64,
+    pub items: Vec<String>,
+    pub counts: HashMap<String, u64>,
+    pub members: HashSet<String>,
+}

@@ -432,13 +432,19 @@ async fn a_key_of_the_wrong_redis_type_is_refused_and_nothing_changes() {
         .unwrap();
     let r = g.atomic().log.push("x".into()).go().await;
     match r {
-        Err(Error::Rejected {
-            key, field, reason, ..
+        Err(Error::WrongType {
+            model,
+            key,
+            field,
+            what,
+            found,
+            expected,
         }) => {
-            assert_eq!((key.as_str(), field.as_str()), (list.as_str(), "log"));
-            assert!(reason.contains("WRONGTYPE"), "{reason}");
+            assert_eq!((model.as_str(), key.as_str()), ("Gauge", list.as_str()));
+            assert_eq!((field.as_str(), what), ("log", "collection"));
+            assert_eq!((found.as_str(), expected.as_str()), ("string", "list"));
         }
-        other => panic!("expected Rejected, got {other:?}"),
+        other => panic!("expected WrongType, got {other:?}"),
     }
     let v: String = redis::cmd("GET").arg(&list).query(&mut t.raw()).unwrap();
     assert_eq!(v, "not a list");

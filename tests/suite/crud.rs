@@ -250,8 +250,16 @@ async fn corrupt_root_field_is_a_decode_error_naming_key_and_field() {
         .arg("oops")
         .query(&mut t.raw())
         .unwrap();
-    let loaded = Everything::get(&doc.id).await;
-    assert!(loaded.is_err());
+    match Everything::get(&doc.id).await {
+        Err(Error::WrongType { key, field, .. }) => {
+            assert_eq!((key.as_str(), field.as_str()), (list.as_str(), "items"));
+        }
+        other => panic!("expected WrongType, got {other:?}"),
+    }
+    // a save does not overwrite a key it did not write: repaired by hand first
+    let refused = doc.save().await;
+    assert!(matches!(refused, Err(Error::WrongType { .. })));
+    let _: () = redis::cmd("DEL").arg(&list).query(&mut t.raw()).unwrap();
     // a missing required field
     doc.save().await.unwrap();
     let _: () = redis::cmd("HDEL")

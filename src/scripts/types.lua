@@ -1,0 +1,42 @@
+-- Key type checks, prepended to every script that writes (scripts/mod.rs). Redis does
+-- not roll back a script that fails halfway, and a key another program wrote may hold
+-- any type: a writing script checks every key it will touch before its first write and
+-- refuses with nothing changed. The error reply, "RAPYER_WRONGTYPE <found> <expected>
+-- <key>", becomes Error::WrongType (key last: it may hold spaces).
+
+-- nil when `key` is absent or a `want` ("hash", "list", "set", "zset", "string");
+-- otherwise the error reply to return.
+local function key_type_error(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= want then
+    return redis.error_reply('RAPYER_WRONGTYPE ' .. t .. ' ' .. want .. ' ' .. key)
+  end
+end
+
+-- key_type_error of KEYS[i].
+local function wrong_type(i, want)
+  return key_type_error(KEYS[i], want)
+end
+
+-- The Redis type of a collection kind letter ("l" list, "h" hash, "s" set).
+local function kind_type(letter)
+  if letter == 'l' then return 'list' elseif letter == 'h' then return 'hash' end
+  return 'set'
+end
+
+-- Checks a document laid out as doc.lua says (root hash at KEYS[rk], collections from
+-- KEYS[ck], its shard's index keys from KEYS[ik], nil: checked by the caller); nil when
+-- every key is fine.
+local function doc_types(L, rk, ck, ik)
+  local e = wrong_type(rk, 'hash')
+  if e then return e end
+  for k = 1, L.c do
+    e = wrong_type(ck + k - 1, kind_type(string.sub(L.ckinds, k, k)))
+    if e then return e end
+  end
+  if not ik then return nil end
+  for i = 1, L.x do
+    e = wrong_type(ik + i - 1, 'zset')
+    if e then return e end
+  end
+end
