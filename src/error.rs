@@ -201,8 +201,9 @@ pub enum Error {
     /// Repair: remove or rename that key (`DEL`); when it was an index key (`what` is
     /// "index"), run the model's `reindex` afterwards.
     #[error(
-        "{model}{}: key `{key}` ({what}) holds a Redis {found} where rapyer keeps a {expected}; nothing was written. Remove or rename the key{}",
+        "{model}{}: key `{key}` ({what}) holds {} where rapyer keeps a Redis {expected}; nothing was written. Remove or rename the key{}",
         if field.is_empty() { String::new() } else { format!(" field `{field}`") },
+        if *found == "other" { "another Redis type".to_owned() } else { format!("a Redis {found}") },
         if *what == "index" { format!(", then run {model}::reindex()") } else { String::new() }
     )]
     WrongType {
@@ -216,10 +217,11 @@ pub enum Error {
         /// What rapyer keeps there: "document", "collection", "index", "id index",
         /// "index manifest" or "lock".
         what: &'static str,
-        /// The Redis type found (`string`, `list`, …).
-        found: String,
+        /// The Redis type found (`string`, `list`, `hash`, `set`, `zset`, `stream`;
+        /// "other" for a module's type or when a read could not tell).
+        found: &'static str,
         /// The Redis type rapyer keeps there.
-        expected: String,
+        expected: &'static str,
     },
 
     /// An error from the Redis client or server (I/O, authentication, …).
@@ -262,7 +264,20 @@ pub(crate) fn wrong_type(key: &str, found: &str, expected: &str) -> Error {
         key: key.to_owned(),
         field,
         what,
-        found: found.to_owned(),
-        expected: expected.to_owned(),
+        found: redis_type(found),
+        expected: redis_type(expected),
+    }
+}
+
+/// The name of a Redis type as a static string ("other" for any other).
+fn redis_type(name: &str) -> &'static str {
+    match name {
+        "string" => "string",
+        "list" => "list",
+        "hash" => "hash",
+        "set" => "set",
+        "zset" => "zset",
+        "stream" => "stream",
+        _ => "other",
     }
 }

@@ -303,6 +303,36 @@ pub(crate) fn validate_namespace(ns: &str) -> Result<()> {
     Ok(())
 }
 
+/// `(model, field, what)` of a key rapyer laid out (see [`Keyspace`]): the model from the
+/// hash tag, the field path of a collection or index key ("" otherwise) and what the key
+/// holds. Keys of another layout give what can be read of them.
+pub(crate) fn describe(key: &str) -> (String, String, &'static str) {
+    let Some((tag, rest)) = key
+        .find('{')
+        .and_then(|open| key[open + 1..].split_once('}'))
+    else {
+        return (String::new(), String::new(), "key");
+    };
+    let model = tag.rsplit_once(':').map_or(tag, |(m, _)| m).to_owned();
+    let (field, what) = if rest == ":ids" {
+        (String::new(), "id index")
+    } else if rest == ":manifest" {
+        (String::new(), "index manifest")
+    } else if let Some(path) = rest.strip_prefix(":i:") {
+        (path.to_owned(), "index")
+    } else if let Some(coll) = rest.strip_prefix(":c:") {
+        (
+            coll.split_once(':').map_or(coll, |(p, _)| p).to_owned(),
+            "collection",
+        )
+    } else if rest.starts_with(":l:") {
+        (String::new(), "lock")
+    } else {
+        (String::new(), "document")
+    };
+    (model, field, what)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,34 +409,25 @@ mod tests {
         assert!(validate_namespace("").is_err());
         assert!(validate_namespace("tenant:1").is_ok());
     }
-}
 
-/// `(model, field, what)` of a key rapyer laid out (see [`Keyspace`]): the model from the
-/// hash tag, the field path of a collection or index key ("" otherwise) and what the key
-/// holds. Keys of another layout give what can be read of them.
-pub(crate) fn describe(key: &str) -> (String, String, &'static str) {
-    let Some((tag, rest)) = key
-        .find('{')
-        .and_then(|open| key[open + 1..].split_once('}'))
-    else {
-        return (String::new(), String::new(), "key");
-    };
-    let model = tag.rsplit_once(':').map_or(tag, |(m, _)| m).to_owned();
-    let (field, what) = if rest == ":ids" {
-        (String::new(), "id index")
-    } else if rest == ":manifest" {
-        (String::new(), "index manifest")
-    } else if let Some(path) = rest.strip_prefix(":i:") {
-        (path.to_owned(), "index")
-    } else if let Some(coll) = rest.strip_prefix(":c:") {
-        (
-            coll.split_once(':').map_or(coll, |(p, _)| p).to_owned(),
-            "collection",
-        )
-    } else if rest.starts_with(":l:") {
-        (String::new(), "lock")
-    } else {
-        (String::new(), "document")
-    };
-    (model, field, what)
+    #[test]
+    fn describe_names_model_field_and_role() {
+        assert_eq!(
+            describe("ns:{Person:3}:c:tags:an id: with spaces"),
+            ("Person".into(), "tags".into(), "collection")
+        );
+        assert_eq!(
+            describe("{Acct:0}:i:home.city"),
+            ("Acct".into(), "home.city".into(), "index")
+        );
+        assert_eq!(
+            describe("x:{M:0}:ids"),
+            ("M".into(), String::new(), "id index")
+        );
+        assert_eq!(
+            describe("{M:1}:d:a}b"),
+            ("M".into(), String::new(), "document")
+        );
+        assert_eq!(describe("plain"), (String::new(), String::new(), "key"));
+    }
 }

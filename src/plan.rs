@@ -652,11 +652,10 @@ fn redis_type(kind: FieldKind) -> &'static str {
 /// refused: [`Error::WrongType`] for `WRONGTYPE`, the server's error otherwise.
 fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
     match v {
-        Some(Value::ServerError(e)) if e.code() == "WRONGTYPE" => Some(crate::error::wrong_type(
-            key,
-            &format!("other than {expected}"),
-            expected,
-        )),
+        // WRONGTYPE does not say which type: "other"
+        Some(Value::ServerError(e)) if e.code() == "WRONGTYPE" => {
+            Some(crate::error::wrong_type(key, "other", expected))
+        }
         Some(Value::ServerError(e)) => Some(Error::Redis(e.clone().into())),
         _ => None,
     }

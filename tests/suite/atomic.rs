@@ -442,7 +442,7 @@ async fn a_key_of_the_wrong_redis_type_is_refused_and_nothing_changes() {
         }) => {
             assert_eq!((model.as_str(), key.as_str()), ("Gauge", list.as_str()));
             assert_eq!((field.as_str(), what), ("log", "collection"));
-            assert_eq!((found.as_str(), expected.as_str()), ("string", "list"));
+            assert_eq!((found, expected), ("string", "list"));
         }
         other => panic!("expected WrongType, got {other:?}"),
     }
