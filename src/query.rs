@@ -591,13 +591,8 @@ impl QueryPlan {
             let c = if by_id || !pa {
                 Ordering::Equal
             } else if numeric {
-                let parse = |k: &[u8]| {
-                    std::str::from_utf8(k)
-                        .ok()
-                        .and_then(|t| t.parse::<f64>().ok())
-                        .unwrap_or(f64::NEG_INFINITY)
-                };
-                parse(va).partial_cmp(&parse(vb)).unwrap_or(Ordering::Equal)
+                // integers beyond 2^53 come as their exact stored text: compared exactly
+                compare(IndexKind::Numeric, va, vb).unwrap_or(Ordering::Equal)
             } else {
                 va.cmp(vb)
             };

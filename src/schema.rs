@@ -64,7 +64,8 @@ pub enum IndexKind {
     /// Numbers, date-times, bools: member = id, score = the value. Values beyond ±2^53 are
     /// approximate in the score; query results are re-checked against documents.
     Numeric,
-    /// Strings: score 0, member = `value \0 id \0 len(id)`, so equality, prefixes,
+    /// Strings: score 0, member = `escaped value \0\0 id \0 len(id)` (each NUL of the
+    /// value escaped as `\0\1`, so members sort bytewise by value), so equality, prefixes,
     /// ranges and order come from one key, and a member splits back into value and id
     /// whatever bytes they hold.
     Lex,
@@ -144,11 +145,16 @@ pub struct ModelSchema {
 }
 
 impl ModelSchema {
-    /// The index manifest: which fields are indexed and how (`path:n,path:s`). Stored per
-    /// shard; when it differs from the stored one, the shard needs a reindex.
+    /// The index manifest: which fields are indexed and how (`path:n,path:s2`). Stored
+    /// per shard; when it differs from the stored one, the shard needs a reindex. String
+    /// indexes carry their member encoding's version ("2": NUL-escaped values, which sort
+    /// bytewise; shards written with version 1 ask for a reindex).
     pub fn index_fingerprint(&self) -> String {
         self.indexes()
-            .map(|f| format!("{}:{}", f.path, f.index_letter()))
+            .map(|f| match f.index_letter() {
+                "n" => format!("{}:n", f.path),
+                lex => format!("{}:{lex}2", f.path),
+            })
             .collect::<Vec<_>>()
             .join(",")
     }

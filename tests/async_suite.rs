@@ -122,6 +122,9 @@ mod safe;
 #[path = "suite/faults.rs"]
 mod faults;
 
+#[path = "suite/edges.rs"]
+mod edges;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -206,6 +206,9 @@ mod safe;
 #[path = "suite/faults.rs"]
 mod faults;
 
+#[path = "suite/edges.rs"]
+mod edges;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

@@ -1,13 +1,15 @@
 -- Index entries, prepended to every script that writes them (scripts/mod.rs).
 --
 -- Index kinds: "n" numeric root field (member: the id, score: the value); "s" string
--- root field, "l" list of strings, "e" set of strings (score 0, member value \0 id \0
--- <length of id>, one per distinct element for collections: values sort first and both
--- parts can be read back whatever bytes they hold).
+-- root field, "l" list of strings, "e" set of strings (score 0, member: the value with
+-- each NUL escaped as \0\1, then \0\0, the id, \0 and the id's length; one per
+-- distinct element for collections). The terminator \0\0 sorts below every escaped
+-- byte, so members sort exactly by value bytewise ("a" before "a\0" before "ab"), and
+-- both parts can be read back whatever bytes they hold.
 
 -- Index entry of `id` for stored string value `value`.
 local function lex_member(value, id)
-  return value .. '\0' .. id .. '\0' .. #id
+  return string.gsub(value, '%z', '\0\1') .. '\0\0' .. id .. '\0' .. #id
 end
 
 -- The distinct values of items[first..last] (nil when there are none); reads in place,

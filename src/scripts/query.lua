@@ -23,7 +23,13 @@ local function lex_split(member)
   local len_at = string.find(member, '%z[0-9]+$')
   local idlen = tonumber(string.sub(member, len_at + 1))
   local id = string.sub(member, len_at - idlen, len_at - 1)
-  return string.sub(member, 1, len_at - idlen - 2), id
+  local value = string.gsub(string.sub(member, 1, len_at - idlen - 3), '%z\1', '\0')
+  return value, id
+end
+
+-- A value as it starts its index members (index.lua's lex_member, NULs escaped).
+local function lex_prefix(v)
+  return (string.gsub(v, '%z', '\0\1'))
 end
 
 -- Bytewise comparison (Lua's `<` follows the server's locale). The common prefix is
@@ -84,15 +90,16 @@ end
 local numeric_seen, lex_seen = {}, {}
 
 local function lex_leaf(key, op, v, w)
+  -- bounds on members: every member of value v lies in [esc(v)\0\0, esc(v)\0\1)
   local lo, hi = '-', '+'
   if op == 'eq' then
-    lo, hi = '[' .. v .. '\0', '(' .. v .. '\1'
+    lo, hi = '[' .. lex_prefix(v) .. '\0\0', '(' .. lex_prefix(v) .. '\0\1'
   elseif op == 'prefix' or op == 'gt' or op == 'ge' then
-    lo = '[' .. v
+    lo = '[' .. lex_prefix(v)
   elseif op == 'lt' or op == 'le' then
-    hi = '(' .. v .. '\1'
+    hi = '(' .. lex_prefix(v) .. '\0\1'
   elseif op == 'between' then
-    lo, hi = '[' .. v, '(' .. w .. '\1'
+    lo, hi = '[' .. lex_prefix(v), '(' .. lex_prefix(w) .. '\0\1'
   end
   local out = {}
   local seen = lex_seen[key] or {}
@@ -156,7 +163,7 @@ local function eval_and(node)
     if kid.t == 'n' then
       kid.size = redis.call('ZCOUNT', kid.key, kid.min, kid.max)
     elseif kid.t == 's' and kid.op == 'eq' then
-      kid.size = redis.call('ZLEXCOUNT', kid.key, '[' .. kid.v .. '\0', '(' .. kid.v .. '\1')
+      kid.size = redis.call('ZLEXCOUNT', kid.key, '[' .. lex_prefix(kid.v) .. '\0\0', '(' .. lex_prefix(kid.v) .. '\0\1')
     else
       kid.size = math.huge
     end
@@ -251,15 +258,33 @@ local function emit(id, key)
   out[#out + 1] = key
 end
 
+-- Beyond 2^53 a score stands for several integers (i64::MAX, MAX-1 and MAX-2 share
+-- one): such values travel as the exact stored text, read from the document's root hash
+-- (same hash tag as KEYS[1]), and the client orders them exactly.
+local tag = string.sub(KEYS[1], 1, #KEYS[1] - 4) -- KEYS[1] is "<tag>:ids"
+local EXACT = 9007199254740992
+local function inexact(score)
+  local n = tonumber(score)
+  return n and n == n and n ~= math.huge and n ~= -math.huge and (n >= EXACT or n <= -EXACT)
+end
+local function exact_text(key, id, score)
+  if not inexact(score) then return score end
+  local path = string.sub(key, #tag + 4) -- key is "<tag>:i:<path>"
+  return redis.call('HGET', tag .. ':d:' .. id, path) or score
+end
+
 if order ~= '' and cut >= 0 then
   -- walk the order index in order and keep the matches until the page is full: the
-  -- index is sorted by (value, id) already, ties included
+  -- index is sorted by (value, id) already, ties included; scores that tie beyond 2^53
+  -- at the end of the page all come (exactly valued): the client's sort picks among them
   local key = KEYS[tonumber(string.sub(order, 2))]
   local wanted, left = {}, 0
   for _, id in ipairs(ids) do wanted[id] = true; left = left + 1 end
   local step = math.max(2 * cut, 128)
   local start = 0
-  while #out < 2 * cut and left > 0 do
+  local tie = nil -- the last score of a full page, when it is inexact
+  local open = true
+  while open and left > 0 do
     local chunk
     if desc then
       chunk = redis.call('ZREVRANGE', key, start, start + step - 1, 'WITHSCORES')
@@ -271,10 +296,16 @@ if order ~= '' and cut >= 0 then
       local member, score = chunk[i], chunk[i + 1]
       local id, value = member, score
       if not numeric then value, id = lex_split(member) end
+      if #out >= 2 * cut and (tie == nil or score ~= tie) then
+        open = false
+        break
+      end
       if wanted[id] then
         wanted[id] = nil
         left = left - 1
-        if #out < 2 * cut then emit(id, '1' .. value) end
+        if numeric then value = exact_text(key, id, score) end
+        emit(id, '1' .. value)
+        if #out >= 2 * cut and tie == nil and numeric and inexact(score) then tie = score end
       end
     end
     start = start + step
@@ -336,7 +367,11 @@ for i, id in ipairs(ids) do
   if k == false then
     k = '0'
   elseif numeric then
-    if k == math.huge then k = '1inf' elseif k == -math.huge then k = '1-inf' else k = '1' .. string.format('%.17g', k) end
+    if k == math.huge then k = '1inf' elseif k == -math.huge then k = '1-inf'
+    else
+      k = string.format('%.17g', k)
+      k = '1' .. exact_text(KEYS[tonumber(string.sub(order, 2))], id, k)
+    end
   end
   emit(id, k)
 end

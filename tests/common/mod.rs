@@ -223,8 +223,14 @@ pub fn check_person_indexes(t: &TestEnv) -> usize {
 
 /// A string index entry of document `id` for stored `value` (`index.lua`'s `lex_member`).
 pub fn lex_entry(value: &[u8], id: &str) -> Vec<u8> {
-    let mut m = value.to_vec();
-    m.push(0);
+    let mut m = Vec::with_capacity(value.len() + id.len() + 6);
+    for b in value {
+        m.push(*b);
+        if *b == 0 {
+            m.push(1);
+        }
+    }
+    m.extend_from_slice(&[0, 0]);
     m.extend_from_slice(id.as_bytes());
     m.push(0);
     m.extend_from_slice(id.len().to_string().as_bytes());
