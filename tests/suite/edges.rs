@@ -81,6 +81,9 @@ async fn order_beyond_2_pow_53_is_exact() {
     assert_eq!(got, by_u);
 }
 
+/// A reference predicate on a stored value.
+type Reference = Box<dyn Fn(&str) -> bool>;
+
 /// Item 11: string indexes agree with a bytewise reference for values with NUL and other
 /// low bytes, for every comparison and the order.
 #[maybe_async]
@@ -99,7 +102,7 @@ async fn string_index_is_bytewise_for_every_byte() {
     };
     let mut disagreements = Vec::new();
     for probe in values {
-        let cases: Vec<(&str, rapyer::Expr, Box<dyn Fn(&str) -> bool>)> = vec![
+        let cases: Vec<(&str, rapyer::Expr, Reference)> = vec![
             ("eq", f.s.eq(probe), Box::new(move |v: &str| v == probe)),
             (
                 "lt",
