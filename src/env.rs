@@ -117,6 +117,15 @@ pub struct Stats {
     pub retries: u64,
 }
 
+impl Stats {
+    /// The round trips the operations planned: [`round_trips`](Self::round_trips) minus
+    /// [`retries`](Self::retries). This is what the documented round-trip budgets count,
+    /// and it stays the same against a server whose script cache is flushed all the time.
+    pub fn planned_round_trips(&self) -> u64 {
+        self.round_trips.saturating_sub(self.retries)
+    }
+}
+
 impl std::ops::Sub for Stats {
     type Output = Stats;
     fn sub(self, rhs: Stats) -> Stats {

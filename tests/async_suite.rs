@@ -243,7 +243,7 @@ mod tasks {
         .unwrap();
         assert_eq!(g.big, 2);
         assert_eq!(
-            (t.stats() - before).round_trips,
+            (t.stats() - before).planned_round_trips(),
             2,
             "lock+load, save+release"
         );
@@ -343,7 +343,7 @@ mod tasks {
         let ages: Vec<i64> = q.stream(7).map(|p| p.unwrap().age).collect().await;
         assert_eq!(ages, (5..25).rev().collect::<Vec<_>>());
         assert_eq!(
-            (t.stats() - before).round_trips,
+            (t.stats() - before).planned_round_trips(),
             1 + 3,
             "ids, then 3 batches of up to 7"
         );

@@ -310,7 +310,7 @@ mod blocking {
             Ok(())
         })
         .unwrap();
-        assert_eq!((t.stats() - before).round_trips, 2);
+        assert_eq!((t.stats() - before).planned_round_trips(), 2);
         assert_eq!(g.big, 2, "self is what was saved");
         let _: () = redis::cmd("DEL").arg(&key).query(&mut t.raw()).unwrap();
         // an error inside: nothing saved, lock released
@@ -399,7 +399,7 @@ mod blocking {
             })
         }));
         assert!(r.is_err());
-        assert_eq!((t.stats() - before).round_trips, 0);
+        assert_eq!((t.stats() - before).planned_round_trips(), 0);
         assert_eq!(Gauge::sync_get(&g.id).unwrap().big, 0);
         // and the builder form: ops on the same field mirror in order
         let mut p = rapyer::Pipeline::new();
@@ -473,7 +473,7 @@ mod blocking {
         let ages: Vec<i64> = q.sync_iter(7).unwrap().map(|p| p.unwrap().age).collect();
         assert_eq!(ages, (5..25).collect::<Vec<_>>());
         assert_eq!(
-            (t.stats() - before).round_trips,
+            (t.stats() - before).planned_round_trips(),
             1 + 3,
             "ids, then 3 batches of up to 7"
         );

@@ -49,7 +49,7 @@ async fn bulk_insert_of_2500_in_chunks_is_readable_and_queryable() {
         .unwrap();
     assert_eq!(n, 2_500);
     // ceil(2500 / 500) round trips, one per chunk
-    assert_eq!((t.stats() - before).round_trips, 5);
+    assert_eq!((t.stats() - before).planned_round_trips(), 5);
     assert_eq!(
         seen,
         vec![
@@ -72,7 +72,7 @@ async fn bulk_insert_of_2500_in_chunks_is_readable_and_queryable() {
         .run_get(&wanted)
         .await
         .unwrap();
-    assert_eq!((t.stats() - before).round_trips, 4);
+    assert_eq!((t.stats() - before).planned_round_trips(), 4);
     let mut expected = all.clone();
     expected.reverse();
     assert_eq!(got, expected);
@@ -102,7 +102,7 @@ async fn an_existing_id_refuses_its_chunk_and_is_reported() {
 
     let before = t.stats();
     let r = Person::bulk_insert(&all).await;
-    assert_eq!((t.stats() - before).round_trips, 3);
+    assert_eq!((t.stats() - before).planned_round_trips(), 3);
     let report = match r {
         Err(Error::Bulk(report)) => report,
         other => panic!("expected Error::Bulk, got {other:?}"),
@@ -159,7 +159,7 @@ async fn bulk_get_reports_or_skips_missing_ids() {
         Err(Error::Missing { ids, .. }) => assert_eq!(ids, vec![ghost_a, ghost_b]),
         other => panic!("expected Missing, got {other:?}"),
     }
-    assert_eq!((t.stats() - before).round_trips, 2);
+    assert_eq!((t.stats() - before).planned_round_trips(), 2);
     let got = Person::bulk()
         .skip_missing()
         .run_get(&wanted)
@@ -174,7 +174,7 @@ async fn bulk_get_reports_or_skips_missing_ids() {
     let before = t.stats();
     let r = Person::bulk_get([all[0].id.to_string(), String::new()]).await;
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
-    assert_eq!((t.stats() - before).round_trips, 0);
+    assert_eq!((t.stats() - before).planned_round_trips(), 0);
 }
 
 #[maybe_async]
@@ -193,7 +193,7 @@ async fn bulk_delete_leaves_no_keys_and_no_index_entries() {
         .await
         .unwrap();
     assert_eq!(n, 1_100);
-    assert_eq!((t.stats() - before).round_trips, 3);
+    assert_eq!((t.stats() - before).planned_round_trips(), 3);
     assert_eq!(seen, vec![500, 1000, 1101]);
     // only the per-shard index manifests (model metadata) remain
     let left: Vec<String> = t
@@ -284,7 +284,7 @@ async fn bad_bulk_input_changes_nothing() {
     let before = t.stats();
     let r = Person::bulk_insert(&all).await;
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
-    assert_eq!((t.stats() - before).round_trips, 0);
+    assert_eq!((t.stats() - before).planned_round_trips(), 0);
     all[1_199].score = 1.0;
     // the same id twice in one call
     let mut twice = all[..3].to_vec();

@@ -279,7 +279,7 @@ async fn one_round_trip_per_operation() {
     let mut before = t.stats();
     let mut check = |what: &str| {
         let now = t.stats();
-        assert_eq!((now - before).round_trips, 1, "{what}");
+        assert_eq!((now - before).planned_round_trips(), 1, "{what}");
         before = now;
     };
     doc.save().await.unwrap();

@@ -207,7 +207,7 @@ async fn a_killed_connection_retries_reads_once_and_never_writes() {
 #[mode_test]
 async fn script_flush_in_a_loop_changes_no_result() {
     let server = Faulty::start();
-    let _t = common::env_with(&server.url, |c| c);
+    let t = common::env_with(&server.url, |c| c);
     let mut people: Vec<Person> = (0..1500).map(|i| person(30 + i % 7)).collect();
     Person::bulk_save(&people).await.unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -225,11 +225,17 @@ async fn script_flush_in_a_loop_changes_no_result() {
         })
     };
     let f = Person::fields();
+    // item 9: a round-trip budget holds on a flushing server once reloads are set apart
+    let before = t.stats();
     let mut incrs = 0;
     for _ in 0..50 {
         people[0].atomic().age.incr(1).go().await.unwrap();
         incrs += 1;
     }
+    let spent = t.stats() - before;
+    assert_eq!(spent.planned_round_trips(), 50, "{spent:?}");
+    let stored = Person::get(&people[0].id).await.unwrap();
+    assert_eq!(stored.age, people[0].age, "each increment applied once");
     let deleted = Person::find(f.status.eq("active")).run_delete().await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let flushes = flusher.join().unwrap();
