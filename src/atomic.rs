@@ -251,7 +251,7 @@ impl ExecPlan {
     pub(crate) fn build(items: &[PlanItem<'_>]) -> Result<Self> {
         let mut env: Option<crate::env::Environment> = None;
         let mut docs: Vec<(&'static str, String, crate::keys::DocKeys)> = Vec::new();
-        let mut doc_flags: Vec<(bool, u64)> = Vec::new();
+        let mut doc_flags: Vec<(bool, Option<String>)> = Vec::new();
         let mut ops = Vec::with_capacity(items.len());
         let mut op_args: Vec<Vec<u8>> = Vec::new();
         for item in items {
@@ -281,15 +281,15 @@ impl ExecPlan {
                         Some(_) => {}
                     }
                     docs.push((schema.name, item.doc.id.clone(), ctx.doc(&item.doc.id)?));
-                    doc_flags.push((item.skip_missing, 0));
+                    doc_flags.push((item.skip_missing, None));
                     docs.len() - 1
                 }
             };
-            if let Some(ms) = schema
-                .ttl_ms
-                .filter(|_| item.refresh && schema.ttl_refresh.applies(!is_read(item.op.code)))
+            if item.refresh
+                && let Some(spec) = schema.refresh_spec(!is_read(item.op.code))
             {
-                doc_flags[d].1 = doc_flags[d].1.max(ms);
+                // one spec per model: a document's ops share it
+                doc_flags[d].1 = Some(spec);
             }
             let index = match &item.op.target {
                 Target::Root(_) => 1,
@@ -329,7 +329,7 @@ impl ExecPlan {
             keys.extend(dk.collections.iter().map(|(_, k)| k.clone()));
             args.push(if *skip { b"i".to_vec() } else { Vec::new() });
             args.push(id.as_bytes().to_vec());
-            args.push(refresh.to_string().into_bytes());
+            args.push(refresh.as_deref().unwrap_or("0").as_bytes().to_vec());
             args.push((keys.len() - before).to_string().into_bytes());
             args.extend(dk.index_specs(keys.len() + 1));
             keys.extend(dk.indexes.iter().map(|ix| ix.key.clone()));

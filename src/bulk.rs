@@ -57,6 +57,7 @@ type ProgressFn<'a> = Box<dyn FnMut(BulkProgress) + Send + 'a>;
 pub struct Bulk<'a, M> {
     pub(crate) chunk: usize,
     pub(crate) skip_missing: bool,
+    pub(crate) peek: bool,
     pub(crate) progress: Option<ProgressFn<'a>>,
     _model: PhantomData<fn() -> M>,
 }
@@ -66,6 +67,7 @@ impl<M> fmt::Debug for Bulk<'_, M> {
         f.debug_struct("Bulk")
             .field("chunk", &self.chunk)
             .field("skip_missing", &self.skip_missing)
+            .field("peek", &self.peek)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -84,6 +86,7 @@ impl<'a, M: Model> Bulk<'a, M> {
         Self {
             chunk: DEFAULT_CHUNK,
             skip_missing: false,
+            peek: false,
             progress: None,
             _model: PhantomData,
         }
@@ -107,6 +110,14 @@ impl<'a, M: Model> Bulk<'a, M> {
     /// [`Error::Missing`].
     pub fn skip_missing(mut self) -> Self {
         self.skip_missing = true;
+        self
+    }
+
+    /// `get` leaves the documents' TTLs alone, as `peek` does for one document (by
+    /// default a load refreshes them when the model says `ttl_refresh = "read"` or
+    /// `"both"`).
+    pub fn peek(mut self) -> Self {
+        self.peek = true;
         self
     }
 

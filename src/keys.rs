@@ -346,6 +346,8 @@ mod tests {
             key_field: "id",
             ttl_ms: None,
             ttl_refresh: Default::default(),
+            ttl_refresh_interval_ms: 0,
+            ttl_grace_ms: 0,
             fields: vec![
                 FieldSchema::new("name", FieldKind::Scalar),
                 FieldSchema::new("address.tags", FieldKind::List),

@@ -63,25 +63,36 @@ pub(crate) fn kind_letter(kind: FieldKind) -> &'static str {
 /// Plans the load of document `id`: refreshes the TTL when the model's policy says so
 /// and the caller did not opt out (`peek`).
 pub(crate) fn load_plan(ctx: &Ctx, doc: &DocKeys, id: &str, refresh: bool) -> Load {
-    match ctx.schema.ttl_ms {
-        Some(ttl) if refresh && ctx.schema.ttl_refresh.applies(false) => {
-            let mut keys = vec![doc.root.clone(), doc.ids.clone()];
-            keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
-            let mut args = vec![id.as_bytes().to_vec(), ttl.to_string().into_bytes()];
-            args.extend(
-                ctx.schema
-                    .collections()
-                    .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
-            );
-            Load::Refresh(Invocation {
-                script: &scripts::LOAD,
-                source: scripts::LOAD_SRC,
-                keys,
-                args,
-            })
-        }
-        _ => Load::Snapshot(load(ctx, doc)),
+    load_many_plan(ctx, std::slice::from_ref(doc), &[id], refresh)
+}
+
+/// Plans the load of documents `docs` (ids `ids`) as one snapshot: `load.lua` when the
+/// model's policy refreshes TTLs on reads and the caller did not opt out (`peek`), the
+/// TTL of each document found pushed back in the same step; otherwise a `MULTI` of reads.
+pub(crate) fn load_many_plan(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], refresh: bool) -> Load {
+    let spec = ctx.schema.refresh_spec(false).filter(|_| refresh);
+    let (Some(spec), false) = (spec, docs.is_empty()) else {
+        return Load::Snapshot(load_many(ctx, docs));
+    };
+    let mut keys = Vec::with_capacity(docs.len() * (2 + ctx.schema.collections().count()));
+    for doc in docs {
+        keys.push(doc.root.clone());
+        keys.push(doc.ids.clone());
+        keys.extend(doc.collections.iter().map(|(_, k)| k.clone()));
     }
+    let mut args = vec![spec.into_bytes(), docs.len().to_string().into_bytes()];
+    args.extend(
+        ctx.schema
+            .collections()
+            .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
+    );
+    args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
+    Load::Refresh(Invocation {
+        script: &scripts::LOAD,
+        source: scripts::LOAD_SRC,
+        keys,
+        args,
+    })
 }
 
 /// The replies of `load.lua`, in the shape of the snapshot's.
@@ -90,12 +101,6 @@ pub(crate) fn refresh_replies(v: Value) -> Result<Vec<Value>> {
         Value::Array(items) => Ok(items),
         other => Err(unexpected("load script", &other)),
     }
-}
-
-/// Loads document `id` as one consistent snapshot: `MULTI`, `HGETALL` of the root, one
-/// read per collection, `EXEC`.
-pub(crate) fn load(ctx: &Ctx, doc: &DocKeys) -> redis::Pipeline {
-    load_many(ctx, std::slice::from_ref(doc))
 }
 
 /// Loads many documents as one snapshot: one `MULTI` holding every document's reads.
@@ -116,13 +121,14 @@ pub(crate) fn load_many(ctx: &Ctx, docs: &[DocKeys]) -> redis::Pipeline {
     pipe
 }
 
-/// The keys a load reads (root and collections; no index keys), after checking the id.
+/// The keys a load reads (root and collections, and the id index a TTL refresh updates;
+/// no index keys), after checking the id.
 pub(crate) fn read_keys(ctx: &Ctx, id: &str) -> Result<DocKeys> {
     ctx.doc_id(id)?;
     let shard = ctx.keys.shard_of(id);
     Ok(DocKeys {
         root: ctx.keys.root(shard, id),
-        ids: String::new(),
+        ids: ctx.keys.ids(shard),
         collections: ctx.keys.collections(ctx.schema, shard, id),
         indexes: Vec::new(),
         manifest: String::new(),
@@ -247,10 +253,10 @@ pub(crate) fn lock_load(
 ) -> Result<(HeldLock, Invocation)> {
     let held = new_lock(ctx, id, action, lease)?;
     let doc = ctx.doc(id)?;
-    let refresh = match ctx.schema.ttl_ms {
-        Some(ms) if ctx.schema.ttl_refresh.applies(false) => ms,
-        _ => 0,
-    };
+    let refresh = ctx
+        .schema
+        .refresh_spec(false)
+        .unwrap_or_else(|| "0".to_owned());
     let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
     let mut keys = vec![held.key.clone(), doc.root, doc.ids];
     keys.extend(doc.collections.into_iter().map(|(_, k)| k));

@@ -279,6 +279,7 @@ pub struct Query<M> {
     pub(crate) order: Option<Order>,
     pub(crate) offset: usize,
     pub(crate) limit: Option<usize>,
+    pub(crate) peek: bool,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -289,6 +290,7 @@ impl<M> Clone for Query<M> {
             order: self.order.clone(),
             offset: self.offset,
             limit: self.limit,
+            peek: self.peek,
             _m: PhantomData,
         }
     }
@@ -302,6 +304,7 @@ impl<M: Model> Query<M> {
             order: None,
             offset: 0,
             limit: None,
+            peek: false,
             _m: PhantomData,
         }
     }
@@ -321,6 +324,14 @@ impl<M: Model> Query<M> {
     /// Returns at most `n` results.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
+        self
+    }
+
+    /// Loads leave the documents' TTLs alone, as `peek` does for one document (by
+    /// default `all`, `first`, `iter` and `stream` refresh them when the model says
+    /// `ttl_refresh = "read"` or `"both"`).
+    pub fn peek(mut self) -> Self {
+        self.peek = true;
         self
     }
 }

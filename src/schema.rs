@@ -137,6 +137,12 @@ pub struct ModelSchema {
     pub ttl_ms: Option<u64>,
     /// When use pushes the TTL back.
     pub ttl_refresh: TtlRefresh,
+    /// A refresh happens at most once per this many milliseconds
+    /// (`#[rapyer(ttl_refresh_interval = secs)]`; 0: not set).
+    pub ttl_refresh_interval_ms: u64,
+    /// A refresh happens whenever less than this many milliseconds are left
+    /// (`#[rapyer(ttl_grace = secs)]`; 0: not set).
+    pub ttl_grace_ms: u64,
     /// Every stored field, flattened, in declaration order.
     pub fields: Vec<FieldSchema>,
     /// What a `Lazy`/`Safe`/`#[rapyer(safe)]` field does with stored bytes it cannot
@@ -157,6 +163,24 @@ impl ModelSchema {
             })
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The TTL refresh an operation (`write` or read) carries to its script
+    /// (`refresh.lua`): `None` when it refreshes nothing, else the TTL in ms, with the
+    /// interval and grace period when set (`ttl:interval:grace`). The script decides from
+    /// the document's `PTTL` whether the refresh is due.
+    pub(crate) fn refresh_spec(&self, write: bool) -> Option<String> {
+        let ttl = self.ttl_ms.filter(|_| self.ttl_refresh.applies(write))?;
+        Some(
+            if self.ttl_refresh_interval_ms == 0 && self.ttl_grace_ms == 0 {
+                ttl.to_string()
+            } else {
+                format!(
+                    "{ttl}:{}:{}",
+                    self.ttl_refresh_interval_ms, self.ttl_grace_ms
+                )
+            },
+        )
     }
 
     /// The indexed fields, in declaration order.

@@ -348,4 +348,32 @@ mod tasks {
             "ids, then 3 batches of up to 7"
         );
     }
+
+    /// `ttl_refresh = "read"`: streaming a query refreshes each document's TTL;
+    /// `peek()` leaves it.
+    #[tokio::test]
+    async fn query_stream_refreshes_ttls_unless_peek() {
+        use futures_util::StreamExt;
+        let t = common::env();
+        let d = ReadRefreshed::default();
+        d.save().await.unwrap();
+        let root = t.keys().into_iter().find(|k| k.contains(":d:")).unwrap();
+        let pttl = || -> i64 { redis::cmd("PTTL").arg(&root).query(&mut t.raw()).unwrap() };
+        d.set_ttl(std::time::Duration::from_secs(10)).await.unwrap();
+        let n = ReadRefreshed::query()
+            .peek()
+            .stream(5)
+            .collect::<Vec<_>>()
+            .await
+            .len();
+        assert_eq!(n, 1);
+        assert!(pttl() <= 10_000, "peek leaves the TTL");
+        let n = ReadRefreshed::query()
+            .stream(5)
+            .collect::<Vec<_>>()
+            .await
+            .len();
+        assert_eq!(n, 1);
+        assert!(pttl() > 900_000, "stream refreshes");
+    }
 }

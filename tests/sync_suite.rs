@@ -479,6 +479,24 @@ mod blocking {
         );
     }
 
+    /// `ttl_refresh = "read"`: iterating a query refreshes each document's TTL;
+    /// `peek()` leaves it.
+    #[test]
+    fn query_iter_refreshes_ttls_unless_peek() {
+        let t = common::env();
+        let d = ReadRefreshed::default();
+        d.sync_save().unwrap();
+        let root = t.keys().into_iter().find(|k| k.contains(":d:")).unwrap();
+        let pttl = || -> i64 { redis::cmd("PTTL").arg(&root).query(&mut t.raw()).unwrap() };
+        d.sync_set_ttl(std::time::Duration::from_secs(10)).unwrap();
+        let n = ReadRefreshed::query().peek().sync_iter(5).unwrap().count();
+        assert_eq!(n, 1);
+        assert!(pttl() <= 10_000, "peek leaves the TTL");
+        let n = ReadRefreshed::query().sync_iter(5).unwrap().count();
+        assert_eq!(n, 1);
+        assert!(pttl() > 900_000, "iter refreshes");
+    }
+
     #[test]
     fn an_interrupted_reindex_resumes_from_its_cursor() {
         let _t = common::env();

@@ -75,6 +75,8 @@ struct ModelAttrs {
     env: Option<LitStr>,
     ttl: Option<LitInt>,
     ttl_refresh: Option<LitStr>,
+    ttl_refresh_interval: Option<LitInt>,
+    ttl_grace: Option<LitInt>,
     on_error: Option<LitStr>,
     safe_all: bool,
 }
@@ -121,6 +123,10 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 "env" if kind == Kind::Model => once!(attrs.env, LitStr),
                 "ttl" if kind == Kind::Model => once!(attrs.ttl, LitInt),
                 "ttl_refresh" if kind == Kind::Model => once!(attrs.ttl_refresh, LitStr),
+                "ttl_refresh_interval" if kind == Kind::Model => {
+                    once!(attrs.ttl_refresh_interval, LitInt)
+                }
+                "ttl_grace" if kind == Kind::Model => once!(attrs.ttl_grace, LitInt),
                 "on_error" if kind == Kind::Model => once!(attrs.on_error, LitStr),
                 "safe_all" if kind == Kind::Model => {
                     if attrs.safe_all {
@@ -131,7 +137,7 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 _ => {
                     let valid = match kind {
                         Kind::Model => {
-                            "`name`, `shards`, `env`, `ttl`, `ttl_refresh`, `on_error`, `safe_all`"
+                            "`name`, `shards`, `env`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`"
                         }
                         Kind::Embedded => "none on an embedded struct",
                     };
@@ -183,6 +189,31 @@ fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Mode
                 lit.span(),
                 "`ttl_refresh` needs `ttl = <seconds>` on the model",
             );
+        }
+    }
+    let ttl_secs = attrs
+        .ttl
+        .as_ref()
+        .and_then(|l| l.base10_parse::<u64>().ok());
+    let refreshes = attrs
+        .ttl_refresh
+        .as_ref()
+        .is_some_and(|l| l.value() != "never");
+    for (name, lit) in [
+        ("ttl_refresh_interval", &attrs.ttl_refresh_interval),
+        ("ttl_grace", &attrs.ttl_grace),
+    ] {
+        let Some(lit) = lit else { continue };
+        match (lit.base10_parse::<u64>(), ttl_secs) {
+            (Ok(n), Some(ttl)) if n >= 1 && n < ttl && refreshes => {}
+            (Ok(_), _) if !refreshes => errors.push(
+                lit.span(),
+                format!("`{name}` needs `ttl = <seconds>` and `ttl_refresh = \"read\" | \"write\" | \"both\"` on the model"),
+            ),
+            _ => errors.push(
+                lit.span(),
+                format!("`{name}` is a number of seconds, at least 1 and less than `ttl`"),
+            ),
         }
     }
     if let Some(lit) = &attrs.on_error
@@ -583,6 +614,13 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
         }
         None => quote!(::core::option::Option::None),
     };
+    let secs_ms = |lit: &Option<LitInt>| -> u64 {
+        lit.as_ref()
+            .and_then(|l| l.base10_parse::<u64>().ok())
+            .map_or(0, |s| s.saturating_mul(1000))
+    };
+    let ttl_refresh_interval_ms = secs_ms(&attrs.ttl_refresh_interval);
+    let ttl_grace_ms = secs_ms(&attrs.ttl_grace);
     let on_error = match attrs.on_error.as_ref().map(LitStr::value).as_deref() {
         Some("ignore") => quote!(::rapyer::__private::OnError::Ignore),
         Some("log") => quote!(::rapyer::__private::OnError::Log),
@@ -732,6 +770,8 @@ fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStream2> {
                             key_field: #key_name,
                             ttl_ms: #ttl,
                             ttl_refresh: #ttl_refresh,
+                            ttl_refresh_interval_ms: #ttl_refresh_interval_ms,
+                            ttl_grace_ms: #ttl_grace_ms,
                             fields,
                             on_error: #on_error,
                         }

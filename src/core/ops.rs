@@ -281,7 +281,7 @@ pub(crate) async fn query_all<M: Model>(q: &Query<M>) -> Result<Vec<M>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let out = load_docs(&ctx, &mut backend, &ids, Some(q)).await?;
+    let out = load_docs(&ctx, &mut backend, &ids, Some(q), !q.peek).await?;
     let mut out: Vec<M> = out.into_iter().flatten().collect();
     if !exact {
         out = out
@@ -301,6 +301,7 @@ pub(crate) async fn load_docs<M: Model>(
     backend: &mut Backend,
     ids: &[String],
     recheck: Option<&Query<M>>,
+    refresh: bool,
 ) -> Result<Vec<Option<M>>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -309,10 +310,12 @@ pub(crate) async fn load_docs<M: Model>(
         .iter()
         .map(|id| plan::read_keys(ctx, id))
         .collect::<Result<Vec<_>>>()?;
-    let mut replies = backend
-        .query_pipe(Access::Read, &plan::load_many(ctx, &docs))
-        .await?
-        .into_iter();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let replies = match plan::load_many_plan(ctx, &docs, &id_refs, refresh) {
+        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
+        plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
+    };
+    let mut replies = replies.into_iter();
     let per_doc = plan::load_len(ctx);
     let mut out = Vec::with_capacity(ids.len());
     for (id, doc) in ids.iter().zip(docs) {
@@ -344,7 +347,7 @@ pub(crate) async fn bulk_get<M: Model>(ids: &[String], bulk: &mut Bulk<'_, M>) -
     let mut missing = Vec::new();
     let mut done = 0;
     for part in ids.chunks(chunk) {
-        let found = load_docs::<M>(&ctx, &mut backend, part, None).await?;
+        let found = load_docs::<M>(&ctx, &mut backend, part, None, !bulk.peek).await?;
         for (id, m) in part.iter().zip(found) {
             match m {
                 Some(m) => out.push(m),
@@ -431,7 +434,7 @@ where
 pub(crate) async fn query_batch<M: Model>(q: &Query<M>, ids: &[String]) -> Result<Vec<M>> {
     let ctx = Ctx::of::<M>()?;
     let mut backend = Backend::connect(&ctx.env).await?;
-    Ok(load_docs(&ctx, &mut backend, ids, Some(q))
+    Ok(load_docs(&ctx, &mut backend, ids, Some(q), !q.peek)
         .await?
         .into_iter()
         .flatten()

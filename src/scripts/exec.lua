@@ -3,8 +3,9 @@
 -- KEYS: for each document, in order: its root hash, the id index of its shard, every
 --       collection key of the document, then its shard's index keys.
 -- ARGV[1]  number of documents D; then per document: flags ("i" = if it is missing,
---          skip its ops silently; "" = report it), id, TTL refresh in ms ("0": none;
---          then keys the ops create inherit the root's TTL), number of its own KEYS
+--          skip its ops silently; "" = report it), id, TTL refresh spec (refresh.lua;
+--          "0": none; without a refresh that is due, keys the ops create inherit the
+--          root's TTL), number of its own KEYS
 --          (root, id index, collections), then its index specs (see read_specs)
 -- then     number of ops; per op: document number, code, key index within the
 --          document's KEYS (1 root, 3.. collections), hash field ("" for collection
@@ -21,7 +22,7 @@ local docs = {}
 local pos = 2
 local base = 0
 for d = 1, tonumber(ARGV[1]) do
-  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = tonumber(ARGV[pos + 2]), nkeys = tonumber(ARGV[pos + 3]), base = base}
+  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = ARGV[pos + 2], nkeys = tonumber(ARGV[pos + 3]), base = base}
   doc.specs, pos = read_specs(pos + 4)
   doc.indexed, doc.by_src = {}, {}
   for _, spec in ipairs(doc.specs) do
@@ -510,9 +511,9 @@ end
 for _, doc in ipairs(docs) do
   if not doc.missing then
     local root = KEYS[doc.base + 1]
-    if doc.refresh > 0 then
-      refresh_ttl(doc.base + 1, doc.base + doc.nkeys, doc.base + 2, doc.id, doc.refresh)
-    else
+    local refreshed = doc.refresh ~= '0'
+      and refresh_when_due(doc.base + 1, doc.base + doc.nkeys, doc.base + 2, doc.id, doc.refresh)
+    if not refreshed then
       local pttl = redis.call('PTTL', root)
       if pttl > 0 then
         for k = 3, doc.nkeys do

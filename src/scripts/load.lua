@@ -1,19 +1,32 @@
--- Loads one document as one snapshot and pushes its TTL back (refresh on read).
+-- Loads documents as one snapshot and pushes back the TTL of each one found (refresh
+-- on read: get, bulk get, query loads).
 --
--- KEYS[1]    root hash        KEYS[2]  id index of the shard
--- KEYS[3..]  every collection key of the document
--- ARGV[1]    the id           ARGV[2]  TTL in ms
--- ARGV[3..]  the kind of each collection key: "l" list, "h" hash, "s" set
+-- KEYS      per document: its root hash, its shard's id index, its c collection keys
+-- ARGV[1]   the refresh spec (refresh.lua)     ARGV[2]  the number of documents n
+-- ARGV[3..] the kind of each collection key: "l" list, "h" hash, "s" set (c of them),
+--           then the n ids, in KEYS order
 --
--- Reply: one array per key read (root first), as HGETALL / LRANGE / SMEMBERS reply.
+-- Reply: per document, one reply per key read (root first), as HGETALL / LRANGE /
+-- SMEMBERS reply; a key of the wrong Redis type gives its error in its place (nothing
+-- is refreshed for that document). An id index of the wrong type refuses the call.
 
-local bad = wrong_type(2, 'zset')
-if bad then return bad end
-local out = read_doc({}, 1, 3, #KEYS, 3)
--- a refused read (a key of another type) writes nothing: no refresh
-local whole = true
-for _, r in ipairs(out) do if r.err then whole = false end end
-if whole and #out[1] > 0 then
-  refresh_ttl(1, #KEYS, 2, ARGV[1], tonumber(ARGV[2]))
+local n = tonumber(ARGV[2])
+local stride = #KEYS / n
+local c = stride - 2
+for ids = 2, #KEYS, stride do
+  local bad = wrong_type(ids, 'zset')
+  if bad then return bad end
+end
+local out = {}
+local d = 0
+for root = 1, #KEYS, stride do
+  local first = #out + 1
+  read_doc(out, root, root + 2, root + 1 + c, 3)
+  local whole = #out[first] > 0
+  for i = first, #out do if out[i].err then whole = false end end
+  if whole then
+    refresh_when_due(root, root + 1 + c, root + 1, ARGV[3 + c + d], ARGV[1])
+  end
+  d = d + 1
 end
 return out

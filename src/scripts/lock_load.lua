@@ -4,7 +4,7 @@
 -- KEYS[2]    root hash        KEYS[3]  id index of the shard
 -- KEYS[4..]  every collection key of the document
 -- ARGV[1]    token            ARGV[2]  lease in ms
--- ARGV[3]    the id           ARGV[4]  TTL refresh in ms ("0": none)
+-- ARGV[3]    the id           ARGV[4]  TTL refresh spec (refresh.lua; "0": none)
 -- ARGV[5..]  the kind of each collection key: "l" list, "h" hash, "s" set
 --
 -- Reply: {0} the lock is held by someone else (nothing changed); {2} the document does
@@ -23,8 +23,9 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   return {2}
 end
 local out = read_doc({1}, 2, 4, #KEYS, 5)
-local refresh = tonumber(ARGV[4])
-if refresh > 0 then
-  refresh_ttl(2, #KEYS, 3, ARGV[3], refresh)
+local whole = #out[2] > 0 -- out[1] is the reply's marker
+for i = 2, #out do if out[i].err then whole = false end end
+if whole and ARGV[4] ~= '0' then
+  refresh_when_due(2, #KEYS, 3, ARGV[3], ARGV[4])
 end
 return out

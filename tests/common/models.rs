@@ -601,3 +601,25 @@ pub struct Extreme {
     pub counts: HashMap<String, u64>,
     pub members: HashSet<String>,
 }
+
+/// Refreshed by every use, at most once per 100 s.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000, ttl_refresh = "both", ttl_refresh_interval = 100)]
+pub struct Throttled {
+    pub id: Id,
+    pub uses: i64,
+    pub tags: Vec<String>,
+}
+
+/// Refreshed by reads at most once per 300 s, and whenever fewer than 100 s are left.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(
+    ttl = 1000,
+    ttl_refresh = "read",
+    ttl_refresh_interval = 300,
+    ttl_grace = 100
+)]
+pub struct Graced {
+    pub id: Id,
+    pub uses: i64,
+}

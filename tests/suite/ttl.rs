@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::common::{self, models::*};
-use super::{Api, Go, maybe_async, mode_test};
+use super::{Api, Go, RunBulk, RunQuery, maybe_async, mode_test};
 use rapyer::{Error, Model, Pending};
 
 const LOW: Duration = Duration::from_secs(50);
@@ -536,4 +536,126 @@ async fn expired_documents_leave_ids_and_count() {
     let gone = Token::try_get(&a.id).await.unwrap();
     assert!(gone.is_none());
     assert!(t.keys().iter().all(|k| !k.ends_with(&a.id.to_string())));
+}
+
+/// Item 15: with `ttl_refresh = "read"`, every load path refreshes the TTL (get, bulk
+/// get, query `all`/`first`, configured bulk `get`), and each has a peek-style opt-out.
+#[maybe_async]
+#[mode_test]
+async fn every_load_path_honours_read_refresh_and_can_peek() {
+    let t = common::env();
+    let d = ReadRefreshed::default();
+    d.save().await.unwrap();
+    let id = d.id.to_string();
+    let ten = Duration::from_secs(10);
+    // the refreshing paths
+    d.set_ttl(ten).await.unwrap();
+    ReadRefreshed::bulk_get([&id]).await.unwrap();
+    assert!(shared_ttl(&t, &id) > 900, "bulk_get refreshes");
+    d.set_ttl(ten).await.unwrap();
+    let found = ReadRefreshed::query().run_all().await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(shared_ttl(&t, &id) > 900, "query all refreshes");
+    d.set_ttl(ten).await.unwrap();
+    ReadRefreshed::query().run_first().await.unwrap().unwrap();
+    assert!(shared_ttl(&t, &id) > 900, "query first refreshes");
+    d.set_ttl(ten).await.unwrap();
+    ReadRefreshed::bulk()
+        .run_get(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert!(shared_ttl(&t, &id) > 900, "bulk().get refreshes");
+    // the opt-outs
+    d.set_ttl(ten).await.unwrap();
+    ReadRefreshed::bulk()
+        .peek()
+        .run_get(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert!(
+        shared_ttl(&t, &id) <= 10,
+        "bulk().peek().get leaves the TTL"
+    );
+    ReadRefreshed::query().peek().run_all().await.unwrap();
+    ReadRefreshed::query().peek().run_first().await.unwrap();
+    assert!(shared_ttl(&t, &id) <= 10, "query().peek() leaves the TTL");
+    ReadRefreshed::peek(&id).await.unwrap();
+    assert!(shared_ttl(&t, &id) <= 10, "peek leaves the TTL");
+    // the id index keeps the expiry the keys have
+    let ids_key = t.keys().into_iter().find(|k| k.ends_with(":ids")).unwrap();
+    let score: f64 = redis::cmd("ZSCORE")
+        .arg(&ids_key)
+        .arg(&id)
+        .query(&mut t.raw())
+        .unwrap();
+    let now: Vec<String> = redis::cmd("TIME").query(&mut t.raw()).unwrap();
+    let now_ms = now[0].parse::<f64>().unwrap() * 1000.0 + now[1].parse::<f64>().unwrap() / 1000.0;
+    assert!(
+        score - now_ms <= 10_100.0,
+        "id index expiry follows: {score} vs {now_ms}"
+    );
+}
+
+/// Item 16: `ttl_refresh_interval` refreshes at most once per interval (reads and
+/// writes); a hot document read 200 times does not rewrite its expiry 200 times.
+#[maybe_async]
+#[mode_test]
+async fn refresh_interval_limits_refreshes() {
+    // a server of its own: the PEXPIRE count below is server-wide
+    let t = common::private_env();
+    let mut d = Throttled {
+        tags: vec!["a".into()],
+        ..Default::default()
+    };
+    d.save().await.unwrap();
+    let id = d.id.to_string();
+    // 50 s since the last refresh (TTL 1000 s, 950 s left): not due
+    d.set_ttl(Duration::from_secs(950)).await.unwrap();
+    Throttled::get(&id).await.unwrap();
+    d.atomic().uses.incr(1).go().await.unwrap();
+    let left = shared_ttl(&t, &id);
+    assert!((940..=950).contains(&left), "not due yet: {left}");
+    // 150 s since: due, for a read
+    d.set_ttl(Duration::from_secs(850)).await.unwrap();
+    Throttled::get(&id).await.unwrap();
+    assert!(shared_ttl(&t, &id) > 990, "due after the interval");
+    // and for a write
+    d.set_ttl(Duration::from_secs(850)).await.unwrap();
+    d.atomic().tags.push("b".into()).go().await.unwrap();
+    assert!(shared_ttl(&t, &id) > 990, "a write refreshes when due");
+    // a hot document: 200 reads right after a refresh rewrite no expiry
+    let mut raw = t.raw();
+    let before = common::command_calls(&mut raw, "pexpire");
+    for _ in 0..200 {
+        Throttled::get(&id).await.unwrap();
+    }
+    let rewrites = common::command_calls(&mut raw, "pexpire") - before;
+    assert_eq!(rewrites, 0, "no refresh within the interval");
+}
+
+/// Item 16: `ttl_grace` refreshes whenever less than the grace period is left, whatever
+/// the interval says; the interval alone still applies above it.
+#[maybe_async]
+#[mode_test]
+async fn grace_period_refreshes_whatever_the_interval() {
+    let t = common::env();
+    let d = Graced::default();
+    d.save().await.unwrap();
+    let id = d.id.to_string();
+    // 50 s since the last refresh, 950 s left: neither due
+    d.set_ttl(Duration::from_secs(950)).await.unwrap();
+    Graced::get(&id).await.unwrap();
+    assert!(shared_ttl(&t, &id) <= 950, "not due");
+    // 90 s left: inside the grace period (the interval says 910 s passed: due anyway)
+    d.set_ttl(Duration::from_secs(90)).await.unwrap();
+    Graced::get(&id).await.unwrap();
+    assert!(shared_ttl(&t, &id) > 990, "grace refreshes");
+    // 650 s left: 350 s since, past the 300 s interval
+    d.set_ttl(Duration::from_secs(650)).await.unwrap();
+    Graced::get(&id).await.unwrap();
+    assert!(shared_ttl(&t, &id) > 990, "the interval refreshes");
+    // 750 s left: 250 s since, above the grace period: not due
+    d.set_ttl(Duration::from_secs(750)).await.unwrap();
+    Graced::bulk_get([&id]).await.unwrap();
+    assert!(shared_ttl(&t, &id) <= 750, "bulk_get follows the same rule");
 }
