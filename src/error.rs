@@ -80,7 +80,8 @@ pub enum Error {
     /// index was added, removed or changed while documents existed). Run the model's
     /// `reindex` (blocking: `sync_reindex`); nothing was returned.
     #[error(
-        "{model}: stale indexes (manifest `{key}` says `{found}`, the model has `{expected}`); run {model}::reindex()"
+        "{model}: stale indexes (manifest `{key}` {}, the model has `{expected}`); run {model}::reindex()",
+        if found.is_empty() { "is missing".to_owned() } else { format!("says `{found}`") }
     )]
     StaleIndex {
         /// Model name as used in keys.

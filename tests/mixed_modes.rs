@@ -89,10 +89,7 @@ fn nested_guards_restore_in_order() {
     assert_eq!(User::sync_count().unwrap(), 1);
     // the namespace really separates the data
     let mut raw = common::server().raw();
-    let in_b: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{b_ns}:*"))
-        .query(&mut raw)
-        .unwrap();
+    let in_b = common::scan_keys(&mut raw, &format!("{b_ns}:*"));
     assert_eq!(in_b.len(), 5, "2 roots, 2 tag lists, 1 id index: {in_b:?}");
 }
 

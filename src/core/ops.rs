@@ -526,7 +526,8 @@ pub(crate) async fn reindex<M: Model>(
                 ids.drain(..done);
             }
         }
-        for chunk in ids.chunks(batch.max(1)) {
+        let chunks = ids.len().div_ceil(batch.max(1));
+        for (i, chunk) in ids.chunks(batch.max(1)).enumerate() {
             // per document: root, id index, collections (the layout the specs assume)
             let roots = chunk
                 .iter()
@@ -551,7 +552,10 @@ pub(crate) async fn reindex<M: Model>(
                     after: chunk.last().cloned(),
                 },
             };
-            progress(&last);
+            // the shard's last batch is reported once, with the finished shard's cursor
+            if i + 1 < chunks {
+                progress(&last);
+            }
         }
         backend
             .invoke(&reindex_call(&ctx, shard, "finish", Vec::new(), &[]))

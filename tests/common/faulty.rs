@@ -102,7 +102,8 @@ impl Faulty {
         self.signal("-CONT");
     }
 
-    /// Every key and its `DUMP`, to compare what the server holds before and after.
+    /// Every key and its `DUMP`, to compare what the server holds before and after (the
+    /// server is this test's own: `KEYS` blocks no one else).
     pub fn dump_all(&self) -> std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         let mut raw = self.raw();
         let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut raw).unwrap();

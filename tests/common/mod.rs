@@ -1,6 +1,12 @@
 //! Test harness: a throwaway `redis-server` per test binary (or `REDIS_URL` when set),
 //! and a fresh, namespaced environment per test. It never touches a server it did not
-//! start, except the one named by `REDIS_URL`, where it only uses its own namespaces.
+//! start, except the one named by `REDIS_URL`, where it only uses its own namespaces
+//! (found with `SCAN`, never `KEYS`).
+//!
+//! Not every test follows `REDIS_URL`: `private_env()` and `Server::start()` always start
+//! a private server (for tests that flush the script cache or count commands
+//! server-wide), and `faulty::Faulty` is a server a fault test owns outright (killed,
+//! frozen, restarted on its port).
 #![allow(dead_code)]
 
 pub mod faulty;
@@ -121,19 +127,40 @@ impl TestEnv {
             .expect("raw connection")
     }
 
-    /// Every key of this test's namespace (test-side check only; rapyer never uses KEYS).
+    /// Every key of this test's namespace (test-side check only), found with `SCAN`: the
+    /// server may be a shared one (`REDIS_URL`), where `KEYS` would block everyone.
     pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:*", self.ns))
-            .query(&mut self.raw())
-            .unwrap();
-        keys.sort();
-        keys
+        scan_keys(&mut self.raw(), &format!("{}:*", self.ns))
     }
 
     pub fn stats(&self) -> rapyer::Stats {
         self.env.stats()
     }
+}
+
+/// The keys matching `pattern`, sorted, found with `SCAN` (never `KEYS`, which would
+/// block a shared server).
+pub fn scan_keys(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(conn)
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Registers a uniquely named environment + namespace and makes it current.
