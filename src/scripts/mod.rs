@@ -89,7 +89,11 @@ pub(crate) const BULK_SRC: &str = concat!(
 
 /// Runs a query on one shard, see `query.lua`.
 pub(crate) static QUERY: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(QUERY_SRC));
-pub(crate) const QUERY_SRC: &str = concat!(include_str!("clock.lua"), include_str!("query.lua"));
+pub(crate) const QUERY_SRC: &str = concat!(
+    include_str!("types.lua"),
+    include_str!("clock.lua"),
+    include_str!("query.lua")
+);
 
 /// Rebuilds a shard's indexes, see `reindex.lua`.
 pub(crate) static REINDEX: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(REINDEX_SRC));

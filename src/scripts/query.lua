@@ -47,6 +47,13 @@ local function bytes_cmp(a, b)
   if x < y then return -1 else return 1 end
 end
 
+-- a key of another Redis type refuses the query before it drops anything (types.lua)
+do
+  local bad = wrong_type(1, 'zset') or wrong_type(2, 'hash')
+  for k = 3, #KEYS do bad = bad or wrong_type(k, 'zset') end
+  if bad then return bad end
+end
+
 -- (a model without indexes writes no manifest: absent reads as the empty fingerprint)
 local manifest = redis.call('HGET', KEYS[2], 'indexes') or ''
 if manifest ~= ARGV[5] and redis.call('ZCARD', KEYS[1]) > 0 then

@@ -30,10 +30,24 @@ impl Faulty {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(super::redis_server_binary())
+        let bin = super::redis_server_binary();
+        // DEBUG SLEEP needs this on Redis >= 7 (older servers allow DEBUG, and refuse
+        // the unknown option)
+        let version = Command::new(&bin)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let old = version.contains("v=6.") || version.contains("v=5.");
+        let debug: &[&str] = if old {
+            &[]
+        } else {
+            &["--enable-debug-command", "yes"]
+        };
+        let child = Command::new(&bin)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--logfile", ""])
-            .args(["--enable-debug-command", "yes"])
+            .args(debug)
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())

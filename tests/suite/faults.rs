@@ -339,6 +339,11 @@ async fn writes_over_a_key_of_the_wrong_type_change_nothing() {
         assert!(r.is_err(), "bulk_save over {keys:?}: {r:?}");
         assert_eq!(server.dump_all(), before, "bulk_save over {keys:?}");
         if what != "collection" {
+            // a query reading the key refuses before it drops anything
+            let f = Person::fields();
+            let q = Person::find(f.age.gt(0) & f.status.eq("active"));
+            expect_wrong_type(q.run_count().await, &keys, what);
+            assert_eq!(server.dump_all(), before, "query over {keys:?}");
             expect_wrong_type(Person::delete_id(&p.id).await, &keys, what);
             assert_eq!(server.dump_all(), before, "delete over {keys:?}");
         }
