@@ -109,7 +109,7 @@ fn build_layout(schema: &ModelSchema) -> WriteLayout {
     let mut args = vec![
         colls
             .iter()
-            .map(|f| crate::plan::kind_letter(f.kind))
+            .map(|f| f.kind.letter())
             .collect::<String>()
             .into_bytes(),
         indexes
@@ -301,6 +301,59 @@ pub(crate) fn validate_namespace(ns: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+impl From<redis::RedisError> for Error {
+    /// A script's refusal of a key of the wrong type (`RAPYER_WRONGTYPE`, also inside a
+    /// pipeline's replies) becomes [`Error::WrongType`]; anything else [`Error::Redis`].
+    fn from(err: redis::RedisError) -> Self {
+        if let Some(errors) = err.clone().into_server_errors()
+            && let Some(wrong) = errors.iter().find_map(|(_, e)| {
+                (e.code() == "RAPYER_WRONGTYPE")
+                    .then(|| e.details().and_then(wrong_type_of))
+                    .flatten()
+            })
+        {
+            return wrong;
+        }
+        Error::Redis(err)
+    }
+}
+
+/// `Error::WrongType` from the details of a `RAPYER_WRONGTYPE <found> <expected> <key>`
+/// reply (types.lua).
+pub(crate) fn wrong_type_of(details: &str) -> Option<Error> {
+    let mut parts = details.splitn(3, ' ');
+    let found = parts.next()?;
+    let expected = parts.next()?;
+    let key = parts.next()?;
+    Some(wrong_type(key, found, expected))
+}
+
+/// `Error::WrongType` for `key`, naming model and field from the key's layout.
+pub(crate) fn wrong_type(key: &str, found: &str, expected: &str) -> Error {
+    let (model, field, what) = describe(key);
+    Error::WrongType {
+        model,
+        key: key.to_owned(),
+        field,
+        what,
+        found: redis_type(found),
+        expected: redis_type(expected),
+    }
+}
+
+/// The name of a Redis type as a static string ("other" for any other).
+fn redis_type(name: &str) -> &'static str {
+    match name {
+        "string" => "string",
+        "list" => "list",
+        "hash" => "hash",
+        "set" => "set",
+        "zset" => "zset",
+        "stream" => "stream",
+        _ => "other",
+    }
 }
 
 /// `(model, field, what)` of a key rapyer laid out (see [`Keyspace`]): the model from the

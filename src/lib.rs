@@ -13,6 +13,7 @@ compile_error!(
 mod atomic;
 mod bulk;
 mod codec;
+mod context;
 mod env;
 mod error;
 mod failure;

@@ -7,39 +7,17 @@ use redis::Value;
 
 use crate::codec::{Decoder, Encoder, Key};
 use crate::env::Environment;
+pub(crate) use crate::context::Ctx;
+pub(crate) use crate::error::unexpected;
 use crate::error::{Error, Result};
-use crate::keys::{self, DocKeys, Keyspace};
+use crate::keys::{self, DocKeys};
 use crate::model::Model;
-use crate::schema::{FieldKind, ModelSchema};
+use crate::schema::FieldKind;
 use crate::scripts::{self, Invocation};
-
-/// A model's keyspace in its resolved environment.
-pub(crate) struct Ctx {
-    pub env: Environment,
-    pub schema: &'static ModelSchema,
-    pub keys: Keyspace,
-}
 
 impl Ctx {
     pub(crate) fn of<M: Model>() -> Result<Self> {
         Self::for_schema(M::schema())
-    }
-
-    pub(crate) fn for_schema(schema: &'static ModelSchema) -> Result<Self> {
-        let env = crate::env::resolve(schema.env)?;
-        let keys = Keyspace::new(env.namespace(), schema);
-        Ok(Self { env, schema, keys })
-    }
-
-    /// The keys of document `id`, after checking the id.
-    pub(crate) fn doc(&self, id: &str) -> Result<DocKeys> {
-        self.doc_id(id)?;
-        Ok(self.keys.doc(self.schema, id))
-    }
-
-    /// Checks an id before it is used in a key.
-    pub(crate) fn doc_id(&self, id: &str) -> Result<()> {
-        keys::validate_id(self.schema.name, id)
     }
 }
 
@@ -51,14 +29,6 @@ pub(crate) enum Load {
     Refresh(Invocation),
 }
 
-/// The kind letter the scripts use for a collection.
-pub(crate) fn kind_letter(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::List => "l",
-        FieldKind::Map => "h",
-        _ => "s",
-    }
-}
 
 /// Plans the load of document `id`: refreshes the TTL when the model's policy says so
 /// and the caller did not opt out (`peek`).
@@ -84,7 +54,7 @@ pub(crate) fn load_many_plan(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], refresh:
     args.extend(
         ctx.schema
             .collections()
-            .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
+            .map(|f| f.kind.letter().as_bytes().to_vec()),
     );
     args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
     Load::Refresh(Invocation {
@@ -269,7 +239,7 @@ pub(crate) fn lock_load(
     args.extend(
         ctx.schema
             .collections()
-            .map(|f| kind_letter(f.kind).as_bytes().to_vec()),
+            .map(|f| f.kind.letter().as_bytes().to_vec()),
     );
     Ok((
         held,
@@ -660,7 +630,7 @@ fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
     match v {
         // WRONGTYPE does not say which type: "other"
         Some(Value::ServerError(e)) if e.code() == "WRONGTYPE" => {
-            Some(crate::error::wrong_type(key, "other", expected))
+            Some(crate::keys::wrong_type(key, "other", expected))
         }
         Some(Value::ServerError(e)) => Some(Error::Redis(e.clone().into())),
         _ => None,
@@ -702,18 +672,3 @@ fn pairs(items: Vec<Vec<u8>>) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
     std::iter::from_fn(move || Some((it.next()?, it.next()?)))
 }
 
-pub(crate) fn unexpected(context: &str, v: &Value) -> Error {
-    let mut reply = format!("{v:?}");
-    if reply.len() > 120 {
-        let mut cut = 120;
-        while !reply.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        reply.truncate(cut);
-        reply.push('…');
-    }
-    Error::UnexpectedReply {
-        context: context.to_owned(),
-        reply,
-    }
-}

@@ -21,6 +21,16 @@ impl FieldKind {
     pub fn is_collection(self) -> bool {
         matches!(self, Self::List | Self::Map | Self::Set)
     }
+
+    /// The letter the scripts use for a collection's kind: "l" list, "h" hash (map),
+    /// "s" set.
+    pub(crate) fn letter(self) -> &'static str {
+        match self {
+            Self::List => "l",
+            Self::Map => "h",
+            _ => "s",
+        }
+    }
 }
 
 /// One stored field: its dotted path (`address.city`) and its kind.

@@ -4,40 +4,10 @@
 
 use redis::Value;
 
-use crate::env::Environment;
+use crate::env::{Connector, Environment};
 use crate::error::{Error, Result};
 use crate::failure::Access;
 use crate::scripts::{Invocation, batch_access, is_noscript};
-
-/// Makes the blocking pool's connections: connect within the environment's
-/// `connection_timeout`, then every reply awaited at most `response_timeout`.
-pub(crate) struct Connector {
-    client: redis::Client,
-    connect: std::time::Duration,
-    response: std::time::Duration,
-}
-
-impl r2d2::ManageConnection for Connector {
-    type Connection = redis::Connection;
-    type Error = redis::RedisError;
-
-    fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(self.connect)?;
-        // a zero timeout would mean "none" to the socket: the smallest bound instead
-        let response = Some(self.response.max(std::time::Duration::from_millis(1)));
-        conn.set_read_timeout(response)?;
-        conn.set_write_timeout(response)?;
-        Ok(conn)
-    }
-
-    fn is_valid(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
-        redis::cmd("PING").query::<()>(conn)
-    }
-
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !redis::ConnectionLike::is_open(conn)
-    }
-}
 
 /// One pooled connection of an environment, counting what it sends.
 pub(crate) struct Backend {

@@ -14,7 +14,7 @@ use crate::model::Model;
 use crate::plan::WriteMode;
 
 mod backend;
-pub(crate) use backend::{Backend, Connector};
+pub(crate) use backend::Backend;
 
 #[allow(clippy::duplicate_mod)]
 #[path = "../core/ops.rs"]

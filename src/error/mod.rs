@@ -1,5 +1,9 @@
 //! The one error type of rapyer.
 
+mod bulk;
+
+pub use bulk::BulkError;
+
 /// `Result` with rapyer's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -193,7 +197,7 @@ pub enum Error {
     /// refused an insert chunk, or an error stopped the call. The report says exactly
     /// which ids were applied, refused, not applied or in doubt.
     #[error("{0}")]
-    Bulk(Box<crate::bulk::BulkError>),
+    Bulk(Box<BulkError>),
 
     /// A key rapyer reads or writes holds another Redis type than the one rapyer keeps
     /// there (another program wrote it, or a key was renamed over it). Writes check every
@@ -230,55 +234,19 @@ pub enum Error {
     Redis(#[source] redis::RedisError),
 }
 
-impl From<redis::RedisError> for Error {
-    /// A script's refusal of a key of the wrong type (`RAPYER_WRONGTYPE`, also inside a
-    /// pipeline's replies) becomes [`Error::WrongType`]; anything else [`Error::Redis`].
-    fn from(err: redis::RedisError) -> Self {
-        if let Some(errors) = err.clone().into_server_errors()
-            && let Some(wrong) = errors.iter().find_map(|(_, e)| {
-                (e.code() == "RAPYER_WRONGTYPE")
-                    .then(|| e.details().and_then(wrong_type_of))
-                    .flatten()
-            })
-        {
-            return wrong;
+/// [`Error::UnexpectedReply`] for reply `v` to `context` (abbreviated).
+pub(crate) fn unexpected(context: &str, v: &redis::Value) -> Error {
+    let mut reply = format!("{v:?}");
+    if reply.len() > 120 {
+        let mut cut = 120;
+        while !reply.is_char_boundary(cut) {
+            cut -= 1;
         }
-        Error::Redis(err)
+        reply.truncate(cut);
+        reply.push('…');
     }
-}
-
-/// `Error::WrongType` from the details of a `RAPYER_WRONGTYPE <found> <expected> <key>`
-/// reply (types.lua).
-pub(crate) fn wrong_type_of(details: &str) -> Option<Error> {
-    let mut parts = details.splitn(3, ' ');
-    let found = parts.next()?;
-    let expected = parts.next()?;
-    let key = parts.next()?;
-    Some(wrong_type(key, found, expected))
-}
-
-/// `Error::WrongType` for `key`, naming model and field from the key's layout.
-pub(crate) fn wrong_type(key: &str, found: &str, expected: &str) -> Error {
-    let (model, field, what) = crate::keys::describe(key);
-    Error::WrongType {
-        model,
-        key: key.to_owned(),
-        field,
-        what,
-        found: redis_type(found),
-        expected: redis_type(expected),
-    }
-}
-
-/// The name of a Redis type as a static string ("other" for any other).
-fn redis_type(name: &str) -> &'static str {
-    match name {
-        "string" => "string",
-        "list" => "list",
-        "hash" => "hash",
-        "set" => "set",
-        "zset" => "zset",
-        "stream" => "stream",
-        _ => "other",
+    Error::UnexpectedReply {
+        context: context.to_owned(),
+        reply,
     }
 }

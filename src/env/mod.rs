@@ -18,6 +18,11 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "blocking")]
+mod connector;
+#[cfg(feature = "blocking")]
+pub(crate) use connector::Connector;
+
 /// Settings of one environment. Build with [`EnvironmentConfig::new`] and the setters.
 ///
 /// ```
@@ -148,7 +153,7 @@ pub(crate) struct EnvInner {
     /// unless flushed since: then EVALSHA's NOSCRIPT path reloads them).
     scripts: parking_lot::Mutex<std::collections::HashSet<String>>,
     #[cfg(feature = "blocking")]
-    pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<crate::sync::Connector>>,
+    pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<Connector>>,
     #[cfg(feature = "tokio")]
     pub(crate) manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
 }
