@@ -11,8 +11,7 @@ use redis::Value;
 pub use crate::error::BulkError;
 use crate::error::{Error, Result, unexpected};
 use crate::keys;
-use crate::model::Model;
-use crate::plan::{self, Ctx};
+use crate::context::Ctx;
 use crate::scripts::{self, Invocation};
 
 /// Documents per chunk unless [`Bulk::chunk_size`] says otherwise.
@@ -74,13 +73,13 @@ impl<M> fmt::Debug for Bulk<'_, M> {
     }
 }
 
-impl<M: Model> Default for Bulk<'_, M> {
+impl<M> Default for Bulk<'_, M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<'a, M: Model> Bulk<'a, M> {
+impl<'a, M> Bulk<'a, M> {
     /// Chunks of [`DEFAULT_CHUNK`] documents, no progress callback, missing ids are an
     /// error for `get`.
     pub fn new() -> Self {
@@ -164,7 +163,7 @@ impl BulkMode {
 
 /// Builds one chunk's call in `bulk.lua`'s layout: the model's layout and each shard's
 /// keys once, then each document (`per_doc` appends its arguments after shard and id).
-fn chunk_call(
+pub(crate) fn chunk_call(
     ctx: &Ctx,
     mode: BulkMode,
     ids: &[String],
@@ -225,7 +224,7 @@ fn chunk_call(
 
 /// Refuses an id that appears twice in one call (the second write would silently
 /// replace the first, and an insert could not say which one it stored).
-fn no_repeats<'i>(ctx: &Ctx, ids: impl Iterator<Item = &'i str>) -> Result<()> {
+pub(crate) fn no_repeats<'i>(ctx: &Ctx, ids: impl Iterator<Item = &'i str>) -> Result<()> {
     let mut seen = HashSet::new();
     for id in ids {
         if !seen.insert(id) {
@@ -236,30 +235,6 @@ fn no_repeats<'i>(ctx: &Ctx, ids: impl Iterator<Item = &'i str>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Plans the chunks writing `models`. Every model is encoded and checked first: bad
-/// input is refused before anything is sent.
-pub(crate) fn write_chunks<M: Model>(
-    ctx: &Ctx,
-    models: &[M],
-    mode: BulkMode,
-    chunk: usize,
-) -> Result<Vec<Chunk>> {
-    let ids: Vec<String> = models.iter().map(Model::id).collect();
-    no_repeats(ctx, ids.iter().map(String::as_str))?;
-    let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
-    for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
-        let call = chunk_call(ctx, mode, ids, |i, args| {
-            plan::push_content(args, plan::encode(ctx, &models[i])?);
-            Ok(())
-        })?;
-        out.push(Chunk {
-            ids: ids.to_vec(),
-            call,
-        });
-    }
-    Ok(out)
 }
 
 /// Plans the chunks deleting documents `ids` (repeats are harmless and kept).
@@ -386,18 +361,4 @@ fn lost_reply(e: &Error) -> bool {
         Error::UnexpectedReply { .. } => true,
         _ => false,
     }
-}
-
-/// Fresh copies of `model` under new auto ids, for `duplicate`.
-pub(crate) fn copies<M: Model + Clone>(model: &M, n: usize) -> Vec<M>
-where
-    M::Key: crate::codec::AutoKey,
-{
-    (0..n)
-        .map(|_| {
-            let mut copy = model.clone();
-            copy.__set_key(<M::Key as crate::codec::AutoKey>::generate());
-            copy
-        })
-        .collect()
 }

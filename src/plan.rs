@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use redis::Value;
 
+use crate::bulk;
 use crate::codec::{Decoder, Encoder, Key};
 use crate::env::Environment;
 pub(crate) use crate::context::Ctx;
@@ -672,3 +673,42 @@ fn pairs(items: Vec<Vec<u8>>) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> {
     std::iter::from_fn(move || Some((it.next()?, it.next()?)))
 }
 
+// ---- bulk chunks of whole models -----------------------------------------------------------
+
+/// Plans the chunks writing `models`. Every model is encoded and checked first: bad
+/// input is refused before anything is sent.
+pub(crate) fn write_chunks<M: Model>(
+    ctx: &Ctx,
+    models: &[M],
+    mode: bulk::BulkMode,
+    chunk: usize,
+) -> Result<Vec<bulk::Chunk>> {
+    let ids: Vec<String> = models.iter().map(Model::id).collect();
+    bulk::no_repeats(ctx, ids.iter().map(String::as_str))?;
+    let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
+    for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
+        let call = bulk::chunk_call(ctx, mode, ids, |i, args| {
+            push_content(args, encode(ctx, &models[i])?);
+            Ok(())
+        })?;
+        out.push(bulk::Chunk {
+            ids: ids.to_vec(),
+            call,
+        });
+    }
+    Ok(out)
+}
+
+/// Fresh copies of `model` under new auto ids, for `duplicate`.
+pub(crate) fn copies<M: Model + Clone>(model: &M, n: usize) -> Vec<M>
+where
+    M::Key: crate::codec::AutoKey,
+{
+    (0..n)
+        .map(|_| {
+            let mut copy = model.clone();
+            copy.__set_key(<M::Key as crate::codec::AutoKey>::generate());
+            copy
+        })
+        .collect()
+}

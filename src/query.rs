@@ -11,8 +11,8 @@ use redis::Value;
 
 use crate::codec::{FieldPath, Indexable, Scalar};
 use crate::error::{Error, Result};
-use crate::model::Model;
-use crate::plan::{Ctx, unexpected};
+use crate::context::Ctx;
+use crate::error::unexpected;
 use crate::schema::IndexKind;
 use crate::scripts::{self, Invocation};
 
@@ -296,7 +296,7 @@ impl<M> Clone for Query<M> {
     }
 }
 
-impl<M: Model> Query<M> {
+impl<M> Query<M> {
     /// A query for documents matching `expr`.
     pub fn new(expr: Expr) -> Self {
         Self {
@@ -456,7 +456,7 @@ fn encode(
     Ok(())
 }
 
-impl<M: Model> Query<M> {
+impl<M> Query<M> {
     /// One `query.lua` call per shard; `count`: count only.
     pub(crate) fn plan(&self, ctx: &Ctx, count: bool) -> Result<QueryPlan> {
         let order_kind = match &self.order {

@@ -376,7 +376,7 @@ pub(crate) async fn bulk_write<M: Model>(
     bulk: &mut Bulk<'_, M>,
 ) -> Result<u64> {
     let ctx = Ctx::of::<M>()?;
-    let chunks = bulk::write_chunks(&ctx, models, mode, bulk.chunk()?)?;
+    let chunks = plan::write_chunks(&ctx, models, mode, bulk.chunk()?)?;
     run_chunks(&ctx, chunks, bulk).await
 }
 
@@ -424,7 +424,7 @@ pub(crate) async fn duplicate_many<M: Model + Clone>(
 where
     M::Key: AutoKey,
 {
-    let copies = bulk::copies(model, n);
+    let copies = plan::copies(model, n);
     bulk_write(&copies, BulkMode::Insert, bulk).await?;
     Ok(copies)
 }
