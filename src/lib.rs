@@ -10,24 +10,29 @@ compile_error!(
     "rapyer needs at least one API: enable the `blocking` feature, the `tokio` feature, or both (the default)"
 );
 
-mod atomic;
-mod bulk;
+// bottom: no I/O, nothing above
 mod codec;
-mod context;
-mod env;
 mod error;
-mod failure;
 mod id;
 mod keys;
+mod schema;
+// environments, scripts, the executor
+mod context;
+mod env;
+mod exec;
+mod failure;
+mod scripts;
+// fields and their kinds
+mod field;
+mod kinds;
+// documents and the sans-IO builders
+mod bulk;
 mod lock;
 mod model;
-
-extern crate self as rapyer;
 mod plan;
 mod query;
-mod safe;
-mod schema;
-mod scripts;
+
+extern crate self as rapyer;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -39,14 +44,14 @@ pub mod sync;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asynchronous::pipeline;
-pub use atomic::{
-    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pending,
-    Pipeline, ScalarRef, SetLike, SetRef, Slot,
+pub use exec::{Pending, Pipeline, Slot};
+pub use kinds::{
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
+    SetLike, SetRef,
 };
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
-pub use codec::{
-    AutoKey, Element, Field, FieldPath, Indexable, IndexableScalar, Key, MapKey, Scalar,
-};
+pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
+pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
     EnvironmentGuard, Stats, current_environment, environment, init, register_environment,
@@ -58,7 +63,7 @@ pub use keys::MAX_ID_LEN;
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
-pub use safe::{FieldFailure, Lazy, LoadState, Safe};
+pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
@@ -79,15 +84,16 @@ pub use rapyer_derive::Model;
 /// Not public API: what the derive's generated code calls.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::atomic::{BlobRef, DocRef};
-    pub use crate::codec::{
-        Decoder, Encoder, decode_blob, describe_blob, encode_blob, from_msgpack, join,
-        mark_indexed, scalar_atomic, scalar_decode, scalar_describe, scalar_encode, to_msgpack,
+    pub use crate::codec::{Decoder, Encoder, from_msgpack, join, to_msgpack};
+    pub use crate::exec::DocRef;
+    pub use crate::field::{
+        FieldFailure, mark_indexed, scalar_decode, scalar_describe, scalar_encode,
     };
-    pub use crate::safe::{
-        BlobField, FieldFailure, LoadState, blob_fns, encode_plain, field_fns, load_plain,
-        plain_failures,
+    pub use crate::kinds::blob::{BlobField, BlobRef, decode_blob, describe_blob, encode_blob};
+    pub use crate::kinds::safe::{
+        LoadState, blob_fns, encode_plain, field_fns, load_plain, plain_failures,
     };
+    pub use crate::kinds::scalar::scalar_atomic;
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
     pub use once_cell::sync::OnceCell;
 
@@ -97,5 +103,5 @@ pub mod __private {
     pub fn assert_key<T: crate::Key>() {}
     /// Compile-time check that a blob field's type is serde-serializable (or `Safe`/`Lazy`
     /// of such a type).
-    pub fn assert_blob<T: crate::safe::BlobField>() {}
+    pub fn assert_blob<T: crate::kinds::blob::BlobField>() {}
 }

@@ -78,7 +78,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// `Lazy<T>` fields once an access met bad bytes. Saves write these fields' stored
     /// bytes back unchanged; assigning a field (or [`Model::accept_fallbacks`]) takes it
     /// off the list. Empty for a model that loaded cleanly.
-    fn failed_fields(&self) -> Vec<crate::FieldFailure>;
+    fn failed_fields(&self) -> Vec<crate::field::FieldFailure>;
 
     /// Lets the next save write the fallback values of every quarantined field over the
     /// stored bytes it could not decode (the caller's opt-in to lose them).

@@ -9,7 +9,8 @@ use std::ops::{BitAnd, BitOr, Not};
 
 use redis::Value;
 
-use crate::codec::{FieldPath, Indexable, Scalar};
+use crate::codec::{FieldPath, Scalar};
+use crate::field::Indexable;
 use crate::error::{Error, Result};
 use crate::context::Ctx;
 use crate::error::unexpected;
@@ -141,11 +142,11 @@ pub trait QueryField: Indexable {
     type Value: Scalar;
 }
 
-impl<T: crate::codec::IndexableScalar + crate::codec::Field> QueryField for T {
+impl<T: crate::field::IndexableScalar + crate::field::Field> QueryField for T {
     type Value = T;
 }
 
-impl<T: crate::codec::IndexableScalar> QueryField for Option<T> {
+impl<T: crate::field::IndexableScalar> QueryField for Option<T> {
     type Value = T;
 }
 

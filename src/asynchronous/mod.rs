@@ -13,7 +13,7 @@ use std::future::Future;
 use maybe_async::must_be_async as maybe_async_mode;
 use tracing::Instrument;
 
-use crate::atomic::Pipeline;
+use crate::exec::Pipeline;
 use crate::bulk::{Bulk, BulkMode};
 use crate::codec::AutoKey;
 use crate::error::Result;
@@ -528,7 +528,7 @@ pub fn pipeline<'a, T: Send + 'a>(
 }
 
 /// `.await` runs an atomic operation (one round trip).
-impl<'a, R: Send + 'a> std::future::IntoFuture for crate::atomic::Pending<'a, R> {
+impl<'a, R: Send + 'a> std::future::IntoFuture for crate::exec::Pending<'a, R> {
     type Output = Result<R>;
     type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Result<R>> + Send + 'a>>;
 

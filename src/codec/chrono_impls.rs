@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use super::{Decoder, Element, Encoder, Field, FieldKind, FieldPath, FieldSchema, Scalar};
-use crate::error::Result;
+use super::{Element, Scalar};
 
 fn micros(bytes: &[u8]) -> std::result::Result<i64, String> {
     <i64 as Scalar>::decode_scalar(bytes)
@@ -43,5 +42,4 @@ impl Scalar for NaiveDate {
     }
 }
 
-super::scalar_fields!(DateTime<Utc>, NaiveDateTime, NaiveDate);
-super::scalar_elements!(DateTime<Utc>, NaiveDateTime, NaiveDate);
+super::scalars::scalar_elements!(DateTime<Utc>, NaiveDateTime, NaiveDate);

@@ -466,7 +466,7 @@ pub fn sync_pipeline<'a, T>(f: impl FnOnce(&mut Pipeline<'a>) -> Result<T>) -> R
     Ok(out)
 }
 
-impl<R> crate::atomic::Pending<'_, R> {
+impl<R> crate::exec::Pending<'_, R> {
     /// Runs this atomic operation now (one round trip) and returns its result.
     pub fn sync_run(self) -> Result<R> {
         let _s = tracing::debug_span!("rapyer.atomic", model = self.doc.schema.name, id = %self.doc.id, op = self.op.code)
@@ -490,9 +490,10 @@ macro_rules! sync_ops {
     )*};
 }
 
-use crate::atomic::{
-    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, Pipeline,
-    ScalarRef, SetLike, SetRef,
+use crate::exec::Pipeline;
+use crate::kinds::{
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
+    SetLike, SetRef,
 };
 use crate::codec::{Element, MapKey, Scalar};
 

@@ -1,0 +1,435 @@
+//! The executor: what an atomic operation is (`Op` on a `Target` of a `DocRef`), the
+//! pending call that runs it (`Pending`), the op plan that batches many into one
+//! `exec.lua` call (`ExecPlan`), pipelines (`Pipeline`, `Slot`) and the reply protocol
+//! (`reply`). Sans-IO; the mode shells run a [`Pending`] (`.await` or `.sync_run()`). It
+//! knows no field kind: the kinds (`crate::kinds`) build their handles on it.
+//!
+//! Each operation is one `exec.lua` call: it checks that the document exists (no orphans),
+//! applies the op to the value stored on the server, and replies with what the local copy
+//! needs to end equal to Redis.
+
+use std::fmt;
+use std::sync::Arc;
+
+use redis::Value;
+
+use crate::context::Ctx;
+use crate::error::{Error, Result, unexpected};
+use crate::schema::ModelSchema;
+use crate::scripts::{self, Invocation};
+
+mod pipeline;
+mod reply;
+
+pub use pipeline::{Pipeline, Slot};
+pub(crate) use reply::*;
+
+/// The document an atomic handle addresses.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct DocRef {
+    pub(crate) schema: &'static ModelSchema,
+    pub(crate) id: String,
+}
+
+impl DocRef {
+    #[doc(hidden)]
+    pub fn new(schema: &'static ModelSchema, id: String) -> Arc<Self> {
+        Arc::new(Self { schema, id })
+    }
+}
+
+/// Where an op applies: a root hash field, or a collection key, by field path.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Root(String),
+    Collection(String),
+}
+
+impl Target {
+    fn path(&self) -> &str {
+        match self {
+            Target::Root(p) | Target::Collection(p) => p,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Op {
+    pub code: &'static str,
+    pub target: Target,
+    pub args: Vec<Vec<u8>>,
+}
+
+/// Reads the op's reply (`None`: the document is missing and the op was `if_exists`).
+/// The local copy an atomic handle mirrors into (none for `Model::at(id)` handles).
+/// Shared, so several ops of one pipeline may address the same field; applied in op
+/// order after the server replied.
+pub(crate) type Mirror<'a, T> = Option<Arc<parking_lot::Mutex<&'a mut T>>>;
+
+/// Applies `f` to the local copy, if there is one.
+pub(crate) fn mirror_apply<T>(local: Mirror<'_, T>, f: impl FnOnce(&mut T)) {
+    if let Some(local) = local {
+        f(&mut local.lock());
+    }
+}
+
+pub(crate) fn mirror<T>(local: Option<&mut T>) -> Mirror<'_, T> {
+    local.map(|l| Arc::new(parking_lot::Mutex::new(l)))
+}
+
+type Finish<'a, R> = Box<dyn FnOnce(Option<Value>) -> Result<R> + Send + 'a>;
+
+/// One atomic operation, built and ready to run: `.await` it (feature `tokio`) or call
+/// `.sync_run()` (feature `blocking`). Nothing is sent before that.
+#[must_use = "an atomic operation does nothing until it is awaited or run"]
+pub struct Pending<'a, R> {
+    pub(crate) doc: Arc<DocRef>,
+    pub(crate) op: Op,
+    pub(crate) finish: Finish<'a, R>,
+    pub(crate) early: Option<Error>,
+    pub(crate) skip_missing: bool,
+    pub(crate) refresh: bool,
+}
+
+impl<R> fmt::Debug for Pending<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("model", &self.doc.schema.name)
+            .field("id", &self.doc.id)
+            .field("op", &self.op.code)
+            .field("field", &self.op.target.path())
+            .finish()
+    }
+}
+
+impl<'a, R> Pending<'a, R> {
+    pub(crate) fn new(
+        doc: &Arc<DocRef>,
+        code: &'static str,
+        target: Target,
+        args: Vec<Vec<u8>>,
+        finish: impl FnOnce(Value) -> Result<R> + Send + 'a,
+    ) -> Self {
+        Self {
+            doc: doc.clone(),
+            op: Op { code, target, args },
+            finish: Box::new(move |v: Option<Value>| finish(v.unwrap_or(Value::Nil))),
+            early: None,
+            skip_missing: false,
+            refresh: true,
+        }
+    }
+
+    /// The same operation with its result dropped (for lists of mixed operations).
+    #[doc(hidden)]
+    pub fn map_any(self) -> Pending<'a, ()>
+    where
+        R: 'a,
+    {
+        map_pending(self, |_| Ok(()))
+    }
+
+    /// Leaves the document's TTL as it is for this call, whatever the model's
+    /// `ttl_refresh` policy says.
+    pub fn no_refresh(mut self) -> Self {
+        self.refresh = false;
+        self
+    }
+
+    /// Skips the operation silently when the document does not exist ("ignore if
+    /// deleted"): the result is `None` then, and nothing is written.
+    pub fn if_exists(self) -> Pending<'a, Option<R>>
+    where
+        R: 'a,
+    {
+        let finish = self.finish;
+        Pending {
+            doc: self.doc,
+            op: self.op,
+            finish: Box::new(move |v: Option<Value>| match v {
+                None => Ok(None),
+                some => finish(some).map(Some),
+            }),
+            early: self.early,
+            skip_missing: true,
+            refresh: self.refresh,
+        }
+    }
+
+    /// Builds the script call, or the error found before sending.
+    pub(crate) fn prepare(&mut self) -> Result<ExecPlan> {
+        if let Some(e) = self.early.take() {
+            return Err(e);
+        }
+        ExecPlan::build(&[PlanItem {
+            doc: &self.doc,
+            op: &self.op,
+            skip_missing: self.skip_missing,
+            refresh: self.refresh,
+        }])
+    }
+
+    /// Reads the script's reply.
+    pub(crate) fn complete(self, plan: &ExecPlan, reply: Result<Value>) -> Result<R> {
+        let mut values = plan.results(reply)?;
+        (self.finish)(values.pop().flatten())
+    }
+
+    /// An op whose input was rejected before anything could be sent.
+    pub(crate) fn rejected(doc: &Arc<DocRef>, target: Target, err: Error) -> Self {
+        Self {
+            doc: doc.clone(),
+            op: Op {
+                code: "get",
+                target,
+                args: vec![],
+            },
+            finish: Box::new(|_| unreachable_finish()),
+            early: Some(err),
+            skip_missing: false,
+            refresh: false,
+        }
+    }
+}
+
+/// Maps the result of a pending op.
+pub(crate) fn map_pending<'a, A: 'a, B>(
+    p: Pending<'a, A>,
+    f: impl FnOnce(A) -> Result<B> + Send + 'a,
+) -> Pending<'a, B> {
+    let finish = p.finish;
+    Pending {
+        doc: p.doc,
+        op: p.op,
+        finish: Box::new(move |v| finish(v).and_then(f)),
+        early: p.early,
+        skip_missing: p.skip_missing,
+        refresh: p.refresh,
+    }
+}
+
+pub(crate) fn unreachable_finish<R>() -> Result<R> {
+    Err(Error::InvalidInput(
+        "operation was rejected before sending".into(),
+    ))
+}
+
+/// Ops that only read (they refresh the TTL under a `read` policy, not `write`).
+pub(crate) fn is_read(code: &str) -> bool {
+    matches!(
+        code,
+        "get"
+            | "strlen"
+            | "llen"
+            | "lrange"
+            | "lindex"
+            | "hget"
+            | "hkeys"
+            | "hlen"
+            | "hgetall"
+            | "sismember"
+            | "scard"
+            | "smembers"
+    )
+}
+
+/// One `exec.lua` call over one or more documents, and how to read its reply.
+pub(crate) struct ExecPlan {
+    pub(crate) env: crate::env::Environment,
+    pub(crate) call: Invocation,
+    ops: Vec<(usize, &'static str, Target)>,
+    docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
+}
+
+/// What one op asks of the plan: its document, the op, whether a missing document is
+/// skipped, whether it may refresh the TTL.
+pub(crate) struct PlanItem<'p> {
+    pub doc: &'p Arc<DocRef>,
+    pub op: &'p Op,
+    pub skip_missing: bool,
+    pub refresh: bool,
+}
+
+impl ExecPlan {
+    /// Groups `items` by document (in first-seen order) into one script call. All
+    /// documents must resolve to the same environment.
+    pub(crate) fn build(items: &[PlanItem<'_>]) -> Result<Self> {
+        let mut env: Option<crate::env::Environment> = None;
+        let mut docs: Vec<(&'static str, String, crate::keys::DocKeys)> = Vec::new();
+        let mut doc_flags: Vec<(bool, Option<String>)> = Vec::new();
+        let mut ops = Vec::with_capacity(items.len());
+        let mut op_args: Vec<Vec<u8>> = Vec::new();
+        for item in items {
+            let schema = item.doc.schema;
+            let d = match docs
+                .iter()
+                .position(|(m, id, _)| *m == schema.name && *id == item.doc.id)
+            {
+                Some(d) => {
+                    // a doc skips only if every op on it asks to
+                    doc_flags[d].0 &= item.skip_missing;
+                    d
+                }
+                None => {
+                    let ctx = Ctx::for_schema(schema)?;
+                    match &env {
+                        None => env = Some(ctx.env.clone()),
+                        Some(e) if !e.same(&ctx.env) => {
+                            return Err(Error::InvalidInput(format!(
+                                "a pipeline runs in one environment; {} `{}` resolves to `{}`, not `{}`",
+                                schema.name,
+                                item.doc.id,
+                                ctx.env.name(),
+                                e.name()
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                    docs.push((schema.name, item.doc.id.clone(), ctx.doc(&item.doc.id)?));
+                    doc_flags.push((item.skip_missing, None));
+                    docs.len() - 1
+                }
+            };
+            if item.refresh
+                && let Some(spec) = schema.refresh_spec(!is_read(item.op.code))
+            {
+                // one spec per model: a document's ops share it
+                doc_flags[d].1 = Some(spec);
+            }
+            let index = match &item.op.target {
+                Target::Root(_) => 1,
+                Target::Collection(path) => {
+                    let keys = &docs[d].2;
+                    3 + keys
+                        .collections
+                        .iter()
+                        .position(|(p, _)| p == path)
+                        .ok_or_else(|| {
+                            Error::InvalidInput(format!(
+                                "{}: no collection field `{path}`",
+                                schema.name
+                            ))
+                        })?
+                }
+            };
+            let field = match &item.op.target {
+                Target::Root(path) => path.as_str(),
+                Target::Collection(_) => "",
+            };
+            op_args.push((d + 1).to_string().into_bytes());
+            op_args.push(item.op.code.as_bytes().to_vec());
+            op_args.push(index.to_string().into_bytes());
+            op_args.push(field.as_bytes().to_vec());
+            op_args.push(item.op.args.len().to_string().into_bytes());
+            op_args.extend(item.op.args.iter().cloned());
+            ops.push((d, item.op.code, item.op.target.clone()));
+        }
+        let env = env.ok_or_else(|| Error::InvalidInput("empty plan".into()))?;
+        let mut keys = Vec::new();
+        let mut args = vec![docs.len().to_string().into_bytes()];
+        for ((_, id, dk), (skip, refresh)) in docs.iter().zip(&doc_flags) {
+            let before = keys.len();
+            keys.push(dk.root.clone());
+            keys.push(dk.ids.clone());
+            keys.extend(dk.collections.iter().map(|(_, k)| k.clone()));
+            args.push(if *skip { b"i".to_vec() } else { Vec::new() });
+            args.push(id.as_bytes().to_vec());
+            args.push(refresh.as_deref().unwrap_or("0").as_bytes().to_vec());
+            args.push((keys.len() - before).to_string().into_bytes());
+            args.extend(dk.index_specs(keys.len() + 1));
+            keys.extend(dk.indexes.iter().map(|ix| ix.key.clone()));
+        }
+        args.push(ops.len().to_string().into_bytes());
+        args.extend(op_args);
+        Ok(Self {
+            env,
+            call: Invocation {
+                script: &scripts::EXEC,
+                source: scripts::EXEC_SRC,
+                keys,
+                args,
+            },
+            ops,
+            docs,
+        })
+    }
+
+    /// One value per op (`None`: its document was missing and skipped), or the error:
+    /// `NotFound` for a missing document, `Rejected` naming the op that failed.
+    pub(crate) fn results(&self, reply: Result<Value>) -> Result<Vec<Option<Value>>> {
+        let reply = match reply {
+            Err(Error::Redis(e)) if e.code() == Some("RAPYER") => {
+                let detail = e.detail().unwrap_or_default();
+                let (n, reason) = detail.split_once(' ').unwrap_or((detail, ""));
+                let op = n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.ops.get(i.wrapping_sub(1)));
+                let Some((d, code, target)) = op else {
+                    return Err(Error::Redis(e));
+                };
+                let (model, _, keys) = &self.docs[*d];
+                let key = match target {
+                    Target::Collection(p) => keys
+                        .collections
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map(|(_, k)| k.clone())
+                        .unwrap_or_else(|| keys.root.clone()),
+                    Target::Root(_) => keys.root.clone(),
+                };
+                return Err(Error::Rejected {
+                    model,
+                    key,
+                    field: target.path().to_owned(),
+                    op: code,
+                    reason: reason.to_owned(),
+                });
+            }
+            other => other?,
+        };
+        let mut items = match reply {
+            Value::Array(items) => items.into_iter(),
+            other => return Err(unexpected("atomic operation", &other)),
+        };
+        match items.next() {
+            Some(Value::Int(1)) => {
+                let skipped: Vec<usize> = match items.next() {
+                    Some(Value::Array(ds)) => ds
+                        .into_iter()
+                        .map(|v| int(v, "skipped").map(|d| d as usize - 1))
+                        .collect::<Result<_>>()?,
+                    _ => Vec::new(),
+                };
+                let values: Vec<Value> = items.collect();
+                if values.len() != self.ops.len() {
+                    return Err(unexpected("atomic operation", &Value::Array(values)));
+                }
+                Ok(values
+                    .into_iter()
+                    .zip(&self.ops)
+                    .map(|(v, (d, _, _))| if skipped.contains(d) { None } else { Some(v) })
+                    .collect())
+            }
+            Some(Value::Int(0)) => {
+                let d = items
+                    .next()
+                    .map(|v| int(v, "missing document"))
+                    .transpose()?
+                    .unwrap_or(1) as usize;
+                let (model, id, keys) = self.docs.get(d.wrapping_sub(1)).unwrap_or(&self.docs[0]);
+                Err(Error::NotFound {
+                    model,
+                    id: id.clone(),
+                    key: keys.root.clone(),
+                })
+            }
+            other => Err(unexpected(
+                "atomic operation",
+                other.as_ref().unwrap_or(&Value::Nil),
+            )),
+        }
+    }
+}
+

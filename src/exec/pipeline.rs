@@ -1,0 +1,188 @@
+//! Pipelines: many operations on one or more documents, one atomic `exec.lua` call.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use redis::Value;
+
+use crate::codec::{Element, Scalar};
+use crate::error::{Error, Result};
+use super::{DocRef, ExecPlan, Op, Pending, PlanItem};
+
+// ---- pipelines -----------------------------------------------------------------------------
+
+/// The result of one operation added to a [`Pipeline`], readable once the pipeline ran.
+#[derive(Debug)]
+pub struct Slot<R>(Arc<OnceLock<R>>);
+
+impl<R> Clone for Slot<R> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<R> Slot<R> {
+    /// The result, once the pipeline ran (`None` before, or when the op was skipped
+    /// because its document was missing).
+    pub fn get(&self) -> Option<&R> {
+        self.0.get()
+    }
+}
+
+type Entry<'a> = (
+    PlanItemOwned,
+    Box<dyn FnOnce(Option<Value>) -> Result<()> + Send + 'a>,
+);
+
+pub(crate) struct PlanItemOwned {
+    doc: Arc<DocRef>,
+    op: Op,
+    skip_missing: bool,
+    refresh: bool,
+}
+
+/// Many atomic operations, over one or many documents, applied in **one atomic round
+/// trip**: all of them or none. Build it, then run it (`.sync_run()` / `.run().await`),
+/// like a redis-rs pipeline; or use [`crate::Model`]'s `pipeline` / `sync_pipeline`.
+///
+/// Semantics: every op applies to the value stored on the server when the pipeline runs;
+/// an op that fails (a refusal, a wrong type) aborts the whole pipeline with nothing
+/// applied; a document that does not exist fails it with `NotFound` unless
+/// [`skip_missing`](Self::skip_missing) is set. Local copies are updated from the
+/// server's replies after success, and not at all on failure.
+///
+/// Nesting is explicit: a helper that takes `&mut Pipeline` adds to (joins) the caller's
+/// pipeline; a helper that builds its own and runs it is a separate round trip;
+/// [`join`](Self::join) moves another pipeline's ops into this one.
+#[must_use = "a pipeline does nothing until it is run"]
+pub struct Pipeline<'a> {
+    entries: Vec<Entry<'a>>,
+    skip_missing: bool,
+    early: Option<Error>,
+}
+
+impl fmt::Debug for Pipeline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field(
+                "ops",
+                &self
+                    .entries
+                    .iter()
+                    .map(|(i, _)| (i.doc.schema.name, i.doc.id.as_str(), i.op.code))
+                    .collect::<Vec<_>>(),
+            )
+            .field("skip_missing", &self.skip_missing)
+            .finish()
+    }
+}
+
+impl Default for Pipeline<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    /// An empty pipeline.
+    pub fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            skip_missing: false,
+            early: None,
+        }
+    }
+
+    /// Adds an operation; its result is readable from the returned slot after the run.
+    pub fn add<R: Send + Sync + 'static>(&mut self, op: Pending<'a, R>) -> Slot<R> {
+        let slot = Slot(Arc::new(OnceLock::new()));
+        let Pending {
+            doc,
+            op,
+            finish,
+            early,
+            skip_missing,
+            refresh,
+        } = op;
+        if let Some(e) = early {
+            self.early.get_or_insert(e);
+        }
+        let out = slot.clone();
+        let handles_none = skip_missing;
+        self.entries.push((
+            PlanItemOwned {
+                doc,
+                op,
+                skip_missing,
+                refresh,
+            },
+            Box::new(move |v: Option<Value>| {
+                if v.is_none() && !handles_none {
+                    return Ok(()); // skipped with the pipeline's skip_missing: no mirror
+                }
+                let r = finish(v)?;
+                let _ = out.0.set(r);
+                Ok(())
+            }),
+        ));
+        slot
+    }
+
+    /// Ops on documents that do not exist are skipped silently ("ignore if deleted")
+    /// instead of failing the pipeline; nothing is created for them.
+    pub fn skip_missing(&mut self) -> &mut Self {
+        self.skip_missing = true;
+        self
+    }
+
+    /// Moves every op of `other` into this pipeline (they run in this one's round trip).
+    pub fn join(&mut self, other: Pipeline<'a>) -> &mut Self {
+        if let Some(e) = other.early {
+            self.early.get_or_insert(e);
+        }
+        self.skip_missing |= other.skip_missing;
+        self.entries.extend(other.entries);
+        self
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no operation was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The plan to send (`None` for an empty pipeline), or the input error found first.
+    pub(crate) fn prepare(&mut self) -> Result<Option<ExecPlan>> {
+        if let Some(e) = self.early.take() {
+            return Err(e);
+        }
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        let items: Vec<PlanItem<'_>> = self
+            .entries
+            .iter()
+            .map(|(i, _)| PlanItem {
+                doc: &i.doc,
+                op: &i.op,
+                skip_missing: i.skip_missing || self.skip_missing,
+                refresh: i.refresh,
+            })
+            .collect();
+        ExecPlan::build(&items).map(Some)
+    }
+
+    /// Applies the replies to every op's local mirror and slot.
+    pub(crate) fn complete(self, plan: &ExecPlan, reply: Result<Value>) -> Result<()> {
+        let values = plan.results(reply)?;
+        for ((_, finish), v) in self.entries.into_iter().zip(values) {
+            finish(v)?;
+        }
+        Ok(())
+    }
+}
+

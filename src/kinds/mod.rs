@@ -1,0 +1,18 @@
+//! The field kinds: one module per kind, each with what makes it (its `Field` impls,
+//! its atomic handle and every operation, its reply decoding and mirror, the Lua op
+//! functions it needs). A new kind is a new module here and one line below.
+
+pub mod blob;
+pub mod list;
+pub mod map;
+pub mod option;
+pub mod safe;
+pub mod scalar;
+pub mod set;
+
+pub use blob::BlobRef;
+pub use list::{ListLike, ListRef};
+pub use map::{MapLike, MapRef};
+pub use option::OptionRef;
+pub use scalar::{AtomicInt, AtomicNumber, ScalarRef};
+pub use set::{SetLike, SetRef};
