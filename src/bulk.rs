@@ -8,10 +8,10 @@ use std::marker::PhantomData;
 
 use redis::Value;
 
+use crate::context::Ctx;
 pub use crate::error::BulkError;
 use crate::error::{Error, Result, unexpected};
 use crate::keys;
-use crate::context::Ctx;
 use crate::scripts::{self, Invocation};
 
 /// Documents per chunk unless [`Bulk::chunk_size`] says otherwise.

@@ -44,26 +44,26 @@ pub mod sync;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asynchronous::pipeline;
-pub use exec::{Pending, Pipeline, Slot};
-pub use kinds::{
-    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
-    SetLike, SetRef,
-};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
-pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
     EnvironmentGuard, Stats, current_environment, environment, init, register_environment,
     set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
+pub use exec::{Pending, Pipeline, Slot};
+pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
+pub use kinds::safe::{Lazy, LoadState, Safe};
+pub use kinds::{
+    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
+    SetLike, SetRef,
+};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
-pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]

@@ -7,8 +7,8 @@ use redis::Value;
 
 use crate::bulk;
 use crate::codec::{Decoder, Encoder, Key};
-use crate::env::Environment;
 pub(crate) use crate::context::Ctx;
+use crate::env::Environment;
 pub(crate) use crate::error::unexpected;
 use crate::error::{Error, Result};
 use crate::keys::{self, DocKeys};
@@ -29,7 +29,6 @@ pub(crate) enum Load {
     /// `load.lua`: the same reads plus the TTL refresh, in one script.
     Refresh(Invocation),
 }
-
 
 /// Plans the load of document `id`: refreshes the TTL when the model's policy says so
 /// and the caller did not opt out (`peek`).

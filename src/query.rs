@@ -10,10 +10,10 @@ use std::ops::{BitAnd, BitOr, Not};
 use redis::Value;
 
 use crate::codec::{FieldPath, Scalar};
-use crate::field::Indexable;
-use crate::error::{Error, Result};
 use crate::context::Ctx;
 use crate::error::unexpected;
+use crate::error::{Error, Result};
+use crate::field::Indexable;
 use crate::schema::IndexKind;
 use crate::scripts::{self, Invocation};
 

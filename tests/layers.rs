@@ -60,7 +60,8 @@ fn code_only(text: &str) -> String {
                     i += 1;
                 }
             }
-        } else if b[i] == b'r' && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
+        } else if b[i] == b'r'
+            && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
             && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
         {
             // raw string r"…" / r#"…"#
@@ -94,8 +95,7 @@ fn code_only(text: &str) -> String {
             }
             i += 1;
             out.extend_from_slice(b"\"\"");
-        } else if b[i] == b'\''
-            && (b.get(i + 2) == Some(&b'\'') || (b.get(i + 1) == Some(&b'\\')))
+        } else if b[i] == b'\'' && (b.get(i + 2) == Some(&b'\'') || (b.get(i + 1) == Some(&b'\\')))
         {
             // a char literal ('x', '\n', '\''); lifetimes ('a) are left alone
             i += 1;
@@ -130,7 +130,11 @@ fn paths(code: &str) -> Vec<(usize, Vec<String>)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let boundary = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'$' || b[i - 1] == b':');
+        let boundary = i == 0
+            || !(b[i - 1].is_ascii_alphanumeric()
+                || b[i - 1] == b'_'
+                || b[i - 1] == b'$'
+                || b[i - 1] == b':');
         if boundary && (b[i..].starts_with(b"crate::") || b[i..].starts_with(b"super::")) {
             let mut supers = 0;
             let mut j = i;
@@ -235,7 +239,38 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
         let Some(from) = node(&me) else { continue }; // lib.rs: the facade
         g.entry(from.clone()).or_default();
         let code = code_only(&std::fs::read_to_string(file).unwrap());
-        for (supers, segs) in paths(&code) {
+        let mut found = paths(&code);
+        // `use child::…` (relative to this module): an edge to the child too
+        for (k, _) in code.match_indices("use ") {
+            let rest = &code[k + 4..];
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !id.is_empty()
+                && rest[id.len()..].starts_with("::")
+                && !["crate", "super", "self", "std", "core", "alloc"].contains(&id.as_str())
+            {
+                let mut child = me.clone();
+                child.push(id);
+                if modules.contains(&child) {
+                    found.push((usize::MAX, child));
+                }
+            }
+        }
+        for (supers, segs) in found {
+            if supers == usize::MAX {
+                // an absolute module path already
+                if let (Some(to), true) = (node(&segs), true)
+                    && to != from
+                {
+                    g.get_mut(&from)
+                        .unwrap()
+                        .entry(to)
+                        .or_insert_with(|| file.strip_prefix(src).unwrap().display().to_string());
+                }
+                continue;
+            }
             // the module a path names: the longest prefix that is a module
             let base: Vec<String> = if supers == 0 {
                 Vec::new()
@@ -257,7 +292,7 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
             full.extend(segs.iter().cloned());
             let mut target = base;
             for k in (0..=full.len()).rev() {
-                if modules.contains(&full[..k].to_vec()) {
+                if modules.contains(&full[..k]) {
                     target = full[..k].to_vec();
                     break;
                 }
@@ -265,9 +300,10 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
             if let Some(to) = node(&target)
                 && to != from
             {
-                g.get_mut(&from).unwrap().entry(to).or_insert_with(|| {
-                    file.strip_prefix(src).unwrap().display().to_string()
-                });
+                g.get_mut(&from)
+                    .unwrap()
+                    .entry(to)
+                    .or_insert_with(|| file.strip_prefix(src).unwrap().display().to_string());
             }
         }
     }
@@ -320,6 +356,14 @@ fn circle(g: &BTreeMap<String, BTreeMap<String, String>>) -> Option<Vec<String>>
 fn the_module_graph_has_no_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let g = graph(&src);
+    if std::env::var_os("RAPYER_PRINT_GRAPH").is_some() {
+        for (n, e) in &g {
+            println!(
+                "{n} -> {}",
+                e.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
     if let Some(c) = circle(&g) {
         let steps: Vec<String> = c
             .windows(2)
@@ -327,7 +371,12 @@ fn the_module_graph_has_no_circle() {
             .collect();
         let all: Vec<String> = g
             .iter()
-            .map(|(n, e)| format!("{n} -> {}", e.keys().cloned().collect::<Vec<_>>().join(", ")))
+            .map(|(n, e)| {
+                format!(
+                    "{n} -> {}",
+                    e.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })
             .collect();
         panic!(
             "import circle:\n  {}\nthe whole graph:\n  {}",
@@ -344,12 +393,21 @@ fn the_checker_sees_paths_and_groups() {
     );
     let got = paths(&code);
     assert!(got.contains(&(0, vec!["a".into(), "b".into()])), "{got:?}");
-    assert!(got.contains(&(0, vec!["a".into(), "c".into(), "d".into()])), "{got:?}");
+    assert!(
+        got.contains(&(0, vec!["a".into(), "c".into(), "d".into()])),
+        "{got:?}"
+    );
     assert!(got.contains(&(2, vec!["x".into(), "y".into()])), "{got:?}");
     assert!(!got.iter().any(|(_, s)| s.contains(&"comment".to_string())));
     assert!(!got.iter().any(|(_, s)| s.contains(&"string".to_string())));
     let mut g = BTreeMap::new();
-    g.insert("a".to_string(), BTreeMap::from([("b".to_string(), "a.rs".to_string())]));
-    g.insert("b".to_string(), BTreeMap::from([("a".to_string(), "b.rs".to_string())]));
+    g.insert(
+        "a".to_string(),
+        BTreeMap::from([("b".to_string(), "a.rs".to_string())]),
+    );
+    g.insert(
+        "b".to_string(),
+        BTreeMap::from([("a".to_string(), "b.rs".to_string())]),
+    );
     assert_eq!(circle(&g), Some(vec!["a".into(), "b".into(), "a".into()]));
 }

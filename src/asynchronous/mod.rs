@@ -13,10 +13,10 @@ use std::future::Future;
 use maybe_async::must_be_async as maybe_async_mode;
 use tracing::Instrument;
 
-use crate::exec::Pipeline;
 use crate::bulk::{Bulk, BulkMode};
 use crate::codec::AutoKey;
 use crate::error::Result;
+use crate::exec::Pipeline;
 use crate::lock::LockOptions;
 use crate::model::Model;
 use crate::plan::WriteMode;

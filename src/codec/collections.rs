@@ -4,7 +4,6 @@ use super::{Decoder, Element, Encoder, MapKey, show};
 use crate::error::Result;
 use crate::schema::FieldKind;
 
-
 pub(crate) fn encode_items<'a, T: Element + 'a>(
     path: &str,
     enc: &Encoder,
@@ -30,7 +29,11 @@ pub(crate) fn decode_items<T: Element>(path: &str, dec: &mut Decoder) -> Result<
 }
 
 /// The members that decode; each one that does not is described in `bad`.
-pub(crate) fn salvage_items<T: Element>(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Vec<T> {
+pub(crate) fn salvage_items<T: Element>(
+    path: &str,
+    dec: &mut Decoder,
+    bad: &mut Vec<String>,
+) -> Vec<T> {
     let raw = dec.take_items(path).unwrap_or_else(|e| {
         bad.push(e.to_string());
         Vec::new()
@@ -63,7 +66,10 @@ pub(crate) fn encode_map<'a, K: MapKey + 'a, V: Element + 'a>(
     Ok(())
 }
 
-pub(crate) fn decode_map<K: MapKey, V: Element>(path: &str, dec: &mut Decoder) -> Result<Vec<(K, V)>> {
+pub(crate) fn decode_map<K: MapKey, V: Element>(
+    path: &str,
+    dec: &mut Decoder,
+) -> Result<Vec<(K, V)>> {
     let raw = dec.take_items(path)?;
     if !raw.len().is_multiple_of(2) {
         return Err(dec.error(path, "map reply has an odd number of items"));
@@ -102,4 +108,3 @@ pub(crate) fn salvage_map<K: MapKey, V: Element>(
     }
     out
 }
-

@@ -8,11 +8,6 @@
 //! - [`Field`]: a struct field, which decides where it lives (root hash field, own key,
 //!   or flattened sub-fields for embedded structs).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash};
-
-use std::sync::Arc;
-
 use crate::error::{Error, Result};
 use crate::schema::{FieldKind, FieldSchema, OnError};
 
@@ -355,9 +350,6 @@ impl RawParts {
 }
 
 pub(crate) use collections::*;
-#[cfg(feature = "chrono")]
-pub(crate) use scalars::scalar_elements;
 
 #[cfg(test)]
 mod tests;
-

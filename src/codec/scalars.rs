@@ -1,7 +1,6 @@
 //! The scalar types: their stored text (`Scalar`) and their use as collection members
 //! (`Element`).
 
-
 use super::{Element, Key, MapKey, Scalar, show, utf8};
 
 // ---- scalars -------------------------------------------------------------------------------
@@ -197,4 +196,3 @@ impl<T: Scalar> Element for Option<T> {
         <Self as Scalar>::decode_scalar(bytes)
     }
 }
-

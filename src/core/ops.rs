@@ -3,10 +3,10 @@
 //! `maybe_async::must_be_async`. Each function is one round trip unless it says otherwise.
 
 use super::{Backend, maybe_async_mode as maybe_async};
-use crate::exec::{Pending, Pipeline};
 use crate::bulk::{self, Bulk, BulkMode};
 use crate::codec::{AutoKey, Key};
 use crate::error::{Error, Result};
+use crate::exec::{Pending, Pipeline};
 use crate::failure::Access;
 use crate::model::Model;
 use crate::plan::{self, Ctx, WriteMode};

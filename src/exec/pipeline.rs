@@ -5,9 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use redis::Value;
 
-use crate::codec::{Element, Scalar};
-use crate::error::{Error, Result};
 use super::{DocRef, ExecPlan, Op, Pending, PlanItem};
+use crate::error::{Error, Result};
 
 // ---- pipelines -----------------------------------------------------------------------------
 
@@ -185,4 +184,3 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 }
-

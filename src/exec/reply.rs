@@ -36,7 +36,12 @@ pub(crate) fn decode_as<T: Scalar>(doc: &DocRef, path: &str, raw: &[u8]) -> Resu
 }
 
 /// Decodes a multi-bulk reply of elements (a list range, set members).
-pub(crate) fn decode_elems<T: Element>(doc: &DocRef, path: &str, v: Value, what: &str) -> Result<Vec<T>> {
+pub(crate) fn decode_elems<T: Element>(
+    doc: &DocRef,
+    path: &str,
+    v: Value,
+    what: &str,
+) -> Result<Vec<T>> {
     match v {
         Value::Array(items) | Value::Set(items) => items
             .into_iter()
@@ -159,4 +164,3 @@ pub(crate) fn coll_mutate<'a, C: Send + 'a, R: Send + 'a>(
         },
     )
 }
-

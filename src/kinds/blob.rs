@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-
-use crate::error::{Error, Result};
-use crate::exec::{DocRef, Mirror, Pending, Target, mirror};
 use crate::codec::{Decoder, Encoder, from_msgpack, to_msgpack};
+use crate::error::{Error, Result};
 use crate::exec::mirror_apply;
-use crate::field::{Field, FieldFailure};
+use crate::exec::{DocRef, Mirror, Pending, Target, mirror};
+use crate::field::FieldFailure;
 use crate::schema::{FieldKind, FieldSchema};
 
 // ---- blobs ---------------------------------------------------------------------------------
@@ -51,7 +50,6 @@ impl<'a, T: serde::Serialize + Send + 'a> BlobRef<'a, T> {
     }
 }
 
-
 /// Encodes a `#[rapyer(blob)]` field.
 pub fn encode_blob<T: serde::Serialize>(value: &T, path: &str, enc: &mut Encoder) -> Result<()> {
     let bytes = to_msgpack(value).map_err(|e| enc.error(path, e))?;
@@ -71,7 +69,6 @@ pub fn decode_blob<T: serde::de::DeserializeOwned>(path: &str, dec: &mut Decoder
 pub fn describe_blob(path: &str, out: &mut Vec<FieldSchema>) {
     out.push(FieldSchema::new(path, FieldKind::Blob));
 }
-
 
 /// How a `#[rapyer(blob)]` field's type is stored: any serde type as msgpack, and
 /// `Safe`/`Lazy` of one. Derive support.
@@ -113,4 +110,3 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Send> BlobField for T {
         decode_blob(path, dec)
     }
 }
-

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::codec::{Element, Scalar};
+use crate::codec::Element;
+use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result, unexpected};
-use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, list_reply, mirror};
-use std::collections::VecDeque;
-use std::hash::{BuildHasher, Hash};
-use crate::codec::{Decoder, Encoder, FieldPath, MapKey, decode_items, encode_items, salvage_items};
-use crate::exec::{map_pending, mirror_apply, ListReply};
+use crate::exec::{
+    DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, list_reply, mirror,
+};
+use crate::exec::{ListReply, map_pending, mirror_apply};
 use crate::field::Field;
 use crate::schema::{FieldKind, FieldSchema};
+use std::collections::VecDeque;
 
 // ---- lists ---------------------------------------------------------------------------------
 
@@ -394,7 +395,6 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
         })
     }
 }
-
 
 // ---- the Field impls of lists ---------------------------------------------------------------
 

@@ -4,16 +4,18 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::codec::{Element, Scalar};
+use crate::codec::Element;
+use crate::codec::{Decoder, Encoder, FieldPath, MapKey, decode_map, encode_map, salvage_map};
 use crate::error::{Error, Result, unexpected};
+use crate::exec::mirror_apply;
+use crate::exec::{
+    DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_as, decode_elem, int, mirror,
+};
+use crate::field::Field;
 use crate::kinds::scalar::AtomicInt;
-use crate::exec::{DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_as, decode_elem, int, mirror};
+use crate::schema::{FieldKind, FieldSchema};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
-use crate::codec::{Decoder, Encoder, FieldPath, MapKey, decode_map, encode_map, salvage_map};
-use crate::exec::mirror_apply;
-use crate::field::Field;
-use crate::schema::{FieldKind, FieldSchema};
 
 /// A map container whose local copy can be mirrored.
 pub trait MapLike<K, V>: Send {
@@ -326,7 +328,6 @@ where
     }
 }
 
-
 // ---- the Field impls of maps ----------------------------------------------------------------
 
 macro_rules! map_field {
@@ -358,4 +359,3 @@ macro_rules! map_field {
 
 map_field!([K: MapKey + Eq + Hash, V: Element, S: BuildHasher + Default], HashMap<K, V, S>);
 map_field!([K: MapKey + Ord, V: Element], BTreeMap<K, V>);
-

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use redis::Value;
 
 use crate::codec::Scalar;
-use crate::error::Result;
-use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_as, mirror};
 use crate::codec::{Decoder, Encoder, FieldPath};
+use crate::error::Result;
 use crate::exec::mirror_apply;
+use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_as, mirror};
 use crate::field::Field;
 use crate::schema::{FieldKind, FieldSchema};
 
@@ -71,7 +71,6 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
     }
 }
 
-
 /// A top-level `Option` is an absent root hash field when `None`.
 impl<T: Scalar> Field for Option<T> {
     type Path = FieldPath<Option<T>>;
@@ -111,4 +110,3 @@ impl<T: Scalar> Field for Option<T> {
         }
     }
 }
-

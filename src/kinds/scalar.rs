@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::codec::{Element, Scalar};
+use crate::codec::Scalar;
+use crate::codec::{Decoder, Encoder, FieldPath};
 use crate::error::{Error, Result};
-use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_as, int, mirror};
-use std::hash::{BuildHasher, Hash};
-use crate::codec::{Decoder, Encoder, FieldPath, MapKey};
 use crate::exec::mirror_apply;
+use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_as, int, mirror};
 use crate::field::Field;
 use crate::schema::{FieldKind, FieldSchema};
 
@@ -340,7 +339,7 @@ impl<'a> ScalarRef<'a, bool> {
 
 #[cfg(feature = "chrono")]
 mod chrono_ops {
-    use super::*;
+    use crate::kinds::scalar::*;
     use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
     fn micros(d: TimeDelta) -> Option<i64> {
@@ -372,7 +371,6 @@ mod chrono_ops {
     datetime_ops!(DateTime<Utc>, NaiveDateTime);
 }
 
-
 // ---- the Field impls of the scalar types ---------------------------------------------------
 
 #[doc(hidden)]
@@ -380,8 +378,8 @@ pub fn scalar_atomic<'a, T>(
     local: Option<&'a mut T>,
     doc: &Arc<DocRef>,
     path: String,
-) -> crate::kinds::ScalarRef<'a, T> {
-    crate::kinds::ScalarRef {
+) -> crate::kinds::scalar::ScalarRef<'a, T> {
+    crate::kinds::scalar::ScalarRef {
         doc: doc.clone(),
         path,
         local: crate::exec::mirror(local),
@@ -393,13 +391,13 @@ macro_rules! scalar_fields {
     ($($t:ty),* $(,)?) => {$(
         impl Field for $t {
             type Path = FieldPath<$t>;
-            type Atomic<'a> = $crate::kinds::ScalarRef<'a, $t>;
+            type Atomic<'a> = $crate::kinds::scalar::ScalarRef<'a, $t>;
             fn atomic<'a>(
                 local: Option<&'a mut Self>,
                 doc: &std::sync::Arc<$crate::exec::DocRef>,
                 path: String,
             ) -> Self::Atomic<'a> {
-                $crate::kinds::ScalarRef { doc: doc.clone(), path, local: $crate::exec::mirror(local) }
+                $crate::kinds::scalar::ScalarRef { doc: doc.clone(), path, local: $crate::exec::mirror(local) }
             }
             fn path(path: String) -> Self::Path {
                 FieldPath::new(path)
@@ -451,4 +449,3 @@ scalar_fields!(
     chrono::NaiveDateTime,
     chrono::NaiveDate
 );
-

@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::codec::{Element, Scalar};
+use crate::codec::Element;
+use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result};
-use crate::exec::{DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_elem, decode_elems, int, mirror};
-use std::collections::{BTreeSet, HashSet};
-use std::hash::{BuildHasher, Hash};
-use crate::codec::{Decoder, Encoder, FieldPath, MapKey, decode_items, encode_items, salvage_items};
 use crate::exec::mirror_apply;
+use crate::exec::{
+    DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_elem, decode_elems, int, mirror,
+};
 use crate::field::Field;
 use crate::schema::{FieldKind, FieldSchema};
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasher, Hash};
 
 /// A set container whose local copy can be mirrored.
 pub trait SetLike<T>: Send {
@@ -217,7 +219,6 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         })
     }
 }
-
 
 // ---- the Field impls of sets ----------------------------------------------------------------
 

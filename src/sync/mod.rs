@@ -490,12 +490,12 @@ macro_rules! sync_ops {
     )*};
 }
 
+use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
     SetLike, SetRef,
 };
-use crate::codec::{Element, MapKey, Scalar};
 
 sync_ops! {
     impl['a, T: Scalar + Clone + Send + 'a] ScalarRef<'a, T> {

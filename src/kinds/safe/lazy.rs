@@ -1,15 +1,13 @@
 //! `Lazy<T>`: a field decoded on first access, saved from its original bytes until then.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
 
+use super::*;
 use crate::codec::{Decoder, Encoder, RawParts};
 use crate::error::{Error, Result};
 use crate::field::{Field, FieldFailure};
-use crate::kinds::blob::BlobField;
 use crate::schema::OnError;
-use super::*;
 
 // ---- Lazy<T> --------------------------------------------------------------------------------
 
@@ -308,4 +306,3 @@ impl<T: fmt::Debug> fmt::Debug for Lazy<T> {
         }
     }
 }
-

@@ -11,7 +11,7 @@ use std::ops::{Deref, DerefMut};
 use crate::codec::{Decoder, Encoder, RawParts};
 use crate::error::{Error, Result};
 use crate::field::{Field, FieldFailure};
-use crate::kinds::blob::{BlobField, decode_blob, describe_blob};
+use crate::kinds::blob::{decode_blob, describe_blob};
 use crate::schema::{FieldSchema, OnError};
 
 mod lazy;
@@ -295,4 +295,3 @@ impl<T: fmt::Debug> fmt::Debug for Safe<T> {
         }
     }
 }
-

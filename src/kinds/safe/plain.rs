@@ -1,13 +1,11 @@
 //! `#[rapyer(safe)]` on plain fields: derive support, recording into a `LoadState`.
 
-use std::ops::{Deref, DerefMut};
-
+use super::*;
 use crate::codec::{Decoder, Encoder, RawParts};
 use crate::error::Result;
 use crate::field::{Field, FieldFailure};
-use crate::kinds::blob::{BlobField, decode_blob, describe_blob, encode_blob};
+use crate::kinds::blob::{decode_blob, describe_blob, encode_blob};
 use crate::schema::{FieldKind, FieldSchema};
-use super::*;
 
 // ---- #[rapyer(safe)] on plain fields ---------------------------------------------------------
 
@@ -190,4 +188,3 @@ pub fn plain_failures<T>(
         out.push(slot.failure.clone());
     }
 }
-

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use super::{Lazy, Safe};
 use crate::codec::{Decoder, Encoder};
 use crate::error::Result;
 use crate::exec::DocRef;
 use crate::field::{Field, FieldFailure};
 use crate::kinds::blob::{BlobField, BlobRef, encode_blob};
 use crate::schema::FieldSchema;
-use super::{Lazy, Safe};
 
 /// `Field` (the wrapped type's storage) and `BlobField` (under `#[rapyer(blob)]`) for a
 /// wrapper with `encode_with`, `__load_field`/`__load_blob`, `push_failure`, `accept` and
@@ -81,4 +81,3 @@ macro_rules! wrapper_impls {
 
 wrapper_impls!(Safe);
 wrapper_impls!(Lazy);
-
