@@ -1,0 +1,271 @@
+//! Attribute parsing: `#[rapyer(...)]` on the container and on each field.
+
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitInt, LitStr, Type};
+
+use crate::errors::Errors;
+
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Kind {
+    Model,
+    Embedded,
+}
+
+pub(crate) struct FieldInfo {
+    pub(crate) ident: Ident,
+    pub(crate) name: String,
+    pub(crate) ty: Type,
+    pub(crate) key: bool,
+    pub(crate) blob: bool,
+    pub(crate) index: bool,
+    /// `#[rapyer(safe)]` / `#[rapyer(safe(default = path))]`.
+    pub(crate) safe: bool,
+    pub(crate) safe_default: Option<syn::Path>,
+    /// `#[rapyer(state)]`: the model's `LoadState`, not stored.
+    pub(crate) state: bool,
+    /// `Safe` or `Lazy` when the type is written `Safe<…>` / `Lazy<…>`.
+    pub(crate) wrapper: Option<String>,
+}
+
+/// `Safe` / `Lazy` when `ty` is written as that wrapper (last path segment).
+pub(crate) fn wrapper_of(ty: &Type) -> Option<String> {
+    let Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    let name = last.ident.to_string();
+    let generic = matches!(last.arguments, syn::PathArguments::AngleBracketed(_));
+    (generic && (name == "Safe" || name == "Lazy")).then_some(name)
+}
+
+#[derive(Default)]
+pub(crate) struct ModelAttrs {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) shards: Option<LitInt>,
+    pub(crate) env: Option<LitStr>,
+    pub(crate) ttl: Option<LitInt>,
+    pub(crate) ttl_refresh: Option<LitStr>,
+    pub(crate) ttl_refresh_interval: Option<LitInt>,
+    pub(crate) ttl_grace: Option<LitInt>,
+    pub(crate) on_error: Option<LitStr>,
+    pub(crate) safe_all: bool,
+}
+
+/// Skips an attribute's value (`= expr` or `(…)`) so parsing can go on after an error.
+pub(crate) fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _content;
+        syn::parenthesized!(_content in meta.input);
+    }
+    Ok(())
+}
+
+pub(crate) fn meta_name(meta: &syn::meta::ParseNestedMeta) -> String {
+    let path = &meta.path;
+    path.get_ident()
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| quote!(#path).to_string().replace(' ', ""))
+}
+
+pub(crate) fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> ModelAttrs {
+    let mut attrs = ModelAttrs::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
+        let res = attr.parse_nested_meta(|meta| {
+            let name = meta_name(&meta);
+            macro_rules! once {
+                ($slot:expr, $ty:ty) => {{
+                    let v: $ty = meta.value()?.parse()?;
+                    if $slot.is_some() {
+                        errors.push(
+                            meta.path.span(),
+                            format!("duplicate rapyer attribute `{name}`"),
+                        );
+                    } else {
+                        $slot = Some(v);
+                    }
+                }};
+            }
+            match name.as_str() {
+                "name" if kind == Kind::Model => once!(attrs.name, LitStr),
+                "shards" if kind == Kind::Model => once!(attrs.shards, LitInt),
+                "env" if kind == Kind::Model => once!(attrs.env, LitStr),
+                "ttl" if kind == Kind::Model => once!(attrs.ttl, LitInt),
+                "ttl_refresh" if kind == Kind::Model => once!(attrs.ttl_refresh, LitStr),
+                "ttl_refresh_interval" if kind == Kind::Model => {
+                    once!(attrs.ttl_refresh_interval, LitInt)
+                }
+                "ttl_grace" if kind == Kind::Model => once!(attrs.ttl_grace, LitInt),
+                "on_error" if kind == Kind::Model => once!(attrs.on_error, LitStr),
+                "safe_all" if kind == Kind::Model => {
+                    if attrs.safe_all {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `safe_all`");
+                    }
+                    attrs.safe_all = true;
+                }
+                _ => {
+                    let valid = match kind {
+                        Kind::Model => {
+                            "`name`, `shards`, `env`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`"
+                        }
+                        Kind::Embedded => "none on an embedded struct",
+                    };
+                    errors.push(
+                        meta.path.span(),
+                        format!("unknown rapyer attribute `{name}` (valid here: {valid})"),
+                    );
+                    skip_value(&meta)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            errors.push_err(e);
+        }
+    }
+    crate::check::container(&attrs, errors);
+    attrs
+}
+
+pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors) -> Vec<FieldInfo> {
+    let what = match kind {
+        Kind::Model => "Model",
+        Kind::Embedded => "Embedded",
+    };
+    let named = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(n) => &n.named,
+            other => {
+                errors.push(
+                    other.span(),
+                    format!("#[derive({what})] needs a struct with named fields"),
+                );
+                return Vec::new();
+            }
+        },
+        _ => {
+            errors.push(
+                input.ident.span(),
+                format!("#[derive({what})] needs a struct with named fields"),
+            );
+            return Vec::new();
+        }
+    };
+    if !input.generics.params.is_empty() {
+        errors.push(
+            input.generics.span(),
+            format!("#[derive({what})] does not support generic structs"),
+        );
+    }
+    let mut out = Vec::new();
+    for f in named {
+        let ident = f.ident.clone().expect("named field");
+        let mut info = FieldInfo {
+            name: ident.unraw().to_string(),
+            ident,
+            ty: f.ty.clone(),
+            key: false,
+            blob: false,
+            index: false,
+            safe: false,
+            safe_default: None,
+            state: false,
+            wrapper: wrapper_of(&f.ty),
+        };
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
+            let res = attr.parse_nested_meta(|meta| {
+                let name = meta_name(&meta);
+                if name == "safe" && meta.input.peek(syn::token::Paren) {
+                    if info.safe {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `safe`");
+                    }
+                    info.safe = true;
+                    meta.parse_nested_meta(|inner| {
+                        if inner.path.is_ident("default") {
+                            info.safe_default = Some(inner.value()?.parse()?);
+                        } else {
+                            errors.push(
+                                inner.path.span(),
+                                "unknown `safe` option (valid: `default = path::to::fn`)",
+                            );
+                            skip_value(&inner)?;
+                        }
+                        Ok(())
+                    })?;
+                    return Ok(());
+                }
+                let slot = match name.as_str() {
+                    "key" if kind == Kind::Model => Some(&mut info.key),
+                    "blob" => Some(&mut info.blob),
+                    "index" => Some(&mut info.index),
+                    "safe" => Some(&mut info.safe),
+                    "state" if kind == Kind::Model => Some(&mut info.state),
+                    _ => None,
+                };
+                match slot {
+                    Some(flag) if *flag => errors.push(
+                        meta.path.span(),
+                        format!("duplicate rapyer attribute `{name}`"),
+                    ),
+                    Some(flag) => *flag = true,
+                    None => {
+                        let valid = match kind {
+                            Kind::Model => "`key`, `blob`, `index`, `safe`, `state`",
+                            Kind::Embedded => "`blob`, `index`, `safe`",
+                        };
+                        errors.push(
+                            meta.path.span(),
+                            format!(
+                                "unknown rapyer attribute `{name}` (valid on a field here: {valid})"
+                            ),
+                        );
+                        skip_value(&meta)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                errors.push_err(e);
+            }
+        }
+        if info.key && info.blob {
+            errors.push(
+                info.ident.span(),
+                "a key field cannot be `blob`: keys are scalars",
+            );
+        }
+        if info.index && info.blob {
+            errors.push(
+                info.ident.span(),
+                "`index` and `blob` do not mix: a blob is opaque msgpack",
+            );
+        }
+        if info.key && info.safe {
+            errors.push(
+                info.ident.span(),
+                "the key is never `safe`: a corrupt id is always an error",
+            );
+        }
+        if info.index && (info.safe || info.wrapper.is_some()) {
+            errors.push(
+                info.ident.span(),
+                "an indexed field cannot be `safe`, `Safe` or `Lazy`: indexes and queries need its value",
+            );
+        }
+        if info.state && (info.key || info.blob || info.index || info.safe) {
+            errors.push(
+                info.ident.span(),
+                "the `state` field holds the load record only; it takes no other rapyer attribute",
+            );
+        }
+        if kind == Kind::Embedded && info.safe && info.wrapper.is_none() {
+            errors.push(
+                info.ident.span(),
+                "in an embedded struct, make the field `rapyer::Safe<…>` (a plain `safe` field records its failure in the model's `#[rapyer(state)]` field)",
+            );
+        }
+        out.push(info);
+    }
+    out
+}

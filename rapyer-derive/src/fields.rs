@@ -1,0 +1,142 @@
+//! The code each field contributes (schema, codec calls, typed path, atomic handle),
+//! shared by `Model` and `Embedded`.
+
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{quote, quote_spanned};
+use syn::Ident;
+use syn::spanned::Spanned;
+
+use crate::attr::FieldInfo;
+
+/// Per-field generated code, shared by `Model` (paths from the root) and `Embedded`
+/// (paths under a prefix).
+pub(crate) struct FieldCode {
+    pub(crate) describe: TokenStream2,
+    pub(crate) encode: TokenStream2,
+    pub(crate) decode: TokenStream2,
+    pub(crate) path_ty: TokenStream2,
+    pub(crate) assert: TokenStream2,
+    /// Appends the field's load failures to `out`.
+    pub(crate) failures: TokenStream2,
+    /// Lifts the field's quarantine.
+    pub(crate) accept: TokenStream2,
+}
+
+/// `state`: the model's `LoadState` field when this field is a plain safe field.
+pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Ident>) -> FieldCode {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    let describe = if f.blob {
+        quote! { ::rapyer::__private::describe_blob(&#path, out); }
+    } else {
+        let mark = if f.index {
+            quote_spanned! {ty.span()=> ::rapyer::__private::mark_indexed::<#ty>(out); }
+        } else {
+            quote!()
+        };
+        quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark }
+    };
+    let fns = if f.blob {
+        quote_spanned! {ty.span()=> ::rapyer::__private::blob_fns::<#ty>() }
+    } else {
+        quote_spanned! {ty.span()=> ::rapyer::__private::field_fns::<#ty>() }
+    };
+    if let Some(state) = state {
+        let fallback = match &f.safe_default {
+            Some(p) => quote!(#p),
+            None => quote_spanned! {ty.span()=> <#ty as ::core::default::Default>::default },
+        };
+        return FieldCode {
+            describe,
+            encode: quote! {
+                ::rapyer::__private::encode_plain::<#ty>(&self.#ident, &#path, enc, &self.#state, #fns)?;
+            },
+            decode: quote! {
+                #ident: ::rapyer::__private::load_plain::<#ty>(&#path, dec, &mut __state, #fns, #fallback)?
+            },
+            path_ty: if f.blob {
+                quote! { ::rapyer::FieldPath<#ty> }
+            } else {
+                quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path }
+            },
+            assert: if f.blob {
+                quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); }
+            } else {
+                quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); }
+            },
+            failures: quote! {
+                ::rapyer::__private::plain_failures::<#ty>(&self.#ident, &#path, &self.#state, #fns, out);
+            },
+            accept: quote!(),
+        };
+    }
+    // a `Safe<…>`/`Lazy<…>` field with its own fallback
+    let custom_load = f
+        .safe_default
+        .as_ref()
+        .filter(|_| f.wrapper.is_some())
+        .map(|d| {
+            if f.blob {
+                quote_spanned! {ty.span()=> #ident: <#ty>::__load_blob(&#path, dec, #d)? }
+            } else {
+                quote_spanned! {ty.span()=> #ident: <#ty>::__load_field(&#path, dec, #d)? }
+            }
+        });
+    if f.blob {
+        let bf = quote!(::rapyer::__private::BlobField);
+        FieldCode {
+            describe,
+            encode: quote! { <#ty as #bf>::blob_encode(&self.#ident, &#path, enc)?; },
+            decode: custom_load
+                .unwrap_or_else(|| quote! { #ident: <#ty as #bf>::blob_decode(&#path, dec)? }),
+            path_ty: quote! { ::rapyer::FieldPath<#ty> },
+            assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
+            failures: quote! { <#ty as #bf>::blob_failures(&self.#ident, out); },
+            accept: quote! { <#ty as #bf>::blob_accept_fallback(&mut self.#ident); },
+        }
+    } else {
+        FieldCode {
+            describe,
+            encode: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::encode(&self.#ident, &#path, enc)?; },
+            decode: custom_load.unwrap_or_else(
+                || quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
+            ),
+            path_ty: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
+            assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
+            failures: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::failures(&self.#ident, out); },
+            accept: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::accept_fallback(&mut self.#ident); },
+        }
+    }
+}
+
+/// The atomic handle type of a field, and its constructor from `local` (an
+/// `Option<&mut FieldType>` expression).
+pub(crate) fn atomic_code(
+    f: &FieldInfo,
+    local: &TokenStream2,
+    path: &TokenStream2,
+) -> (TokenStream2, TokenStream2) {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    if f.blob {
+        (
+            quote! { <#ty as ::rapyer::__private::BlobField>::Atomic<'a> },
+            quote! { #ident: <#ty as ::rapyer::__private::BlobField>::blob_atomic(#local, &doc, #path) },
+        )
+    } else {
+        (
+            quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Atomic<'a> },
+            quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::atomic(#local, &doc, #path) },
+        )
+    }
+}
+
+pub(crate) fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
+    let ty = &f.ty;
+    let ident = &f.ident;
+    if f.blob || f.key {
+        quote! { #ident: ::rapyer::FieldPath::new(#path) }
+    } else {
+        quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::path(#path) }
+    }
+}
