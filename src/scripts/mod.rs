@@ -26,7 +26,13 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("refresh.lua"),
     include_str!("index.lua"),
     include_str!("specs.lua"),
-    include_str!("exec.lua")
+    // the executor's helpers, each kind's ops, then the program (exec/, kinds/)
+    include_str!("../exec/ops.lua"),
+    include_str!("../kinds/scalar.lua"),
+    include_str!("../kinds/list.lua"),
+    include_str!("../kinds/map.lua"),
+    include_str!("../kinds/set.lua"),
+    include_str!("../exec/exec.lua")
 );
 
 /// Loads a document and refreshes its TTL, see `load.lua`.

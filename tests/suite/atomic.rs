@@ -536,18 +536,11 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     }
     assert_eq!(t.keys(), Vec::<String>::new(), "no orphan keys");
-    let script = include_str!("../../src/scripts/exec.lua");
-    let table = script
-        .split("local OPS = {")
-        .nth(1)
-        .unwrap()
-        .split("\n}\n")
-        .next()
-        .unwrap();
-    let missing: Vec<&str> = table
-        .lines()
-        .filter_map(|l| l.strip_prefix("  ").and_then(|r| r.split(" = ").next()))
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    let all = common::exec_op_codes();
+    assert!(all.len() > 30, "parsed the op tables: {all:?}");
+    let missing: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
         .filter(|code| !codes.contains(*code))
         .collect();
     assert!(

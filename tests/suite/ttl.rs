@@ -396,20 +396,7 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
         .unwrap();
 
     // every op code of exec.lua has a TTL case above
-    let script = include_str!("../../src/scripts/exec.lua");
-    let ops_table = script
-        .split("local OPS = {")
-        .nth(1)
-        .unwrap()
-        .split("\n}\n")
-        .next()
-        .unwrap();
-    let codes: BTreeSet<String> = ops_table
-        .lines()
-        .filter_map(|l| l.strip_prefix("  ").and_then(|r| r.split(" = ").next()))
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .map(str::to_owned)
-        .collect();
+    let codes: BTreeSet<String> = common::exec_op_codes();
     assert!(codes.len() > 30, "parsed the op table: {codes:?}");
     let missing: Vec<_> = codes.difference(&seen.0).collect();
     assert!(

@@ -1,0 +1,168 @@
+-- Runs a plan of atomic field operations on one or more documents, all or nothing.
+--
+-- KEYS: for each document, in order: its root hash, the id index of its shard, every
+--       collection key of the document, then its shard's index keys.
+-- ARGV[1]  number of documents D; then per document: flags ("i" = if it is missing,
+--          skip its ops silently; "" = report it), id, TTL refresh spec (refresh.lua;
+--          "0": none; without a refresh that is due, keys the ops create inherit the
+--          root's TTL), number of its own KEYS
+--          (root, id index, collections), then its index specs (see read_specs)
+-- then     number of ops; per op: document number, code, key index within the
+--          document's KEYS (1 root, 3.. collections), hash field ("" for collection
+--          ops), argument count, arguments...
+--
+-- Reply: {1, skipped, r1, r2, ...} when applied (skipped: the numbers of the missing
+-- documents whose ops were skipped; their results are false); {0, d} when document d
+-- is missing (nothing applied). An op that fails raises "RAPYER <op#> <reason>" after
+-- every key touched by earlier ops was restored (DUMP/RESTORE undo log), so a failed
+-- plan leaves nothing applied. Single-op plans need no undo log: each op checks before
+-- it writes.
+
+local docs = {}
+local pos = 2
+local base = 0
+for d = 1, tonumber(ARGV[1]) do
+  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = ARGV[pos + 2], nkeys = tonumber(ARGV[pos + 3]), base = base}
+  doc.specs, pos = read_specs(pos + 4)
+  doc.indexed, doc.by_src = {}, {}
+  for _, spec in ipairs(doc.specs) do
+    if spec.kind == 'n' or spec.kind == 's' then doc.indexed[spec.path] = spec else doc.by_src[spec.src] = spec end
+  end
+  base = base + doc.nkeys + #doc.specs
+  docs[d] = doc
+end
+
+-- every key the plan may write or read for an index, checked before the first write
+-- (types.lua): a key of another Redis type refuses the whole plan, nothing changed
+do
+  for _, doc in ipairs(docs) do
+    local bad = wrong_type(doc.base + 1, 'hash') or wrong_type(doc.base + 2, 'zset')
+    for _, spec in ipairs(doc.specs) do
+      bad = bad or key_type_error(spec.key, 'zset')
+      if spec.kind == 'l' then
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'list')
+      elseif spec.kind == 'e' then
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'set')
+      end
+    end
+    if bad then return bad end
+  end
+  local at = pos + 1
+  for _ = 1, tonumber(ARGV[pos]) do
+    local doc, code, kidx = docs[tonumber(ARGV[at])], ARGV[at + 1], tonumber(ARGV[at + 2])
+    local want = OP_TYPES[code]
+    if ARGV[at + 3] ~= '' then want = 'hash' end
+    if want then
+      local bad = wrong_type(doc.base + kidx, want)
+      if bad then return bad end
+    end
+    at = at + 5 + tonumber(ARGV[at + 4])
+  end
+end
+
+
+-- no orphans: every document must exist before anything is written
+local skipped = {}
+for d, doc in ipairs(docs) do
+  if redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
+    if doc.flags ~= 'i' then return {0, d} end
+    doc.missing = true
+    skipped[#skipped + 1] = d
+  end
+end
+
+
+local nops = tonumber(ARGV[pos])
+pos = pos + 1
+local undo = nil
+if nops > 1 then undo = {} end
+
+local function remember(key)
+  if undo and undo[key] == nil then
+    local dump = redis.call('DUMP', key)
+    if dump then undo[key] = {dump, redis.call('PTTL', key)} else undo[key] = false end
+  end
+end
+
+-- index entries changed by earlier ops, undone in reverse order on failure
+local index_undo = {}
+
+local function rollback()
+  for i = #index_undo, 1, -1 do
+    local u = index_undo[i]
+    index_update(u.spec.key, u.spec.kind == 'n', u.id, u.new, u.old)
+  end
+  if not undo then return end
+  for key, saved in pairs(undo) do
+    redis.call('DEL', key)
+    if saved then
+      local ttl = saved[2]
+      if ttl < 0 then ttl = 0 end
+      redis.call('RESTORE', key, ttl, saved[1])
+    end
+  end
+end
+
+local results = {1, skipped}
+for i = 1, nops do
+  local doc = docs[tonumber(ARGV[pos])]
+  local kidx = tonumber(ARGV[pos + 2])
+  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + kidx], ARGV[pos + 3], tonumber(ARGV[pos + 4])
+  local args = {}
+  for j = 1, argc do args[j] = ARGV[pos + 4 + j] end
+  pos = pos + 5 + argc
+  if doc.missing then
+    results[i + 2] = false
+  else
+    local op = OPS[code]
+    if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
+    remember(key)
+    -- an op on an indexed root field moves its index entry: computed from the stored
+    -- values before and after, never from the client's copy
+    local spec
+    if field ~= '' then spec = doc.indexed[field] else spec = doc.by_src[kidx - 1] end
+    local old = spec and spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
+    local ok, res = pcall(op, key, field, args)
+    if not ok then
+      rollback()
+      local reason = type(res) == 'table' and res.rapyer or tostring(res)
+      return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+    end
+    if spec then
+      local new = spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
+      local score = spec.kind == 'n' and new and tonumber(new)
+      if spec.kind == 'n' and new and (score == nil or score ~= score) then
+        -- NaN (or text) has no place in a numeric index: restore the field, undo the
+        -- plan, refuse (checked here because set/mul/div can all produce it)
+        if old then redis.call('HSET', key, field, old) else redis.call('HDEL', key, field) end
+        rollback()
+        return redis.error_reply('RAPYER ' .. i .. ' ' .. tostring(new) .. ' cannot be stored in an indexed number field')
+      end
+      if type(new) == 'table' or type(old) == 'table' or old ~= new then
+        index_update(spec.key, spec.kind == 'n', doc.id, old, new)
+        index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}
+      end
+    end
+    results[i + 2] = res
+  end
+end
+
+-- every key of a document shares one TTL
+for _, doc in ipairs(docs) do
+  if not doc.missing then
+    local root = KEYS[doc.base + 1]
+    local refreshed = doc.refresh ~= '0'
+      and refresh_when_due(doc.base + 1, doc.base + doc.nkeys, doc.base + 2, doc.id, doc.refresh)
+    if not refreshed then
+      local pttl = redis.call('PTTL', root)
+      if pttl > 0 then
+        for k = 3, doc.nkeys do
+          local key = KEYS[doc.base + k]
+          if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, pttl) end
+        end
+      end
+    end
+  end
+end
+return results
+
