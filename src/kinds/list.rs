@@ -7,10 +7,8 @@ use redis::Value;
 use crate::codec::Element;
 use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result, unexpected};
-use crate::exec::{
-    DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, list_reply, mirror,
-};
-use crate::exec::{ListReply, map_pending, mirror_apply};
+use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, mirror};
+use crate::exec::{map_pending, mirror_apply};
 use crate::field::Field;
 use crate::schema::{FieldKind, FieldSchema};
 use std::collections::VecDeque;
@@ -429,3 +427,36 @@ macro_rules! list_field {
 
 list_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T);
 list_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T);
+
+// ---- the reply of list mutators -------------------------------------------------------------
+
+/// Reads a list mutator's reply `{new_len, popped_or_nil, [whole list when stale]}`.
+pub(crate) struct ListReply {
+    pub(crate) len: usize,
+    pub(crate) popped: Option<Vec<u8>>,
+    pub(crate) whole: Option<Vec<Vec<u8>>>,
+}
+
+pub(crate) fn list_reply(v: Value) -> Result<ListReply> {
+    let mut items = match v {
+        Value::Array(items) => items.into_iter(),
+        other => return Err(unexpected("list operation", &other)),
+    };
+    let len = int(items.next().unwrap_or(Value::Nil), "list length")?.max(0) as usize;
+    let popped = match items.next() {
+        None | Some(Value::Nil) => None,
+        Some(v) => Some(bytes(v, "popped element")?),
+    };
+    let whole = match items.next() {
+        Some(Value::Array(all)) => Some(
+            all.into_iter()
+                .map(|v| bytes(v, "list"))
+                .collect::<Result<_>>()?,
+        ),
+        None | Some(Value::Nil) => None,
+        Some(other) => return Err(unexpected("list operation", &other)),
+    };
+    Ok(ListReply { len, popped, whole })
+}
+
+// ---- maps and sets -------------------------------------------------------------------------

@@ -8,10 +8,9 @@ use crate::codec::Element;
 use crate::codec::{Decoder, Encoder, FieldPath, MapKey, decode_map, encode_map, salvage_map};
 use crate::error::{Error, Result, unexpected};
 use crate::exec::mirror_apply;
-use crate::exec::{
-    DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_as, decode_elem, int, mirror,
-};
+use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_as, decode_elem, int, mirror};
 use crate::field::Field;
+use crate::kinds::collection::coll_mutate;
 use crate::kinds::scalar::AtomicInt;
 use crate::schema::{FieldKind, FieldSchema};
 use std::collections::{BTreeMap, HashMap};

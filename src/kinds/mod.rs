@@ -3,6 +3,7 @@
 //! functions it needs). A new kind is a new module here and one line below.
 
 pub mod blob;
+pub(crate) mod collection;
 pub mod list;
 pub mod map;
 pub mod option;

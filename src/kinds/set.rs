@@ -8,10 +8,9 @@ use crate::codec::Element;
 use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result};
 use crate::exec::mirror_apply;
-use crate::exec::{
-    DocRef, Mirror, Pending, Target, bytes, coll_mutate, decode_elem, decode_elems, int, mirror,
-};
+use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, mirror};
 use crate::field::Field;
+use crate::kinds::collection::coll_mutate;
 use crate::schema::{FieldKind, FieldSchema};
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, Hash};
