@@ -80,11 +80,20 @@ pub use rapyer_derive::Embedded;
 pub use rapyer_derive::Enum;
 /// Derives [`Model`] for a struct with named fields. See the crate docs for attributes.
 pub use rapyer_derive::Model;
+/// `#[rapyer::environment("name")]` on a function or method, sync or async: its whole
+/// body runs in that environment (nesting with guards and scopes like
+/// [`use_environment`] and `asynchronous::with_environment`). The function returns
+/// `rapyer::Result<_>` (or a `Result` whose error converts from [`Error`]); an unknown
+/// name is [`Error::UnknownEnvironment`] when it is called.
+pub use rapyer_derive::environment;
 
 /// Not public API: what the derive's generated code calls.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "tokio")]
+    pub use crate::asynchronous::in_environment;
     pub use crate::codec::{Decoder, Encoder, from_msgpack, join, to_msgpack};
+    pub use crate::env::{EnvironmentResult, enter_environment};
     pub use crate::exec::DocRef;
     pub use crate::field::{
         FieldFailure, mark_indexed, scalar_decode, scalar_describe, scalar_encode,

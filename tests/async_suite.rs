@@ -131,6 +131,61 @@ mod tasks {
     use rapyer::Model;
     use rapyer::asynchronous::{AsyncModel, with_environment};
 
+    /// The whole body runs in "attr-async", across awaits.
+    #[rapyer::environment("attr-async")]
+    async fn seed_in_attr_env(name: String) -> rapyer::Result<(String, Option<String>)> {
+        User::new(&name, 1).save().await?;
+        tokio::task::yield_now().await;
+        let here = rapyer::current_environment()?.name().to_owned();
+        // a task spawned inside does not inherit the scope
+        let spawned = tokio::spawn(async {
+            rapyer::current_environment()
+                .ok()
+                .map(|e| e.name().to_owned())
+        })
+        .await
+        .unwrap();
+        Ok((here, spawned))
+    }
+
+    #[rapyer::environment("never-registered-async")]
+    async fn in_unknown_env() -> rapyer::Result<u8> {
+        Ok(7)
+    }
+
+    /// `#[rapyer::environment(..)]` on async functions: the body runs in the named
+    /// environment (the future is `Send`: it can be spawned), spawned tasks do not inherit
+    /// it, and an unknown name is `UnknownEnvironment`.
+    #[tokio::test]
+    async fn the_environment_attribute_scopes_an_async_body() {
+        let t = common::env();
+        let ns = format!("{}attr", t.ns);
+        rapyer::register_environment(
+            "attr-async",
+            rapyer::EnvironmentConfig::new(common::server().url.as_str()).namespace(ns.as_str()),
+        )
+        .unwrap();
+        let (here, spawned) = tokio::spawn(seed_in_attr_env("in-attr".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(here, "attr-async");
+        assert_ne!(spawned.as_deref(), Some("attr-async"));
+        assert_eq!(
+            User::count().await.unwrap(),
+            0,
+            "nothing in the caller's environment"
+        );
+        let mut raw = common::server().raw();
+        let in_attr = common::scan_keys(&mut raw, &format!("{ns}:*"));
+        assert!(in_attr.iter().any(|k| k.contains(":d:")), "{in_attr:?}");
+        let r = in_unknown_env().await;
+        assert!(
+            matches!(r, Err(rapyer::Error::UnknownEnvironment { ref name, .. }) if name == "never-registered-async"),
+            "{r:?}"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_tasks_lose_no_increment_and_no_element() {
         let t = common::env();

@@ -215,6 +215,63 @@ mod blocking {
     use rapyer::Model;
     use rapyer::sync::SyncModel;
 
+    /// Saves a user and names the environment it ran in: the whole body runs in
+    /// "attr-blocking".
+    #[rapyer::environment("attr-blocking")]
+    fn save_in_attr_env(name: &str) -> rapyer::Result<String> {
+        User::new(name, 1).sync_save()?;
+        Ok(rapyer::current_environment()?.name().to_owned())
+    }
+
+    #[rapyer::environment("never-registered-blocking")]
+    fn in_unknown_env(ran: &mut bool) -> rapyer::Result<()> {
+        *ran = true;
+        Ok(())
+    }
+
+    struct Reporter;
+    impl Reporter {
+        #[rapyer::environment("attr-blocking")]
+        fn where_am_i(&self) -> Result<String, rapyer::Error> {
+            Ok(rapyer::current_environment()?.name().to_owned())
+        }
+    }
+
+    /// `#[rapyer::environment(..)]` on sync functions and methods: the body runs in the
+    /// named environment, nests with guards, and restores the caller's on return; an
+    /// unknown name is `UnknownEnvironment` and the body does not run.
+    #[test]
+    fn the_environment_attribute_runs_the_body_in_that_environment() {
+        let t = common::env();
+        let ns = format!("{}attr", t.ns);
+        rapyer::register_environment(
+            "attr-blocking",
+            rapyer::EnvironmentConfig::new(common::server().url.as_str()).namespace(ns.as_str()),
+        )
+        .unwrap();
+        assert_eq!(save_in_attr_env("in-attr").unwrap(), "attr-blocking");
+        assert_eq!(Reporter.where_am_i().unwrap(), "attr-blocking");
+        // the caller's environment is back, and the user went to the attribute's one
+        assert_eq!(rapyer::current_environment().unwrap().name(), t.env.name());
+        assert_eq!(User::sync_count().unwrap(), 0);
+        let mut raw = common::server().raw();
+        let in_attr = common::scan_keys(&mut raw, &format!("{ns}:*"));
+        assert!(in_attr.iter().any(|k| k.contains(":d:")), "{in_attr:?}");
+        // a guard inside wins for its scope; the attribute's environment comes back after
+        {
+            let _g = rapyer::use_environment(t.env.name()).unwrap();
+            assert_eq!(Reporter.where_am_i().unwrap(), "attr-blocking");
+            assert_eq!(rapyer::current_environment().unwrap().name(), t.env.name());
+        }
+        let mut ran = false;
+        let r = in_unknown_env(&mut ran);
+        assert!(
+            matches!(r, Err(rapyer::Error::UnknownEnvironment { ref name, .. }) if name == "never-registered-blocking"),
+            "{r:?}"
+        );
+        assert!(!ran, "the body did not run");
+    }
+
     #[test]
     fn eight_threads_times_a_thousand_increments_lose_nothing() {
         let t = common::env();

@@ -11,6 +11,7 @@ mod attr;
 mod check;
 mod embedded;
 mod enums;
+mod environment;
 mod errors;
 mod fields;
 mod model;
@@ -58,6 +59,17 @@ pub fn derive_element(input: TokenStream) -> TokenStream {
 pub fn derive_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match enums::expand_enum(&input) {
+        Ok(ts) | Err(ts) => ts.into(),
+    }
+}
+
+/// Runs the whole body of a function or method (sync or async) in the named
+/// environment, as `rapyer::use_environment` (sync) or
+/// `rapyer::asynchronous::with_environment` (async) would. See the rapyer crate
+/// documentation.
+#[proc_macro_attribute]
+pub fn environment(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match environment::expand(attr.into(), item.into()) {
         Ok(ts) | Err(ts) => ts.into(),
     }
 }

@@ -57,6 +57,21 @@ pub fn with_environment<F: Future>(
     async move { Ok(crate::env::TASK_ENV.scope(env?, fut).await) }
 }
 
+/// Runs `fut` in environment `name`, for an async function under
+/// `#[rapyer::environment(..)]` (derive support): an unknown name is the function's
+/// error, the future stays `Send` when `fut` is, and tasks spawned inside do not inherit
+/// the scope.
+#[doc(hidden)]
+pub async fn in_environment<T: crate::env::EnvironmentResult, F: Future<Output = T>>(
+    name: &'static str,
+    fut: F,
+) -> T {
+    match crate::env::environment(name) {
+        Ok(env) => crate::env::TASK_ENV.scope(env, fut).await,
+        Err(e) => T::from_environment_error(e),
+    }
+}
+
 /// The async operations of every [`Model`]. Method names are plain; the blocking
 /// equivalents on [`SyncModel`](crate::sync::SyncModel) carry a `sync_` prefix.
 ///

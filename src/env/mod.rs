@@ -381,6 +381,32 @@ pub(crate) fn resolve(pinned: Option<&str>) -> Result<Environment> {
     }
 }
 
+/// What `#[rapyer::environment(..)]` needs of the function's return type: a way to
+/// report that the environment could not be entered (derive support).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a function under `#[rapyer::environment(..)]` must return a `Result` whose error converts from `rapyer::Error`",
+    label = "`{Self}` cannot report an unknown environment",
+    note = "return `rapyer::Result<_>`: an unknown environment name is `Error::UnknownEnvironment` at the call"
+)]
+pub trait EnvironmentResult {
+    /// The value returned when the environment cannot be entered.
+    fn from_environment_error(e: Error) -> Self;
+}
+
+impl<T, E: From<Error>> EnvironmentResult for std::result::Result<T, E> {
+    fn from_environment_error(e: Error) -> Self {
+        Err(e.into())
+    }
+}
+
+/// Enters `name` on this thread for a sync function under `#[rapyer::environment(..)]`
+/// (derive support).
+#[doc(hidden)]
+pub fn enter_environment(name: &str) -> Result<EnvironmentGuard> {
+    use_environment(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
