@@ -48,8 +48,8 @@ pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
-    EnvironmentGuard, Stats, current_environment, environment, init, register_environment,
-    set_default_environment, use_environment,
+    EnvironmentGuard, Stats, current_environment, environment, init, init_from_env, init_from_vars,
+    register_environment, set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
 pub use exec::{Pending, Pipeline, Slot};

@@ -153,6 +153,39 @@ mod tasks {
         Ok(7)
     }
 
+    /// Environments described by variables (`init_from_vars`, as `init_from_env` reads
+    /// them) work against Redis.
+    #[tokio::test]
+    async fn environments_from_variables_reach_redis() {
+        let t = common::env();
+        let ns = format!("{}vars", t.ns);
+        rapyer::init_from_vars([
+            ("RAPYER_ENVIRONMENTS", "from-vars-async".to_owned()),
+            ("RAPYER_FROM_VARS_ASYNC_URL", common::server().url.clone()),
+            ("RAPYER_FROM_VARS_ASYNC_NAMESPACE", ns.clone()),
+            (
+                "RAPYER_FROM_VARS_ASYNC_CONNECTION_TIMEOUT_MS",
+                "2000".to_owned(),
+            ),
+        ])
+        .unwrap();
+        let n = with_environment("from-vars-async", async {
+            User::new("vars", 3).save().await?;
+            User::count().await
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            User::count().await.unwrap(),
+            0,
+            "the caller's namespace is empty"
+        );
+        let keys = common::scan_keys(&mut common::server().raw(), &format!("{ns}:*"));
+        assert!(keys.iter().any(|k| k.contains(":d:")), "{keys:?}");
+    }
+
     /// `#[rapyer::environment(..)]` on async functions: the body runs in the named
     /// environment (the future is `Send`: it can be spawned), spawned tasks do not inherit
     /// it, and an unknown name is `UnknownEnvironment`.

@@ -237,6 +237,40 @@ mod blocking {
         }
     }
 
+    /// Environments described by variables (`init_from_vars`, as `init_from_env` reads
+    /// them) work against Redis.
+    #[test]
+    fn environments_from_variables_reach_redis() {
+        let t = common::env();
+        let ns = format!("{}vars", t.ns);
+        let envs = rapyer::init_from_vars([
+            ("RAPYER_ENVIRONMENTS", "from-vars-blocking".to_owned()),
+            (
+                "RAPYER_FROM_VARS_BLOCKING_URL",
+                common::server().url.clone(),
+            ),
+            ("RAPYER_FROM_VARS_BLOCKING_NAMESPACE", ns.clone()),
+            (
+                "RAPYER_FROM_VARS_BLOCKING_RESPONSE_TIMEOUT_MS",
+                "5000".to_owned(),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(envs.len(), 1);
+        {
+            let _g = rapyer::use_environment("from-vars-blocking").unwrap();
+            User::new("vars", 3).sync_save().unwrap();
+            assert_eq!(User::sync_count().unwrap(), 1);
+        }
+        assert_eq!(
+            User::sync_count().unwrap(),
+            0,
+            "the caller's namespace is empty"
+        );
+        let keys = common::scan_keys(&mut common::server().raw(), &format!("{ns}:*"));
+        assert!(keys.iter().any(|k| k.contains(":d:")), "{keys:?}");
+    }
+
     /// `#[rapyer::environment(..)]` on sync functions and methods: the body runs in the
     /// named environment, nests with guards, and restores the caller's on return; an
     /// unknown name is `UnknownEnvironment` and the body does not run.

@@ -18,6 +18,9 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 
+mod from_vars;
+pub use from_vars::{init_from_env, init_from_vars};
+
 #[cfg(feature = "blocking")]
 mod connector;
 #[cfg(feature = "blocking")]
