@@ -26,6 +26,7 @@ mod scripts;
 mod field;
 mod kinds;
 // documents and the sans-IO builders
+mod across;
 mod bulk;
 mod lock;
 mod model;
@@ -41,9 +42,10 @@ pub mod asynchronous;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod sync;
 
+pub use across::Across;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use asynchronous::pipeline;
+pub use asynchronous::{pipeline, search_all_environments};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
 pub use env::{
@@ -67,7 +69,7 @@ pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, Reindex
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
-pub use sync::sync_pipeline;
+pub use sync::{sync_pipeline, sync_search_all_environments};
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).

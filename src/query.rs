@@ -266,8 +266,8 @@ contains_paths!(
 /// A sort order on an indexed field: `User::fields().age.desc()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
-    path: String,
-    desc: bool,
+    pub(crate) path: String,
+    pub(crate) desc: bool,
 }
 
 /// A query on model `M`: `User::find(expr)`, then `order_by`, `offset`, `limit`, then
@@ -621,7 +621,7 @@ impl QueryPlan {
     }
 }
 
-fn compare(kind: IndexKind, stored: &[u8], v: &[u8]) -> Option<Ordering> {
+pub(crate) fn compare(kind: IndexKind, stored: &[u8], v: &[u8]) -> Option<Ordering> {
     match kind {
         IndexKind::Lex => Some(stored.cmp(v)),
         IndexKind::Numeric => {

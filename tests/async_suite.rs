@@ -153,6 +153,73 @@ mod tasks {
         Ok(7)
     }
 
+    /// One query over three environments (two databases, one server down),
+    /// concurrently: each entry is right on its own, the down one is an error; merged
+    /// rows are ordered and cut across environments.
+    #[tokio::test]
+    async fn a_query_across_environments() {
+        let t = common::env();
+        let [a, b, down] = common::three_environments(&t, "across-async");
+        for (env, ages) in [(a.clone(), [30, 20, 40]), (b.clone(), [35, 50, 10])] {
+            with_environment(&env, async move {
+                for age in ages {
+                    Person {
+                        age,
+                        ..Person::default()
+                    }
+                    .save()
+                    .await
+                    .unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        }
+        let f = Person::fields();
+        let q = Person::find(f.age.gt(25)).order_by(f.age.desc()).limit(3);
+        let all = q
+            .clone()
+            .in_environments([&a, &b, &down])
+            .all()
+            .await
+            .unwrap();
+        let ages = |r: &rapyer::Result<Vec<Person>>| -> Vec<i64> {
+            r.as_ref().unwrap().iter().map(|p| p.age).collect()
+        };
+        assert_eq!(ages(&all[&a]), [40, 30]);
+        assert_eq!(ages(&all[&b]), [50, 35]);
+        assert!(all[&down].is_err());
+        let counts = q.clone().in_environments([&a, &b]).count().await.unwrap();
+        assert_eq!(
+            (counts[&a].as_ref().unwrap(), counts[&b].as_ref().unwrap()),
+            (&2, &2)
+        );
+        let exists = q.clone().in_environments([&a, &b]).exists().await.unwrap();
+        assert!(*exists[&a].as_ref().unwrap() && *exists[&b].as_ref().unwrap());
+        let first = q.clone().in_environments([&a, &b]).first().await.unwrap();
+        assert_eq!(first[&b].as_ref().unwrap().as_ref().unwrap().age, 50);
+        let ids = q.clone().in_environments([&a]).ids().await.unwrap();
+        assert_eq!(ids[&a].as_ref().unwrap().len(), 2);
+        let merged = q.clone().in_environments([&a, &b]).merged().await.unwrap();
+        let rows: Vec<(&str, i64)> = merged.iter().map(|(e, p)| (e.as_str(), p.age)).collect();
+        assert_eq!(rows, [(b.as_str(), 50), (a.as_str(), 40), (b.as_str(), 35)]);
+        assert!(
+            q.clone()
+                .in_environments([&a, &down])
+                .merged()
+                .await
+                .is_err()
+        );
+        // spawnable: the future is Send
+        let q2 = q.clone();
+        let everywhere = tokio::spawn(rapyer::search_all_environments(q2))
+            .await
+            .unwrap();
+        assert_eq!(ages(&everywhere[&a]), [40, 30]);
+        assert_eq!(ages(&everywhere[&b]), [50, 35]);
+        assert!(everywhere[&down].is_err());
+    }
+
     /// Environments described by variables (`init_from_vars`, as `init_from_env` reads
     /// them) work against Redis.
     #[tokio::test]

@@ -237,6 +237,83 @@ mod blocking {
         }
     }
 
+    /// One query over three environments (two databases, one server down), in
+    /// parallel: each entry is right on its own, the down one is an error; merged rows
+    /// are ordered and cut across environments.
+    #[test]
+    fn a_query_across_environments() {
+        let t = common::env();
+        let [a, b, down] = common::three_environments(&t, "across-sync");
+        for (env, ages) in [(&a, [30, 20, 40]), (&b, [35, 50, 10])] {
+            let _g = rapyer::use_environment(env).unwrap();
+            for age in ages {
+                Person {
+                    age,
+                    ..Person::default()
+                }
+                .sync_save()
+                .unwrap();
+            }
+        }
+        let f = Person::fields();
+        let q = Person::find(f.age.gt(25)).order_by(f.age.desc()).limit(3);
+        let all = q
+            .clone()
+            .in_environments([&a, &b, &down])
+            .sync_all()
+            .unwrap();
+        let ages = |r: &rapyer::Result<Vec<Person>>| -> Vec<i64> {
+            r.as_ref().unwrap().iter().map(|p| p.age).collect()
+        };
+        assert_eq!(ages(&all[&a]), [40, 30]);
+        assert_eq!(ages(&all[&b]), [50, 35]);
+        assert!(all[&down].is_err(), "{:?}", all[&down].as_ref().err());
+        let counts = q.clone().in_environments([&a, &b]).sync_count().unwrap();
+        assert_eq!(
+            (counts[&a].as_ref().unwrap(), counts[&b].as_ref().unwrap()),
+            (&2, &2)
+        );
+        let exists = q.clone().in_environments([&a, &b]).sync_exists().unwrap();
+        assert!(*exists[&a].as_ref().unwrap() && *exists[&b].as_ref().unwrap());
+        let first = q.clone().in_environments([&a, &b]).sync_first().unwrap();
+        assert_eq!(first[&b].as_ref().unwrap().as_ref().unwrap().age, 50);
+        let ids = q.clone().in_environments([&a]).sync_ids().unwrap();
+        assert_eq!(ids[&a].as_ref().unwrap().len(), 2);
+        // merged: one list, ordered and limited across environments
+        let merged = q.clone().in_environments([&a, &b]).sync_merged().unwrap();
+        let rows: Vec<(&str, i64)> = merged.iter().map(|(e, p)| (e.as_str(), p.age)).collect();
+        assert_eq!(rows, [(b.as_str(), 50), (a.as_str(), 40), (b.as_str(), 35)]);
+        let page = q
+            .clone()
+            .offset(1)
+            .limit(2)
+            .in_environments([&a, &b])
+            .sync_merged()
+            .unwrap();
+        let rows: Vec<i64> = page.iter().map(|(_, p)| p.age).collect();
+        assert_eq!(rows, [40, 35]);
+        assert!(
+            q.clone()
+                .in_environments([&a, &down])
+                .sync_merged()
+                .is_err()
+        );
+        // an unknown name fails the call before anything runs
+        let r = q
+            .clone()
+            .in_environments([&a, &"no-such-env".to_string()])
+            .sync_all();
+        assert!(
+            matches!(r, Err(rapyer::Error::UnknownEnvironment { .. })),
+            "{r:?}"
+        );
+        // every registered environment
+        let everywhere = rapyer::sync_search_all_environments(q.clone());
+        assert_eq!(ages(&everywhere[&a]), [40, 30]);
+        assert_eq!(ages(&everywhere[&b]), [50, 35]);
+        assert!(everywhere[&down].is_err());
+    }
+
     /// Environments described by variables (`init_from_vars`, as `init_from_env` reads
     /// them) work against Redis.
     #[test]

@@ -284,6 +284,13 @@ pub fn init(url: &str) -> Result<Environment> {
     Ok(env)
 }
 
+/// The names of every registered environment, sorted.
+pub(crate) fn registered_names() -> Vec<String> {
+    let mut names: Vec<String> = REGISTRY.read().envs.keys().cloned().collect();
+    names.sort();
+    names
+}
+
 /// Makes `name` the default environment.
 pub fn set_default_environment(name: &str) -> Result<()> {
     let mut reg = REGISTRY.write();

@@ -13,7 +13,9 @@ use crate::lock::LockOptions;
 use crate::model::Model;
 use crate::plan::WriteMode;
 
+mod across;
 mod backend;
+pub use across::{PerEnvironment, sync_search_all_environments};
 pub(crate) use backend::Backend;
 
 #[allow(clippy::duplicate_mod)]

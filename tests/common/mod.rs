@@ -402,3 +402,43 @@ pub fn exec_op_codes() -> std::collections::BTreeSet<String> {
     .map(str::to_owned)
     .collect()
 }
+
+/// The URL of database `db` on the server at `url`.
+pub fn with_db(url: &str, db: u8) -> String {
+    let base = url.trim_end_matches('/');
+    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+    match after_scheme.rsplit_once('/') {
+        Some(_) => format!("{}/{db}", base.rsplit_once('/').unwrap().0),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// Registers three environments for cross-environment queries: `a` (this server,
+/// database 0) and `b` (database 1), each with its own namespace, and `down` (nothing
+/// listens there). Returns their names.
+pub fn three_environments(t: &TestEnv, tag: &str) -> [String; 3] {
+    let names = [
+        format!("{tag}-a-{}", t.ns),
+        format!("{tag}-b-{}", t.ns),
+        format!("{tag}-down-{}", t.ns),
+    ];
+    let url = server().url.clone();
+    rapyer::register_environment(
+        &names[0],
+        rapyer::EnvironmentConfig::new(url.as_str()).namespace(format!("{}a", t.ns)),
+    )
+    .unwrap();
+    rapyer::register_environment(
+        &names[1],
+        rapyer::EnvironmentConfig::new(with_db(&url, 1)).namespace(format!("{}b", t.ns)),
+    )
+    .unwrap();
+    rapyer::register_environment(
+        &names[2],
+        rapyer::EnvironmentConfig::new("redis://127.0.0.1:1/")
+            .connection_timeout(Duration::from_millis(300))
+            .response_timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
+    names
+}
