@@ -32,6 +32,7 @@ mod lock;
 mod model;
 mod plan;
 mod query;
+mod text;
 
 extern crate self as rapyer;
 

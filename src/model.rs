@@ -46,6 +46,19 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::query::Query::new(expr)
     }
 
+    /// A query from its text form, checked against this model's indexed fields:
+    /// `User::search("age > 25 & status == \"active\"")?` (the language: `== != > >=
+    /// < <=`, `in [..]`, `between a and b`, `starts_with`, `contains`, `& | !`,
+    /// parentheses, dotted paths; `*` is every document). An unknown or unindexed field,
+    /// or a value of the wrong type, is [`crate::Error::InvalidInput`] with the byte
+    /// position; `Display` of an [`Expr`](crate::Expr) prints this language.
+    fn search(text: &str) -> crate::error::Result<crate::query::Query<Self>> {
+        Ok(crate::query::Query::new(crate::text::parse(
+            Self::schema(),
+            text,
+        )?))
+    }
+
     /// A query for every document (`find` without a filter).
     fn query() -> crate::query::Query<Self> {
         crate::query::Query::new(crate::query::Expr::all())
@@ -90,4 +103,12 @@ pub trait Model: Sized + Send + Sync + 'static {
     fn __encode(&self, enc: &mut Encoder) -> Result<()>;
     #[doc(hidden)]
     fn __decode(dec: &mut Decoder) -> Result<Self>;
+}
+
+impl<M: Model> crate::query::Query<M> {
+    /// Sorts by an indexed field named in text: `"age"` ascending, `"-age"` descending
+    /// ([`crate::Error::InvalidInput`] for a field that is not an indexed scalar).
+    pub fn order_by_str(self, order: &str) -> crate::error::Result<Self> {
+        Ok(self.order_by(crate::text::parse_order(M::schema(), order)?))
+    }
 }

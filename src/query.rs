@@ -49,7 +49,7 @@ impl QueryArg<String> for &String {
 
 /// The comparison of one predicate.
 #[derive(Debug, Clone, PartialEq)]
-enum Cmp {
+pub(crate) enum Cmp {
     Eq,
     Gt,
     Ge,
@@ -62,22 +62,22 @@ enum Cmp {
 /// One indexed-field predicate: path, index kind, comparison, stored-form operands;
 /// `multi`: the field is a collection and any element may match (`contains`).
 #[derive(Debug, Clone, PartialEq)]
-struct Pred {
-    path: String,
-    kind: IndexKind,
-    cmp: Cmp,
-    a: Vec<u8>,
-    b: Vec<u8>,
-    multi: bool,
+pub(crate) struct Pred {
+    pub(crate) path: String,
+    pub(crate) kind: IndexKind,
+    pub(crate) cmp: Cmp,
+    pub(crate) a: Vec<u8>,
+    pub(crate) b: Vec<u8>,
+    pub(crate) multi: bool,
 }
 
 /// A query expression over indexed fields: build it from typed paths
 /// (`User::fields().age.gt(25)`), combine with `&`, `|`, `!`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Expr(Node);
+pub struct Expr(pub(crate) Node);
 
 #[derive(Debug, Clone, PartialEq)]
-enum Node {
+pub(crate) enum Node {
     All,
     Pred(Pred),
     And(Vec<Node>),
@@ -104,6 +104,11 @@ impl BitAnd for Expr {
                 a.push(b);
                 Node::And(a)
             }
+            // flat on both sides: one tree per meaning (the text form parses back equal)
+            (a, Node::And(mut b)) => {
+                b.insert(0, a);
+                Node::And(b)
+            }
             (a, b) => Node::And(vec![a, b]),
         })
     }
@@ -120,6 +125,10 @@ impl BitOr for Expr {
             (Node::Or(mut a), b) => {
                 a.push(b);
                 Node::Or(a)
+            }
+            (a, Node::Or(mut b)) => {
+                b.insert(0, a);
+                Node::Or(b)
             }
             (a, b) => Node::Or(vec![a, b]),
         })
@@ -320,6 +329,11 @@ impl<M> Query<M> {
     pub fn offset(mut self, n: usize) -> Self {
         self.offset = n;
         self
+    }
+
+    /// The query's expression (its text form is `expr().to_string()`).
+    pub fn expr(&self) -> &Expr {
+        &self.expr
     }
 
     /// Returns at most `n` results.

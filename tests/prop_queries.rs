@@ -267,3 +267,35 @@ proptest! {
         FourShards::check(docs, writes, queries)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any expression the typed paths build, printed, parses back to an equal one.
+    #[test]
+    fn printed_expressions_parse_back_equal(q in query()) {
+        let e = OneShard::expr(&q);
+        let text = e.to_string();
+        let back = OneShard::search(&text).map_err(|err| TestCaseError::fail(format!("{text}: {err}")))?;
+        prop_assert_eq!(back.expr(), &e, "{}", text);
+    }
+
+    /// Random text never panics the parser: it parses or is InvalidInput.
+    #[test]
+    fn random_text_never_panics(text in ".{0,60}", tokens in proptest::collection::vec(
+        prop_oneof![
+            Just("age"), Just("status"), Just("score"), Just("nick"), Just("x.y"), Just("=="),
+            Just("!="), Just(">"), Just(">="), Just("<"), Just("<="), Just("&"), Just("|"),
+            Just("!"), Just("("), Just(")"), Just("in"), Just("["), Just("]"), Just(","),
+            Just("between"), Just("and"), Just("starts_with"), Just("contains"), Just("*"),
+            Just("12"), Just("-3.5e2"), Just("true"), Just("\"s\\\"\""), Just("\"\\u{41}\""),
+            Just("\""), Just("\\"), Just("é"), Just(" ")
+        ], 0..24)) {
+        for t in [text, tokens.concat(), tokens.join(" ")] {
+            match OneShard::search(&t) {
+                Ok(_) | Err(rapyer::Error::InvalidInput(_)) => {}
+                Err(other) => prop_assert!(false, "{t:?}: {other:?}"),
+            }
+        }
+    }
+}

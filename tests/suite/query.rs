@@ -618,3 +618,62 @@ async fn fieldless_enums_are_stored_by_name_and_queryable() {
         "{r:?}"
     );
 }
+
+/// Text queries: `Model::search(text)` runs the same query as the typed paths, against
+/// Redis; bad text is `InvalidInput` naming the position.
+#[maybe_async]
+#[mode_test]
+async fn text_queries_run_like_typed_ones() {
+    let _t = common::env();
+    for (age, status) in [(30, "active"), (40, "active"), (20, "active"), (50, "idle")] {
+        Person {
+            age,
+            status: status.into(),
+            ..Person::default()
+        }
+        .save()
+        .await
+        .unwrap();
+    }
+    let f = Person::fields();
+    let typed = Person::find(f.age.gt(25) & f.status.eq("active"))
+        .order_by(f.age.desc())
+        .limit(10);
+    let text = Person::search("age > 25 & status == \"active\"")
+        .unwrap()
+        .order_by_str("-age")
+        .unwrap()
+        .limit(10);
+    assert_eq!(text.expr(), typed.expr());
+    assert_eq!(text.expr().to_string(), "age > 25 & status == \"active\"");
+    let by_text: Vec<i64> = text
+        .run_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.age)
+        .collect();
+    let by_type: Vec<i64> = typed
+        .run_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.age)
+        .collect();
+    assert_eq!(by_text, [40, 30]);
+    assert_eq!(by_text, by_type);
+    let n = Person::search("age in [20, 50] | (status starts_with \"id\" & !age == 50)")
+        .unwrap()
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    match Person::search("age > \"x\"") {
+        Err(Error::InvalidInput(m)) => assert!(m.contains("byte 6") && m.contains("number"), "{m}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    assert!(matches!(
+        Person::query().order_by_str("tags"),
+        Err(Error::InvalidInput(_))
+    ));
+}
