@@ -147,3 +147,25 @@ fn model_schema_and_typed_paths() {
     assert_eq!(f.address.lines.path(), "address.lines");
     assert_eq!(f.profile.path(), "profile");
 }
+
+/// An environment used from one tokio runtime after another (each dropped before the
+/// next starts): every runtime's first call works, no `broken pipe` first.
+#[test]
+fn each_runtime_gets_a_working_connection() {
+    let t = common::env();
+    let u = User::new("runtimes", 1);
+    for round in 0..3 {
+        let rt = rt();
+        let name = t.env.name().to_owned();
+        let u = u.clone();
+        rt.block_on(rapyer::asynchronous::with_environment(&name, async move {
+            // the first call of this runtime is a write (writes are never retried)
+            let saved = u.save().await;
+            assert!(saved.is_ok(), "round {round}: {saved:?}");
+            let found = User::try_get(&u.id).await;
+            assert!(found.is_ok(), "round {round}: {found:?}");
+        }))
+        .unwrap();
+        drop(rt);
+    }
+}

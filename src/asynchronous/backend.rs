@@ -12,6 +12,7 @@ use crate::scripts::{Invocation, batch_access, is_noscript};
 /// The environment's shared connection, counting what it sends.
 pub(crate) struct Backend {
     env: Environment,
+    runtime: tokio::runtime::Handle,
     conn: redis::aio::ConnectionManager,
 }
 
@@ -23,26 +24,43 @@ enum Request<'a> {
 
 impl Backend {
     pub(crate) async fn connect(env: &Environment) -> Result<Self> {
-        let inner = &env.0;
-        let config = &inner.config;
-        let conn = inner
-            .manager
-            .get_or_try_init(|| async {
-                let cfg = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(config.connection_timeout))
-                    .set_response_timeout(Some(config.response_timeout))
-                    // reconnects keep trying in the background; each call's own wait is
-                    // bounded by `max_wait` (Backend::send)
-                    .set_number_of_retries(3)
-                    .set_max_delay(std::time::Duration::from_secs(1));
-                redis::aio::ConnectionManager::new_lazy_with_config(inner.client.clone(), cfg)
-            })
-            .await?
-            .clone();
+        let (runtime, conn) = Self::shared(env, false)?;
         Ok(Self {
             env: env.clone(),
+            runtime,
             conn,
         })
+    }
+
+    /// The environment's shared connection (made on first use, lazily connecting), or
+    /// with `replace` a new one on the current runtime.
+    fn shared(
+        env: &Environment,
+        replace: bool,
+    ) -> Result<(tokio::runtime::Handle, redis::aio::ConnectionManager)> {
+        let inner = &env.0;
+        let mut slot = inner.manager.lock();
+        if let (Some(shared), false) = (slot.as_ref(), replace) {
+            return Ok(shared.clone());
+        }
+        let config = &inner.config;
+        let cfg = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connection_timeout))
+            .set_response_timeout(Some(config.response_timeout))
+            // reconnects keep trying in the background; each call's own wait is bounded
+            // by `max_wait` (Backend::send)
+            .set_number_of_retries(3)
+            .set_max_delay(std::time::Duration::from_secs(1));
+        let conn = redis::aio::ConnectionManager::new_lazy_with_config(inner.client.clone(), cfg)?;
+        let shared = (tokio::runtime::Handle::current(), conn);
+        *slot = Some(shared.clone());
+        Ok(shared)
+    }
+
+    /// Whether the runtime that drives this connection has shut down (its tasks, the
+    /// connection's included, are gone: a request given to it was never sent).
+    async fn runtime_gone(&self) -> bool {
+        self.runtime.spawn(async {}).await.is_err()
     }
 
     pub(crate) async fn sleep(d: std::time::Duration) {
@@ -75,12 +93,25 @@ impl Backend {
 
     /// Sends `req`; a read whose connection broke is sent once more (the connection
     /// manager reconnects meanwhile).
+    ///
+    /// A connection made on a runtime that has shut down since (an environment used from
+    /// one runtime after another) fails without sending anything: the request goes
+    /// again, read or write, on a new connection of the current runtime.
     async fn send(&mut self, access: Access, commands: usize, req: Request<'_>) -> Result<Value> {
         self.env.record(commands);
         match self.bounded(access, &req).await {
-            Err(Error::Redis(e)) if crate::failure::retry_read(access, &e) => {
-                self.env.record_retry(commands);
-                self.bounded(access, &req).await
+            Err(Error::Redis(e)) if e.is_io_error() || e.is_connection_dropped() => {
+                if self.runtime_gone().await {
+                    let (runtime, conn) = Self::shared(&self.env, true)?;
+                    (self.runtime, self.conn) = (runtime, conn);
+                    self.env.record_retry(commands);
+                    return self.bounded(access, &req).await;
+                }
+                if crate::failure::retry_read(access, &e) {
+                    self.env.record_retry(commands);
+                    return self.bounded(access, &req).await;
+                }
+                Err(Error::Redis(e))
             }
             other => other,
         }

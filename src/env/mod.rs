@@ -158,7 +158,10 @@ pub(crate) struct EnvInner {
     #[cfg(feature = "blocking")]
     pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<Connector>>,
     #[cfg(feature = "tokio")]
-    pub(crate) manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    /// The shared connection and the runtime that drives it (a connection outlives
+    /// neither: another runtime gets a new one, see asynchronous/backend.rs).
+    pub(crate) manager:
+        parking_lot::Mutex<Option<(tokio::runtime::Handle, redis::aio::ConnectionManager)>>,
 }
 
 /// A handle on a registered environment (cheap to clone).
