@@ -237,6 +237,22 @@ mod blocking {
         }
     }
 
+    /// The suites run against the server asked for: with `RAPYER_SERVER_BIN` naming a
+    /// valkey-server (the CI's Valkey pass), the server the harness started is Valkey.
+    #[test]
+    fn the_server_is_the_one_asked_for() {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(&mut common::server().raw())
+            .unwrap();
+        let asked = std::env::var("RAPYER_SERVER_BIN").unwrap_or_default();
+        let own = std::env::var("REDIS_URL").map_or(true, |u| u.is_empty());
+        if own && asked.contains("valkey") {
+            assert!(info.contains("valkey_version"), "{info}");
+        }
+        assert!(info.contains("redis_version"), "{info}");
+    }
+
     /// One query over three environments (two databases, one server down), in
     /// parallel: each entry is right on its own, the down one is an error; merged rows
     /// are ordered and cut across environments.

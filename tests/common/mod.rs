@@ -3,6 +3,8 @@
 //! start, except the one named by `REDIS_URL`, where it only uses its own namespaces
 //! (found with `SCAN`, never `KEYS`).
 //!
+//! `RAPYER_SERVER_BIN` names another server binary to start (`valkey-server`).
+//!
 //! Not every test follows `REDIS_URL`: `private_env()` and `Server::start()` always start
 //! a private server (for tests that flush the script cache or count commands
 //! server-wide), and `faulty::Faulty` is a server a fault test owns outright (killed,
@@ -43,7 +45,12 @@ fn free_port() -> u16 {
         .expect("no free local port")
 }
 
+/// The server binary the harness starts: `RAPYER_SERVER_BIN` when set (CI runs the
+/// suites once more with `valkey-server` this way), else `redis-server` from `PATH`.
 fn redis_server_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("RAPYER_SERVER_BIN").filter(|b| !b.is_empty()) {
+        return PathBuf::from(bin);
+    }
     for dir in std::env::var("PATH").unwrap_or_default().split(':').chain([
         "/usr/bin",
         "/usr/local/bin",
