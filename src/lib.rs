@@ -32,6 +32,7 @@ mod lock;
 mod model;
 mod plan;
 mod query;
+mod registry;
 mod text;
 
 extern crate self as rapyer;
@@ -46,7 +47,7 @@ pub mod sync;
 pub use across::Across;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use asynchronous::{pipeline, search_all_environments};
+pub use asynchronous::{pipeline, search, search_all_environments};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
 pub use env::{
@@ -67,10 +68,11 @@ pub use kinds::{
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
+pub use registry::model_names;
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
-pub use sync::{sync_pipeline, sync_search_all_environments};
+pub use sync::{sync_pipeline, sync_search, sync_search_all_environments};
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).
@@ -106,7 +108,9 @@ pub mod __private {
         LoadState, blob_fns, encode_plain, field_fns, load_plain, plain_failures,
     };
     pub use crate::kinds::scalar::scalar_atomic;
+    pub use crate::registry::ModelEntry;
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
+    pub use inventory;
     pub use once_cell::sync::OnceCell;
 
     /// Compile-time check that a field type is storable (spanned at the field's type).

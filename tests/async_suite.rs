@@ -18,6 +18,7 @@ impl<'a, R: Send + 'a> Go<R> for rapyer::Pending<'a, R> {
 }
 
 pub use rapyer::pipeline as global_pipeline;
+pub use rapyer::search as search_by_name;
 
 /// Running a query in this mode, under names that neither API uses.
 pub trait RunQuery<M: rapyer::Model> {

@@ -117,6 +117,7 @@ impl<R> Go<R> for rapyer::Pending<'_, R> {
 }
 
 pub use rapyer::sync_pipeline as global_pipeline;
+pub use rapyer::sync_search as search_by_name;
 
 /// Running a query in this mode, under names that neither API uses (the async API's
 /// inherent `all()`/`count()` would shadow trait methods of the same names).

@@ -199,6 +199,18 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
     let atomic_doc = format!(
         "Atomic operations on the fields of one [`{ident}`] document (from `{ident}::atomic()` / `{ident}::at(id)`)."
     );
+    // the model registry (rapyer::search by name); a generic model has no one schema
+    let register = if input.generics.params.is_empty() {
+        quote! {
+            ::rapyer::__private::inventory::submit! {
+                ::rapyer::__private::ModelEntry {
+                    schema: <#ident as ::rapyer::Model>::schema,
+                }
+            }
+        }
+    } else {
+        quote! {}
+    };
     Ok(quote! {
         #[doc = #doc]
         #[allow(missing_docs)]
@@ -304,6 +316,8 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
             fn __rapyer_assert_storable() {
                 #(#asserts)*
             }
+
+            #register
         };
     })
 }

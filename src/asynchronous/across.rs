@@ -76,3 +76,10 @@ pub async fn search_all_environments<M: Model>(query: Query<M>) -> PerEnvironmen
         Err(e) => BTreeMap::from([(String::new(), Err(e))]),
     }
 }
+
+/// The ids matching text query `text` on the model named `model`, when the type is not
+/// at hand: the model registry finds its schema (`rapyer::model_names()` lists them).
+/// An unknown model, field or value is [`crate::Error::InvalidInput`]. One round trip.
+pub async fn search(model: &str, text: &str) -> Result<Vec<String>> {
+    super::ops::search_ids_by_name(model, text).await
+}

@@ -574,3 +574,44 @@ pub(crate) async fn reindex<M: Model>(
     }
     Ok(last)
 }
+
+/// The ids matching the text query `text` on the model named `model` (by name, through
+/// the model registry): one round trip, as a typed query's `ids`.
+#[maybe_async]
+pub(crate) async fn search_ids_by_name(model: &str, text: &str) -> Result<Vec<String>> {
+    let schema = match crate::registry::schemas_named(model).as_slice() {
+        [] => {
+            return Err(Error::InvalidInput(format!(
+                "no model named `{model}` in this program (models: {:?})",
+                crate::registry::model_names()
+            )));
+        }
+        [one] => *one,
+        // versions of one model under its name: they must index alike
+        [first, rest @ ..] => {
+            if rest
+                .iter()
+                .any(|s| s.index_fingerprint() != first.index_fingerprint())
+            {
+                return Err(Error::InvalidInput(format!(
+                    "several models are named `{model}` with different indexes; search through the type (Model::search)"
+                )));
+            }
+            *first
+        }
+    };
+    let q: Query<()> = Query::new(crate::text::parse(schema, text)?);
+    if !q.index_exact() {
+        return Err(Error::InvalidInput(format!(
+            "{model}: an integer beyond ±2^53 needs the model's documents to decide; use {model}::search"
+        )));
+    }
+    let ctx = Ctx::for_schema(schema)?;
+    let plan = q.plan(&ctx, false)?;
+    let replies = Backend::connect(&ctx.env)
+        .await?
+        .invoke_batch(&plan.calls)
+        .await
+        .map_err(|e| crate::query::stale(&ctx, e))?;
+    plan.page(replies)
+}

@@ -86,3 +86,11 @@ pub fn sync_search_all_environments<M: Model>(query: Query<M>) -> PerEnvironment
         Err(e) => BTreeMap::from([(String::new(), Err(e))]),
     }
 }
+
+/// The ids matching text query `text` on the model named `model`, when the type is not
+/// at hand: the model registry finds its schema (`rapyer::model_names()` lists them).
+/// An unknown model, field or value is [`Error::InvalidInput`]. One round trip.
+pub fn sync_search(model: &str, text: &str) -> Result<Vec<String>> {
+    let _s = tracing::debug_span!("rapyer.search", model).entered();
+    super::ops::search_ids_by_name(model, text)
+}

@@ -2,7 +2,7 @@
 //! modes.
 
 use super::common::{self, models::*};
-use super::{Api, Go, RunQuery, maybe_async, mode_test};
+use super::{Api, Go, RunQuery, maybe_async, mode_test, search_by_name};
 use rapyer::{Error, Expr, Id, Model};
 
 /// A small random query language with an oracle: each case becomes both a rapyer
@@ -676,4 +676,44 @@ async fn text_queries_run_like_typed_ones() {
         Person::query().order_by_str("tags"),
         Err(Error::InvalidInput(_))
     ));
+}
+
+/// By name, when the type is not at hand: `rapyer::search("Person", text)` gives the
+/// same ids as the typed query; unknown models are `InvalidInput` naming the known ones.
+#[maybe_async]
+#[mode_test]
+async fn text_queries_by_model_name() {
+    let _t = common::env();
+    for age in [10, 30, 40] {
+        Person {
+            age,
+            status: "active".into(),
+            ..Person::default()
+        }
+        .save()
+        .await
+        .unwrap();
+    }
+    assert!(rapyer::model_names().contains(&"Person"));
+    let mut by_name = search_by_name("Person", "age > 25 & status == \"active\"")
+        .await
+        .unwrap();
+    let f = Person::fields();
+    let mut typed: Vec<String> = Person::find(f.age.gt(25) & f.status.eq("active"))
+        .run_ids()
+        .await
+        .unwrap()
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    by_name.sort();
+    typed.sort();
+    assert_eq!(by_name.len(), 2);
+    assert_eq!(by_name, typed);
+    match search_by_name("Nobody", "age > 1").await {
+        Err(Error::InvalidInput(m)) => assert!(m.contains("Person"), "{m}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    let bad = search_by_name("Person", "agee > 1").await;
+    assert!(matches!(bad, Err(Error::InvalidInput(_))), "{bad:?}");
 }
