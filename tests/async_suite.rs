@@ -285,6 +285,19 @@ mod tasks {
             matches!(r, Err(rapyer::Error::UnknownEnvironment { ref name, .. }) if name == "never-registered-async"),
             "{r:?}"
         );
+        // nested in a task scope: the attribute's environment inside, the scope's after
+        let outer = t.env.name().to_owned();
+        let (inside, after) = with_environment(&outer, async {
+            let inside = seed_in_attr_env("nested".into()).await.unwrap().0;
+            let after = rapyer::current_environment().unwrap().name().to_owned();
+            (inside, after)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            (inside.as_str(), after.as_str()),
+            ("attr-async", outer.as_str())
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
