@@ -109,6 +109,11 @@ pub mod __private {
     };
     pub use crate::kinds::scalar::scalar_atomic;
     pub use crate::registry::ModelEntry;
+
+    /// The executor script as sent to Redis (tests read its op table).
+    pub fn exec_source() -> &'static str {
+        crate::scripts::EXEC_SRC.as_str()
+    }
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
     pub use inventory;
     pub use once_cell::sync::OnceCell;

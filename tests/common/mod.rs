@@ -391,23 +391,16 @@ pub fn list_of(conn: &mut redis::Connection, key: &str) -> Vec<Vec<u8>> {
         .unwrap()
 }
 
-/// Every op code of the executor (`OPS.<code> = …` in the executor's and the kinds' Lua
-/// files), for coverage checks.
+/// Every op code of the executor (`OPS.<code> = …` in the script as sent to Redis), for
+/// coverage checks.
 pub fn exec_op_codes() -> std::collections::BTreeSet<String> {
-    [
-        include_str!("../../src/exec/ops.lua"),
-        include_str!("../../src/kinds/scalar.lua"),
-        include_str!("../../src/kinds/list.lua"),
-        include_str!("../../src/kinds/map.lua"),
-        include_str!("../../src/kinds/set.lua"),
-    ]
-    .iter()
-    .flat_map(|src| src.lines())
-    .filter_map(|l| l.strip_prefix("OPS."))
-    .filter_map(|r| r.split(" = ").next())
-    .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    .map(str::to_owned)
-    .collect()
+    rapyer::__private::exec_source()
+        .lines()
+        .filter_map(|l| l.strip_prefix("OPS."))
+        .filter_map(|r| r.split(" = ").next())
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The URL of database `db` on the server at `url`.
