@@ -112,7 +112,7 @@ pub mod __private {
 
     /// The executor script as sent to Redis (tests read its op table).
     pub fn exec_source() -> &'static str {
-        crate::scripts::EXEC_SRC.as_str()
+        crate::scripts::EXEC_SRC
     }
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
     pub use inventory;

@@ -346,7 +346,7 @@ impl ExecPlan {
             env,
             call: Invocation {
                 script: &scripts::EXEC,
-                source: scripts::EXEC_SRC.as_str(),
+                source: scripts::EXEC_SRC,
                 keys,
                 args,
             },

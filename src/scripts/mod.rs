@@ -19,23 +19,23 @@ pub(crate) const SAVE_SRC: &str = concat!(
 );
 
 /// Runs a plan of atomic field operations on one document, see `exec/exec.lua`.
-pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(&EXEC_SRC));
+pub(crate) static EXEC: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(EXEC_SRC));
 /// The executor script: the shared helpers, the executor's op table and helpers, every
-/// kind's op file (`kinds::LUA_OPS`: a new kind's ops join it there), the program.
-pub(crate) static EXEC_SRC: Lazy<String> = Lazy::new(|| {
-    [
-        include_str!("types.lua"),
-        include_str!("clock.lua"),
-        include_str!("refresh.lua"),
-        include_str!("index.lua"),
-        include_str!("specs.lua"),
-        include_str!("../exec/ops.lua"),
-    ]
-    .into_iter()
-    .chain(crate::kinds::LUA_OPS.iter().copied())
-    .chain([include_str!("../exec/exec.lua")])
-    .collect()
-});
+/// kind's op file (a new kind's `.lua` joins this list), the program.
+pub(crate) const EXEC_SRC: &str = concat!(
+    include_str!("types.lua"),
+    include_str!("clock.lua"),
+    include_str!("refresh.lua"),
+    include_str!("index.lua"),
+    include_str!("specs.lua"),
+    include_str!("../exec/ops.lua"),
+    // the kinds' ops (src/kinds/*.lua)
+    include_str!("../kinds/scalar.lua"),
+    include_str!("../kinds/list.lua"),
+    include_str!("../kinds/map.lua"),
+    include_str!("../kinds/set.lua"),
+    include_str!("../exec/exec.lua")
+);
 
 /// Loads a document and refreshes its TTL, see `load.lua`.
 pub(crate) static LOAD: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LOAD_SRC));
