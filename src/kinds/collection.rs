@@ -1,5 +1,6 @@
-//! What the collection kinds with members (maps and sets) share: the reply of their
-//! mutators and the mirror of the local copy.
+//! What the collection kinds share: the `Field` impl of lists and sets (their members
+//! stored one per item), and for maps and sets the reply of their mutators and the
+//! mirror of the local copy.
 
 use std::sync::Arc;
 
@@ -81,3 +82,49 @@ pub(crate) fn coll_mutate<'a, C: Send + 'a, R: Send + 'a>(
         },
     )
 }
+
+/// `Field` for a collection stored as one member per item (lists and sets): `$kind` the
+/// stored kind, `$handle` the atomic handle, `[$gen]` the impl's generics, `$ty` the
+/// collection type, `$elem` its item type.
+macro_rules! member_field {
+    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
+        impl<$($gen)*> $crate::field::Field for $ty {
+            type Path = $crate::codec::FieldPath<$ty>;
+            type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
+            fn atomic<'a>(
+                local: Option<&'a mut Self>,
+                doc: &std::sync::Arc<$crate::exec::DocRef>,
+                path: String,
+            ) -> Self::Atomic<'a> {
+                $handle {
+                    doc: doc.clone(),
+                    path,
+                    local: $crate::exec::mirror(local),
+                    _t: std::marker::PhantomData,
+                }
+            }
+            fn path(path: String) -> Self::Path {
+                $crate::codec::FieldPath::new(path)
+            }
+            fn describe(path: &str, out: &mut Vec<$crate::schema::FieldSchema>) {
+                out.push($crate::schema::FieldSchema::new(path, $kind));
+            }
+            fn encode(&self, path: &str, enc: &mut $crate::codec::Encoder) -> $crate::error::Result<()> {
+                let items = $crate::codec::encode_items(path, enc, self.iter())?;
+                enc.collection(path, $kind, items);
+                Ok(())
+            }
+            fn decode(path: &str, dec: &mut $crate::codec::Decoder) -> $crate::error::Result<Self> {
+                Ok($crate::codec::decode_items::<$elem>(path, dec)?.into_iter().collect())
+            }
+            fn decode_salvage(
+                path: &str,
+                dec: &mut $crate::codec::Decoder,
+                bad: &mut Vec<String>,
+            ) -> $crate::error::Result<Self> {
+                Ok($crate::codec::salvage_items::<$elem>(path, dec, bad).into_iter().collect())
+            }
+        }
+    };
+}
+pub(crate) use member_field;

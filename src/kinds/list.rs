@@ -5,12 +5,10 @@ use std::sync::Arc;
 use redis::Value;
 
 use crate::codec::Element;
-use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result, unexpected};
 use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, mirror};
 use crate::exec::{map_pending, mirror_apply};
-use crate::field::Field;
-use crate::schema::{FieldKind, FieldSchema};
+use crate::schema::FieldKind;
 use std::collections::VecDeque;
 
 // ---- lists ---------------------------------------------------------------------------------
@@ -396,37 +394,8 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 
 // ---- the Field impls of lists ---------------------------------------------------------------
 
-macro_rules! list_field {
-    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
-        impl<$($gen)*> Field for $ty {
-            type Path = FieldPath<$ty>;
-            type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
-            fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
-                $handle { doc: doc.clone(), path, local: crate::exec::mirror(local), _t: std::marker::PhantomData }
-            }
-            fn path(path: String) -> Self::Path {
-                FieldPath::new(path)
-            }
-            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema::new(path, $kind));
-            }
-            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-                let items = encode_items(path, enc, self.iter())?;
-                enc.collection(path, $kind, items);
-                Ok(())
-            }
-            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-                Ok(decode_items::<$elem>(path, dec)?.into_iter().collect())
-            }
-            fn decode_salvage(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Result<Self> {
-                Ok(salvage_items::<$elem>(path, dec, bad).into_iter().collect())
-            }
-        }
-    };
-}
-
-list_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T);
-list_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T);
+crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T);
+crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T);
 
 // ---- the reply of list mutators -------------------------------------------------------------
 

@@ -5,13 +5,11 @@ use std::sync::Arc;
 use redis::Value;
 
 use crate::codec::Element;
-use crate::codec::{Decoder, Encoder, FieldPath, decode_items, encode_items, salvage_items};
 use crate::error::{Error, Result};
 use crate::exec::mirror_apply;
 use crate::exec::{DocRef, Mirror, Pending, Target, bytes, decode_elem, decode_elems, int, mirror};
-use crate::field::Field;
 use crate::kinds::collection::coll_mutate;
-use crate::schema::{FieldKind, FieldSchema};
+use crate::schema::FieldKind;
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, Hash};
 
@@ -221,34 +219,5 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
 
 // ---- the Field impls of sets ----------------------------------------------------------------
 
-macro_rules! set_field {
-    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
-        impl<$($gen)*> Field for $ty {
-            type Path = FieldPath<$ty>;
-            type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
-            fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
-                $handle { doc: doc.clone(), path, local: crate::exec::mirror(local), _t: std::marker::PhantomData }
-            }
-            fn path(path: String) -> Self::Path {
-                FieldPath::new(path)
-            }
-            fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema::new(path, $kind));
-            }
-            fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
-                let items = encode_items(path, enc, self.iter())?;
-                enc.collection(path, $kind, items);
-                Ok(())
-            }
-            fn decode(path: &str, dec: &mut Decoder) -> Result<Self> {
-                Ok(decode_items::<$elem>(path, dec)?.into_iter().collect())
-            }
-            fn decode_salvage(path: &str, dec: &mut Decoder, bad: &mut Vec<String>) -> Result<Self> {
-                Ok(salvage_items::<$elem>(path, dec, bad).into_iter().collect())
-            }
-        }
-    };
-}
-
-set_field!(FieldKind::Set, SetRef, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
-set_field!(FieldKind::Set, SetRef, [T: Element + Ord], BTreeSet<T>, T);
+crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
+crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Ord], BTreeSet<T>, T);
