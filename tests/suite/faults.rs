@@ -168,6 +168,18 @@ async fn an_outage_fails_calls_within_the_bound_and_recovery_follows() {
     assert_eq!(stored, p);
 }
 
+/// `CLIENT KILL` of every normal client but the caller's.
+fn kill_clients(raw: &mut redis::Connection) {
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query(raw)
+        .unwrap();
+}
+
 /// Item 4: a read whose connection is killed under it is retried once and succeeds
 /// (`Stats::retries` counts it); a write is not retried: it either applied or failed
 /// without applying, and the next write works.
@@ -180,26 +192,12 @@ async fn a_killed_connection_retries_reads_once_and_never_writes() {
     p.save().await.unwrap();
     let before = t.stats().retries;
     let mut raw = server.raw();
-    let _: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("normal")
-        .arg("SKIPME")
-        .arg("yes")
-        .query(&mut raw)
-        .unwrap();
+    kill_clients(&mut raw);
     let stored = Person::get(&p.id).await.unwrap();
     assert_eq!(stored, p);
     assert!(t.stats().retries > before, "the read was retried");
 
-    let _: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("normal")
-        .arg("SKIPME")
-        .arg("yes")
-        .query(&mut raw)
-        .unwrap();
+    kill_clients(&mut raw);
     // applied (the new value) or failed without applying (still 1)
     let expected = p.atomic().age.incr(1).go().await.unwrap_or(1);
     let stored = Person::get(&p.id).await.unwrap();
