@@ -170,7 +170,7 @@ pub(crate) fn decode_load<M: Model>(
     let mut wrong = Vec::new();
     for ((path, key), field) in doc.collections.into_iter().zip(ctx.schema.collections()) {
         let reply = replies.next();
-        let items = match read_refused(reply.as_ref(), &key, redis_type(field.kind)) {
+        let items = match read_refused(reply.as_ref(), &key, field.kind.redis_type()) {
             Some(e) => {
                 wrong.push((path.clone(), e));
                 Vec::new()
@@ -615,14 +615,6 @@ pub(crate) fn decode_count(replies: Vec<Value>) -> Result<u64> {
 }
 
 /// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
-/// The Redis type rapyer keeps a collection of `kind` in.
-fn redis_type(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::List => "list",
-        FieldKind::Map => "hash",
-        _ => "set",
-    }
-}
 
 /// The error of a read of `key` (a hash, list or set: `expected`) that the server
 /// refused: [`Error::WrongType`] for `WRONGTYPE`, the server's error otherwise.

@@ -22,6 +22,16 @@ impl FieldKind {
         matches!(self, Self::List | Self::Map | Self::Set)
     }
 
+    /// The Redis type of the key a field of this kind lives in (root fields: the hash).
+    pub(crate) fn redis_type(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Map => "hash",
+            Self::Set => "set",
+            _ => "hash",
+        }
+    }
+
     /// The letter the scripts use for a collection's kind: "l" list, "h" hash (map),
     /// "s" set.
     pub(crate) fn letter(self) -> &'static str {
