@@ -614,8 +614,6 @@ pub(crate) fn decode_count(replies: Vec<Value>) -> Result<u64> {
         .sum()
 }
 
-/// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
-
 /// The error of a read of `key` (a hash, list or set: `expected`) that the server
 /// refused: [`Error::WrongType`] for `WRONGTYPE`, the server's error otherwise.
 fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
@@ -629,6 +627,7 @@ fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
     }
 }
 
+/// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
 fn bulk_items(v: Option<Value>, key: &str) -> Result<Vec<Vec<u8>>> {
     fn push(v: Value, out: &mut Vec<Vec<u8>>, key: &str) -> Result<()> {
         match v {
