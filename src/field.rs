@@ -19,7 +19,8 @@ use crate::schema::{FieldKind, FieldSchema};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored as a rapyer field",
     label = "unsupported field type",
-    note = "derive `rapyer::Embedded` for it, or mark the field `#[rapyer(blob)]` to store it as msgpack"
+    note = "derive `rapyer::Embedded` for it, or mark the field `#[rapyer(blob)]` to store it as msgpack",
+    note = "a list, set or map field needs elements that are `rapyer::Element` (`#[derive(rapyer::Element)]`); a type of your own in a key of its own implements `rapyer::Structure`"
 )]
 pub trait Field: Sized {
     /// The typed path handle for this field (see [`crate::Model::fields`]).

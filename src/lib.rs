@@ -63,7 +63,7 @@ pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use kinds::{
     AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
-    SetLike, SetRef,
+    SetLike, SetRef, Storage, Stored, Structure, StructureCmd, StructureRef, StructureReply,
 };
 pub use lock::LockOptions;
 pub use model::Model;
@@ -120,6 +120,10 @@ pub mod __private {
 
     /// Compile-time check that a field type is storable (spanned at the field's type).
     pub fn assert_field<T: crate::Field>() {}
+    /// Compile-time check that a collection field's members are elements.
+    pub fn assert_element<T: crate::Element>() {}
+    /// Compile-time check that a map field's keys are map keys.
+    pub fn assert_map_key<T: crate::MapKey>() {}
     /// Compile-time check that a key field's type is a key.
     pub fn assert_key<T: crate::Key>() {}
     /// Compile-time check that a blob field's type is serde-serializable (or `Safe`/`Lazy`

@@ -84,6 +84,10 @@ pub(crate) fn load_many(ctx: &Ctx, docs: &[DocKeys]) -> redis::Pipeline {
             match field.kind {
                 FieldKind::List => pipe.cmd("LRANGE").arg(key).arg(0).arg(-1),
                 FieldKind::Map => pipe.cmd("HGETALL").arg(key),
+                FieldKind::StringKey => pipe.cmd("GET").arg(key),
+                FieldKind::SortedSet => {
+                    pipe.cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES")
+                }
                 _ => pipe.cmd("SMEMBERS").arg(key),
             };
         }
@@ -128,22 +132,14 @@ pub(crate) fn raw_root(replies: &[Value]) -> HashMap<String, Vec<u8>> {
     out
 }
 
-/// The stored collections of a load's replies, by field path.
+/// The stored collections of a load's replies, by field path (a reply that cannot be
+/// read, a wrong-typed key's say, reads as empty).
 pub(crate) fn raw_collections(ctx: &Ctx, replies: &[Value]) -> HashMap<String, Vec<Vec<u8>>> {
     ctx.schema
         .collections()
         .zip(replies.iter().skip(1))
         .map(|(f, v)| {
-            let items = match v {
-                Value::Array(items) | Value::Set(items) => items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Value::BulkString(b) => Some(b.clone()),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let items = bulk_items(Some(v.clone()), &f.path).unwrap_or_default();
             (f.path.clone(), items)
         })
         .collect()
@@ -627,13 +623,21 @@ fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
     }
 }
 
-/// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set) into its byte strings.
+/// Flattens a multi-bulk reply (RESP2 array, RESP3 map or set; RESP3 sorted set pairs)
+/// into its byte strings; a string's value is its one item.
 fn bulk_items(v: Option<Value>, key: &str) -> Result<Vec<Vec<u8>>> {
     fn push(v: Value, out: &mut Vec<Vec<u8>>, key: &str) -> Result<()> {
         match v {
             Value::BulkString(b) => out.push(b),
             Value::SimpleString(s) => out.push(s.into_bytes()),
             Value::Int(n) => out.push(n.to_string().into_bytes()),
+            Value::Double(d) => out.push(format!("{d:e}").into_bytes()),
+            // RESP3 `ZRANGE .. WITHSCORES`: one [member, score] array per member
+            Value::Array(pair) if pair.len() == 2 => {
+                for item in pair {
+                    push(item, out, key)?;
+                }
+            }
             other => return Err(unexpected(&format!("read of `{key}`"), &other)),
         }
         Ok(())
@@ -641,6 +645,7 @@ fn bulk_items(v: Option<Value>, key: &str) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     match v {
         None | Some(Value::Nil) => {}
+        Some(Value::BulkString(b)) => out.push(b),
         Some(Value::Array(items)) | Some(Value::Set(items)) => {
             out.reserve(items.len());
             for item in items {

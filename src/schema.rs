@@ -14,12 +14,20 @@ pub enum FieldKind {
     Map,
     /// Its own Redis SET key (`HashSet`, `BTreeSet`).
     Set,
+    /// Its own Redis STRING key (a [`crate::Structure`] with [`crate::Storage::Bytes`]).
+    StringKey,
+    /// Its own Redis sorted set key (a [`crate::Structure`] with
+    /// [`crate::Storage::SortedSet`]).
+    SortedSet,
 }
 
 impl FieldKind {
-    /// True for the kinds that live in a key of their own.
+    /// True for the kinds that live in a key of their own (collections and structures).
     pub fn is_collection(self) -> bool {
-        matches!(self, Self::List | Self::Map | Self::Set)
+        matches!(
+            self,
+            Self::List | Self::Map | Self::Set | Self::StringKey | Self::SortedSet
+        )
     }
 
     /// The Redis type of the key a field of this kind lives in (root fields: the hash).
@@ -28,17 +36,21 @@ impl FieldKind {
             Self::List => "list",
             Self::Map => "hash",
             Self::Set => "set",
-            _ => "hash",
+            Self::StringKey => "string",
+            Self::SortedSet => "zset",
+            Self::Scalar | Self::Blob => "hash",
         }
     }
 
-    /// The letter the scripts use for a collection's kind: "l" list, "h" hash (map),
-    /// "s" set.
+    /// The letter the scripts use for the kind of a field's own key: "l" list, "h" hash
+    /// (map), "s" set, "t" string, "z" sorted set.
     pub(crate) fn letter(self) -> &'static str {
         match self {
             Self::List => "l",
             Self::Map => "h",
-            _ => "s",
+            Self::StringKey => "t",
+            Self::SortedSet => "z",
+            Self::Set | Self::Scalar | Self::Blob => "s",
         }
     }
 }

@@ -126,6 +126,9 @@ mod faults;
 #[path = "suite/edges.rs"]
 mod edges;
 
+#[path = "suite/structures.rs"]
+mod structures;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

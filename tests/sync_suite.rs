@@ -210,6 +210,9 @@ mod faults;
 #[path = "suite/edges.rs"]
 mod edges;
 
+#[path = "suite/structures.rs"]
+mod structures;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

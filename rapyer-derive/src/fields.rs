@@ -102,7 +102,10 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
                 || quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::decode(&#path, dec)? },
             ),
             path_ty: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::Path },
-            assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_field::<#ty>(); },
+            assert: {
+                let members = member_asserts(ty);
+                quote_spanned! {ty.span()=> #members ::rapyer::__private::assert_field::<#ty>(); }
+            },
             failures: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::failures(&self.#ident, out); },
             accept: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::accept_fallback(&mut self.#ident); },
         }
@@ -138,5 +141,42 @@ pub(crate) fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
         quote! { #ident: ::rapyer::FieldPath::new(#path) }
     } else {
         quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::path(#path) }
+    }
+}
+
+/// For a field spelled as a standard collection (`Vec<T>`, `VecDeque<T>`, `HashSet<T>`,
+/// `BTreeSet<T>`, `HashMap<K, V>`, `BTreeMap<K, V>`): checks that its members are
+/// elements (and its keys map keys), spanned at each one, so that a collection of a type
+/// that is no element says so at that type (before the field's own `Field` check).
+fn member_asserts(ty: &syn::Type) -> TokenStream2 {
+    let syn::Type::Path(tp) = ty else {
+        return quote!();
+    };
+    let Some(last) = tp.path.segments.last() else {
+        return quote!();
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return quote!();
+    };
+    let types: Vec<&syn::Type> = args
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    let is_u8 = |t: &syn::Type| matches!(t, syn::Type::Path(p) if p.path.is_ident("u8"));
+    match (last.ident.to_string().as_str(), types.as_slice()) {
+        ("Vec", [t]) if is_u8(t) => quote!(),
+        ("Vec" | "VecDeque" | "HashSet" | "BTreeSet", [t, ..]) => {
+            quote_spanned! {t.span()=> ::rapyer::__private::assert_element::<#t>(); }
+        }
+        ("HashMap" | "BTreeMap", [k, v, ..]) => {
+            let k = quote_spanned! {k.span()=> ::rapyer::__private::assert_map_key::<#k>(); };
+            let v = quote_spanned! {v.span()=> ::rapyer::__private::assert_element::<#v>(); };
+            quote!(#k #v)
+        }
+        _ => quote!(),
     }
 }

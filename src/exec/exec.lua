@@ -51,6 +51,8 @@ do
   for _ = 1, tonumber(ARGV[pos]) do
     local doc, code, kidx = docs[tonumber(ARGV[at])], ARGV[at + 1], tonumber(ARGV[at + 2])
     local want = OP_TYPES[code]
+    -- a structure's op names its key's type in its first argument
+    if want == 'arg' then want = ARGV[at + 5] end
     if ARGV[at + 3] ~= '' then want = 'hash' end
     if want then
       local bad = wrong_type(doc.base + kidx, want)

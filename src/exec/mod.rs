@@ -231,6 +231,7 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "sismember"
             | "scard"
             | "smembers"
+            | "structure_read"
     )
 }
 

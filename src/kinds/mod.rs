@@ -11,6 +11,7 @@ pub mod option;
 pub mod safe;
 pub mod scalar;
 pub mod set;
+pub mod structure;
 
 pub use blob::BlobRef;
 pub use list::{ListLike, ListRef};
@@ -18,3 +19,4 @@ pub use map::{MapLike, MapRef};
 pub use option::OptionRef;
 pub use scalar::{AtomicInt, AtomicNumber, ScalarRef};
 pub use set::{SetLike, SetRef};
+pub use structure::{Storage, Stored, Structure, StructureCmd, StructureRef, StructureReply};

@@ -5,8 +5,8 @@
 --
 -- The model's layout comes first (what every document of a call shares), read by
 -- layout(at):
---   ckinds     the collections' kind letters as one argument, in schema order ("l" list,
---              "h" hash, "s" set; "" without collections): c = #ckinds
+--   ckinds     the own keys' kind letters as one argument, in schema order ("l" list,
+--              "h" hash, "s" set, "t" string, "z" sorted set; "" without any): c = #ckinds
 --   xkinds     the index kind letters as one argument (index.lua): x = #xkinds
 --   r          how many indexes are on root fields (they come first)
 --   x paths    the indexed fields' paths
@@ -16,7 +16,7 @@
 -- shard's x index keys from KEYS[ik] (layout order); written, its content is ARGV[at]:
 -- n, then 2n root hash field/value arguments (the indexed root fields first, in layout
 -- order; absent ones skipped), then per collection its item count and items (hash items
--- alternate field, value).
+-- alternate field, value; sorted set items member, score; a string has one item).
 --
 -- The id index score is the document's expiry time in ms (server clock), +inf without a
 -- TTL, so listing can skip and lazily drop ids whose document expired. Index entries are
@@ -32,6 +32,20 @@ local function batched(cmd, key, first, count)
     redis.call(cmd, key, unpack(ARGV, i, j))
     i = j + 1
   end
+end
+
+-- ZADDs the member, score pairs ARGV[first .. first + count - 1] to `key`, in batches.
+local function scored(key, first, count)
+  local args = {}
+  for i = first, first + count - 2, 2 do
+    args[#args + 1] = ARGV[i + 1]
+    args[#args + 1] = ARGV[i]
+    if #args >= 1000 then
+      redis.call('ZADD', key, unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
 end
 
 -- The layout starting at ARGV[at], and the position after it.
@@ -95,8 +109,14 @@ local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
     local count = tonumber(ARGV[p])
     if count > 0 then
       local kind, cmd = string.byte(L.ckinds, k), 'SADD'
-      if kind == 108 then cmd = 'RPUSH' elseif kind == 104 then cmd = 'HSET' end -- "l", "h"
-      batched(cmd, KEYS[ck + k - 1], p + 1, count)
+      if kind == 122 then -- "z": member, score pairs
+        scored(KEYS[ck + k - 1], p + 1, count)
+      elseif kind == 116 then -- "t": the string's one value
+        redis.call('SET', KEYS[ck + k - 1], ARGV[p + 1])
+      else
+        if kind == 108 then cmd = 'RPUSH' elseif kind == 104 then cmd = 'HSET' end -- "l", "h"
+        batched(cmd, KEYS[ck + k - 1], p + 1, count)
+      end
     end
     if firsts then firsts[k] = p end
     p = p + 1 + count

@@ -18,10 +18,11 @@ local function wrong_type(i, want)
   return key_type_error(KEYS[i], want)
 end
 
--- The Redis type of a collection kind letter ("l" list, "h" hash, "s" set).
+-- The Redis type of an own key's kind letter ("l" list, "h" hash, "s" set, "t"
+-- string, "z" sorted set).
+local KIND_TYPES = {l = 'list', h = 'hash', s = 'set', t = 'string', z = 'zset'}
 local function kind_type(letter)
-  if letter == 'l' then return 'list' elseif letter == 'h' then return 'hash' end
-  return 'set'
+  return KIND_TYPES[letter]
 end
 
 -- Checks a document laid out as doc.lua says (root hash at KEYS[rk], collections from

@@ -13,6 +13,7 @@
 
 pub mod faulty;
 pub mod models;
+pub mod structures;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

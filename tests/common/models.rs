@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use rapyer::{Element, Embedded, Id, Model};
 use serde::{Deserialize, Serialize};
 
+pub use super::structures::*;
+
 #[derive(Embedded, Debug, Clone, PartialEq, Default)]
 pub struct Geo {
     pub lat: f64,
@@ -244,6 +246,7 @@ pub struct Gauge {
     pub home: Address,
     #[rapyer(blob)]
     pub profile: Profile,
+    pub views: Tally,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -262,6 +265,7 @@ pub struct Session {
     pub labels: BTreeSet<String>,
     #[rapyer(blob)]
     pub profile: Profile,
+    pub views: Tally,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -279,6 +283,8 @@ pub struct Token {
 pub struct ReadRefreshed {
     pub id: Id,
     pub uses: i64,
+    /// absent while zero: its load reads a missing STRING key
+    pub views: Tally,
 }
 
 /// Refreshed by writes only.
@@ -622,4 +628,32 @@ pub struct Throttled {
 pub struct Graced {
     pub id: Id,
     pub uses: i64,
+}
+
+/// Plug-in kinds (`rapyer::Structure`) beside built-in ones, with an index and a TTL.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000)]
+pub struct Scoreboard {
+    pub id: Id,
+    #[rapyer(index)]
+    pub level: i64,
+    pub visits: Tally,
+    pub ranks: Ranking,
+    pub tags: Vec<String>,
+}
+
+/// A `Safe` plug-in kind: its fallback for bytes it cannot read.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct SafeBoard {
+    pub id: Id,
+    pub visits: rapyer::Safe<Tally>,
+    pub ranks: Ranking,
+}
+
+/// A plug-in kind whose `store` gives the wrong storage.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct ConfusedBoard {
+    pub id: Id,
+    pub name: String,
+    pub bad: Confused,
 }

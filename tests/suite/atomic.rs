@@ -518,6 +518,8 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().labels.contains("l".into()),
         at().labels.len(),
         at().labels.members(),
+        at().views.add(1),
+        at().views.get(),
         at().labels.clear(),
         at().home.city.set("x".into()),
     ];

@@ -395,6 +395,14 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
         .await
         .unwrap();
 
+    // plug-in structures (tests/common/structures.rs)
+    case(&t, &mut seen, &copy, true, s.atomic().views.add(2))
+        .await
+        .unwrap();
+    case(&t, &mut seen, &copy, true, s.atomic().views.get())
+        .await
+        .unwrap();
+
     // every op code of exec.lua has a TTL case above
     let codes: BTreeSet<String> = common::exec_op_codes();
     assert!(codes.len() > 30, "parsed the op table: {codes:?}");
