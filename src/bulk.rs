@@ -237,13 +237,34 @@ pub(crate) fn no_repeats<'i>(ctx: &Ctx, ids: impl Iterator<Item = &'i str>) -> R
     Ok(())
 }
 
+/// The positions of `ids` as chunks of at most `chunk`, in input order; on a Redis
+/// Cluster first grouped by slot (ids in their input order within each slot), so each
+/// chunk is one slot and one atomic script.
+pub(crate) fn chunk_positions(ctx: &Ctx, ids: &[String], chunk: usize) -> Vec<Vec<usize>> {
+    let groups = if ctx.env.is_cluster() {
+        let roots: Vec<String> = ids
+            .iter()
+            .map(|id| ctx.keys.root(ctx.keys.shard_of(id), id))
+            .collect();
+        crate::keys::group_by_slot(roots.iter().map(String::as_str))
+    } else {
+        vec![(0..ids.len()).collect()]
+    };
+    groups
+        .iter()
+        .flat_map(|g| g.chunks(chunk).map(<[usize]>::to_vec))
+        .collect()
+}
+
 /// Plans the chunks deleting documents `ids` (repeats are harmless and kept).
 pub(crate) fn delete_chunks(ctx: &Ctx, ids: &[String], chunk: usize) -> Result<Vec<Chunk>> {
-    ids.chunks(chunk)
-        .map(|ids| {
+    chunk_positions(ctx, ids, chunk)
+        .into_iter()
+        .map(|at| {
+            let ids: Vec<String> = at.iter().map(|&i| ids[i].clone()).collect();
             Ok(Chunk {
-                ids: ids.to_vec(),
-                call: chunk_call(ctx, BulkMode::Delete, ids, |_, _| Ok(()))?,
+                call: chunk_call(ctx, BulkMode::Delete, &ids, |_, _| Ok(()))?,
+                ids,
             })
         })
         .collect()

@@ -292,6 +292,43 @@ pub(crate) fn validate_id(model: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The Redis Cluster slot of `key`: CRC16 (XMODEM) of its hash tag (the text between
+/// the first `{` and the next `}`, when not empty; else the whole key), mod 16384. Every
+/// key of a document and its shard's indexes share one tag, so one slot.
+pub(crate) fn slot(key: &[u8]) -> u16 {
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        let close = rest.iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &rest[..close])
+    });
+    let mut crc: u16 = 0;
+    for &b in tagged.unwrap_or(key) {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+/// The positions of `keys` grouped by their cluster slot, groups in the order of their
+/// first key, positions in input order.
+pub(crate) fn group_by_slot<'k>(keys: impl Iterator<Item = &'k str>) -> Vec<Vec<usize>> {
+    let mut groups: Vec<(u16, Vec<usize>)> = Vec::new();
+    for (i, key) in keys.enumerate() {
+        let s = slot(key.as_bytes());
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((s, vec![i])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
 /// Checks an environment namespace: it is placed before the hash tag, so it must not
 /// contain braces (they would change the tag Redis Cluster hashes).
 pub(crate) fn validate_namespace(ns: &str) -> Result<()> {
@@ -388,6 +425,20 @@ pub(crate) fn describe(key: &str) -> (String, String, &'static str) {
 
 #[cfg(test)]
 mod tests {
+    /// The slots Redis' `CLUSTER KEYSLOT` gives (documented examples and tags).
+    #[test]
+    fn slots_are_redis_cluster_slots() {
+        assert_eq!(super::slot(b"123456789"), 12739); // CRC16/XMODEM check value 0x31C3
+        assert_eq!(super::slot(b"foo"), 12182);
+        assert_eq!(
+            super::slot(b"{user1000}.following"),
+            super::slot(b"user1000")
+        );
+        assert_eq!(super::slot(b"foo{}{bar}"), super::slot(b"foo{}{bar}"));
+        assert_eq!(super::slot(b"ns:{User:0}:d:1"), super::slot(b"User:0"));
+        assert_eq!(super::slot(b"{}"), super::slot(b"{}"));
+    }
+
     use super::*;
     use crate::schema::{FieldKind, FieldSchema};
 

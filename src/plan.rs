@@ -681,13 +681,14 @@ pub(crate) fn write_chunks<M: Model>(
     let ids: Vec<String> = models.iter().map(Model::id).collect();
     bulk::no_repeats(ctx, ids.iter().map(String::as_str))?;
     let mut out = Vec::with_capacity(models.len().div_ceil(chunk));
-    for (models, ids) in models.chunks(chunk).zip(ids.chunks(chunk)) {
-        let call = bulk::chunk_call(ctx, mode, ids, |i, args| {
-            push_content(args, encode(ctx, &models[i])?);
+    for at in bulk::chunk_positions(ctx, &ids, chunk) {
+        let chunk_ids: Vec<String> = at.iter().map(|&i| ids[i].clone()).collect();
+        let call = bulk::chunk_call(ctx, mode, &chunk_ids, |i, args| {
+            push_content(args, encode(ctx, &models[at[i]])?);
             Ok(())
         })?;
         out.push(bulk::Chunk {
-            ids: ids.to_vec(),
+            ids: chunk_ids,
             call,
         });
     }

@@ -4,7 +4,7 @@
 
 use redis::Value;
 
-use crate::env::Environment;
+use crate::env::{AsyncConn, Client, Environment};
 use crate::error::{Error, Result};
 use crate::failure::Access;
 use crate::scripts::{Invocation, batch_access, is_noscript};
@@ -13,7 +13,7 @@ use crate::scripts::{Invocation, batch_access, is_noscript};
 pub(crate) struct Backend {
     env: Environment,
     runtime: tokio::runtime::Handle,
-    conn: redis::aio::ConnectionManager,
+    conn: AsyncConn,
 }
 
 /// One request, as the shared connection sends it.
@@ -34,24 +34,35 @@ impl Backend {
 
     /// The environment's shared connection (made on first use, lazily connecting), or
     /// with `replace` a new one on the current runtime.
-    fn shared(
-        env: &Environment,
-        replace: bool,
-    ) -> Result<(tokio::runtime::Handle, redis::aio::ConnectionManager)> {
+    fn shared(env: &Environment, replace: bool) -> Result<(tokio::runtime::Handle, AsyncConn)> {
         let inner = &env.0;
         let mut slot = inner.manager.lock();
         if let (Some(shared), false) = (slot.as_ref(), replace) {
             return Ok(shared.clone());
         }
         let config = &inner.config;
-        let cfg = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_response_timeout(Some(config.response_timeout))
-            // reconnects keep trying in the background; each call's own wait is bounded
-            // by `max_wait` (Backend::send)
-            .set_number_of_retries(3)
-            .set_max_delay(std::time::Duration::from_secs(1));
-        let conn = redis::aio::ConnectionManager::new_lazy_with_config(inner.client.clone(), cfg)?;
+        let conn = match &inner.client {
+            Client::Single(client) => {
+                let cfg = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(config.connection_timeout))
+                    .set_response_timeout(Some(config.response_timeout))
+                    // reconnects keep trying in the background; each call's own wait is
+                    // bounded by `max_wait` (Backend::send)
+                    .set_number_of_retries(3)
+                    .set_max_delay(std::time::Duration::from_secs(1));
+                AsyncConn::Single(redis::aio::ConnectionManager::new_lazy_with_config(
+                    client.clone(),
+                    cfg,
+                )?)
+            }
+            Client::Cluster(client) => {
+                let cfg = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(config.connection_timeout)
+                    .set_response_timeout(config.response_timeout);
+                // connects in the background; each call's wait is bounded by `max_wait`
+                AsyncConn::Cluster(client.get_pending_async_connection_with_config(cfg))
+            }
+        };
         let shared = (tokio::runtime::Handle::current(), conn);
         *slot = Some(shared.clone());
         Ok(shared)
@@ -137,6 +148,27 @@ impl Backend {
     /// Script calls in one pipeline; the calls answered `NOSCRIPT` (which ran nothing)
     /// are sent once more as `EVAL`.
     pub(crate) async fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        if !self.env.is_cluster() {
+            return self.invoke_pipelined(calls).await;
+        }
+        // a cluster pipelines per slot: one pipeline per group, replies put back in order
+        let groups = crate::scripts::slot_groups(calls);
+        if groups.len() == 1 {
+            return self.invoke_pipelined(calls).await;
+        }
+        let mut out = vec![Value::Nil; calls.len()];
+        for group in groups {
+            let mine: Vec<Invocation> = group.iter().map(|&i| calls[i].clone()).collect();
+            let replies = self.invoke_pipelined(&mine).await?;
+            for (i, v) in group.into_iter().zip(replies) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`invoke_batch`](Self::invoke_batch) as one pipeline.
+    async fn invoke_pipelined(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         let access = batch_access(calls);
         let pipe = crate::scripts::batch(calls, &self.env);
         let mut replies = self.query_pipe(access, &pipe).await?;

@@ -149,12 +149,15 @@ pub(crate) async fn run<R>(mut pending: Pending<'_, R>) -> Result<R> {
 
 /// Runs a pipeline: one `exec.lua` call for all of its ops (none when it is empty).
 #[maybe_async]
-pub(crate) async fn run_pipeline(mut pipeline: Pipeline<'_>) -> Result<()> {
-    let Some(plan) = pipeline.prepare()? else {
-        return Ok(());
-    };
-    let reply = Backend::connect(&plan.env).await?.invoke(&plan.call).await;
-    pipeline.complete(&plan, reply)
+pub(crate) async fn run_pipeline(pipeline: Pipeline<'_>) -> Result<()> {
+    for mut part in pipeline.into_parts()? {
+        let Some(plan) = part.prepare()? else {
+            continue;
+        };
+        let reply = Backend::connect(&plan.env).await?.invoke(&plan.call).await;
+        part.complete(&plan, reply)?;
+    }
+    Ok(())
 }
 
 /// Takes lock `action` on document `id` and loads it (one round trip per attempt),
@@ -311,12 +314,31 @@ pub(crate) async fn load_docs<M: Model>(
         .map(|id| plan::read_keys(ctx, id))
         .collect::<Result<Vec<_>>>()?;
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let replies = match plan::load_many_plan(ctx, &docs, &id_refs, refresh) {
-        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
-        plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
+    let per_doc = plan::load_len(ctx);
+    let groups = if ctx.env.is_cluster() {
+        crate::keys::group_by_slot(docs.iter().map(|d| d.root.as_str()))
+    } else {
+        vec![(0..docs.len()).collect()]
+    };
+    let replies = if groups.len() == 1 {
+        load_replies(ctx, backend, &docs, &id_refs, refresh).await?
+    } else {
+        // a cluster: one snapshot per slot (each atomic on its own), replies put back in
+        // the order of `ids`
+        let mut by_doc: Vec<Vec<redis::Value>> = vec![Vec::new(); docs.len()];
+        for group in groups {
+            let sub: Vec<_> = group.iter().map(|&i| docs[i].clone()).collect();
+            let sub_ids: Vec<&str> = group.iter().map(|&i| id_refs[i]).collect();
+            let mut got = load_replies(ctx, backend, &sub, &sub_ids, refresh)
+                .await?
+                .into_iter();
+            for i in group {
+                by_doc[i] = got.by_ref().take(per_doc).collect();
+            }
+        }
+        by_doc.into_iter().flatten().collect()
     };
     let mut replies = replies.into_iter();
-    let per_doc = plan::load_len(ctx);
     let mut out = Vec::with_capacity(ids.len());
     for (id, doc) in ids.iter().zip(docs) {
         let mine: Vec<_> = replies.by_ref().take(per_doc).collect();
@@ -331,6 +353,21 @@ pub(crate) async fn load_docs<M: Model>(
         out.push(plan::decode_load::<M>(ctx, id, doc, mine)?);
     }
     Ok(out)
+}
+
+/// The replies of one snapshot load of `docs` (one slot on a cluster).
+#[maybe_async]
+async fn load_replies(
+    ctx: &Ctx,
+    backend: &mut Backend,
+    docs: &[crate::keys::DocKeys],
+    ids: &[&str],
+    refresh: bool,
+) -> Result<Vec<redis::Value>> {
+    Ok(match plan::load_many_plan(ctx, docs, ids, refresh) {
+        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
+        plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
+    })
 }
 
 /// Documents `ids` in order, one round trip (one snapshot) per chunk; missing ids are

@@ -81,7 +81,7 @@ where
         if let Some(ms) = number(&get, &var("RESPONSE_TIMEOUT_MS"))? {
             config = config.response_timeout(Duration::from_millis(ms));
         }
-        redis::Client::open(url).map_err(|e| bad(&url_var, &format!("a Redis URL ({e})")))?;
+        super::client_for(&config).map_err(|e| bad(&url_var, &format!("a Redis URL ({e})")))?;
         configs.push((name.clone(), config));
     }
     let default = match get("RAPYER_DEFAULT") {
@@ -93,9 +93,10 @@ where
         }
         None => match get("REDIS_URL") {
             Some(url) => {
-                redis::Client::open(url)
+                let config = EnvironmentConfig::new(url);
+                super::client_for(&config)
                     .map_err(|e| bad("REDIS_URL", &format!("a Redis URL ({e})")))?;
-                configs.push(("default".to_owned(), EnvironmentConfig::new(url)));
+                configs.push(("default".to_owned(), config));
                 Some("default".to_owned())
             }
             None => None,

@@ -24,7 +24,7 @@ pub use from_vars::{init_from_env, init_from_vars};
 #[cfg(feature = "blocking")]
 mod connector;
 #[cfg(feature = "blocking")]
-pub(crate) use connector::Connector;
+pub(crate) use connector::{Conn, Connector};
 
 /// Settings of one environment. Build with [`EnvironmentConfig::new`] and the setters.
 ///
@@ -61,18 +61,46 @@ pub struct EnvironmentConfig {
     /// million ids, a bulk chunk of 30,000 documents) do not fail. A write that times
     /// out may have been applied.
     pub response_timeout: Duration,
+    /// The seed nodes of a Redis Cluster (empty: one server at `url`). Set by
+    /// [`cluster`](Self::cluster) or a `redis+cluster://` URL.
+    pub cluster_nodes: Vec<String>,
 }
 
 impl EnvironmentConfig {
-    /// Settings for `url` with the defaults.
+    /// Settings for `url` with the defaults. A `redis+cluster://host:port,host:port`
+    /// (or `rediss+cluster://`, TLS) URL names the seed nodes of a Redis Cluster, user
+    /// and password before the first host applying to every node.
     pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let cluster_nodes = cluster_url_nodes(&url).unwrap_or_default();
         Self {
-            url: url.into(),
+            url,
             namespace: None,
             pool_size: 8,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            cluster_nodes,
         }
+    }
+
+    /// Settings for a Redis Cluster reached through `nodes` (seed URLs, `redis://host:port`;
+    /// the client discovers the others and follows `MOVED`/`ASK` redirections and slot
+    /// changes).
+    ///
+    /// ```
+    /// let cfg = rapyer::EnvironmentConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]);
+    /// assert!(cfg.is_cluster());
+    /// ```
+    pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> Self {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        let mut cfg = Self::new(nodes.first().cloned().unwrap_or_default());
+        cfg.cluster_nodes = nodes;
+        cfg
+    }
+
+    /// Whether this environment is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        !self.cluster_nodes.is_empty()
     }
 
     /// Sets the key namespace.
@@ -103,6 +131,97 @@ impl EnvironmentConfig {
     pub fn max_wait(&self) -> Duration {
         self.connection_timeout
             .saturating_add(self.response_timeout)
+    }
+}
+
+/// The node URLs of a `redis+cluster://a:1,b:2` (`rediss+cluster://`) URL; `None` for
+/// any other URL.
+fn cluster_url_nodes(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let base = scheme.strip_suffix("+cluster")?;
+    let (auth, hosts) = match rest.rsplit_once('@') {
+        Some((auth, hosts)) => (format!("{auth}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let (hosts, tail) = match hosts.find(['/', '?']) {
+        Some(at) => hosts.split_at(at),
+        None => (hosts, ""),
+    };
+    Some(
+        hosts
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("{base}://{auth}{h}{tail}"))
+            .collect(),
+    )
+}
+
+/// The client of an environment: one server, or a cluster.
+#[derive(Clone)]
+pub(crate) enum Client {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+/// Checks `config`'s URL (or cluster nodes) and makes its client; nothing connects.
+pub(crate) fn client_for(config: &EnvironmentConfig) -> std::result::Result<Client, String> {
+    if config.url.contains("+cluster://") && config.cluster_nodes.is_empty() {
+        return Err("a cluster URL names no node".into());
+    }
+    if config.cluster_nodes.is_empty() {
+        return redis::Client::open(config.url.as_str())
+            .map(Client::Single)
+            .map_err(|e| e.to_string());
+    }
+    for node in &config.cluster_nodes {
+        redis::Client::open(node.as_str()).map_err(|e| format!("cluster node `{node}`: {e}"))?;
+    }
+    redis::cluster::ClusterClientBuilder::new(config.cluster_nodes.iter().map(String::as_str))
+        .connection_timeout(config.connection_timeout)
+        .response_timeout(config.response_timeout.max(Duration::from_millis(1)))
+        .build()
+        .map(Client::Cluster)
+        .map_err(|e| e.to_string())
+}
+
+/// The tokio API's shared connection: to one server (reconnecting), or to a cluster
+/// (routing each command by slot). Cheap to clone.
+#[cfg(feature = "tokio")]
+#[derive(Clone)]
+pub(crate) enum AsyncConn {
+    Single(redis::aio::ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+#[cfg(feature = "tokio")]
+impl redis::aio::ConnectionLike for AsyncConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            AsyncConn::Single(c) => c.req_packed_command(cmd),
+            AsyncConn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            AsyncConn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            AsyncConn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            AsyncConn::Single(c) => c.get_db(),
+            AsyncConn::Cluster(c) => c.get_db(),
+        }
     }
 }
 
@@ -148,7 +267,7 @@ impl std::ops::Sub for Stats {
 pub(crate) struct EnvInner {
     pub(crate) name: String,
     pub(crate) config: EnvironmentConfig,
-    pub(crate) client: redis::Client,
+    pub(crate) client: Client,
     round_trips: AtomicU64,
     commands: AtomicU64,
     retries: AtomicU64,
@@ -160,8 +279,7 @@ pub(crate) struct EnvInner {
     #[cfg(feature = "tokio")]
     /// The shared connection and the runtime that drives it (a connection outlives
     /// neither: another runtime gets a new one, see asynchronous/backend.rs).
-    pub(crate) manager:
-        parking_lot::Mutex<Option<(tokio::runtime::Handle, redis::aio::ConnectionManager)>>,
+    pub(crate) manager: parking_lot::Mutex<Option<(tokio::runtime::Handle, AsyncConn)>>,
 }
 
 /// A handle on a registered environment (cheap to clone).
@@ -197,6 +315,12 @@ impl Environment {
             commands: self.0.commands.load(Ordering::Relaxed),
             retries: self.0.retries.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether this environment is a Redis Cluster (operations are routed by slot; see
+    /// the README's "Redis Cluster").
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.0.client, Client::Cluster(_))
     }
 
     pub(crate) fn same(&self, other: &Environment) -> bool {
@@ -255,7 +379,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
     if let Some(ns) = &config.namespace {
         crate::keys::validate_namespace(ns)?;
     }
-    let client = redis::Client::open(config.url.as_str())
+    let client = client_for(&config)
         .map_err(|e| Error::InvalidInput(format!("environment `{name}`: bad Redis URL: {e}")))?;
     let env = Environment(Arc::new(EnvInner {
         name: name.to_owned(),

@@ -136,6 +136,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A pipeline on a Redis Cluster addresses documents in more than one slot, so it
+    /// cannot be one atomic script. Nothing was sent. Put the documents in one slot, or
+    /// run it with [`crate::Pipeline::per_slot`] (atomic per slot, not as a whole).
+    #[error("a pipeline on a cluster must stay in one slot: {} are in {slots} slots (nothing was sent; see Pipeline::per_slot)", docs.join(", "))]
+    CrossSlot {
+        /// The documents, as `Model \`id\``, in pipeline order.
+        docs: Vec<String>,
+        /// How many slots they fall in.
+        slots: usize,
+    },
+
     /// Input was rejected before anything was sent: an empty or over-long id, a namespace
     /// containing `{` or `}`, an unparsable id for the model's key type, and so on.
     #[error("invalid input: {0}")]

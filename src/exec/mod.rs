@@ -327,6 +327,18 @@ impl ExecPlan {
             ops.push((d, item.op.code, item.op.target.clone()));
         }
         let env = env.ok_or_else(|| Error::InvalidInput("empty plan".into()))?;
+        if env.is_cluster() {
+            let groups = crate::keys::group_by_slot(docs.iter().map(|(_, _, dk)| dk.root.as_str()));
+            if groups.len() > 1 {
+                return Err(Error::CrossSlot {
+                    docs: docs
+                        .iter()
+                        .map(|(m, id, _)| format!("{m} `{id}`"))
+                        .collect(),
+                    slots: groups.len(),
+                });
+            }
+        }
         let mut keys = Vec::new();
         let mut args = vec![docs.len().to_string().into_bytes()];
         for ((_, id, dk), (skip, refresh)) in docs.iter().zip(&doc_flags) {

@@ -57,6 +57,7 @@ pub(crate) struct PlanItemOwned {
 pub struct Pipeline<'a> {
     entries: Vec<Entry<'a>>,
     skip_missing: bool,
+    per_slot: bool,
     early: Option<Error>,
 }
 
@@ -88,6 +89,7 @@ impl<'a> Pipeline<'a> {
         Self {
             entries: Vec::new(),
             skip_missing: false,
+            per_slot: false,
             early: None,
         }
     }
@@ -140,6 +142,7 @@ impl<'a> Pipeline<'a> {
             self.early.get_or_insert(e);
         }
         self.skip_missing |= other.skip_missing;
+        self.per_slot |= other.per_slot;
         self.entries.extend(other.entries);
         self
     }
@@ -152,6 +155,47 @@ impl<'a> Pipeline<'a> {
     /// Whether no operation was added.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// On a Redis Cluster, runs the pipeline as one atomic script per slot instead of
+    /// refusing documents in several slots ([`Error::CrossSlot`]): each slot's operations
+    /// apply together or not at all, but one slot's may apply while another's fail (the
+    /// slots run in the order their first operation was added, and the first failure
+    /// stops the rest). On one server it changes nothing: the pipeline stays one atomic
+    /// script.
+    pub fn per_slot(&mut self) -> &mut Self {
+        self.per_slot = true;
+        self
+    }
+
+    /// The pipelines to run in turn: this one, or with [`per_slot`](Self::per_slot) on a
+    /// cluster, one per slot (operations in their order).
+    pub(crate) fn into_parts(self) -> Result<Vec<Pipeline<'a>>> {
+        if !self.per_slot || self.early.is_some() || self.entries.is_empty() {
+            return Ok(vec![self]);
+        }
+        let mut roots = Vec::with_capacity(self.entries.len());
+        for (item, _) in &self.entries {
+            let ctx = crate::context::Ctx::for_schema(item.doc.schema)?;
+            if !ctx.env.is_cluster() {
+                return Ok(vec![self]);
+            }
+            roots.push(ctx.doc(&item.doc.id)?.root);
+        }
+        let groups = crate::keys::group_by_slot(roots.iter().map(String::as_str));
+        if groups.len() == 1 {
+            return Ok(vec![self]);
+        }
+        let mut slots: Vec<Option<Entry<'a>>> = self.entries.into_iter().map(Some).collect();
+        Ok(groups
+            .into_iter()
+            .map(|group| Pipeline {
+                entries: group.into_iter().filter_map(|i| slots[i].take()).collect(),
+                skip_missing: self.skip_missing,
+                per_slot: false,
+                early: None,
+            })
+            .collect())
     }
 
     /// The plan to send (`None` for an empty pipeline), or the input error found first.

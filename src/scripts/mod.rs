@@ -113,6 +113,7 @@ pub(crate) const REINDEX_SRC: &str = concat!(
 );
 
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
+#[derive(Clone)]
 pub(crate) struct Invocation {
     pub script: &'static Lazy<redis::Script>,
     pub source: &'static str,
@@ -164,6 +165,17 @@ pub(crate) fn batch(calls: &[Invocation], env: &crate::env::Environment) -> redi
         pipe.add_command(if first { call.eval() } else { call.evalsha() });
     }
     pipe
+}
+
+/// The positions of `calls` grouped by the cluster slot of their first key, groups in
+/// the order of their first call (a cluster runs one pipeline per slot; every key of a
+/// call shares one slot).
+pub(crate) fn slot_groups(calls: &[Invocation]) -> Vec<Vec<usize>> {
+    crate::keys::group_by_slot(
+        calls
+            .iter()
+            .map(|c| c.keys.first().map_or("", String::as_str)),
+    )
 }
 
 /// A batch only reads when each of its calls does.

@@ -58,7 +58,7 @@ impl Backend {
         &mut self,
         access: Access,
         commands: usize,
-        mut send: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut send: impl FnMut(&mut crate::env::Conn) -> redis::RedisResult<T>,
     ) -> Result<T> {
         self.env.record(commands);
         let start = std::time::Instant::now();
@@ -111,6 +111,27 @@ impl Backend {
     /// Script calls in one pipeline; the calls answered `NOSCRIPT` (which ran nothing)
     /// are sent once more as `EVAL`.
     pub(crate) fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        if !self.env.is_cluster() {
+            return self.invoke_pipelined(calls);
+        }
+        // a cluster pipelines per slot: one pipeline per group, replies put back in order
+        let groups = crate::scripts::slot_groups(calls);
+        if groups.len() == 1 {
+            return self.invoke_pipelined(calls);
+        }
+        let mut out = vec![Value::Nil; calls.len()];
+        for group in groups {
+            let mine: Vec<Invocation> = group.iter().map(|&i| calls[i].clone()).collect();
+            let replies = self.invoke_pipelined(&mine)?;
+            for (i, v) in group.into_iter().zip(replies) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`invoke_batch`](Self::invoke_batch) as one pipeline.
+    fn invoke_pipelined(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         let access = batch_access(calls);
         let pipe = crate::scripts::batch(calls, &self.env);
         let mut replies: Vec<Value> = self.send(access, calls.len(), |c| pipe.query(c))?;

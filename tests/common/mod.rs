@@ -24,13 +24,32 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-/// A running Redis the tests may use.
+/// A running Redis the tests may use: one server, or a cluster (`url` is then a
+/// `redis+cluster://` URL naming every master).
 pub struct Server {
     pub url: String,
 }
 
+/// Whether the suites run against a local Redis Cluster (`RAPYER_TEST_CLUSTER=1`, set by
+/// `.ci/run`'s cluster pass): `server()` is then a 3-master cluster.
+pub fn cluster_mode() -> bool {
+    std::env::var("RAPYER_TEST_CLUSTER").is_ok_and(|v| v == "1")
+}
+
+/// True, with a note on stderr, when a test is single-server by nature (databases,
+/// `SELECT`, server-wide counters) and the suites run against a cluster: the test
+/// returns early then.
+pub fn single_server_only(why: &str) -> bool {
+    if cluster_mode() {
+        eprintln!("single-server test, skipped on the cluster: {why}");
+        return true;
+    }
+    false
+}
+
 static SHARED: Lazy<Server> = Lazy::new(|| match std::env::var("REDIS_URL") {
     Ok(url) if !url.is_empty() => Server { url },
+    _ if cluster_mode() => Server::start_cluster(3),
     _ => Server::start(),
 });
 
@@ -71,14 +90,191 @@ impl Server {
     /// Starts a private server on a free port. A shell watchdog stops it (and removes its
     /// directory) when this test process exits, since Rust never drops statics.
     pub fn start() -> Server {
-        let bin = redis_server_binary();
         for _attempt in 0..5 {
             let port = free_port();
+            spawn_server(port, "");
+            let url = format!("redis://127.0.0.1:{port}/");
+            if wait_for_ping(&url) {
+                return Server { url };
+            }
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// Starts a local Redis Cluster of `masters` masters on free loopback ports (no
+    /// replicas): the nodes meet, the 16384 slots are split between them, and this
+    /// returns once every node reports `cluster_state:ok` and knows every slot. The
+    /// watchdogs stop the nodes when the test process exits.
+    pub fn start_cluster(masters: usize) -> Server {
+        let ports: Vec<u16> = (0..masters).map(|_| free_port()).collect();
+        for &port in &ports {
+            spawn_server(
+                port,
+                "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000",
+            );
+        }
+        let urls: Vec<String> = ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}/"))
+            .collect();
+        for url in &urls {
+            assert!(wait_for_ping(url), "cluster node {url} did not start");
+        }
+        let conn = |url: &str| {
+            redis::Client::open(url)
+                .and_then(|c| c.get_connection())
+                .expect("cluster node connection")
+        };
+        let mut first = conn(&urls[0]);
+        for &port in &ports[1..] {
+            let _: () = redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(port)
+                .query(&mut first)
+                .expect("CLUSTER MEET");
+        }
+        let per = 16384 / masters;
+        for (i, url) in urls.iter().enumerate() {
+            let lo = i * per;
+            let hi = if i + 1 == masters {
+                16383
+            } else {
+                lo + per - 1
+            };
+            let _: () = redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(lo)
+                .arg(hi)
+                .query(&mut conn(url))
+                .expect("CLUSTER ADDSLOTSRANGE");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = urls.iter().all(|url| {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut conn(url))
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{masters}"))
+                    && info.contains("cluster_slots_ok:16384")
+            });
+            if ready {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let hosts: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        Server {
+            url: format!("redis+cluster://{}", hosts.join(",")),
+        }
+    }
+
+    /// Whether this is a cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.url.contains("+cluster://")
+    }
+
+    /// The URL of every node (one for a single server).
+    pub fn node_urls(&self) -> Vec<String> {
+        match self.url.strip_prefix("redis+cluster://") {
+            Some(hosts) => hosts
+                .split(',')
+                .map(|h| format!("redis://{}/", h.trim_end_matches('/')))
+                .collect(),
+            None => vec![self.url.clone()],
+        }
+    }
+
+    /// A redis-rs connection for checking what is stored (a cluster connection routing
+    /// by key on a cluster).
+    pub fn raw(&self) -> Raw {
+        Raw::open(&self.url)
+    }
+}
+
+/// A raw connection to the test server: one server, or a cluster (commands routed by
+/// their key). `scan_keys` walks every node of a cluster.
+pub enum Raw {
+    Single(redis::Connection),
+    Cluster(redis::cluster::ClusterConnection, Vec<String>),
+}
+
+impl Raw {
+    pub fn open(url: &str) -> Raw {
+        let server = Server {
+            url: url.to_owned(),
+        };
+        if server.is_cluster() {
+            let nodes = server.node_urls();
+            let conn = redis::cluster::ClusterClient::new(nodes.clone())
+                .and_then(|c| c.get_connection())
+                .expect("raw cluster connection");
+            Raw::Cluster(conn, nodes)
+        } else {
+            Raw::Single(
+                redis::Client::open(url)
+                    .and_then(|c| c.get_connection())
+                    .expect("raw connection"),
+            )
+        }
+    }
+}
+
+impl redis::ConnectionLike for Raw {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
+        match self {
+            Raw::Single(c) => c.req_packed_command(cmd),
+            Raw::Cluster(c, _) => c.req_packed_command(cmd),
+        }
+    }
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        match self {
+            Raw::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Raw::Cluster(c, _) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+    fn get_db(&self) -> i64 {
+        match self {
+            Raw::Single(c) => c.get_db(),
+            Raw::Cluster(c, _) => c.get_db(),
+        }
+    }
+    fn check_connection(&mut self) -> bool {
+        match self {
+            Raw::Single(c) => c.check_connection(),
+            Raw::Cluster(c, _) => c.check_connection(),
+        }
+    }
+    fn is_open(&self) -> bool {
+        match self {
+            Raw::Single(c) => c.is_open(),
+            Raw::Cluster(c, _) => c.is_open(),
+        }
+    }
+}
+
+/// Starts `redis-server` (or `RAPYER_SERVER_BIN`) on `port` with `extra` options, under a
+/// shell watchdog that stops it and removes its directory when this process exits.
+fn spawn_server(port: u16, extra: &str) {
+    let bin = redis_server_binary();
+    {
+        {
             let dir =
                 std::env::temp_dir().join(format!("rapyer-test-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("temp dir");
             let script = format!(
-                "{bin} --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir} --logfile '' --daemonize no >/dev/null 2>&1 & r=$!; \
+                "cd {dir} && {bin} --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir} --logfile '' --daemonize no {extra} >/dev/null 2>&1 & r=$!; \
                  while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.3; done; kill $r 2>/dev/null; wait $r 2>/dev/null; rm -rf {dir}",
                 bin = bin.display(),
                 dir = dir.display(),
@@ -94,27 +290,22 @@ impl Server {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server watchdog");
-            let url = format!("redis://127.0.0.1:{port}/");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(mut c) =
-                    redis::Client::open(url.as_str()).and_then(|c| c.get_connection())
-                    && redis::cmd("PING").query::<String>(&mut c).is_ok()
-                {
-                    return Server { url };
-                }
-                std::thread::sleep(Duration::from_millis(30));
-            }
         }
-        panic!("redis-server did not start");
     }
+}
 
-    /// A plain redis-rs connection, for checking what is stored.
-    pub fn raw(&self) -> redis::Connection {
-        redis::Client::open(self.url.as_str())
-            .and_then(|c| c.get_connection())
-            .expect("raw connection")
+/// Waits up to 10 s for the server at `url` to answer `PING`.
+fn wait_for_ping(url: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(mut c) = redis::Client::open(url).and_then(|c| c.get_connection())
+            && redis::cmd("PING").query::<String>(&mut c).is_ok()
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(30));
     }
+    false
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -129,10 +320,8 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    pub fn raw(&self) -> redis::Connection {
-        redis::Client::open(self.url.as_str())
-            .and_then(|c| c.get_connection())
-            .expect("raw connection")
+    pub fn raw(&self) -> Raw {
+        Raw::open(&self.url)
     }
 
     /// Every key of this test's namespace (test-side check only), found with `SCAN`: the
@@ -148,7 +337,21 @@ impl TestEnv {
 
 /// The keys matching `pattern`, sorted, found with `SCAN` (never `KEYS`, which would
 /// block a shared server).
-pub fn scan_keys(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {
+pub fn scan_keys(conn: &mut Raw, pattern: &str) -> Vec<String> {
+    match conn {
+        Raw::Single(c) => scan_node(c, pattern),
+        Raw::Cluster(_, nodes) => {
+            let mut keys: Vec<String> = nodes
+                .iter()
+                .flat_map(|n| scan_node(&mut Raw::open(n), pattern))
+                .collect();
+            keys.sort();
+            keys
+        }
+    }
+}
+
+fn scan_node(conn: &mut impl redis::ConnectionLike, pattern: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut cursor: u64 = 0;
     loop {
@@ -210,7 +413,7 @@ pub fn env_with(
 }
 
 /// `INFO commandstats` call counts, by command name (`keys`, `scan`, …).
-pub fn command_calls(conn: &mut redis::Connection, name: &str) -> u64 {
+pub fn command_calls(conn: &mut impl redis::ConnectionLike, name: &str) -> u64 {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
     let prefix = format!("cmdstat_{name}:calls=");
     info.lines()
@@ -378,12 +581,12 @@ impl tracing::Subscriber for Warnings {
 }
 
 /// A hash's fields and values as stored.
-pub fn hash_of(conn: &mut redis::Connection, key: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
+pub fn hash_of(conn: &mut impl redis::ConnectionLike, key: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
     redis::cmd("HGETALL").arg(key).query(conn).unwrap()
 }
 
 /// A list's items as stored.
-pub fn list_of(conn: &mut redis::Connection, key: &str) -> Vec<Vec<u8>> {
+pub fn list_of(conn: &mut impl redis::ConnectionLike, key: &str) -> Vec<Vec<u8>> {
     redis::cmd("LRANGE")
         .arg(key)
         .arg(0)
