@@ -41,6 +41,12 @@ pub(crate) fn load_plan(ctx: &Ctx, doc: &DocKeys, id: &str, refresh: bool) -> Lo
 /// TTL of each document found pushed back in the same step; otherwise a `MULTI` of reads.
 pub(crate) fn load_many_plan(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], refresh: bool) -> Load {
     let spec = ctx.schema.refresh_spec(false).filter(|_| refresh);
+    // a cluster connection fails a whole `MULTI` for one wrong-typed key (it cannot name
+    // key and field then): clusters load with the script, which reads with `pcall`
+    let spec = match spec {
+        None if ctx.env.is_cluster() => Some("0".to_owned()),
+        other => other,
+    };
     let (Some(spec), false) = (spec, docs.is_empty()) else {
         return Load::Snapshot(load_many(ctx, docs));
     };
@@ -619,6 +625,14 @@ fn read_refused(v: Option<&Value>, key: &str, expected: &str) -> Option<Error> {
             Some(crate::keys::wrong_type(key, "other", expected))
         }
         Some(Value::ServerError(e)) => Some(Error::Redis(e.clone().into())),
+        // the load scripts return a read's error as a status reply (read.lua)
+        Some(Value::SimpleString(s)) if s.starts_with("WRONGTYPE") => {
+            Some(crate::keys::wrong_type(key, "other", expected))
+        }
+        Some(Value::SimpleString(s)) => Some(unexpected(
+            &format!("read of `{key}`"),
+            &Value::SimpleString(s.clone()),
+        )),
         _ => None,
     }
 }

@@ -16,7 +16,7 @@ pub(crate) struct Connector {
 /// One pooled connection.
 pub(crate) enum Conn {
     Single(redis::Connection),
-    Cluster(redis::cluster::ClusterConnection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
 }
 
 impl ConnectionLike for Conn {
@@ -79,7 +79,7 @@ impl r2d2::ManageConnection for Connector {
                 let conn = client.get_connection()?;
                 conn.set_read_timeout(response)?;
                 conn.set_write_timeout(response)?;
-                Ok(Conn::Cluster(conn))
+                Ok(Conn::Cluster(Box::new(conn)))
             }
         }
     }

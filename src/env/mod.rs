@@ -160,7 +160,7 @@ fn cluster_url_nodes(url: &str) -> Option<Vec<String>> {
 #[derive(Clone)]
 pub(crate) enum Client {
     Single(redis::Client),
-    Cluster(redis::cluster::ClusterClient),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 /// Checks `config`'s URL (or cluster nodes) and makes its client; nothing connects.
@@ -180,7 +180,7 @@ pub(crate) fn client_for(config: &EnvironmentConfig) -> std::result::Result<Clie
         .connection_timeout(config.connection_timeout)
         .response_timeout(config.response_timeout.max(Duration::from_millis(1)))
         .build()
-        .map(Client::Cluster)
+        .map(|c| Client::Cluster(Box::new(c)))
         .map_err(|e| e.to_string())
 }
 

@@ -23,7 +23,7 @@ for root = 1, #KEYS, stride do
   local first = #out + 1
   read_doc(out, root, root + 2, root + 1 + c, 3)
   local whole = #out[first] > 0
-  for i = first, #out do if type(out[i]) == 'table' and out[i].err then whole = false end end
+  for i = first, #out do if type(out[i]) == 'table' and out[i].ok then whole = false end end
   if whole then
     refresh_when_due(root, root + 1 + c, root + 1, ARGV[3 + c + d], ARGV[1])
   end

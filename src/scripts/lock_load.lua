@@ -24,7 +24,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 end
 local out = read_doc({1}, 2, 4, #KEYS, 5)
 local whole = #out[2] > 0 -- out[1] is the reply's marker
-for i = 2, #out do if type(out[i]) == 'table' and out[i].err then whole = false end end
+for i = 2, #out do if type(out[i]) == 'table' and out[i].ok then whole = false end end
 if whole and ARGV[4] ~= '0' then
   refresh_when_due(2, #KEYS, 3, ARGV[3], ARGV[4])
 end

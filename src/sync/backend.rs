@@ -122,10 +122,36 @@ impl Backend {
         let mut out = vec![Value::Nil; calls.len()];
         for group in groups {
             let mine: Vec<Invocation> = group.iter().map(|&i| calls[i].clone()).collect();
-            let replies = self.invoke_pipelined(&mine)?;
+            let replies = self.invoke_slot(&mine)?;
             for (i, v) in group.into_iter().zip(replies) {
                 out[i] = v;
             }
+        }
+        Ok(out)
+    }
+
+    /// Calls of one slot on a cluster. A cluster connection fails a whole pipeline on
+    /// one error reply (`NOSCRIPT` from a node that has not seen a script yet, say)
+    /// without saying which calls ran: reads go as one pipeline and, on `NOSCRIPT`, once
+    /// more as `EVAL` (they may run twice); writes go one call at a time, each retried
+    /// alone.
+    fn invoke_slot(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        if batch_access(calls) == Access::Read && calls.len() > 1 {
+            match self.invoke_pipelined(calls) {
+                Err(Error::Redis(e)) if is_noscript(&e) => {
+                    self.env.forget_scripts();
+                    let all: Vec<usize> = (0..calls.len()).collect();
+                    let pipe = crate::scripts::batch_eval(calls, &all);
+                    self.env.record_retry(calls.len());
+                    let replies = self.send_pipe_again(Access::Read, &pipe)?;
+                    return Ok(crate::scripts::batch_replies(replies)?);
+                }
+                other => return other,
+            }
+        }
+        let mut out = Vec::with_capacity(calls.len());
+        for call in calls {
+            out.push(self.invoke(call)?);
         }
         Ok(out)
     }
@@ -140,9 +166,7 @@ impl Backend {
             self.env.forget_scripts();
             let pipe = crate::scripts::batch_eval(calls, &again);
             self.env.record_retry(again.len());
-            let redone: Vec<Value> = pipe
-                .query(&mut *self.conn)
-                .map_err(|e| self.lost(access, e))?;
+            let redone = self.send_pipe_again(access, &pipe)?;
             for (i, v) in again.into_iter().zip(redone) {
                 replies[i] = v;
             }
@@ -163,6 +187,12 @@ impl Backend {
             }
             other => other,
         }
+    }
+
+    /// Sends `pipe` once more (a retry: counted by the caller).
+    fn send_pipe_again(&mut self, access: Access, pipe: &redis::Pipeline) -> Result<Vec<Value>> {
+        pipe.query(&mut *self.conn)
+            .map_err(|e| self.lost(access, e))
     }
 
     fn lost(&self, access: Access, e: redis::RedisError) -> Error {

@@ -47,6 +47,13 @@ pub fn single_server_only(why: &str) -> bool {
     false
 }
 
+/// Whether round-trip budgets are those of one server. On a cluster, an operation over
+/// several slots takes one round trip per slot (README, "Redis Cluster"): exact
+/// single-server budgets are checked only off the cluster.
+pub fn single_server_budgets() -> bool {
+    !cluster_mode()
+}
+
 static SHARED: Lazy<Server> = Lazy::new(|| match std::env::var("REDIS_URL") {
     Ok(url) if !url.is_empty() => Server { url },
     _ if cluster_mode() => Server::start_cluster(3),
@@ -202,7 +209,7 @@ impl Server {
 /// their key). `scan_keys` walks every node of a cluster.
 pub enum Raw {
     Single(redis::Connection),
-    Cluster(redis::cluster::ClusterConnection, Vec<String>),
+    Cluster(Box<redis::cluster::ClusterConnection>, Vec<String>),
 }
 
 impl Raw {
@@ -215,7 +222,7 @@ impl Raw {
             let conn = redis::cluster::ClusterClient::new(nodes.clone())
                 .and_then(|c| c.get_connection())
                 .expect("raw cluster connection");
-            Raw::Cluster(conn, nodes)
+            Raw::Cluster(Box::new(conn), nodes)
         } else {
             Raw::Single(
                 redis::Client::open(url)
