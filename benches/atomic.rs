@@ -24,7 +24,7 @@ fn main() {
     let (server, _g) = support::orm_server();
     let mut g = Gauge::default();
     g.sync_save().unwrap();
-    let mut raw = server.raw();
+    let mut raw = server.conn();
     let (root, list) = ("raw:{Gauge:0}:d:x", "raw:{Gauge:0}:c:log:x");
     let _: () = redis::cmd("HSET")
         .arg(root)

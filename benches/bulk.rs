@@ -144,7 +144,7 @@ fn main() {
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000]);
     let (server, _g) = support::orm_server();
-    let mut conn = server.raw();
+    let mut conn = server.conn();
     raw::load(&mut conn);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -33,7 +33,7 @@ fn main() {
     let (server, _g) = support::orm_server();
     let users = raw::users(n + 200);
     let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
-    let mut conn = server.raw();
+    let mut conn = server.conn();
     raw::load(&mut conn);
     let (save_sha, delete_sha) = (raw::sha(raw::SAVE), raw::sha(raw::DELETE));
     let mut pipe = redis::pipe();

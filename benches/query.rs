@@ -31,7 +31,7 @@ fn main() {
     let server = common::Server::start();
     rapyer::register_environment("bench", rapyer::EnvironmentConfig::new(server.url.as_str()))
         .unwrap();
-    let mut raw = server.raw();
+    let mut raw = server.conn();
     let before = used_memory(&mut raw);
 
     // load with 64 concurrent tasks

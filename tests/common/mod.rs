@@ -203,6 +203,13 @@ impl Server {
     pub fn raw(&self) -> Raw {
         Raw::open(&self.url)
     }
+
+    /// A plain connection to a single server (the benches' raw side).
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("raw connection")
+    }
 }
 
 /// A raw connection to the test server: one server, or a cluster (commands routed by
