@@ -179,6 +179,13 @@ pub(crate) fn client_for(config: &EnvironmentConfig) -> std::result::Result<Clie
     redis::cluster::ClusterClientBuilder::new(config.cluster_nodes.iter().map(String::as_str))
         .connection_timeout(config.connection_timeout)
         .response_timeout(config.response_timeout.max(Duration::from_millis(1)))
+        // redirections (MOVED/ASK) and TRYAGAIN while a slot migrates are retried after
+        // 10, 20, 40, … ms (at most 1 s each, 16 times); redis-rs' default waits at
+        // least 1.28 s per retry
+        .retries(16)
+        .retry_wait_formula(10, 2)
+        .min_retry_wait(5)
+        .max_retry_wait(1000)
         .build()
         .map(|c| Client::Cluster(Box::new(c)))
         .map_err(|e| e.to_string())

@@ -1,0 +1,314 @@
+//! Redis Cluster by nature: topology changes under load, on a cluster each test starts
+//! for itself (3 masters on loopback ports; the failover test adds a replica per master).
+//! The shared suites run on a cluster too (`RAPYER_TEST_CLUSTER=1`, `.ci/run`).
+#![allow(missing_docs)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::models::{Home, Person};
+use rapyer::Model;
+use rapyer::sync::SyncModel;
+
+fn node_id(url: &str) -> String {
+    redis::cmd("CLUSTER")
+        .arg("MYID")
+        .query(&mut common::Raw::open(url))
+        .unwrap()
+}
+
+fn keyslot(conn: &mut common::Raw, key: &str) -> u16 {
+    redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(conn)
+        .unwrap()
+}
+
+/// The node (URL) serving `slot`, by `CLUSTER SHARDS`-free means: the node whose
+/// `CLUSTER COUNTKEYSINSLOT` answers instead of redirecting.
+fn owner(nodes: &[String], slot: u16) -> usize {
+    nodes
+        .iter()
+        .position(|n| {
+            let r: redis::RedisResult<i64> = redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(slot)
+                .query(&mut common::Raw::open(n));
+            r.is_ok()
+                && redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query::<String>(&mut common::Raw::open(n))
+                    .unwrap()
+                    .lines()
+                    .any(|l| l.contains("myself") && serves(l, slot))
+        })
+        .expect("a node serves the slot")
+}
+
+/// Whether a `CLUSTER NODES` line lists `slot` among its ranges.
+fn serves(line: &str, slot: u16) -> bool {
+    line.split_whitespace()
+        .skip(8)
+        .any(|r| match r.split_once('-') {
+            Some((a, b)) => {
+                a.parse::<u16>().is_ok_and(|a| a <= slot)
+                    && b.parse::<u16>().is_ok_and(|b| slot <= b)
+            }
+            None => r.parse::<u16>() == Ok(slot),
+        })
+}
+
+/// Moves `slot` from node `from` to node `to` as `redis-cli --cluster reshard` does:
+/// IMPORTING / MIGRATING, `MIGRATE` of its keys in batches, then `SETSLOT NODE` on
+/// every master.
+fn move_slot(nodes: &[String], slot: u16, from: usize, to: usize) {
+    let (src, dst) = (&nodes[from], &nodes[to]);
+    let (src_id, dst_id) = (node_id(src), node_id(dst));
+    let mut s = common::Raw::open(src);
+    let mut d = common::Raw::open(dst);
+    let _: () = redis::cmd("CLUSTER")
+        .arg("SETSLOT")
+        .arg(slot)
+        .arg("IMPORTING")
+        .arg(&src_id)
+        .query(&mut d)
+        .unwrap();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("SETSLOT")
+        .arg(slot)
+        .arg("MIGRATING")
+        .arg(&dst_id)
+        .query(&mut s)
+        .unwrap();
+    let port = dst
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    loop {
+        let keys: Vec<String> = redis::cmd("CLUSTER")
+            .arg("GETKEYSINSLOT")
+            .arg(slot)
+            .arg(50)
+            .query(&mut s)
+            .unwrap();
+        if keys.is_empty() {
+            break;
+        }
+        let _: () = redis::cmd("MIGRATE")
+            .arg("127.0.0.1")
+            .arg(&port)
+            .arg("")
+            .arg(0)
+            .arg(5000)
+            .arg("REPLACE")
+            .arg("KEYS")
+            .arg(&keys)
+            .query(&mut s)
+            .unwrap();
+        // leave the workers a window inside the migration
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for n in nodes {
+        let _: () = redis::cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg("NODE")
+            .arg(&dst_id)
+            .query(&mut common::Raw::open(n))
+            .unwrap();
+    }
+}
+
+/// Every key of a document and its shard's indexes are in one slot (the server's own
+/// `CLUSTER KEYSLOT` says so), for every shard of a 4-shard model.
+#[test]
+fn every_key_of_a_document_and_its_indexes_share_one_slot() {
+    let server = common::Server::start_cluster(3);
+    let t = common::env_with(&server.url, |c| c);
+    for age in 0..40 {
+        Person {
+            age,
+            tags: vec!["a".into()],
+            ..Person::default()
+        }
+        .sync_insert()
+        .unwrap();
+    }
+    let mut raw = t.raw();
+    let mut by_tag: HashMap<String, Vec<u16>> = HashMap::new();
+    for key in t.keys() {
+        let tag = key
+            .split_once('{')
+            .unwrap()
+            .1
+            .split_once('}')
+            .unwrap()
+            .0
+            .to_owned();
+        let slot = keyslot(&mut raw, &key);
+        by_tag.entry(tag).or_default().push(slot);
+    }
+    assert_eq!(by_tag.len(), 4, "four shards: {by_tag:?}");
+    for (tag, slots) in &by_tag {
+        assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
+        assert!(
+            slots.len() > 5,
+            "{tag}: documents, index keys and the id index"
+        );
+    }
+}
+
+/// Slots of a 4-shard model move between masters (IMPORTING/MIGRATING + MIGRATE, four
+/// times over) while four workers increment indexed fields, save documents and query: every
+/// acknowledged write is there afterwards, and the indexes match the documents.
+#[test]
+fn slots_move_under_load_without_losing_writes_or_index_entries() {
+    let server = common::Server::start_cluster(3);
+    let nodes = server.node_urls();
+    let t = common::env_with(&server.url, |c| c.response_timeout(Duration::from_secs(10)));
+    let ids: Vec<String> = (0..16)
+        .map(|i| {
+            let p = Person {
+                age: 0,
+                status: format!("s{}", i % 3),
+                ..Person::default()
+            };
+            p.sync_insert().unwrap();
+            p.id.to_string()
+        })
+        .collect();
+    let slots: Vec<u16> = {
+        let mut raw = t.raw();
+        let mut s: Vec<u16> = t.keys().iter().map(|k| keyslot(&mut raw, k)).collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    assert_eq!(slots.len(), 4);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    // per document: acknowledged increments, and increments whose outcome is unknown
+    let acked = Arc::new(Mutex::new(HashMap::<String, (i64, i64)>::new()));
+    let saved = Arc::new(Mutex::new(Vec::<Person>::new()));
+    let name = t.env.name().to_owned();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (ids, stop, acked, saved, name) = (
+                ids.clone(),
+                stop.clone(),
+                acked.clone(),
+                saved.clone(),
+                name.clone(),
+            );
+            std::thread::spawn(move || {
+                let _env = rapyer::use_environment(&name).unwrap();
+                let mut i = w;
+                let mut errors = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let id = &ids[i % ids.len()];
+                    match Person::at(id).age.sync_incr(1) {
+                        Ok(_) => acked.lock().unwrap().entry(id.clone()).or_default().0 += 1,
+                        Err(e) => {
+                            acked.lock().unwrap().entry(id.clone()).or_default().1 += 1;
+                            errors.push(e.to_string());
+                        }
+                    }
+                    if i % 5 == 0 {
+                        let p = Person {
+                            age: 1000 + i as i64,
+                            home: Home {
+                                city: format!("c{}", i % 4),
+                                ..Home::default()
+                            },
+                            ..Person::default()
+                        };
+                        match p.sync_insert() {
+                            Ok(()) => saved.lock().unwrap().push(p),
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                    }
+                    if i % 7 == 0
+                        && let Err(e) = Person::find(Person::fields().status.eq("s1")).sync_count()
+                    {
+                        errors.push(e.to_string());
+                    }
+                    i += 4;
+                }
+                errors
+            })
+        })
+        .collect();
+
+    // every slot of the model moves to the next master and back
+    let start = Instant::now();
+    for round in 0..4 {
+        for &slot in &slots {
+            let from = owner(&nodes, slot);
+            let to = (from + 1 + round % 2) % nodes.len();
+            move_slot(&nodes, slot, from, to);
+            assert_eq!(owner(&nodes, slot), to, "slot {slot} moved");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let errors: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let moved_in = start.elapsed();
+    let done: i64 = acked.lock().unwrap().values().map(|v| v.0).sum();
+    eprintln!(
+        "16 slot moves in {moved_in:?}; {done} acknowledged increments, {} saves; {} failed calls: {:?}",
+        saved.lock().unwrap().len(),
+        errors.len(),
+        errors.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(done > 100, "the workers ran during the moves: {done}");
+
+    // every acknowledged increment is stored (one whose reply was lost may be too)
+    for (id, (ok, unknown)) in acked.lock().unwrap().iter() {
+        let age = Person::sync_get(id).unwrap().age;
+        assert!(
+            age >= *ok && age <= ok + unknown,
+            "{id}: stored {age}, acknowledged {ok}, unknown {unknown}"
+        );
+    }
+    // every acknowledged insert is there, and queries see them through the indexes
+    for p in saved.lock().unwrap().iter() {
+        assert_eq!(&Person::sync_get(&p.id).unwrap(), p);
+    }
+    let total = Person::sync_count().unwrap() as usize;
+    assert!(total >= 16 + saved.lock().unwrap().len());
+    // no index drift: every entry matches its document, every document has its entries
+    assert!(common::check_person_indexes(&t) >= total);
+    let city = Person::find(Person::fields().home.city.eq("c1"))
+        .sync_count()
+        .unwrap();
+    let want = saved
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.home.city == "c1")
+        .count() as u64;
+    assert!(city >= want, "{city} < {want}");
+    assert!(
+        errors.len() * 10
+            <= acked
+                .lock()
+                .unwrap()
+                .values()
+                .map(|v| v.0 as usize)
+                .sum::<usize>()
+                .max(10),
+        "most calls go through during the moves: {} errors",
+        errors.len()
+    );
+}
