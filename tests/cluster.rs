@@ -312,3 +312,149 @@ fn slots_move_under_load_without_losing_writes_or_index_entries() {
         errors.len()
     );
 }
+
+/// A master dies (`kill -9`) and its replica takes over: operations fail with typed
+/// errors for a bounded time, then resume in both APIs; what was replicated before the
+/// crash is all there (Redis replication is asynchronous: a write acknowledged but not
+/// yet replicated when a master dies can be lost, see the README).
+#[test]
+fn operations_resume_after_a_failover() {
+    let server = common::Server::start_cluster_with(3, 1, 1000);
+    let nodes = server.node_urls();
+    let t = common::env_with(&server.url, |c| {
+        c.response_timeout(Duration::from_secs(2))
+            .connection_timeout(Duration::from_secs(1))
+    });
+    let people: Vec<Person> = (0..40)
+        .map(|i| Person {
+            age: i,
+            status: format!("s{}", i % 2),
+            ..Person::default()
+        })
+        .collect();
+    Person::sync_bulk_insert(&people).unwrap();
+    // wait until every master's replica has it all
+    for n in &nodes {
+        let _: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(2000)
+            .query(&mut common::Raw::open(n))
+            .unwrap();
+    }
+    let victim_slot = {
+        let mut raw = t.raw();
+        let key = t
+            .keys()
+            .into_iter()
+            .find(|k| k.contains("{Person:0}"))
+            .unwrap();
+        keyslot(&mut raw, &key)
+    };
+    let victim = owner(&nodes, victim_slot);
+    let pid: String = {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(&mut common::Raw::open(&nodes[victim]))
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let keys = t.keys();
+    let in_shard: Vec<&Person> = people
+        .iter()
+        .filter(|p| keys.contains(&format!("{}:{{Person:0}}:d:{}", t.ns, p.id)))
+        .collect();
+    assert!(!in_shard.is_empty());
+    let target = in_shard[0].id.to_string();
+    // the tokio API's shared connection exists before the crash
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = t.env.name().to_owned();
+    let n = rt
+        .block_on(rapyer::asynchronous::with_environment(&env, async {
+            Person::find(Person::fields().status.eq("s0")).count().await
+        }))
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 20);
+    std::process::Command::new("kill")
+        .arg("-9")
+        .arg(&pid)
+        .status()
+        .unwrap();
+
+    let killed = Instant::now();
+    let mut failures = Vec::new();
+    let resumed = loop {
+        match Person::at(&target).age.sync_incr(1000) {
+            Ok(_) => break killed.elapsed(),
+            Err(e) => failures.push(e.to_string()),
+        }
+        if killed.elapsed() > Duration::from_secs(60) {
+            let live = &nodes[(victim + 1) % nodes.len()];
+            let view: String = redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query(&mut common::Raw::open(live))
+                .unwrap_or_default();
+            panic!("no failover within 60 s: {:?}\n{view}", failures.last());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!(
+        "resumed {resumed:?} after the kill, {} failed calls first (e.g. {:?})",
+        failures.len(),
+        failures.first()
+    );
+    // everything replicated before the crash is there, with its index entries
+    for p in &people {
+        let got = Person::sync_get(&p.id).unwrap();
+        let want = if p.id.to_string() == target {
+            p.age + 1000
+        } else {
+            p.age
+        };
+        assert_eq!(got.age, want);
+    }
+    let s1 = Person::find(Person::fields().status.eq("s1"))
+        .sync_count()
+        .unwrap();
+    assert_eq!(s1, 20);
+    let old = Person::find(Person::fields().age.ge(1000))
+        .sync_count()
+        .unwrap();
+    assert_eq!(old, 1);
+    // the tokio API too: its connection predates the crash
+    let async_resumed = rt
+        .block_on(rapyer::asynchronous::with_environment(&env, async {
+            let start = Instant::now();
+            let mut failed = 0;
+            loop {
+                match Person::at(&target).age.incr(1).await {
+                    Ok(_) => break (start.elapsed(), failed),
+                    Err(e) => {
+                        failed += 1;
+                        assert!(start.elapsed() < Duration::from_secs(30), "tokio API: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }))
+        .unwrap();
+    eprintln!("tokio API resumed after {async_resumed:?} (time, failed calls)");
+    let n = rt
+        .block_on(rapyer::asynchronous::with_environment(&env, async {
+            Person::find(Person::fields().status.eq("s0")).count().await
+        }))
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 20);
+    assert_eq!(
+        Person::sync_get(&target).unwrap().age,
+        in_shard[0].age + 1001
+    );
+}

@@ -11,19 +11,28 @@ pub(crate) struct Connector {
     pub(crate) client: Client,
     pub(crate) connect: std::time::Duration,
     pub(crate) response: std::time::Duration,
+    /// The environment's cluster topology generation (see `EnvInner::topology`).
+    pub(crate) topology: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// One pooled connection.
+/// One pooled connection (a cluster's with the topology generation it was made in).
 pub(crate) enum Conn {
     Single(redis::Connection),
-    Cluster(Box<redis::cluster::ClusterConnection>),
+    Cluster(Box<redis::cluster::ClusterConnection>, u64),
+}
+
+impl Conn {
+    /// Whether this is a cluster connection made before the topology last changed.
+    pub(crate) fn stale(&self, topology: u64) -> bool {
+        matches!(self, Conn::Cluster(_, made) if *made != topology)
+    }
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c, _) => c.req_packed_command(cmd),
         }
     }
 
@@ -35,28 +44,28 @@ impl ConnectionLike for Conn {
     ) -> RedisResult<Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c, _) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            Conn::Cluster(c, _) => c.get_db(),
         }
     }
 
     fn check_connection(&mut self) -> bool {
         match self {
             Conn::Single(c) => c.check_connection(),
-            Conn::Cluster(c) => c.check_connection(),
+            Conn::Cluster(c, _) => c.check_connection(),
         }
     }
 
     fn is_open(&self) -> bool {
         match self {
             Conn::Single(c) => c.is_open(),
-            Conn::Cluster(c) => c.is_open(),
+            Conn::Cluster(c, _) => c.is_open(),
         }
     }
 }
@@ -76,10 +85,11 @@ impl r2d2::ManageConnection for Connector {
                 Ok(Conn::Single(conn))
             }
             Client::Cluster(client) => {
+                let made = self.topology.load(std::sync::atomic::Ordering::Relaxed);
                 let conn = client.get_connection()?;
                 conn.set_read_timeout(response)?;
                 conn.set_write_timeout(response)?;
-                Ok(Conn::Cluster(Box::new(conn)))
+                Ok(Conn::Cluster(Box::new(conn), made))
             }
         }
     }
@@ -89,6 +99,6 @@ impl r2d2::ManageConnection for Connector {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        !conn.is_open()
+        !conn.is_open() || conn.stale(self.topology.load(std::sync::atomic::Ordering::Relaxed))
     }
 }

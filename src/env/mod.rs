@@ -281,6 +281,10 @@ pub(crate) struct EnvInner {
     /// SHA1s of the scripts this environment has sent with EVAL (so cached by Redis
     /// unless flushed since: then EVALSHA's NOSCRIPT path reloads them).
     scripts: parking_lot::Mutex<std::collections::HashSet<String>>,
+    /// A cluster's topology generation: bumped when a node could not be reached (a
+    /// master died, a failover is under way), so that connections made before it, whose
+    /// slot maps may name the dead node, are replaced before their next use.
+    pub(crate) topology: Arc<AtomicU64>,
     #[cfg(feature = "blocking")]
     pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<Connector>>,
     #[cfg(feature = "tokio")]
@@ -328,6 +332,19 @@ impl Environment {
     /// the README's "Redis Cluster").
     pub fn is_cluster(&self) -> bool {
         matches!(self.0.client, Client::Cluster(_))
+    }
+
+    /// After a transport failure on a cluster (unreachable node): every connection made
+    /// before is replaced before its next use (its slot map may be stale).
+    pub(crate) fn topology_changed(&self, err: &redis::RedisError) {
+        if self.is_cluster()
+            && (err.is_timeout()
+                || err.is_io_error()
+                || err.is_connection_dropped()
+                || err.is_connection_refusal())
+        {
+            self.0.topology.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn same(&self, other: &Environment) -> bool {
@@ -396,6 +413,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
         commands: AtomicU64::new(0),
         retries: AtomicU64::new(0),
         scripts: Default::default(),
+        topology: Default::default(),
         #[cfg(feature = "blocking")]
         pool: Default::default(),
         #[cfg(feature = "tokio")]

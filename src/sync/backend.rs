@@ -37,14 +37,27 @@ impl Backend {
                 // A PING per checkout would double the round trips; broken connections
                 // are detected by `has_broken` and replaced (and reads retried once).
                 .test_on_check_out(false)
-                .build(Connector {
-                    client: inner.client.clone(),
-                    connect: inner.config.connection_timeout,
-                    response: inner.config.response_timeout,
-                })
+                .build(Self::connector(env))
                 .map_err(|e| conn_err(e.to_string()))
         })?;
-        pool.get().map_err(|e| conn_err(e.to_string()))
+        let mut conn = pool.get().map_err(|e| conn_err(e.to_string()))?;
+        // a cluster connection made before a node went away may route to it: replaced
+        let now = inner.topology.load(std::sync::atomic::Ordering::Relaxed);
+        if conn.stale(now) {
+            *conn = r2d2::ManageConnection::connect(&Self::connector(env))
+                .map_err(|e| conn_err(e.to_string()))?;
+        }
+        Ok(conn)
+    }
+
+    fn connector(env: &Environment) -> Connector {
+        let inner = &env.0;
+        Connector {
+            client: inner.client.clone(),
+            connect: inner.config.connection_timeout,
+            response: inner.config.response_timeout,
+            topology: inner.topology.clone(),
+        }
     }
 
     pub(crate) fn sleep(d: std::time::Duration) {
@@ -62,7 +75,11 @@ impl Backend {
     ) -> Result<T> {
         self.env.record(commands);
         let start = std::time::Instant::now();
-        match send(&mut self.conn) {
+        let first = send(&mut self.conn);
+        if let Err(e) = &first {
+            self.env.topology_changed(e);
+        }
+        match first {
             Ok(v) => Ok(v),
             Err(e) if crate::failure::retry_read(access, &e) => {
                 self.revive(&e)?;

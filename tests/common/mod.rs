@@ -113,13 +113,24 @@ impl Server {
     /// returns once every node reports `cluster_state:ok` and knows every slot. The
     /// watchdogs stop the nodes when the test process exits.
     pub fn start_cluster(masters: usize) -> Server {
-        let ports: Vec<u16> = (0..masters).map(|_| free_port()).collect();
-        for &port in &ports {
+        Self::start_cluster_with(masters, 0, 5000)
+    }
+
+    /// [`start_cluster`](Self::start_cluster) with `replicas` replicas per master and the
+    /// given `cluster-node-timeout` (how long a master may be unreachable before its
+    /// replica takes over). The URL names the masters only.
+    pub fn start_cluster_with(masters: usize, replicas: usize, node_timeout_ms: u64) -> Server {
+        let total = masters * (1 + replicas);
+        let all_ports: Vec<u16> = (0..total).map(|_| free_port()).collect();
+        for &port in &all_ports {
             spawn_server(
                 port,
-                "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000",
+                &format!(
+                    "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout {node_timeout_ms}"
+                ),
             );
         }
+        let ports = &all_ports[..masters];
         let urls: Vec<String> = ports
             .iter()
             .map(|p| format!("redis://127.0.0.1:{p}/"))
@@ -132,8 +143,14 @@ impl Server {
                 .and_then(|c| c.get_connection())
                 .expect("cluster node connection")
         };
+        for &port in &all_ports[masters..] {
+            assert!(
+                wait_for_ping(&format!("redis://127.0.0.1:{port}/")),
+                "cluster replica {port} did not start"
+            );
+        }
         let mut first = conn(&urls[0]);
-        for &port in &ports[1..] {
+        for &port in &all_ports[1..] {
             let _: () = redis::cmd("CLUSTER")
                 .arg("MEET")
                 .arg("127.0.0.1")
@@ -157,15 +174,45 @@ impl Server {
                 .expect("CLUSTER ADDSLOTSRANGE");
         }
         let deadline = Instant::now() + Duration::from_secs(30);
+        // each replica follows one master, once it knows that master
+        for (r, &port) in all_ports[masters..].iter().enumerate() {
+            let master: String = redis::cmd("CLUSTER")
+                .arg("MYID")
+                .query(&mut conn(&urls[r % masters]))
+                .expect("CLUSTER MYID");
+            let replica = format!("redis://127.0.0.1:{port}/");
+            while redis::cmd("CLUSTER")
+                .arg("REPLICATE")
+                .arg(&master)
+                .query::<()>(&mut conn(&replica))
+                .is_err()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "replica {port} cannot follow {master}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let all_urls: Vec<String> = all_ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}/"))
+            .collect();
         loop {
-            let ready = urls.iter().all(|url| {
+            let ready = all_urls.iter().all(|url| {
                 let info: String = redis::cmd("CLUSTER")
                     .arg("INFO")
                     .query(&mut conn(url))
                     .unwrap_or_default();
                 info.contains("cluster_state:ok")
-                    && info.contains(&format!("cluster_known_nodes:{masters}"))
+                    && info.contains(&format!("cluster_known_nodes:{total}"))
                     && info.contains("cluster_slots_ok:16384")
+            }) && all_urls[masters..].iter().all(|url| {
+                let info: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query(&mut conn(url))
+                    .unwrap_or_default();
+                info.contains("master_link_status:up")
             });
             if ready {
                 break;
