@@ -156,11 +156,23 @@ impl Backend {
         if groups.len() == 1 {
             return self.invoke_pipelined(calls).await;
         }
-        let mut out = vec![Value::Nil; calls.len()];
-        for group in groups {
+        // the slots' pipelines run concurrently on the shared cluster connection (each
+        // to its node); every one runs to its end, the first error is reported
+        let runs = groups.into_iter().map(|group| {
+            let mut each = Backend {
+                env: self.env.clone(),
+                runtime: self.runtime.clone(),
+                conn: self.conn.clone(),
+            };
             let mine: Vec<Invocation> = group.iter().map(|&i| calls[i].clone()).collect();
-            let replies = self.invoke_slot(&mine).await?;
-            for (i, v) in group.into_iter().zip(replies) {
+            async move {
+                let replies = each.invoke_slot(&mine).await;
+                (group, replies)
+            }
+        });
+        let mut out = vec![Value::Nil; calls.len()];
+        for (group, replies) in futures_util::future::join_all(runs).await {
+            for (i, v) in group.into_iter().zip(replies?) {
                 out[i] = v;
             }
         }
