@@ -30,6 +30,8 @@ pub(crate) struct Keyspace {
     prefix: String,
     model: &'static str,
     shards: u32,
+    /// `#[rapyer(colocate = "…")]`: the hash tag is `{group}` for every shard.
+    group: Option<&'static str>,
 }
 
 /// The keys of one document.
@@ -146,6 +148,7 @@ impl Keyspace {
             prefix,
             model: schema.name,
             shards: schema.shards.max(1),
+            group: schema.colocate,
         }
     }
 
@@ -174,13 +177,19 @@ impl Keyspace {
         (h % u64::from(self.shards)) as u32
     }
 
-    /// `{prefix}{<model>:<shard>}` followed by `parts`, built without the formatting
-    /// machinery (every operation builds several keys).
+    /// `{prefix}{<model>:<shard>}` (colocated: `{prefix}{<group>}:<model>:<shard>`)
+    /// followed by `parts`, built without the formatting machinery (every operation
+    /// builds several keys).
     fn key(&self, shard: u32, parts: &[&str]) -> String {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let mut s = String::with_capacity(self.prefix.len() + self.model.len() + 13 + len);
+        let group = self.group.map_or(0, |g| g.len() + 3);
+        let mut s = String::with_capacity(self.prefix.len() + group + self.model.len() + 13 + len);
         s.push_str(&self.prefix);
         s.push('{');
+        if let Some(g) = self.group {
+            s.push_str(g);
+            s.push_str("}:");
+        }
         s.push_str(self.model);
         s.push(':');
         let mut digits = [0u8; 10];
@@ -194,7 +203,9 @@ impl Keyspace {
             }
         }
         s.extend(digits[at..].iter().map(|d| char::from(*d)));
-        s.push('}');
+        if self.group.is_none() {
+            s.push('}');
+        }
         for p in parts {
             s.push_str(p);
         }
@@ -403,7 +414,25 @@ pub(crate) fn describe(key: &str) -> (String, String, &'static str) {
     else {
         return (String::new(), String::new(), "key");
     };
-    let model = tag.rsplit_once(':').map_or(tag, |(m, _)| m).to_owned();
+    // a colocated model's key: `{group}:<model>:<shard>:…` (the group has no `:`)
+    let (model, rest) = match rest.strip_prefix(':') {
+        Some(after) if !tag.contains(':') => {
+            let split = after.match_indices(':').find_map(|(i, _)| {
+                let tail = &after[i + 1..];
+                let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+                (digits > 0 && matches!(tail.as_bytes().get(digits), None | Some(b':')))
+                    .then(|| (&after[..i], &tail[digits..]))
+            });
+            match split {
+                Some((model, rest)) => (model.to_owned(), rest),
+                None => (tag.to_owned(), rest),
+            }
+        }
+        _ => (
+            tag.rsplit_once(':').map_or(tag, |(m, _)| m).to_owned(),
+            rest,
+        ),
+    };
     let (field, what) = if rest == ":ids" {
         (String::new(), "id index")
     } else if rest == ":manifest" {
@@ -425,6 +454,28 @@ pub(crate) fn describe(key: &str) -> (String, String, &'static str) {
 
 #[cfg(test)]
 mod tests {
+    /// A colocated model's keys: one tag for every shard, the model and shard after it;
+    /// `describe` reads them back.
+    #[test]
+    fn colocated_keys_share_the_group_tag() {
+        let mut schema = schema(3);
+        schema.colocate = Some("bank");
+        let ks = Keyspace::new(Some("ns"), &schema);
+        assert_eq!(ks.root(2, "a:1"), "ns:{bank}:User:2:d:a:1");
+        assert_eq!(ks.ids(0), "ns:{bank}:User:0:ids");
+        assert_eq!(ks.index(1, "age"), "ns:{bank}:User:1:i:age");
+        let d = describe("ns:{bank}:User:1:c:tags:a:1");
+        assert_eq!(d, ("User".to_owned(), "tags".to_owned(), "collection"));
+        let d = describe("ns:{bank}:User:0:ids");
+        assert_eq!(d, ("User".to_owned(), String::new(), "id index"));
+        let d = describe("{User:3}:i:age");
+        assert_eq!(d, ("User".to_owned(), "age".to_owned(), "index"));
+        assert_eq!(
+            slot(ks.root(0, "x").as_bytes()),
+            slot(ks.root(2, "y").as_bytes())
+        );
+    }
+
     /// The slots Redis' `CLUSTER KEYSLOT` gives (documented examples and tags).
     #[test]
     fn slots_are_redis_cluster_slots() {
@@ -447,6 +498,7 @@ mod tests {
             name: "User",
             shards,
             env: None,
+            colocate: None,
             key_field: "id",
             ttl_ms: None,
             ttl_refresh: Default::default(),

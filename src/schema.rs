@@ -163,6 +163,10 @@ pub struct ModelSchema {
     pub shards: u32,
     /// Pinned environment (`#[rapyer(env = "…")]`), if any.
     pub env: Option<&'static str>,
+    /// Co-location group (`#[rapyer(colocate = "…")]`): every model of the group keeps
+    /// all its keys under the one hash tag `{group}`, so in one Redis Cluster slot, and
+    /// pipelines across its documents stay atomic on a cluster.
+    pub colocate: Option<&'static str>,
     /// Name of the key field.
     pub key_field: &'static str,
     /// Time to live of every key of a document, in milliseconds (`#[rapyer(ttl = secs)]`).

@@ -491,6 +491,7 @@ mod tests {
             name: "P",
             shards: 1,
             env: None,
+            colocate: None,
             key_field: "id",
             ttl_ms: None,
             ttl_refresh: Default::default(),

@@ -16,6 +16,7 @@ pub fn time(n: usize, mut f: impl FnMut(usize)) -> Duration {
 }
 
 /// Prints one table of `(case, rapyer time, raw redis-rs time)` with the ratio.
+#[allow(dead_code)]
 pub fn report(title: &str, rows: &[(&str, Duration, Duration)], n: usize) {
     println!("\n{title}, {n} ops each");
     println!(

@@ -43,6 +43,7 @@ pub(crate) struct ModelAttrs {
     pub(crate) name: Option<LitStr>,
     pub(crate) shards: Option<LitInt>,
     pub(crate) env: Option<LitStr>,
+    pub(crate) colocate: Option<LitStr>,
     pub(crate) ttl: Option<LitInt>,
     pub(crate) ttl_refresh: Option<LitStr>,
     pub(crate) ttl_refresh_interval: Option<LitInt>,
@@ -91,6 +92,7 @@ pub(crate) fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Erro
                 "name" if kind == Kind::Model => once!(attrs.name, LitStr),
                 "shards" if kind == Kind::Model => once!(attrs.shards, LitInt),
                 "env" if kind == Kind::Model => once!(attrs.env, LitStr),
+                "colocate" if kind == Kind::Model => once!(attrs.colocate, LitStr),
                 "ttl" if kind == Kind::Model => once!(attrs.ttl, LitInt),
                 "ttl_refresh" if kind == Kind::Model => once!(attrs.ttl_refresh, LitStr),
                 "ttl_refresh_interval" if kind == Kind::Model => {
@@ -107,7 +109,7 @@ pub(crate) fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Erro
                 _ => {
                     let valid = match kind {
                         Kind::Model => {
-                            "`name`, `shards`, `env`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`"
+                            "`name`, `shards`, `env`, `colocate`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`"
                         }
                         Kind::Embedded => "none on an embedded struct",
                     };

@@ -15,6 +15,15 @@ pub(crate) fn container(attrs: &ModelAttrs, errors: &mut Errors) {
             );
         }
     }
+    if let Some(lit) = &attrs.colocate {
+        let v = lit.value();
+        if v.is_empty() || v.contains(['{', '}', ':']) {
+            errors.push(
+                lit.span(),
+                "`colocate` names a group: non-empty, without `{`, `}` or `:`",
+            );
+        }
+    }
     if let Some(lit) = &attrs.shards {
         match lit.base10_parse::<u32>() {
             Ok(0) | Err(_) => errors.push(

@@ -98,6 +98,10 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
         Some(e) => quote!(::core::option::Option::Some(#e)),
         None => quote!(::core::option::Option::None),
     };
+    let colocate = match &attrs.colocate {
+        Some(g) => quote!(::core::option::Option::Some(#g)),
+        None => quote!(::core::option::Option::None),
+    };
     let ttl = match attrs
         .ttl
         .as_ref()
@@ -274,6 +278,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
                             name: #model_name,
                             shards: #shards,
                             env: #env,
+                            colocate: #colocate,
                             key_field: #key_name,
                             ttl_ms: #ttl,
                             ttl_refresh: #ttl_refresh,

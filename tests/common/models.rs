@@ -657,3 +657,37 @@ pub struct ConfusedBoard {
     pub name: String,
     pub bad: Confused,
 }
+
+/// The query bench's model over 6 shards (the cluster bench spreads it over 3 masters).
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "SUser", shards = 6)]
+pub struct ShardedUser {
+    pub id: Id,
+    pub name: String,
+    #[rapyer(index)]
+    pub age: i64,
+    #[rapyer(index)]
+    pub status: String,
+    #[rapyer(index)]
+    pub score: f64,
+    pub tags: Vec<String>,
+}
+
+/// Two models kept in one slot on purpose (`colocate`): pipelines across them stay one
+/// atomic script on a cluster.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(colocate = "bank", shards = 2)]
+pub struct Wallet {
+    pub id: Id,
+    #[rapyer(index)]
+    pub owner: String,
+    pub balance: i64,
+}
+
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(colocate = "bank")]
+pub struct Ledger {
+    pub id: Id,
+    pub entries: Vec<String>,
+    pub total: i64,
+}

@@ -2,7 +2,7 @@
 //! for both modes (`Api::pipeline`, `global_pipeline`, `Go` come from the shell).
 
 use super::common::{self, models::*};
-use super::{Api, global_pipeline, maybe_async, mode_test};
+use super::{Api, RunQuery, global_pipeline, maybe_async, mode_test};
 use rapyer::{Error, Id, Model, Pipeline};
 
 /// DUMP of every key of the test's namespace: the byte-for-byte state.
@@ -277,4 +277,75 @@ async fn pipelines_survive_script_flush() {
         "applied exactly once"
     );
     assert_eq!(stored, g);
+}
+
+/// Models in one `colocate` group share one hash tag: a pipeline across their documents
+/// is one atomic script on one server and on a cluster alike (all or nothing), and their
+/// queries work as usual.
+#[maybe_async]
+#[mode_test]
+async fn colocated_models_keep_cross_document_pipelines_atomic() {
+    let t = common::env();
+    let a = Wallet {
+        owner: "ann".into(),
+        balance: 100,
+        ..Wallet::default()
+    };
+    let b = Wallet {
+        owner: "bob".into(),
+        balance: 5,
+        ..Wallet::default()
+    };
+    let l = Ledger::default();
+    a.save().await.unwrap();
+    b.save().await.unwrap();
+    l.save().await.unwrap();
+    let keys = t.keys();
+    assert!(keys.iter().all(|k| k.contains("{bank}:")), "{keys:?}");
+    if common::cluster_mode() {
+        let mut raw = t.raw();
+        let slots: std::collections::BTreeSet<u16> = keys
+            .iter()
+            .map(|k| {
+                redis::cmd("CLUSTER")
+                    .arg("KEYSLOT")
+                    .arg(k)
+                    .query(&mut raw)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(slots.len(), 1, "one slot for the group");
+    }
+    global_pipeline(|p| {
+        p.add(Wallet::at(&a.id).balance.incr(-30));
+        p.add(Wallet::at(&b.id).balance.incr(30));
+        p.add(Ledger::at(&l.id).entries.push("ann->bob 30".into()));
+        p.add(Ledger::at(&l.id).total.incr(30));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let (a2, b2, l2) = (
+        Wallet::get(&a.id).await.unwrap(),
+        Wallet::get(&b.id).await.unwrap(),
+        Ledger::get(&l.id).await.unwrap(),
+    );
+    assert_eq!((a2.balance, b2.balance, l2.total), (70, 35, 30));
+    // one refused op leaves all three documents as they were
+    let r = global_pipeline(|p| {
+        p.add(Wallet::at(&a.id).balance.incr(-1));
+        p.add(Ledger::at(&l.id).entries.push("x".into()));
+        p.add(Wallet::at(&b.id).balance.incr(i64::MAX)); // overflow: refused
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
+    let a3 = Wallet::get(&a.id).await.unwrap();
+    let l3 = Ledger::get(&l.id).await.unwrap();
+    assert_eq!((a3.balance, l3.entries.len()), (70, 1));
+    let found = Wallet::find(Wallet::fields().owner.eq("bob"))
+        .run_all()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
 }

@@ -13,3 +13,9 @@ struct Other {
 }
 
 fn main() {}
+
+#[derive(Model)]
+#[rapyer(colocate = "bank:eu")]
+struct Colocated {
+    id: Id,
+}
