@@ -152,6 +152,14 @@ impl Keyspace {
         }
     }
 
+    /// The keyspace `schema` had with `shards` shards (a reshard reads the old layout).
+    pub(crate) fn with_shards(namespace: Option<&str>, schema: &ModelSchema, shards: u32) -> Self {
+        Self {
+            shards: shards.max(1),
+            ..Self::new(namespace, schema)
+        }
+    }
+
     pub(crate) fn shards(&self) -> u32 {
         self.shards
     }

@@ -33,6 +33,7 @@ mod model;
 mod plan;
 mod query;
 mod registry;
+mod reshard;
 mod text;
 
 extern crate self as rapyer;
@@ -69,6 +70,7 @@ pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
+pub use reshard::ReshardProgress;
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]

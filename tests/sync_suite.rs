@@ -68,6 +68,13 @@ pub trait Api: rapyer::sync::SyncModel {
     ) -> rapyer::Result<rapyer::ReindexProgress> {
         Self::sync_reindex(progress)
     }
+    fn reshard_from(
+        from_shards: u32,
+        batch: usize,
+        progress: impl FnMut(&rapyer::ReshardProgress) + Send,
+    ) -> rapyer::Result<rapyer::ReshardProgress> {
+        Self::sync_reshard_from(from_shards, batch, progress)
+    }
     fn find_one(expr: rapyer::Expr) -> rapyer::Result<Option<Self>> {
         Self::sync_find_one(expr)
     }

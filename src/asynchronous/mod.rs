@@ -235,6 +235,13 @@ pub trait AsyncModel: Model {
         batch: usize,
         progress: impl FnMut(&crate::ReindexProgress) + Send,
     ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send;
+    /// Moves the documents written when the model had `from_shards` shards to the shards
+    /// it has now (see [`crate::sync::SyncModel::sync_reshard_from`]).
+    fn reshard_from(
+        from_shards: u32,
+        batch: usize,
+        progress: impl FnMut(&crate::ReshardProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReshardProgress>> + Send;
     /// [`lock`](Self::lock) on document `id`, without an instance.
     fn lock_id<'s, T, F>(
         id: impl std::fmt::Display,
@@ -411,6 +418,14 @@ impl<M: Model> AsyncModel for M {
     ) -> impl Future<Output = Result<crate::ReindexProgress>> + Send {
         async move { ops::reindex::<Self>(from, batch, &mut progress).await }
             .instrument(span!("reindex"))
+    }
+    fn reshard_from(
+        from_shards: u32,
+        batch: usize,
+        mut progress: impl FnMut(&crate::ReshardProgress) + Send,
+    ) -> impl Future<Output = Result<crate::ReshardProgress>> + Send {
+        async move { ops::reshard::<Self>(from_shards, batch, &mut progress).await }
+            .instrument(span!("reshard"))
     }
     fn find_one(expr: crate::Expr) -> impl Future<Output = Result<Option<Self>>> + Send {
         let q = Self::find(expr).limit(1);

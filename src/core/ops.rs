@@ -451,6 +451,73 @@ async fn run_chunks<M: Model>(
     tally.finish(None, std::iter::empty())
 }
 
+/// Moves the documents written with `from_shards` shards to the shards they have now
+/// (`#[rapyer(shards = S)]` changed), old shard by old shard, `batch` documents at a time:
+/// each batch is loaded from its old keys, saved under the new ones, then deleted from
+/// the old ones (index entries and id index entries move with them). Re-running after an
+/// interruption continues: moved documents are no longer in the old shards, and one
+/// saved but not yet deleted is saved again (same content) and then deleted. Documents
+/// are copied with the model's full TTL. Run it while nothing else writes the model.
+#[maybe_async]
+pub(crate) async fn reshard<M: Model>(
+    from_shards: u32,
+    batch: usize,
+    progress: &mut (dyn FnMut(&crate::ReshardProgress) + Send),
+) -> Result<crate::ReshardProgress> {
+    let ctx = Ctx::of::<M>()?;
+    let old = crate::reshard::old_ctx(&ctx, from_shards)?;
+    let batch = batch.max(1);
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let mut report = crate::ReshardProgress {
+        shard: 0,
+        from_shards,
+        to_shards: ctx.keys.shards(),
+        moved: 0,
+        kept: 0,
+    };
+    // every old shard's ids first: documents moved into a shard that exists in both
+    // layouts are not read again as that shard's own
+    let mut stored = Vec::with_capacity(from_shards as usize);
+    for shard in 0..from_shards {
+        let mut read = redis::pipe();
+        read.cmd("ZRANGE").arg(old.keys.ids(shard)).arg(0).arg(-1);
+        let ids: Vec<String> = match backend.query_pipe(Access::Read, &read).await?.pop() {
+            Some(v) => redis::from_redis_value(v).map_err(|e| Error::UnexpectedReply {
+                context: format!("ids of `{}`", old.keys.ids(shard)),
+                reply: e.to_string(),
+            })?,
+            None => Vec::new(),
+        };
+        stored.push(ids);
+    }
+    for (shard, ids) in (0..from_shards).zip(stored) {
+        report.shard = shard;
+        let (moving, kept) = crate::reshard::movers(&ctx, shard, ids);
+        report.kept += kept;
+        for ids in moving.chunks(batch) {
+            let docs: Vec<M> = load_docs::<M>(&old, &mut backend, ids, None, false)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut bulk: Bulk<'_, M> = Bulk::new();
+            let chunks = plan::write_chunks(&ctx, &docs, BulkMode::Save, batch)?;
+            run_chunks(&ctx, chunks, &mut bulk).await?;
+            let chunks = bulk::delete_chunks(&old, ids, batch)?;
+            run_chunks(&old, chunks, &mut bulk).await?;
+            report.moved += docs.len() as u64;
+            progress(&report);
+        }
+    }
+    // the shards that no longer exist keep no index manifest
+    for shard in report.to_shards..from_shards {
+        let mut del = redis::pipe();
+        del.cmd("DEL").arg(old.keys.manifest(shard));
+        backend.query_pipe(Access::Write, &del).await?;
+    }
+    Ok(report)
+}
+
 /// Inserts `n` copies of `model` under fresh auto ids (bulk insert) and returns them.
 #[maybe_async]
 pub(crate) async fn duplicate_many<M: Model + Clone>(

@@ -1,95 +1,4 @@
-//! Plug-in kinds: a type of your own that lives in a Redis key of its own, next to the
-//! document's other keys.
-//!
-//! Implement [`Structure`] for a type and it is a [`Field`]: a model can hold it, and
-//! rapyer handles its key like a built-in collection's. The key is named after the
-//! document (`{Model:shard}:c:<field>:<id>`, so it shares the document's hash tag and
-//! slot); `save`/`insert`/bulk writes replace it with what [`Structure::store`] gives;
-//! every load (get, bulk get, queries, locks, `Safe`/`Lazy` salvage) reads it in the
-//! same snapshot as the rest of the document and hands it to [`Structure::load`]; the
-//! document's TTL covers it (set, refreshed, removed with the others); `delete` removes
-//! it; `duplicate` copies it; a key of another Redis type is refused before anything is
-//! written ([`crate::Error::WrongType`]), and bytes `load` cannot read are
-//! [`crate::Error::Decode`] naming the key and field.
-//!
-//! Its atomic operations are Redis commands on its key, built with a [`StructureRef`]:
-//! each one checks that the document exists, applies the TTL policy, mirrors into the
-//! local copy, and can join a [`crate::Pipeline`] (atomic with the other operations).
-//!
-//! # Example: a tally stored as a Redis string
-//!
-//! ```no_run
-//! use rapyer::sync::prelude::*;
-//! use rapyer::{Pending, Storage, Stored, Structure, StructureRef};
-//!
-//! /// A count kept in a STRING key of its own (`INCRBY`, `GET`).
-//! #[derive(Debug, Clone, Default, PartialEq)]
-//! pub struct Tally(pub i64);
-//!
-//! pub struct TallyRef<'a>(StructureRef<'a, Tally>);
-//!
-//! impl<'a> TallyRef<'a> {
-//!     /// Adds `n` on the server; returns the new count (and updates the local copy).
-//!     pub fn add(&self, n: i64) -> Pending<'a, i64> {
-//!         self.0.write("INCRBY").arg(n).finish(|reply, local| {
-//!             let total: i64 = reply.parse()?;
-//!             if let Some(local) = local {
-//!                 local.0 = total;
-//!             }
-//!             Ok(total)
-//!         })
-//!     }
-//!
-//!     /// The stored count (0 when the key is absent).
-//!     pub fn get(&self) -> Pending<'a, i64> {
-//!         self.0.read("GET").finish(|reply, _| Ok(reply.parse::<Option<i64>>()?.unwrap_or(0)))
-//!     }
-//! }
-//!
-//! impl Structure for Tally {
-//!     const STORAGE: Storage = Storage::Bytes;
-//!     type Atomic<'a> = TallyRef<'a>;
-//!
-//!     fn atomic(handle: StructureRef<'_, Self>) -> TallyRef<'_> {
-//!         TallyRef(handle)
-//!     }
-//!     fn store(&self) -> Result<Stored, String> {
-//!         Ok(Stored::Bytes((self.0 != 0).then(|| self.0.to_string().into_bytes())))
-//!     }
-//!     fn load(stored: Stored) -> Result<Self, String> {
-//!         match stored {
-//!             Stored::Bytes(None) => Ok(Tally(0)),
-//!             Stored::Bytes(Some(b)) => String::from_utf8_lossy(&b)
-//!                 .parse()
-//!                 .map(Tally)
-//!                 .map_err(|_| format!("not a count: {:?}", String::from_utf8_lossy(&b))),
-//!             other => Err(format!("not a string: {other:?}")),
-//!         }
-//!     }
-//! }
-//!
-//! #[derive(Model, Debug, Clone)]
-//! struct Page {
-//!     id: Id,
-//!     title: String,
-//!     views: Tally,
-//! }
-//!
-//! fn run() -> rapyer::Result<()> {
-//!     let mut page = Page { id: Id::new(), title: "home".into(), views: Tally(0) };
-//!     page.sync_save()?;
-//!     page.atomic().views.add(1).sync_run()?;       // one round trip; page.views == Tally(1)
-//!     let n = Page::at(&page.id).views.get().sync_run()?;
-//!     assert_eq!(n, 1);
-//!     let again = Page::sync_get(&page.id)?;         // loaded with the document
-//!     assert_eq!(again.views, Tally(1));
-//!     Ok(())
-//! }
-//! ```
-//!
-//! An operation is one command whose first key is the structure's key; its other
-//! arguments must not name keys (they would escape the document's slot and TTL). Several
-//! operations in one [`crate::Pipeline`] run atomically together.
+//! Plug-in kinds: the public `Structure` trait (documented there) and its `Field` impl.
 
 use std::fmt;
 use std::sync::Arc;
@@ -247,8 +156,98 @@ fn score_text(score: f64) -> String {
     }
 }
 
-/// A type of your own stored in a Redis key of its own, as a field of a model (see the
-/// [module docs](self) for what rapyer does with its key, and an example).
+/// Plug-in kinds: a type of your own that lives in a Redis key of its own, next to the
+/// document's other keys.
+///
+/// Implement [`Structure`] for a type and it is a [`Field`]: a model can hold it, and
+/// rapyer handles its key like a built-in collection's. The key is named after the
+/// document (`{Model:shard}:c:<field>:<id>`, so it shares the document's hash tag and
+/// slot); `save`/`insert`/bulk writes replace it with what [`Structure::store`] gives;
+/// every load (get, bulk get, queries, locks, `Safe`/`Lazy` salvage) reads it in the
+/// same snapshot as the rest of the document and hands it to [`Structure::load`]; the
+/// document's TTL covers it (set, refreshed, removed with the others); `delete` removes
+/// it; `duplicate` copies it; a key of another Redis type is refused before anything is
+/// written ([`crate::Error::WrongType`]), and bytes `load` cannot read are
+/// [`crate::Error::Decode`] naming the key and field.
+///
+/// Its atomic operations are Redis commands on its key, built with a [`StructureRef`]:
+/// each one checks that the document exists, applies the TTL policy, mirrors into the
+/// local copy, and can join a [`crate::Pipeline`] (atomic with the other operations).
+///
+/// # Example: a tally stored as a Redis string
+///
+/// ```no_run
+/// use rapyer::sync::prelude::*;
+/// use rapyer::{Pending, Storage, Stored, Structure, StructureRef};
+///
+/// /// A count kept in a STRING key of its own (`INCRBY`, `GET`).
+/// #[derive(Debug, Clone, Default, PartialEq)]
+/// pub struct Tally(pub i64);
+///
+/// pub struct TallyRef<'a>(StructureRef<'a, Tally>);
+///
+/// impl<'a> TallyRef<'a> {
+///     /// Adds `n` on the server; returns the new count (and updates the local copy).
+///     pub fn add(&self, n: i64) -> Pending<'a, i64> {
+///         self.0.write("INCRBY").arg(n).finish(|reply, local| {
+///             let total: i64 = reply.parse()?;
+///             if let Some(local) = local {
+///                 local.0 = total;
+///             }
+///             Ok(total)
+///         })
+///     }
+///
+///     /// The stored count (0 when the key is absent).
+///     pub fn get(&self) -> Pending<'a, i64> {
+///         self.0.read("GET").finish(|reply, _| Ok(reply.parse::<Option<i64>>()?.unwrap_or(0)))
+///     }
+/// }
+///
+/// impl Structure for Tally {
+///     const STORAGE: Storage = Storage::Bytes;
+///     type Atomic<'a> = TallyRef<'a>;
+///
+///     fn atomic(handle: StructureRef<'_, Self>) -> TallyRef<'_> {
+///         TallyRef(handle)
+///     }
+///     fn store(&self) -> Result<Stored, String> {
+///         Ok(Stored::Bytes((self.0 != 0).then(|| self.0.to_string().into_bytes())))
+///     }
+///     fn load(stored: Stored) -> Result<Self, String> {
+///         match stored {
+///             Stored::Bytes(None) => Ok(Tally(0)),
+///             Stored::Bytes(Some(b)) => String::from_utf8_lossy(&b)
+///                 .parse()
+///                 .map(Tally)
+///                 .map_err(|_| format!("not a count: {:?}", String::from_utf8_lossy(&b))),
+///             other => Err(format!("not a string: {other:?}")),
+///         }
+///     }
+/// }
+///
+/// #[derive(Model, Debug, Clone)]
+/// struct Page {
+///     id: Id,
+///     title: String,
+///     views: Tally,
+/// }
+///
+/// fn run() -> rapyer::Result<()> {
+///     let mut page = Page { id: Id::new(), title: "home".into(), views: Tally(0) };
+///     page.sync_save()?;
+///     page.atomic().views.add(1).sync_run()?;       // one round trip; page.views == Tally(1)
+///     let n = Page::at(&page.id).views.get().sync_run()?;
+///     assert_eq!(n, 1);
+///     let again = Page::sync_get(&page.id)?;         // loaded with the document
+///     assert_eq!(again.views, Tally(1));
+///     Ok(())
+/// }
+/// ```
+///
+/// An operation is one command whose first key is the structure's key; its other
+/// arguments must not name keys (they would escape the document's slot and TTL). Several
+/// operations in one [`crate::Pipeline`] run atomically together.
 ///
 /// Every `Structure` is a [`Field`]. It cannot be indexed.
 #[diagnostic::on_unimplemented(

@@ -161,6 +161,17 @@ pub trait SyncModel: Model {
         batch: usize,
         progress: impl FnMut(&crate::ReindexProgress) + Send,
     ) -> Result<crate::ReindexProgress>;
+    /// Moves the documents written when the model had `from_shards` shards to the shards
+    /// it has now (after changing `#[rapyer(shards = S)]` on a model with data; until it
+    /// has run, documents in their old shard are not found), `batch` documents per
+    /// round trip group, calling `progress` after each batch. Re-running it after an
+    /// interruption continues where it stopped. Run it while nothing else writes the
+    /// model; copied documents get the model's full TTL.
+    fn sync_reshard_from(
+        from_shards: u32,
+        batch: usize,
+        progress: impl FnMut(&crate::ReshardProgress) + Send,
+    ) -> Result<crate::ReshardProgress>;
     /// [`sync_lock`](Self::sync_lock) on document `id`, without an instance.
     fn sync_lock_id<T>(
         id: impl std::fmt::Display,
@@ -381,6 +392,14 @@ impl<M: Model> SyncModel for M {
     ) -> Result<crate::ReindexProgress> {
         let _s = span!("reindex");
         ops::reindex::<Self>(from, batch, &mut progress)
+    }
+    fn sync_reshard_from(
+        from_shards: u32,
+        batch: usize,
+        mut progress: impl FnMut(&crate::ReshardProgress) + Send,
+    ) -> Result<crate::ReshardProgress> {
+        let _s = span!("reshard");
+        ops::reshard::<Self>(from_shards, batch, &mut progress)
     }
     fn sync_find_one(expr: crate::Expr) -> Result<Option<Self>> {
         Self::find(expr).sync_first()

@@ -691,3 +691,22 @@ pub struct Ledger {
     pub entries: Vec<String>,
     pub total: i64,
 }
+
+/// The same model before and after its shard count changed (2 → 5).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Ring", shards = 2)]
+pub struct RingV1 {
+    pub id: Id,
+    #[rapyer(index)]
+    pub level: i64,
+    pub tags: Vec<String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Ring", shards = 5)]
+pub struct RingV2 {
+    pub id: Id,
+    #[rapyer(index)]
+    pub level: i64,
+    pub tags: Vec<String>,
+}

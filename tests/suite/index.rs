@@ -472,3 +472,97 @@ async fn every_write_path_keeps_indexes_in_any_declaration_order_exact() {
     let count = Listing::count().await.unwrap();
     assert_eq!(count, 7);
 }
+
+/// How many of `docs` live, with 5 shards, in shards 0 and 1 but came from the other.
+fn moved_into_old(docs: &[RingV1]) -> u64 {
+    let two = |id: &str| shard_of(id, 2);
+    docs.iter()
+        .filter(|d| {
+            let (id, new) = (d.id.to_string(), shard_of(&d.id.to_string(), 5));
+            new < 2 && new != two(&id)
+        })
+        .count() as u64
+}
+
+/// rapyer's documented shard function (README: `fmix64(fnv1a64(id)) mod S`).
+fn shard_of(id: &str, shards: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h % shards
+}
+
+/// A model whose shard count changed (2 → 5) finds its old documents only after
+/// `reshard_from(2)`, which moves them with their index entries; running it again moves
+/// nothing; no key is left in a shard it no longer uses.
+#[maybe_async]
+#[mode_test]
+async fn reshard_moves_documents_to_their_new_shards() {
+    let t = common::env();
+    let old: Vec<RingV1> = (0..120)
+        .map(|i| RingV1 {
+            id: Id::new(),
+            level: i % 4,
+            tags: vec![format!("t{i}")],
+        })
+        .collect();
+    RingV1::bulk_insert(&old).await.unwrap();
+    let mut missing = 0;
+    for r in &old {
+        if RingV2::try_get(&r.id).await.unwrap().is_none() {
+            missing += 1;
+        }
+    }
+    assert!(
+        missing > 50,
+        "most documents are in another shard now: {missing}"
+    );
+    let mut reports = Vec::new();
+    let done = RingV2::reshard_from(2, 25, |p| reports.push(p.clone()))
+        .await
+        .unwrap();
+    assert_eq!(done.moved + done.kept, 120);
+    assert_eq!(done.moved as usize, missing);
+    assert!(
+        reports.len() >= 3,
+        "progress after each batch: {}",
+        reports.len()
+    );
+    for r in &old {
+        let got = RingV2::get(&r.id).await.unwrap();
+        assert_eq!((got.level, got.tags.clone()), (r.level, r.tags.clone()));
+    }
+    let count = RingV2::count().await.unwrap();
+    assert_eq!(count, 120);
+    for level in 0..4 {
+        let n = RingV2::find(RingV2::fields().level.eq(level))
+            .run_count()
+            .await
+            .unwrap();
+        assert_eq!(n, 30, "level {level}");
+    }
+    // every key sits in the shard its id has now
+    for key in t.keys() {
+        if let Some((tag, id)) = key.split_once("}:d:") {
+            let shard: u32 = tag.rsplit_once(':').unwrap().1.parse().unwrap();
+            let again = RingV2::try_get(id).await.unwrap();
+            assert!(again.is_some() && shard < 5, "{key}");
+        }
+    }
+    let again = RingV2::reshard_from(2, 25, |_| {}).await.unwrap();
+    assert_eq!(again.moved, 0, "nothing left to move");
+    assert_eq!(
+        again.kept,
+        120 - done.moved + moved_into_old(&old),
+        "{again:?}"
+    );
+    let r = RingV2::reshard_from(0, 25, |_| {}).await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
+}
