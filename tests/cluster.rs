@@ -458,3 +458,52 @@ fn operations_resume_after_a_failover() {
         in_shard[0].age + 1001
     );
 }
+
+/// Round trips per node: the per-slot counts summed by each slot's master add up to the
+/// environment's planned round trips, spread over the masters the shards live on.
+#[test]
+fn round_trips_are_counted_per_node() {
+    let server = common::Server::start_cluster(3);
+    let t = common::env_with(&server.url, |c| c);
+    for age in 0..40 {
+        Person {
+            age,
+            ..Person::default()
+        }
+        .sync_insert()
+        .unwrap();
+    }
+    for _ in 0..10 {
+        Person::find(Person::fields().age.ge(10))
+            .sync_count()
+            .unwrap();
+    }
+    let planned = t.stats().planned_round_trips();
+    let per_node = rapyer::sync::sync_node_round_trips(&t.env).unwrap();
+    assert_eq!(per_node.values().sum::<u64>(), planned, "{per_node:?}");
+    assert!(per_node.len() >= 2, "4 shards over 3 masters: {per_node:?}");
+    let nodes = server.node_urls();
+    assert!(
+        per_node
+            .keys()
+            .all(|n| nodes.iter().any(|u| u.contains(n.as_str()))),
+        "{per_node:?} names masters of {nodes:?}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let again = rt
+        .block_on(rapyer::asynchronous::node_round_trips(&t.env))
+        .unwrap();
+    assert_eq!(again, per_node, "CLUSTER SLOTS is not counted per node");
+    // one server: no per-node figures (stats() has the totals)
+    let single = common::Server::start();
+    let s = common::env_with(&single.url, |c| c);
+    Person::default().sync_insert().unwrap();
+    assert!(
+        rapyer::sync::sync_node_round_trips(&s.env)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -83,3 +83,11 @@ pub async fn search_all_environments<M: Model>(query: Query<M>) -> PerEnvironmen
 pub async fn search(model: &str, text: &str) -> Result<Vec<String>> {
     super::ops::search_ids_by_name(model, text).await
 }
+
+/// On a Redis Cluster environment, the planned round trips sent to each master so far,
+/// by `host:port` (see [`crate::sync::sync_node_round_trips`]). Empty for one server.
+pub async fn node_round_trips(
+    env: &crate::Environment,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    super::ops::node_round_trips(env).await
+}

@@ -134,14 +134,23 @@ impl Backend {
         pipe: &redis::Pipeline,
     ) -> Result<Vec<Value>> {
         let n = pipe.len() + if pipe.is_transaction() { 2 } else { 0 };
+        self.env
+            .record_slot(pipe.cmd_iter().next().and_then(crate::env::first_key));
         match self.send(access, n, Request::Pipe(pipe)).await? {
             Value::Array(items) => Ok(items),
             other => Err(crate::plan::unexpected("pipeline", &other)),
         }
     }
 
+    /// `CLUSTER SLOTS` (to any node).
+    pub(crate) async fn cluster_slots(&mut self) -> Result<Value> {
+        let cmd = redis::cmd("CLUSTER").arg("SLOTS").to_owned();
+        self.send(Access::Read, 1, Request::Cmd(&cmd)).await
+    }
+
     /// A command that only reads.
     pub(crate) async fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
+        self.env.record_slot(crate::env::first_key(cmd));
         self.send(Access::Read, 1, Request::Cmd(cmd)).await
     }
 
@@ -238,6 +247,8 @@ impl Backend {
     pub(crate) async fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         let first = !self.env.script_known(call.script.get_hash());
         let cmd = if first { call.eval() } else { call.evalsha() };
+        self.env
+            .record_slot(call.keys.first().map(|k| k.as_bytes()));
         match self.send(call.access(), 1, Request::Cmd(&cmd)).await {
             Err(Error::Redis(e)) if is_noscript(&e) => {
                 self.env.forget_scripts();

@@ -23,7 +23,7 @@ use crate::plan::WriteMode;
 
 mod across;
 mod backend;
-pub use across::{PerEnvironment, search, search_all_environments};
+pub use across::{PerEnvironment, node_round_trips, search, search_all_environments};
 pub(crate) use backend::Backend;
 
 #[allow(clippy::duplicate_mod)]

@@ -518,6 +518,21 @@ pub(crate) async fn reshard<M: Model>(
     Ok(report)
 }
 
+/// A cluster environment's planned round trips per node (`host:port` of each master),
+/// from its per-slot counts and the cluster's current slot map (`CLUSTER SLOTS`, one
+/// round trip, not counted per slot). Empty for one server.
+#[maybe_async]
+pub(crate) async fn node_round_trips(
+    env: &crate::Environment,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    if !env.is_cluster() {
+        return Ok(Default::default());
+    }
+    let slots = env.slot_round_trips();
+    let reply = Backend::connect(env).await?.cluster_slots().await?;
+    crate::env::per_node(&slots, reply)
+}
+
 /// Inserts `n` copies of `model` under fresh auto ids (bulk insert) and returns them.
 #[maybe_async]
 pub(crate) async fn duplicate_many<M: Model + Clone>(

@@ -156,6 +156,61 @@ fn cluster_url_nodes(url: &str) -> Option<Vec<String>> {
     )
 }
 
+/// The first key of `cmd`: its first argument after the name, or for `EVAL`/`EVALSHA`
+/// the first of its keys.
+pub(crate) fn first_key(cmd: &redis::Cmd) -> Option<&[u8]> {
+    let arg = |i: usize| match cmd.args_iter().nth(i)? {
+        redis::Arg::Simple(bytes) => Some(bytes),
+        _ => None,
+    };
+    let name = arg(0)?;
+    if name.eq_ignore_ascii_case(b"EVALSHA") || name.eq_ignore_ascii_case(b"EVAL") {
+        return (arg(2)? != b"0").then(|| arg(3)).flatten();
+    }
+    arg(1)
+}
+
+/// Sums per-slot round trips by the node serving each slot, from a `CLUSTER SLOTS`
+/// reply (`host:port` of each range's master).
+pub(crate) fn per_node(
+    slots: &std::collections::BTreeMap<u16, u64>,
+    reply: redis::Value,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    let ranges: Vec<(u16, u16, (String, u16))> = match reply {
+        redis::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| {
+                let redis::Value::Array(parts) = item else {
+                    return None;
+                };
+                let mut parts = parts.into_iter();
+                let start: u16 = redis::from_redis_value(parts.next()?).ok()?;
+                let end: u16 = redis::from_redis_value(parts.next()?).ok()?;
+                let redis::Value::Array(master) = parts.next()? else {
+                    return None;
+                };
+                let mut master = master.into_iter();
+                let host: String = redis::from_redis_value(master.next()?).ok()?;
+                let port: u16 = redis::from_redis_value(master.next()?).ok()?;
+                Some((start, end, (host, port)))
+            })
+            .collect(),
+        other => return Err(crate::error::unexpected("CLUSTER SLOTS", &other)),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (&slot, &n) in slots {
+        let node = ranges
+            .iter()
+            .find(|(a, b, _)| *a <= slot && slot <= *b)
+            .map_or_else(
+                || format!("slot {slot} (unassigned)"),
+                |(_, _, (h, p))| format!("{h}:{p}"),
+            );
+        *out.entry(node).or_default() += n;
+    }
+    Ok(out)
+}
+
 /// The client of an environment: one server, or a cluster.
 #[derive(Clone)]
 pub(crate) enum Client {
@@ -285,6 +340,8 @@ pub(crate) struct EnvInner {
     /// master died, a failover is under way), so that connections made before it, whose
     /// slot maps may name the dead node, are replaced before their next use.
     pub(crate) topology: Arc<AtomicU64>,
+    /// A cluster's planned round trips per slot (see `Environment::slot_round_trips`).
+    slot_trips: parking_lot::Mutex<std::collections::BTreeMap<u16, u64>>,
     #[cfg(feature = "blocking")]
     pub(crate) pool: once_cell::sync::OnceCell<r2d2::Pool<Connector>>,
     #[cfg(feature = "tokio")]
@@ -373,6 +430,25 @@ impl Environment {
         self.0.scripts.lock().clear();
     }
 
+    /// On a cluster, the planned round trips sent to each slot so far (retries not
+    /// counted), by slot. `rapyer::sync::node_round_trips` /
+    /// `rapyer::asynchronous::node_round_trips` sum them per node. Empty on one server.
+    pub fn slot_round_trips(&self) -> std::collections::BTreeMap<u16, u64> {
+        self.0.slot_trips.lock().clone()
+    }
+
+    /// Counts a round trip to the slot of `key` (a cluster's; one server: nothing).
+    pub(crate) fn record_slot(&self, key: Option<&[u8]>) {
+        if let (true, Some(key)) = (self.is_cluster(), key) {
+            *self
+                .0
+                .slot_trips
+                .lock()
+                .entry(crate::keys::slot(key))
+                .or_default() += 1;
+        }
+    }
+
     pub(crate) fn record(&self, commands: usize) {
         self.0.round_trips.fetch_add(1, Ordering::Relaxed);
         self.0
@@ -414,6 +490,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
         retries: AtomicU64::new(0),
         scripts: Default::default(),
         topology: Default::default(),
+        slot_trips: Default::default(),
         #[cfg(feature = "blocking")]
         pool: Default::default(),
         #[cfg(feature = "tokio")]

@@ -94,3 +94,14 @@ pub fn sync_search(model: &str, text: &str) -> Result<Vec<String>> {
     let _s = tracing::debug_span!("rapyer.search", model).entered();
     super::ops::search_ids_by_name(model, text)
 }
+
+/// On a Redis Cluster environment, the planned round trips (retries not counted) sent
+/// to each master so far, by `host:port`: the per-slot counts
+/// ([`crate::Environment::slot_round_trips`]) summed by the node serving each slot now
+/// (one `CLUSTER SLOTS` round trip). Empty for one server ([`crate::Environment::stats`]
+/// has its totals).
+pub fn sync_node_round_trips(
+    env: &crate::Environment,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    super::ops::node_round_trips(env)
+}

@@ -117,11 +117,20 @@ impl Backend {
         pipe: &redis::Pipeline,
     ) -> Result<Vec<Value>> {
         let n = pipe.len() + if pipe.is_transaction() { 2 } else { 0 };
+        self.env
+            .record_slot(pipe.cmd_iter().next().and_then(crate::env::first_key));
         self.send(access, n, |c| pipe.query(c))
+    }
+
+    /// `CLUSTER SLOTS` (to any node).
+    pub(crate) fn cluster_slots(&mut self) -> Result<Value> {
+        let cmd = redis::cmd("CLUSTER").arg("SLOTS").to_owned();
+        self.send(Access::Read, 1, |c| cmd.query(c))
     }
 
     /// A command that only reads.
     pub(crate) fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
+        self.env.record_slot(crate::env::first_key(cmd));
         self.send(Access::Read, 1, |c| cmd.query(c))
     }
 
@@ -177,6 +186,12 @@ impl Backend {
     fn invoke_pipelined(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         let access = batch_access(calls);
         let pipe = crate::scripts::batch(calls, &self.env);
+        self.env.record_slot(
+            calls
+                .first()
+                .and_then(|c| c.keys.first())
+                .map(|k| k.as_bytes()),
+        );
         let mut replies: Vec<Value> = self.send(access, calls.len(), |c| pipe.query(c))?;
         let again = crate::scripts::noscript_replies(&replies);
         if !again.is_empty() {
@@ -194,6 +209,8 @@ impl Backend {
     pub(crate) fn invoke(&mut self, call: &Invocation) -> Result<Value> {
         let first = !self.env.script_known(call.script.get_hash());
         let cmd = if first { call.eval() } else { call.evalsha() };
+        self.env
+            .record_slot(call.keys.first().map(|k| k.as_bytes()));
         match self.send(call.access(), 1, |c| cmd.query(c)) {
             Err(Error::Redis(e)) if is_noscript(&e) => {
                 self.env.forget_scripts();

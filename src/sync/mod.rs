@@ -15,7 +15,9 @@ use crate::plan::WriteMode;
 
 mod across;
 mod backend;
-pub use across::{PerEnvironment, sync_search, sync_search_all_environments};
+pub use across::{
+    PerEnvironment, sync_node_round_trips, sync_search, sync_search_all_environments,
+};
 pub(crate) use backend::Backend;
 
 #[allow(clippy::duplicate_mod)]
