@@ -145,12 +145,35 @@ impl Backend {
         if groups.len() == 1 {
             return self.invoke_pipelined(calls);
         }
+        // the slots' pipelines run concurrently, each on a pooled connection of its own
+        // (at most the pool's size at a time); every one runs to its end, the first
+        // error is reported
         let mut out = vec![Value::Nil; calls.len()];
-        for group in groups {
-            let mine: Vec<Invocation> = group.iter().map(|&i| calls[i].clone()).collect();
-            let replies = self.invoke_slot(&mine)?;
-            for (i, v) in group.into_iter().zip(replies) {
-                out[i] = v;
+        let width = self.env.0.config.pool_size.max(1) as usize;
+        for wave in groups.chunks(width) {
+            let env = &self.env;
+            let results: Vec<(Vec<usize>, Result<Vec<Value>>)> = std::thread::scope(|scope| {
+                let runs: Vec<_> = wave
+                    .iter()
+                    .map(|group| {
+                        let mine: Vec<Invocation> =
+                            group.iter().map(|&i| calls[i].clone()).collect();
+                        scope.spawn(move || {
+                            (
+                                group.clone(),
+                                Self::connect(env).and_then(|mut b| b.invoke_slot(&mine)),
+                            )
+                        })
+                    })
+                    .collect();
+                runs.into_iter()
+                    .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            for (group, replies) in results {
+                for (i, v) in group.into_iter().zip(replies?) {
+                    out[i] = v;
+                }
             }
         }
         Ok(out)
