@@ -67,7 +67,7 @@ fn raw_count(conn: &mut redis::cluster::ClusterConnection) -> usize {
             .iter()
             .map(|m| {
                 let end = m.iter().rposition(|&b| b == 0).unwrap();
-                &m[7..end]
+                &m[8..end] // "active" \0\0 id \0 len(id)
             })
             .collect();
         n += pair[0]

@@ -323,15 +323,20 @@ pub(crate) async fn load_docs<M: Model>(
     let replies = if groups.len() == 1 {
         load_replies(ctx, backend, &docs, &id_refs, refresh).await?
     } else {
-        // a cluster: one snapshot per slot (each atomic on its own), replies put back in
-        // the order of `ids`
-        let mut by_doc: Vec<Vec<redis::Value>> = vec![Vec::new(); docs.len()];
-        for group in groups {
+        // a cluster: one snapshot script per slot (each atomic on its own), the slots
+        // concurrently (one batch), replies put back in the order of `ids`
+        let mut calls = Vec::with_capacity(groups.len());
+        for group in &groups {
             let sub: Vec<_> = group.iter().map(|&i| docs[i].clone()).collect();
             let sub_ids: Vec<&str> = group.iter().map(|&i| id_refs[i]).collect();
-            let mut got = load_replies(ctx, backend, &sub, &sub_ids, refresh)
-                .await?
-                .into_iter();
+            match plan::load_many_plan(ctx, &sub, &sub_ids, refresh) {
+                plan::Load::Refresh(call) => calls.push(call),
+                plan::Load::Snapshot(_) => unreachable_snapshot()?,
+            }
+        }
+        let mut by_doc: Vec<Vec<redis::Value>> = vec![Vec::new(); docs.len()];
+        for (group, reply) in groups.into_iter().zip(backend.invoke_batch(&calls).await?) {
+            let mut got = plan::refresh_replies(reply)?.into_iter();
             for i in group {
                 by_doc[i] = got.by_ref().take(per_doc).collect();
             }
@@ -353,6 +358,13 @@ pub(crate) async fn load_docs<M: Model>(
         out.push(plan::decode_load::<M>(ctx, id, doc, mine)?);
     }
     Ok(out)
+}
+
+/// Clusters load with the script (`plan::load_many_plan`): a `MULTI` plan here is a bug.
+fn unreachable_snapshot() -> Result<()> {
+    Err(Error::InvalidInput(
+        "internal: a cluster load planned as MULTI".into(),
+    ))
 }
 
 /// The replies of one snapshot load of `docs` (one slot on a cluster).
