@@ -103,7 +103,7 @@ fn main() {
             .into_iter()
             .map(|m| {
                 let end = m.iter().rposition(|&b| b == 0).unwrap();
-                m[7..end].to_vec()
+                m[8..end].to_vec() // "active" \0\0 id \0 len(id)
             })
             .collect();
         (ages, active)
