@@ -339,6 +339,7 @@ pub(crate) struct EnvInner {
     /// A cluster's topology generation: bumped when a node could not be reached (a
     /// master died, a failover is under way), so that connections made before it, whose
     /// slot maps may name the dead node, are replaced before their next use.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) topology: Arc<AtomicU64>,
     /// A cluster's planned round trips per slot (see `Environment::slot_round_trips`).
     slot_trips: parking_lot::Mutex<std::collections::BTreeMap<u16, u64>>,
@@ -393,6 +394,7 @@ impl Environment {
 
     /// After a transport failure on a cluster (unreachable node): every connection made
     /// before is replaced before its next use (its slot map may be stale).
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn topology_changed(&self, err: &redis::RedisError) {
         if self.is_cluster()
             && (err.is_timeout()

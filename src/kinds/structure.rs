@@ -176,7 +176,10 @@ fn score_text(score: f64) -> String {
 ///
 /// # Example: a tally stored as a Redis string
 ///
-/// ```no_run
+/// (The example uses the blocking API; with the tokio API only, `.sync_run()` is `.await`.)
+///
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use rapyer::sync::prelude::*;
 /// use rapyer::{Pending, Storage, Stored, Structure, StructureRef};
 ///
