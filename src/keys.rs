@@ -111,7 +111,10 @@ fn build_layout(schema: &ModelSchema) -> WriteLayout {
     let mut args = vec![
         colls
             .iter()
-            .map(|f| f.kind.letter())
+            .map(|f| match f.keep {
+                true => f.kind.letter().to_ascii_uppercase(),
+                false => f.kind.letter().to_owned(),
+            })
             .collect::<String>()
             .into_bytes(),
         indexes

@@ -64,6 +64,9 @@ pub struct FieldSchema {
     pub kind: FieldKind,
     /// The secondary index on this field (`#[rapyer(index)]`), if any.
     pub index: Option<IndexKind>,
+    /// A key of its own that a save of an existing document leaves as stored (a
+    /// [`crate::Structure`] with `KEEP_ON_SAVE`, such as [`crate::Counter`]).
+    pub keep: bool,
 }
 
 impl FieldSchema {
@@ -84,6 +87,7 @@ impl FieldSchema {
             path: path.into(),
             kind,
             index: None,
+            keep: false,
         }
     }
 }

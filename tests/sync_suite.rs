@@ -775,3 +775,45 @@ mod blocking {
         assert_eq!(Gauge::sync_get(&g.id).unwrap(), g);
     }
 }
+
+/// Blocking-only: a counter stays exact while other threads save loaded copies.
+mod counters {
+    use super::common::{self, models::*};
+    use rapyer::Model;
+    use rapyer::sync::SyncModel;
+
+    /// 16 threads incrementing while 16 others load and save copies of the document:
+    /// every increment counts (a save never writes a counter back).
+    #[test]
+    fn sixteen_incrementers_and_sixteen_savers_end_exact() {
+        let t = common::env();
+        let v = Viewed {
+            title: "t".into(),
+            ..Viewed::default()
+        };
+        v.sync_insert().unwrap();
+        let name = t.env.name().to_owned();
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let (id, name) = (v.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    for j in 0..150 {
+                        if i % 2 == 0 {
+                            Viewed::at(&id).views.sync_increment(1).unwrap();
+                        } else {
+                            let mut copy = Viewed::sync_get(&id).unwrap();
+                            copy.title = format!("{i}-{j}");
+                            copy.sync_save().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        assert_eq!(Viewed::sync_get(&v.id).unwrap().views.value(), 16 * 150);
+        assert_eq!(Viewed::at(&v.id).views.sync_get().unwrap(), 16 * 150);
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod blob;
 pub(crate) mod collection;
+pub mod counter;
 pub mod list;
 pub mod map;
 pub mod option;
@@ -14,6 +15,7 @@ pub mod set;
 pub mod structure;
 
 pub use blob::BlobRef;
+pub use counter::{Counter, CounterRef};
 pub use list::{ListLike, ListRef};
 pub use map::{MapLike, MapRef};
 pub use option::OptionRef;

@@ -4,6 +4,13 @@
 -- arguments; the command's reply is the op's reply.
 
 OP_TYPES.structure_write, OP_TYPES.structure_read = 'arg', 'arg'
+OP_TYPES.structure_write_get = 'arg'
 
 OPS.structure_write = function(key, _, a) return call(a[2], key, unpack(a, 3)) end
 OPS.structure_read = OPS.structure_write
+-- The command, then the key's value as stored (a STRING key): exact where the
+-- command's integer reply would pass through a Lua number (a double, exact to 2^53).
+OPS.structure_write_get = function(key, _, a)
+  call(a[2], key, unpack(a, 3))
+  return call('GET', key)
+end

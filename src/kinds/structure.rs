@@ -268,6 +268,12 @@ pub trait Structure: Sized + Send {
     where
         Self: 'a;
 
+    /// Whether a save of an existing document leaves the key as stored (only an insert,
+    /// or a save that creates the document, writes it): for a value changed only by
+    /// atomic operations, which a save of a stale copy must not undo (a counter). Loads,
+    /// TTL, delete and duplicate treat the key as usual. Default `false`.
+    const KEEP_ON_SAVE: bool = false;
+
     /// Builds the atomic handle.
     fn atomic(handle: StructureRef<'_, Self>) -> Self::Atomic<'_>;
 
@@ -303,7 +309,9 @@ impl<S: Structure> Field for S {
         FieldPath::new(path)
     }
     fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-        out.push(FieldSchema::new(path, S::STORAGE.kind()));
+        let mut field = FieldSchema::new(path, S::STORAGE.kind());
+        field.keep = S::KEEP_ON_SAVE;
+        out.push(field);
     }
     fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
         let items = self
@@ -368,6 +376,10 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
     /// An operation that writes: `command` on the structure's key, then the arguments
     /// given with [`StructureCmd::arg`]. A write pushes the TTL back under a
     /// `write`/`both` refresh policy.
+    ///
+    /// The command runs in the executor's Lua script, so an integer reply is exact up to
+    /// ±2^53 only (Lua numbers are doubles); for a STRING key,
+    /// [`StructureCmd::reply_value`] replies with the stored value instead, exact.
     pub fn write(&self, command: &str) -> StructureCmd<'a, S> {
         self.cmd("structure_write", command)
     }
@@ -431,6 +443,23 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
     /// and slices of those). Arguments must not name keys.
     pub fn arg(mut self, arg: impl ToRedisArgs) -> Self {
         arg.write_redis_args(&mut self.args);
+        self
+    }
+
+    /// The reply is the key's value after the command (`GET`, exact bytes) instead of the
+    /// command's own reply: for counters beyond ±2^53, whose `INCRBY` reply a Lua script
+    /// would round. Only for [`Storage::Bytes`] structures (else
+    /// [`Error::InvalidInput`] when run) and writes.
+    pub fn reply_value(mut self) -> Self {
+        if S::STORAGE != Storage::Bytes || self.code != "structure_write" {
+            self.invalid.get_or_insert_with(|| {
+                Error::InvalidInput(format!(
+                    "{} field `{}`: reply_value needs a write on a STRING structure",
+                    self.handle.doc.schema.name, self.handle.path
+                ))
+            });
+        }
+        self.code = "structure_write_get";
         self
     }
 

@@ -6,7 +6,8 @@
 -- The model's layout comes first (what every document of a call shares), read by
 -- layout(at):
 --   ckinds     the own keys' kind letters as one argument, in schema order ("l" list,
---              "h" hash, "s" set, "t" string, "z" sorted set; "" without any): c = #ckinds
+--              "h" hash, "s" set, "t" string, "z" sorted set; upper-case: a key that a
+--              save of an existing document leaves alone; "" without any): c = #ckinds
 --   xkinds     the index kind letters as one argument (index.lua): x = #xkinds
 --   r          how many indexes are on root fields (they come first)
 --   x paths    the indexed fields' paths
@@ -54,7 +55,7 @@ local function layout(at)
   local x = #xkinds
   -- one constructor with every field: no table growth on each call
   local L = {ckinds = ckinds, xkinds = xkinds, r = r, paths = at + 3, c = #ckinds, x = x,
-             srcs = at + 3 + x}
+             srcs = at + 3 + x, keep = string.find(ckinds, '%u') ~= nil}
   return L, L.srcs + x - r
 end
 
@@ -91,12 +92,24 @@ local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
   local cp = rp + 2 * tonumber(ARGV[at])
   -- the stored indexed values, read before anything is replaced
   local old, old_elements
+  -- keys kept by a save of an existing document (upper-case kind letters: a structure
+  -- written only by its atomic operations, such as a counter)
+  local kept = false
+  if L.keep and not fresh then kept = redis.call('EXISTS', root) == 1 end
   if not fresh then
     if r > 0 then old = redis.call('HMGET', root, unpack(ARGV, L.paths, L.paths + r - 1)) end
     if x > r then
       old_elements = {}
       for i = r + 1, x do old_elements[i] = stored_elements(L, ck, i) end
     end
+  end
+  if kept then
+    local gone = {root}
+    for k = 1, c do
+      if string.byte(L.ckinds, k) >= 97 then gone[#gone + 1] = KEYS[ck + k - 1] end
+    end
+    redis.call('DEL', unpack(gone))
+  elseif not fresh then
     redis.call('DEL', root, unpack(KEYS, ck, ck + c - 1))
   elseif c > 0 then
     redis.call('DEL', unpack(KEYS, ck, ck + c - 1))
@@ -107,8 +120,13 @@ local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
   if x > r then firsts = {} end
   for k = 1, c do
     local count = tonumber(ARGV[p])
+    local kind = string.byte(L.ckinds, k)
+    if kind < 97 then
+      kind = kind + 32 -- a kept key's letter, upper-case
+      if kept then count = -1 end
+    end
     if count > 0 then
-      local kind, cmd = string.byte(L.ckinds, k), 'SADD'
+      local cmd = 'SADD'
       if kind == 122 then -- "z": member, score pairs
         scored(KEYS[ck + k - 1], p + 1, count)
       elseif kind == 116 then -- "t": the string's one value
@@ -119,7 +137,7 @@ local function write_doc(L, rk, ck, ik, ids, id, ttl, now, fresh, at)
       end
     end
     if firsts then firsts[k] = p end
-    p = p + 1 + count
+    p = p + 1 + tonumber(ARGV[p])
   end
 
   -- the new indexed root values are the first root fields, in layout order

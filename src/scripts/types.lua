@@ -19,10 +19,10 @@ local function wrong_type(i, want)
 end
 
 -- The Redis type of an own key's kind letter ("l" list, "h" hash, "s" set, "t"
--- string, "z" sorted set).
+-- string, "z" sorted set; upper-case the same).
 local KIND_TYPES = {l = 'list', h = 'hash', s = 'set', t = 'string', z = 'zset'}
 local function kind_type(letter)
-  return KIND_TYPES[letter]
+  return KIND_TYPES[string.lower(letter)]
 end
 
 -- Checks a document laid out as doc.lua says (root hash at KEYS[rk], collections from

@@ -516,8 +516,8 @@ macro_rules! sync_ops {
 use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
-    AtomicInt, AtomicNumber, BlobRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef,
-    SetLike, SetRef,
+    AtomicInt, AtomicNumber, BlobRef, CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef,
+    ScalarRef, SetLike, SetRef,
 };
 
 sync_ops! {
@@ -599,6 +599,13 @@ sync_ops! {
     }
     impl['a, T: serde::Serialize + Send + 'a] BlobRef<'a, T> {
         set => sync_set(value: T) -> ();
+    }
+    impl['a] CounterRef<'a> {
+        increment => sync_increment(n: i64) -> i64;
+        decrement => sync_decrement(n: i64) -> i64;
+        get => sync_get() -> i64;
+        reset => sync_reset() -> ();
+        get_and_reset => sync_get_and_reset() -> i64;
     }
 }
 

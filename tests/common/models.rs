@@ -247,6 +247,7 @@ pub struct Gauge {
     #[rapyer(blob)]
     pub profile: Profile,
     pub views: Tally,
+    pub counter: rapyer::Counter,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -266,6 +267,7 @@ pub struct Session {
     #[rapyer(blob)]
     pub profile: Profile,
     pub views: Tally,
+    pub counter: rapyer::Counter,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -708,5 +710,15 @@ pub struct RingV2 {
     pub id: Id,
     #[rapyer(index)]
     pub level: i64,
+    pub tags: Vec<String>,
+}
+
+/// A `rapyer::Counter` beside other fields, with a TTL.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000)]
+pub struct Viewed {
+    pub id: Id,
+    pub title: String,
+    pub views: rapyer::Counter,
     pub tags: Vec<String>,
 }

@@ -520,6 +520,9 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().labels.members(),
         at().views.add(1),
         at().views.get(),
+        at().counter.increment(1),
+        at().counter.get(),
+        at().counter.get_and_reset(),
         at().labels.clear(),
         at().home.city.set("x".into()),
     ];

@@ -397,3 +397,105 @@ async fn structures_load_over_resp3() {
     let found = Scoreboard::find(f.level.eq(5)).run_all().await.unwrap();
     assert_eq!(found, [b]);
 }
+
+/// `Counter`: exact over i64, overflow refused with nothing changed, get-and-reset in
+/// one step, mirrored locally; a save of a stale copy keeps the stored count (other
+/// fields are saved); insert and duplicate write the copy's count; TTL and delete carry
+/// its key.
+#[maybe_async]
+#[mode_test]
+async fn counters_are_exact_and_never_overwritten_by_a_save() {
+    let t = common::env();
+    let mut v = Viewed {
+        id: Id::new(),
+        title: "a".into(),
+        views: rapyer::Counter::new(3),
+        tags: vec!["x".into()],
+    };
+    v.insert().await.unwrap();
+    let key = key_with(&t, ":c:views:");
+    let mut raw = t.raw();
+    let stored: String = redis::cmd("GET").arg(&key).query(&mut raw).unwrap();
+    assert_eq!(stored, "3", "insert writes the initial count");
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut raw).unwrap();
+    assert!(ttl > 990_000, "the document's TTL covers it: {ttl}");
+
+    let c = v.atomic().views.increment(4).go().await.unwrap();
+    assert_eq!((c, v.views.value()), (7, 7));
+    let c = v.atomic().views.decrement(10).go().await.unwrap();
+    assert_eq!(c, -3);
+    let at = Viewed::at(&v.id);
+    let c = at.views.get().go().await.unwrap();
+    assert_eq!(c, -3);
+
+    // a stale copy's save: its other fields are written, the count is not
+    let mut stale = Viewed::get(&v.id).await.unwrap();
+    Viewed::at(&v.id).views.increment(100).go().await.unwrap();
+    stale.title = "b".into();
+    stale.views = rapyer::Counter::new(0);
+    stale.save().await.unwrap();
+    let back = Viewed::get(&v.id).await.unwrap();
+    assert_eq!((back.title.as_str(), back.views.value()), ("b", 97));
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut raw).unwrap();
+    assert!(ttl > 990_000, "a save still refreshes its TTL: {ttl}");
+
+    // exact at the edges; overflow refused, nothing changed
+    Viewed::at(&v.id).views.reset().go().await.unwrap();
+    let max = Viewed::at(&v.id)
+        .views
+        .increment(i64::MAX)
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(max, i64::MAX);
+    let before = dump_all(&t);
+    let r = Viewed::at(&v.id).views.increment(1).go().await;
+    assert!(
+        matches!(&r, Err(Error::Rejected { field, .. }) if field == "views"),
+        "{r:?}"
+    );
+    assert_eq!(dump_all(&t), before, "nothing changed");
+    Viewed::at(&v.id).views.reset().go().await.unwrap();
+    let min = Viewed::at(&v.id)
+        .views
+        .decrement(i64::MAX)
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(min, -i64::MAX);
+    let min = Viewed::at(&v.id).views.decrement(1).go().await.unwrap();
+    assert_eq!(min, i64::MIN);
+    let r = Viewed::at(&v.id).views.decrement(1).go().await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
+
+    // get and reset in one step
+    let was = v.atomic().views.get_and_reset().go().await.unwrap();
+    assert_eq!((was, v.views.value()), (i64::MIN, 0));
+    let now = Viewed::at(&v.id).views.get().go().await.unwrap();
+    assert_eq!(now, 0);
+    assert!(
+        t.keys().iter().all(|k| !k.contains(":c:views:")),
+        "a zero counter has no key"
+    );
+
+    // duplicate writes the copy's count; delete removes the key
+    Viewed::at(&v.id).views.increment(9).go().await.unwrap();
+    let loaded = Viewed::get(&v.id).await.unwrap();
+    let copy = loaded.duplicate().await.unwrap();
+    let copied = Viewed::get(&copy.id).await.unwrap();
+    assert_eq!(copied.views.value(), 9);
+    let deleted = copy.delete().await.unwrap();
+    assert!(deleted);
+    assert!(t.keys().iter().all(|k| !k.ends_with(&copy.id.to_string())));
+    // bad bytes: a decode error naming key and field
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("many")
+        .query(&mut raw)
+        .unwrap();
+    let r = Viewed::get(&v.id).await;
+    assert!(
+        matches!(&r, Err(Error::Decode { key: k, field, .. }) if *k == key && field == "views"),
+        "{r:?}"
+    );
+}
