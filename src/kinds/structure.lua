@@ -4,7 +4,7 @@
 -- arguments; the command's reply is the op's reply.
 
 OP_TYPES.structure_write, OP_TYPES.structure_read = 'arg', 'arg'
-OP_TYPES.structure_write_get = 'arg'
+OP_TYPES.structure_write_get, OP_TYPES.structure_chain = 'arg', 'arg'
 
 OPS.structure_write = function(key, _, a) return call(a[2], key, unpack(a, 3)) end
 OPS.structure_read = OPS.structure_write
@@ -13,4 +13,20 @@ OPS.structure_read = OPS.structure_write
 OPS.structure_write_get = function(key, _, a)
   call(a[2], key, unpack(a, 3))
   return call('GET', key)
+end
+
+-- Several commands on the key in one step: args[2] the reply mode ("r": the first
+-- command's reply, "v": the key's value after them, GET), then per command its name,
+-- argument count and arguments.
+OPS.structure_chain = function(key, _, a)
+  local first
+  local i = 3
+  while i <= #a do
+    local n = tonumber(a[i + 1])
+    local r = call(a[i], key, unpack(a, i + 2, i + 1 + n))
+    if i == 3 then first = r end
+    i = i + 2 + n
+  end
+  if a[2] == 'v' then return call('GET', key) end
+  return first
 end

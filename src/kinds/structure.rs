@@ -390,6 +390,11 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
         self.cmd("structure_read", command)
     }
 
+    /// An operation refused before anything is sent (bad input: `err` is its result).
+    pub fn refuse<R>(&self, err: Error) -> Pending<'a, R> {
+        Pending::rejected(&self.doc, Target::Collection(self.path.clone()), err)
+    }
+
     /// An [`Error::Decode`] naming this document and field, for a reply the operation
     /// cannot read.
     pub fn decode_error(&self, reason: impl Into<String>) -> Error {
@@ -402,22 +407,16 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
     }
 
     fn cmd(&self, code: &'static str, command: &str) -> StructureCmd<'a, S> {
-        let valid = !command.is_empty() && command.bytes().all(|b| b.is_ascii_alphanumeric());
-        StructureCmd {
+        let mut cmd = StructureCmd {
             handle: self.clone(),
             code,
             command: command.to_owned(),
-            args: vec![
-                S::STORAGE.redis_type().as_bytes().to_vec(),
-                command.as_bytes().to_vec(),
-            ],
-            invalid: (!valid).then(|| {
-                Error::InvalidInput(format!(
-                    "{} field `{}`: `{command}` is not a Redis command name",
-                    self.doc.schema.name, self.path
-                ))
-            }),
-        }
+            cmds: Vec::new(),
+            value: false,
+            invalid: None,
+        };
+        cmd.push_command(command);
+        cmd
     }
 }
 
@@ -427,8 +426,12 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
 pub struct StructureCmd<'a, S> {
     handle: StructureRef<'a, S>,
     code: &'static str,
+    /// The first command's name (for messages).
     command: String,
-    args: Vec<Vec<u8>>,
+    /// Each command: its name, then its arguments.
+    cmds: Vec<Vec<Vec<u8>>>,
+    /// Reply with the key's value (`reply_value`).
+    value: bool,
     invalid: Option<Error>,
 }
 
@@ -442,8 +445,35 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
     /// Appends an argument (anything redis-rs can send: numbers, strings, bytes, tuples
     /// and slices of those). Arguments must not name keys.
     pub fn arg(mut self, arg: impl ToRedisArgs) -> Self {
-        arg.write_redis_args(&mut self.args);
+        if let Some(last) = self.cmds.last_mut() {
+            arg.write_redis_args(last);
+        }
         self
+    }
+
+    /// A further command on the same key, run right after the previous ones in the same
+    /// atomic step (`RPUSH` then `LTRIM`, say); [`arg`](Self::arg) then adds to it. The
+    /// reply stays the first command's (or the value, with
+    /// [`reply_value`](Self::reply_value)). Makes the operation a write.
+    pub fn then(mut self, command: &str) -> Self {
+        self.push_command(command);
+        if self.code == "structure_read" {
+            self.code = "structure_write";
+        }
+        self
+    }
+
+    fn push_command(&mut self, command: &str) {
+        let valid = !command.is_empty() && command.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid {
+            self.invalid.get_or_insert_with(|| {
+                Error::InvalidInput(format!(
+                    "{} field `{}`: `{command}` is not a Redis command name",
+                    self.handle.doc.schema.name, self.handle.path
+                ))
+            });
+        }
+        self.cmds.push(vec![command.as_bytes().to_vec()]);
     }
 
     /// The reply is the key's value after the command (`GET`, exact bytes) instead of the
@@ -459,7 +489,7 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
                 ))
             });
         }
-        self.code = "structure_write_get";
+        self.value = true;
         self
     }
 
@@ -479,8 +509,32 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
             "{} on {} `{}`.{}",
             self.command, h.doc.schema.name, h.doc.id, h.path
         );
+        let mut args = vec![S::STORAGE.redis_type().as_bytes().to_vec()];
+        let code = if self.cmds.len() == 1 {
+            args.extend(self.cmds.into_iter().flatten());
+            if self.value {
+                "structure_write_get"
+            } else {
+                self.code
+            }
+        } else {
+            // several commands: the reply mode, then per command its name, argument
+            // count and arguments (kinds/structure.lua)
+            args.push(if self.value {
+                b"v".to_vec()
+            } else {
+                b"r".to_vec()
+            });
+            for mut cmd in self.cmds {
+                let rest = cmd.split_off(1);
+                args.extend(cmd);
+                args.push(rest.len().to_string().into_bytes());
+                args.extend(rest);
+            }
+            "structure_chain"
+        };
         let local = h.local.clone();
-        Pending::new(&h.doc, self.code, target, self.args, move |value| {
+        Pending::new(&h.doc, code, target, args, move |value| {
             let reply = StructureReply { value, context };
             match local {
                 Some(local) => {

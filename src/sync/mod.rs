@@ -516,8 +516,8 @@ macro_rules! sync_ops {
 use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
-    AtomicInt, AtomicNumber, BlobRef, CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef,
-    ScalarRef, SetLike, SetRef,
+    AtomicInt, AtomicNumber, BlobRef, CircularRef, CounterRef, ListLike, ListRef, MapLike, MapRef,
+    OptionRef, ScalarRef, SetLike, SetRef,
 };
 
 sync_ops! {
@@ -600,12 +600,27 @@ sync_ops! {
     impl['a, T: serde::Serialize + Send + 'a] BlobRef<'a, T> {
         set => sync_set(value: T) -> ();
     }
+    impl['a, T: Element + Clone + Send + 'a, const N: usize] CircularRef<'a, T, N> {
+        push => sync_push(item: T) -> usize;
+        latest => sync_latest(n: usize) -> Vec<T>;
+        oldest => sync_oldest() -> Option<T>;
+        all => sync_all() -> Vec<T>;
+        len => sync_len() -> usize;
+        clear => sync_clear() -> ();
+    }
     impl['a] CounterRef<'a> {
         increment => sync_increment(n: i64) -> i64;
         decrement => sync_decrement(n: i64) -> i64;
         get => sync_get() -> i64;
         reset => sync_reset() -> ();
         get_and_reset => sync_get_and_reset() -> i64;
+    }
+}
+
+impl<'a, T: Element + Clone + Send + 'a, const N: usize> CircularRef<'a, T, N> {
+    /// Blocking `push_many`: appends every item and trims to `N` (one round trip).
+    pub fn sync_push_many(&self, items: impl IntoIterator<Item = T>) -> Result<usize> {
+        self.push_many(items).sync_run()
     }
 }
 

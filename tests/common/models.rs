@@ -248,6 +248,7 @@ pub struct Gauge {
     pub profile: Profile,
     pub views: Tally,
     pub counter: rapyer::Counter,
+    pub recent: rapyer::CircularBuffer<String, 4>,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -268,6 +269,7 @@ pub struct Session {
     pub profile: Profile,
     pub views: Tally,
     pub counter: rapyer::Counter,
+    pub recent: rapyer::CircularBuffer<String, 4>,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -721,4 +723,26 @@ pub struct Viewed {
     pub title: String,
     pub views: rapyer::Counter,
     pub tags: Vec<String>,
+}
+
+/// A reading kept in a circular buffer (msgpack element).
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub at: u64,
+    pub value: f64,
+}
+
+/// The latest readings, before and after the capacity changed (5 → 2).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Probe")]
+pub struct ProbeV1 {
+    pub id: Id,
+    pub recent: rapyer::CircularBuffer<Reading, 5>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(name = "Probe")]
+pub struct ProbeV2 {
+    pub id: Id,
+    pub recent: rapyer::CircularBuffer<Reading, 2>,
 }

@@ -523,6 +523,8 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().counter.increment(1),
         at().counter.get(),
         at().counter.get_and_reset(),
+        at().recent.push("r".into()),
+        at().recent.latest(2),
         at().labels.clear(),
         at().home.city.set("x".into()),
     ];

@@ -499,3 +499,113 @@ async fn counters_are_exact_and_never_overwritten_by_a_save() {
         "{r:?}"
     );
 }
+
+fn reading(at: u64) -> Reading {
+    Reading {
+        at,
+        value: at as f64 / 2.0,
+    }
+}
+
+/// `CircularBuffer`: never more than `N` items whoever pushes (push and trim are one
+/// step), latest newest first, oldest, all, clear, mirrored locally, in pipelines; a
+/// smaller `N` applies on the next push; bad stored bytes name key and field.
+#[maybe_async]
+#[mode_test]
+async fn circular_buffers_keep_the_latest_n() {
+    let t = common::env();
+    let mut local = rapyer::CircularBuffer::<Reading, 5>::new();
+    for i in 0..8 {
+        local.push(reading(i));
+    }
+    assert_eq!(local.len(), 5, "a local push drops the oldest too");
+    let mut p = ProbeV1 {
+        id: Id::new(),
+        recent: local,
+    };
+    p.insert().await.unwrap();
+    let key = key_with(&t, ":c:recent:");
+    let stored: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .query(&mut t.raw())
+        .unwrap();
+    assert_eq!(stored.len(), 5);
+
+    let n = p.atomic().recent.push(reading(8)).go().await.unwrap();
+    assert_eq!(n, 5);
+    let ats: Vec<u64> = p.recent.iter().map(|r| r.at).collect();
+    assert_eq!(ats, [4, 5, 6, 7, 8], "mirrored");
+    let n = ProbeV1::at(&p.id)
+        .recent
+        .push_many((9..20).map(reading))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    let latest = ProbeV1::at(&p.id).recent.latest(3).go().await.unwrap();
+    assert_eq!(
+        latest.iter().map(|r| r.at).collect::<Vec<_>>(),
+        [19, 18, 17]
+    );
+    let oldest = ProbeV1::at(&p.id).recent.oldest().go().await.unwrap();
+    assert_eq!(oldest.map(|r| r.at), Some(15));
+    let all = p.atomic().recent.all().go().await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.at).collect::<Vec<_>>(),
+        [15, 16, 17, 18, 19]
+    );
+    assert_eq!(p.recent.len(), 5);
+    let none = ProbeV1::at(&p.id).recent.latest(0).go().await.unwrap();
+    assert!(none.is_empty());
+
+    // two pushes in one pipeline: one atomic step, still at most N
+    p.pipeline(|a, pipe| {
+        pipe.add(a.recent.push(reading(20)));
+        pipe.add(a.recent.push(reading(21)));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let back = ProbeV1::get(&p.id).await.unwrap();
+    assert_eq!(
+        back.recent.iter().map(|r| r.at).collect::<Vec<_>>(),
+        [17, 18, 19, 20, 21]
+    );
+
+    // the model's capacity shrank: the next push trims to the new N
+    let n = ProbeV2::at(&p.id)
+        .recent
+        .push(reading(22))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let now = ProbeV2::get(&p.id).await.unwrap();
+    assert_eq!(
+        now.recent.iter().map(|r| r.at).collect::<Vec<_>>(),
+        [21, 22]
+    );
+
+    ProbeV1::at(&p.id).recent.clear().go().await.unwrap();
+    let len = ProbeV1::at(&p.id).recent.len().go().await.unwrap();
+    assert_eq!(len, 0);
+
+    // bytes that are no reading
+    let _: () = redis::cmd("RPUSH")
+        .arg(&key)
+        .arg("not msgpack")
+        .query(&mut t.raw())
+        .unwrap();
+    let r = ProbeV1::at(&p.id).recent.latest(1).go().await;
+    assert!(
+        matches!(&r, Err(Error::Decode { field, .. }) if field == "recent"),
+        "{r:?}"
+    );
+    let r = ProbeV1::get(&p.id).await;
+    assert!(
+        matches!(&r, Err(Error::Decode { key: k, field, .. }) if *k == key && field == "recent"),
+        "{r:?}"
+    );
+}

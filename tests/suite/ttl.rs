@@ -405,6 +405,15 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     case(&t, &mut seen, &copy, true, s.atomic().counter.increment(3))
         .await
         .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().recent.push("r".into()),
+    )
+    .await
+    .unwrap();
 
     // every op code of exec.lua has a TTL case above
     let codes: BTreeSet<String> = common::exec_op_codes();
