@@ -145,7 +145,11 @@ pub(crate) fn raw_collections(ctx: &Ctx, replies: &[Value]) -> HashMap<String, V
         .collections()
         .zip(replies.iter().skip(1))
         .map(|(f, v)| {
-            let items = bulk_items(Some(v.clone()), &f.path).unwrap_or_default();
+            let items = match v {
+                // a read the load script could not make (read.lua): nothing to match
+                Value::SimpleString(_) | Value::ServerError(_) => Vec::new(),
+                v => bulk_items(Some(v.clone()), &f.path).unwrap_or_default(),
+            };
             (f.path.clone(), items)
         })
         .collect()

@@ -332,13 +332,32 @@ fn operations_resume_after_a_failover() {
         })
         .collect();
     Person::sync_bulk_insert(&people).unwrap();
-    // wait until every master's replica has it all
+    // wait until every master's replica has it all (a WAIT on another connection would
+    // not wait for these writes: it waits for its own client's)
     for n in &nodes {
-        let _: i64 = redis::cmd("WAIT")
-            .arg(1)
-            .arg(2000)
-            .query(&mut common::Raw::open(n))
-            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query(&mut common::Raw::open(n))
+                .unwrap();
+            let master: u64 = info
+                .lines()
+                .find_map(|l| l.strip_prefix("master_repl_offset:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap();
+            let caught_up = info
+                .lines()
+                .filter(|l| l.starts_with("slave"))
+                .filter_map(|l| l.split("offset=").nth(1))
+                .filter_map(|v| v.split(',').next()?.parse::<u64>().ok())
+                .any(|o| o >= master);
+            if caught_up {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{n}'s replica did not catch up: {info}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     let victim_slot = {
         let mut raw = t.raw();
