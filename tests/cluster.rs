@@ -355,7 +355,10 @@ fn operations_resume_after_a_failover() {
             if caught_up {
                 break;
             }
-            assert!(Instant::now() < deadline, "{n}'s replica did not catch up: {info}");
+            assert!(
+                Instant::now() < deadline,
+                "{n}'s replica did not catch up: {info}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
