@@ -63,9 +63,9 @@ pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use kinds::{
-    AtomicInt, AtomicNumber, BlobRef, CircularBuffer, CircularRef, Counter, CounterRef, ListLike,
-    ListRef, MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef, Storage, Stored, Structure,
-    StructureCmd, StructureRef, StructureReply,
+    AtomicInt, AtomicNumber, BlobRef, BloomFilter, BloomRef, CircularBuffer, CircularRef, Counter,
+    CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef, Storage,
+    Stored, Structure, StructureCmd, StructureRef, StructureReply,
 };
 pub use lock::LockOptions;
 pub use model::Model;

@@ -31,23 +31,32 @@ fn keyslot(conn: &mut common::Raw, key: &str) -> u16 {
 
 /// The node (URL) serving `slot`, by `CLUSTER SHARDS`-free means: the node whose
 /// `CLUSTER COUNTKEYSINSLOT` answers instead of redirecting.
+/// Retried for a few seconds: right after a move, the nodes' views converge by gossip.
 fn owner(nodes: &[String], slot: u16) -> usize {
-    nodes
-        .iter()
-        .position(|n| {
-            let r: redis::RedisResult<i64> = redis::cmd("CLUSTER")
-                .arg("COUNTKEYSINSLOT")
-                .arg(slot)
-                .query(&mut common::Raw::open(n));
-            r.is_ok()
-                && redis::cmd("CLUSTER")
-                    .arg("NODES")
-                    .query::<String>(&mut common::Raw::open(n))
-                    .unwrap()
-                    .lines()
-                    .any(|l| l.contains("myself") && serves(l, slot))
-        })
-        .expect("a node serves the slot")
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(at) = owner_now(nodes, slot) {
+            return at;
+        }
+        assert!(Instant::now() < deadline, "no node serves slot {slot}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn owner_now(nodes: &[String], slot: u16) -> Option<usize> {
+    nodes.iter().position(|n| {
+        let r: redis::RedisResult<i64> = redis::cmd("CLUSTER")
+            .arg("COUNTKEYSINSLOT")
+            .arg(slot)
+            .query(&mut common::Raw::open(n));
+        r.is_ok()
+            && redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query::<String>(&mut common::Raw::open(n))
+                .unwrap()
+                .lines()
+                .any(|l| l.contains("myself") && serves(l, slot))
+    })
 }
 
 /// Whether a `CLUSTER NODES` line lists `slot` among its ranges.
@@ -252,7 +261,14 @@ fn slots_move_under_load_without_losing_writes_or_index_entries() {
             let from = owner(&nodes, slot);
             let to = (from + 1 + round % 2) % nodes.len();
             move_slot(&nodes, slot, from, to);
-            assert_eq!(owner(&nodes, slot), to, "slot {slot} moved");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while owner(&nodes, slot) != to {
+                assert!(
+                    Instant::now() < deadline,
+                    "slot {slot} did not move to {to}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

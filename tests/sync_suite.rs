@@ -776,11 +776,61 @@ mod blocking {
     }
 }
 
-/// Blocking-only: a counter stays exact while other threads save loaded copies.
-mod counters {
+/// Blocking-only structure tests: threads, and one large run.
+mod structures_blocking {
     use super::common::{self, models::*};
     use rapyer::Model;
     use rapyer::sync::SyncModel;
+
+    /// Bloom filters at capacity: 100,000 items inserted, 1,000,000 others probed; the
+    /// measured false-positive rate is within 1.25 × p for p = 1 % and 0.1 %, and the
+    /// bitmap is m/8 bytes.
+    #[test]
+    fn bloom_false_positive_rates_are_within_a_quarter_of_p() {
+        if common::skip_slow("1.1 M bloom filter items") {
+            return;
+        }
+        let t = common::env();
+        let f = Filters::default();
+        f.sync_insert().unwrap();
+        let at = Filters::at(&f.id);
+        for chunk in (0..100_000u64).collect::<Vec<_>>().chunks(5_000) {
+            at.one_percent.add_many(chunk.to_vec()).sync_run().unwrap();
+            at.tenth_percent
+                .add_many(chunk.to_vec())
+                .sync_run()
+                .unwrap();
+        }
+        let mut fp = [0usize; 2];
+        for chunk in (1_000_000..2_000_000u64).collect::<Vec<_>>().chunks(20_000) {
+            let a = at
+                .one_percent
+                .contains_many(chunk.to_vec())
+                .sync_run()
+                .unwrap();
+            let b = at
+                .tenth_percent
+                .contains_many(chunk.to_vec())
+                .sync_run()
+                .unwrap();
+            fp[0] += a.into_iter().filter(|x| *x).count();
+            fp[1] += b.into_iter().filter(|x| *x).count();
+        }
+        let rates = [fp[0] as f64 / 1e6, fp[1] as f64 / 1e6];
+        eprintln!("false-positive rates: {rates:?} for p = 0.01, 0.001");
+        assert!(rates[0] <= 0.0125, "{rates:?}");
+        assert!(rates[1] <= 0.00125, "{rates:?}");
+        let mut raw = t.raw();
+        for (part, p) in [(":c:one_percent:", 0.01), (":c:tenth_percent:", 0.001)] {
+            let key = t.keys().into_iter().find(|k| k.contains(part)).unwrap();
+            let len: u64 = redis::cmd("STRLEN").arg(&key).query(&mut raw).unwrap();
+            let m = (-(100_000f64) * f64::ln(p) / (2f64.ln() * 2f64.ln())).ceil() as u64;
+            assert!(
+                len <= m.div_ceil(8) && len + 16 >= m.div_ceil(8),
+                "{len} bytes, m = {m}"
+            );
+        }
+    }
 
     /// 16 threads incrementing while 16 others load and save copies of the document:
     /// every increment counts (a save never writes a counter back).

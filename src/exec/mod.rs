@@ -232,6 +232,7 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "scard"
             | "smembers"
             | "structure_read"
+            | "structure_chain_read"
     )
 }
 

@@ -113,14 +113,21 @@ impl<'a, T: Element + Clone + Send + 'a, const N: usize> CircularRef<'a, T, N> {
             return self.len();
         }
         let keep = -(N.min(i64::MAX as usize) as i64);
-        self.0
-            .write("RPUSH")
-            .arg(encoded)
-            .then("LTRIM")
+        // at most 1,000 items per RPUSH (Lua unpacks a few thousand values), the trim
+        // after the last: one step; the reply is every RPUSH's length, the last counts
+        let mut cmd = self.0.write("RPUSH").reply_all();
+        for (i, item) in encoded.into_iter().enumerate() {
+            if i > 0 && i % 1000 == 0 {
+                cmd = cmd.then("RPUSH");
+            }
+            cmd = cmd.arg(item);
+        }
+        cmd.then("LTRIM")
             .arg(keep)
             .arg(-1)
             .finish(move |reply, local| {
-                let pushed: usize = reply.parse()?;
+                let lengths: Vec<usize> = reply.parse()?;
+                let pushed = lengths.last().copied().unwrap_or(0);
                 if let Some(local) = local {
                     for item in items {
                         local.push(item);

@@ -4,6 +4,7 @@
 //! when it has executor ops, its `.lua` file in the executor's script (scripts/mod.rs).
 
 pub mod blob;
+pub mod bloom;
 pub mod circular;
 pub(crate) mod collection;
 pub mod counter;
@@ -16,6 +17,7 @@ pub mod set;
 pub mod structure;
 
 pub use blob::BlobRef;
+pub use bloom::{BloomFilter, BloomRef};
 pub use circular::{CircularBuffer, CircularRef};
 pub use counter::{Counter, CounterRef};
 pub use list::{ListLike, ListRef};

@@ -413,6 +413,7 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
             command: command.to_owned(),
             cmds: Vec::new(),
             value: false,
+            concat: false,
             invalid: None,
         };
         cmd.push_command(command);
@@ -432,6 +433,8 @@ pub struct StructureCmd<'a, S> {
     cmds: Vec<Vec<Vec<u8>>>,
     /// Reply with the key's value (`reply_value`).
     value: bool,
+    /// Reply with every command's array reply, concatenated (`reply_all`).
+    concat: bool,
     invalid: Option<Error>,
 }
 
@@ -454,17 +457,26 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
     /// A further command on the same key, run right after the previous ones in the same
     /// atomic step (`RPUSH` then `LTRIM`, say); [`arg`](Self::arg) then adds to it. The
     /// reply stays the first command's (or the value, with
-    /// [`reply_value`](Self::reply_value)). Makes the operation a write.
+    /// [`reply_value`](Self::reply_value), or all, with [`reply_all`](Self::reply_all)).
+    /// A chain started with [`StructureRef::read`] must hold reads only.
     pub fn then(mut self, command: &str) -> Self {
         self.push_command(command);
-        if self.code == "structure_read" {
-            self.code = "structure_write";
-        }
+        self
+    }
+
+    /// The reply is every command's reply in order, arrays flattened and status replies
+    /// (`OK`) left out: for a long run of `BITFIELD` subcommands split over several
+    /// commands, say.
+    pub fn reply_all(mut self) -> Self {
+        self.concat = true;
         self
     }
 
     fn push_command(&mut self, command: &str) {
-        let valid = !command.is_empty() && command.bytes().all(|b| b.is_ascii_alphanumeric());
+        let valid = !command.is_empty()
+            && command
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
         if !valid {
             self.invalid.get_or_insert_with(|| {
                 Error::InvalidInput(format!(
@@ -510,7 +522,7 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
             self.command, h.doc.schema.name, h.doc.id, h.path
         );
         let mut args = vec![S::STORAGE.redis_type().as_bytes().to_vec()];
-        let code = if self.cmds.len() == 1 {
+        let code = if self.cmds.len() == 1 && !self.concat {
             args.extend(self.cmds.into_iter().flatten());
             if self.value {
                 "structure_write_get"
@@ -520,10 +532,10 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
         } else {
             // several commands: the reply mode, then per command its name, argument
             // count and arguments (kinds/structure.lua)
-            args.push(if self.value {
-                b"v".to_vec()
-            } else {
-                b"r".to_vec()
+            args.push(match (self.value, self.concat) {
+                (true, _) => b"v".to_vec(),
+                (false, true) => b"c".to_vec(),
+                (false, false) => b"r".to_vec(),
             });
             for mut cmd in self.cmds {
                 let rest = cmd.split_off(1);
@@ -531,7 +543,11 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
                 args.push(rest.len().to_string().into_bytes());
                 args.extend(rest);
             }
-            "structure_chain"
+            if self.code == "structure_read" {
+                "structure_chain_read"
+            } else {
+                "structure_chain"
+            }
         };
         let local = h.local.clone();
         Pending::new(&h.doc, code, target, args, move |value| {

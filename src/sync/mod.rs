@@ -516,8 +516,8 @@ macro_rules! sync_ops {
 use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
-    AtomicInt, AtomicNumber, BlobRef, CircularRef, CounterRef, ListLike, ListRef, MapLike, MapRef,
-    OptionRef, ScalarRef, SetLike, SetRef,
+    AtomicInt, AtomicNumber, BlobRef, BloomRef, CircularRef, CounterRef, ListLike, ListRef,
+    MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef,
 };
 
 sync_ops! {
@@ -608,12 +608,30 @@ sync_ops! {
         len => sync_len() -> usize;
         clear => sync_clear() -> ();
     }
+    impl['a, T: Element + Send + 'a, const C: u64, const P: u32] BloomRef<'a, T, C, P> {
+        add => sync_add(item: T) -> bool;
+        contains => sync_contains(item: T) -> bool;
+        len_estimate => sync_len_estimate() -> u64;
+        saturation => sync_saturation() -> f64;
+        clear => sync_clear() -> ();
+    }
     impl['a] CounterRef<'a> {
         increment => sync_increment(n: i64) -> i64;
         decrement => sync_decrement(n: i64) -> i64;
         get => sync_get() -> i64;
         reset => sync_reset() -> ();
         get_and_reset => sync_get_and_reset() -> i64;
+    }
+}
+
+impl<'a, T: Element + Send + 'a, const C: u64, const P: u32> BloomRef<'a, T, C, P> {
+    /// Blocking `add_many`: whether each item was new (one round trip).
+    pub fn sync_add_many(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<bool>> {
+        self.add_many(items).sync_run()
+    }
+    /// Blocking `contains_many` (one round trip).
+    pub fn sync_contains_many(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<bool>> {
+        self.contains_many(items).sync_run()
     }
 }
 

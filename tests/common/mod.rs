@@ -47,6 +47,17 @@ pub fn single_server_only(why: &str) -> bool {
     false
 }
 
+/// True, with a note on stderr, when a long test (a minute in a debug build) should be
+/// left out: `RAPYER_SKIP_SLOW=1`, which `.ci/run` sets for its repeated passes (feature
+/// combinations, Valkey, cluster) after the full run of the README's test command.
+pub fn skip_slow(what: &str) -> bool {
+    if std::env::var("RAPYER_SKIP_SLOW").is_ok_and(|v| v == "1") {
+        eprintln!("slow test left out (RAPYER_SKIP_SLOW=1): {what}");
+        return true;
+    }
+    false
+}
+
 /// Whether round-trip budgets are those of one server. On a cluster, an operation over
 /// several slots takes one round trip per slot (README, "Redis Cluster"): exact
 /// single-server budgets are checked only off the cluster.

@@ -249,6 +249,7 @@ pub struct Gauge {
     pub views: Tally,
     pub counter: rapyer::Counter,
     pub recent: rapyer::CircularBuffer<String, 4>,
+    pub filter: rapyer::BloomFilter<String, 100, 10_000>,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -270,6 +271,7 @@ pub struct Session {
     pub views: Tally,
     pub counter: rapyer::Counter,
     pub recent: rapyer::CircularBuffer<String, 4>,
+    pub filter: rapyer::BloomFilter<String, 100, 10_000>,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -745,4 +747,20 @@ pub struct ProbeV1 {
 pub struct ProbeV2 {
     pub id: Id,
     pub recent: rapyer::CircularBuffer<Reading, 2>,
+}
+
+/// A Bloom filter of user names (capacity 3000, 1 % error rate).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Site {
+    pub id: Id,
+    pub name: String,
+    pub seen: rapyer::BloomFilter<String, 3000, 10_000>,
+}
+
+/// Bloom filters at capacity 100,000 for 1 % and 0.1 % (the false-positive test).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Filters {
+    pub id: Id,
+    pub one_percent: rapyer::BloomFilter<u64, 100_000, 10_000>,
+    pub tenth_percent: rapyer::BloomFilter<u64, 100_000, 1_000>,
 }

@@ -525,6 +525,8 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().counter.get_and_reset(),
         at().recent.push("r".into()),
         at().recent.latest(2),
+        at().filter.add("s".into()),
+        at().filter.contains("s".into()),
         at().labels.clear(),
         at().home.city.set("x".into()),
     ];

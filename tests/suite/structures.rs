@@ -588,6 +588,19 @@ async fn circular_buffers_keep_the_latest_n() {
         [21, 22]
     );
 
+    // thousands in one push: still one step, the latest N kept
+    let n = ProbeV1::at(&p.id)
+        .recent
+        .push_many((100..2600).map(reading))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    let latest = ProbeV1::at(&p.id).recent.latest(5).go().await.unwrap();
+    assert_eq!(
+        latest.iter().map(|r| r.at).collect::<Vec<_>>(),
+        [2599, 2598, 2597, 2596, 2595]
+    );
     ProbeV1::at(&p.id).recent.clear().go().await.unwrap();
     let len = ProbeV1::at(&p.id).recent.len().go().await.unwrap();
     assert_eq!(len, 0);
@@ -608,4 +621,83 @@ async fn circular_buffers_keep_the_latest_n() {
         matches!(&r, Err(Error::Decode { key: k, field, .. }) if *k == key && field == "recent"),
         "{r:?}"
     );
+}
+
+/// `BloomFilter`: added items are found, most others are not; `add` says whether an
+/// item was new; one `BITFIELD` step for thousands of items; estimate and saturation from
+/// the bits; the loaded copy answers locally; a save of a stale copy keeps the bits.
+#[maybe_async]
+#[mode_test]
+async fn bloom_filters_find_what_was_added() {
+    let t = common::env();
+    let mut s = Site {
+        id: Id::new(),
+        name: "s".into(),
+        seen: rapyer::BloomFilter::new(),
+    };
+    s.insert().await.unwrap();
+    assert!(
+        t.keys().iter().all(|k| !k.contains(":c:seen:")),
+        "empty: no key"
+    );
+    let new = s.atomic().seen.add("u1".into()).go().await.unwrap();
+    assert!(new);
+    let again = s.atomic().seen.add("u1".into()).go().await.unwrap();
+    assert!(!again, "an item added twice is not new");
+    assert!(s.seen.might_contain(&"u1".to_owned()).unwrap(), "mirrored");
+    let at = Site::at(&s.id);
+    let found = at.seen.contains("u1".into()).go().await.unwrap();
+    assert!(found);
+    let items: Vec<String> = (0..3000).map(|i| format!("user{i}")).collect();
+    let fresh = at.seen.add_many(items.clone()).go().await.unwrap();
+    assert_eq!(fresh.len(), 3000);
+    assert!(fresh.iter().filter(|n| **n).count() > 2900);
+    let all = at.seen.contains_many(items.clone()).go().await.unwrap();
+    assert!(all.iter().all(|b| *b), "no false negatives");
+    let others: Vec<String> = (0..3000).map(|i| format!("other{i}")).collect();
+    let false_pos = at
+        .seen
+        .contains_many(others.clone())
+        .go()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| *b)
+        .count();
+    assert!(
+        false_pos < 150,
+        "{false_pos} false positives of 3000 (p = 1 % at capacity 3000)"
+    );
+    let estimate = at.seen.len_estimate().go().await.unwrap();
+    assert!((2800..=3200).contains(&estimate), "{estimate}");
+    let sat = at.seen.saturation().go().await.unwrap();
+    assert!(sat > 0.3 && sat < 0.7, "{sat}");
+    // memory: m/8 bytes of bitmap (plus Redis' own overhead)
+    let key = key_with(&t, ":c:seen:");
+    let len: u64 = redis::cmd("STRLEN").arg(&key).query(&mut t.raw()).unwrap();
+    let (m, _) = rapyer::BloomFilter::<String, 3000, 10_000>::shape();
+    assert!(len <= m.div_ceil(8), "{len} bytes for {m} bits");
+
+    // the loaded copy answers locally; a stale copy's save keeps the stored bits
+    let loaded = Site::get(&s.id).await.unwrap();
+    assert!(loaded.seen.might_contain(&"user7".to_owned()).unwrap());
+    let mut stale = s.clone();
+    stale.name = "t".into();
+    stale.save().await.unwrap();
+    let still = Site::at(&s.id)
+        .seen
+        .contains("user7".into())
+        .go()
+        .await
+        .unwrap();
+    assert!(still, "a save does not write the filter back");
+
+    Site::at(&s.id).seen.clear().go().await.unwrap();
+    let gone = Site::at(&s.id)
+        .seen
+        .contains("u1".into())
+        .go()
+        .await
+        .unwrap();
+    assert!(!gone);
 }

@@ -414,6 +414,15 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     )
     .await
     .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().filter.contains("r".into()),
+    )
+    .await
+    .unwrap();
 
     // every op code of exec.lua has a TTL case above
     let codes: BTreeSet<String> = common::exec_op_codes();
