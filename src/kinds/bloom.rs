@@ -211,7 +211,8 @@ impl<'a, T: Element + Send + 'a, const C: u64, const P: u32> BloomRef<'a, T, C, 
         map_first(self.add_many([item]))
     }
 
-    /// Adds `items`, in one step; how many were new.
+    /// Adds `items`, in one step; for each, whether it was new. The local copy (from
+    /// `model.atomic()`) gets the bits too (a full m/8-byte bitmap from its first add).
     pub fn add_many(&self, items: impl IntoIterator<Item = T>) -> Pending<'a, Vec<bool>> {
         let all = match self.bit_positions(items) {
             Ok(p) => p,

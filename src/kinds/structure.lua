@@ -1,7 +1,7 @@
 -- Ops of plug-in structures (kinds/structure.rs), prepended after exec/ops.lua
--- (scripts/mod.rs): one Redis command on the field's own key. args[1] is the key's Redis
--- type (checked before the plan writes anything), args[2] the command, then its
--- arguments; the command's reply is the op's reply.
+-- (scripts/mod.rs): Redis commands on the field's own key. args[1] is the key's Redis
+-- type (checked before the plan writes anything); for one command, args[2] is the
+-- command and the rest its arguments, and its reply is the op's reply (chains below).
 
 OP_TYPES.structure_write, OP_TYPES.structure_read = 'arg', 'arg'
 OP_TYPES.structure_write_get, OP_TYPES.structure_chain = 'arg', 'arg'
