@@ -64,25 +64,19 @@ impl std::fmt::Debug for CounterRef<'_> {
 impl<'a> CounterRef<'a> {
     /// Adds `n`; the new count.
     pub fn increment(&self, n: i64) -> Pending<'a, i64> {
-        let handle = self.0.clone();
-        self.0
-            .write("INCRBY")
-            .arg(n)
-            .reply_value()
-            .finish(move |reply, local| {
-                let total = count(&handle, reply.parse()?)?;
-                if let Some(local) = local {
-                    local.0 = total;
-                }
-                Ok(total)
-            })
+        self.by("INCRBY", n)
     }
 
     /// Subtracts `n` (`i64::MIN` included); the new count.
     pub fn decrement(&self, n: i64) -> Pending<'a, i64> {
+        self.by("DECRBY", n)
+    }
+
+    /// `INCRBY`/`DECRBY` by `n`, replying with the stored value (exact beyond 2^53).
+    fn by(&self, command: &str, n: i64) -> Pending<'a, i64> {
         let handle = self.0.clone();
         self.0
-            .write("DECRBY")
+            .write(command)
             .arg(n)
             .reply_value()
             .finish(move |reply, local| {
