@@ -35,7 +35,7 @@ pub trait Field: Sized {
     fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String)
     -> Self::Atomic<'a>;
     /// Builds the typed path handle for the field at `path`.
-    fn path(path: String) -> Self::Path;
+    fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path;
     /// Appends this field's stored layout (flattened) to `out`.
     fn describe(path: &str, out: &mut Vec<FieldSchema>);
     /// Encodes the value for storage.
@@ -117,7 +117,7 @@ indexable!(Numeric: chrono::DateTime<chrono::Utc>, chrono::NaiveDateTime, chrono
 
 #[doc(hidden)]
 pub fn scalar_describe(path: &str, out: &mut Vec<FieldSchema>) {
-    out.push(FieldSchema::new(path, FieldKind::Scalar));
+    out.push(FieldSchema::new(path, FieldKind::Scalar).with_shape(crate::schema::Shape::Str));
 }
 
 #[doc(hidden)]

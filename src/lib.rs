@@ -67,12 +67,13 @@ pub use kinds::{
     CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef, Storage,
     Stored, Structure, StructureCmd, StructureRef, StructureReply,
 };
+pub use kinds::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
 pub use reshard::ReshardProgress;
-pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, TtlRefresh};
+pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, Shape, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use sync::{sync_pipeline, sync_search, sync_search_all_environments};
@@ -117,7 +118,7 @@ pub mod __private {
     pub fn exec_source() -> &'static str {
         crate::scripts::EXEC_SRC
     }
-    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, TtlRefresh};
+    pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, Shape, TtlRefresh};
     pub use inventory;
     pub use once_cell::sync::OnceCell;
 

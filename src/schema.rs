@@ -67,6 +67,48 @@ pub struct FieldSchema {
     /// A key of its own that a save of an existing document leaves as stored (a
     /// [`crate::Structure`] with `KEEP_ON_SAVE`, such as [`crate::Counter`]).
     pub keep: bool,
+    /// What the stored values look like inside (the element shape of a collection, the
+    /// scalar type of a root field), for run-time paths (`extract_fields`).
+    pub shape: Shape,
+}
+
+/// What a stored value looks like, as far as run-time paths (`Model::extract_fields`)
+/// need to know: which steps it takes and how its bytes decode into a [`crate::Value`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// An integer of `bits` bits, signed or not.
+    Int {
+        /// Signed.
+        signed: bool,
+        /// Width in bits (8 to 64).
+        bits: u8,
+    },
+    /// A float of `bits` bits (32, 64).
+    Float {
+        /// Width in bits.
+        bits: u8,
+    },
+    /// A bool.
+    Bool,
+    /// Text (`String`, `char`, `Uuid`, enums stored by variant name).
+    Str,
+    /// Raw bytes.
+    Bytes,
+    /// An optional value.
+    Option(Box<Shape>),
+    /// A sequence (inside a msgpack element: an array), reached by `[index]`.
+    Seq(Box<Shape>),
+    /// A set (read whole; membership through the typed `has`).
+    Set(Box<Shape>),
+    /// A map from keys of the first shape to values of the second, reached by
+    /// `["key"]` or `[integer key]`.
+    Map(Box<Shape>, Box<Shape>),
+    /// A struct stored as msgpack with named fields: `(stored name, shape)` per field,
+    /// reached by `.name`.
+    Struct(Vec<(&'static str, Shape)>),
+    /// Anything else: read whole, no steps inside.
+    Opaque,
 }
 
 impl FieldSchema {
@@ -81,6 +123,12 @@ impl FieldSchema {
         }
     }
 
+    /// The same field with the shape of its values.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+
     /// An unindexed field.
     pub fn new(path: impl Into<String>, kind: FieldKind) -> Self {
         Self {
@@ -88,6 +136,7 @@ impl FieldSchema {
             kind,
             index: None,
             keep: false,
+            shape: Shape::Opaque,
         }
     }
 }

@@ -98,7 +98,7 @@ pub(crate) fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, Token
                     }
                 }
 
-                fn path(path: ::std::string::String) -> #paths_ident {
+                fn path(path: ::std::string::String, model: &'static ::rapyer::__private::ModelSchema) -> #paths_ident {
                     #paths_ident { #(#path_ctors,)* }
                 }
 

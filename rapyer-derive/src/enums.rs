@@ -84,8 +84,8 @@ pub(crate) fn expand_enum(input: &DeriveInput) -> Result<TokenStream2, TokenStre
                 ) -> Self::Atomic<'a> {
                     ::rapyer::__private::scalar_atomic(local, doc, path)
                 }
-                fn path(path: ::std::string::String) -> Self::Path {
-                    ::rapyer::FieldPath::new(path)
+                fn path(path: ::std::string::String, model: &'static ::rapyer::__private::ModelSchema) -> Self::Path {
+                    ::rapyer::FieldPath::in_model(path, model)
                 }
                 fn describe(path: &str, out: &mut ::std::vec::Vec<::rapyer::__private::FieldSchema>) {
                     ::rapyer::__private::scalar_describe(path, out)

@@ -138,9 +138,9 @@ pub(crate) fn path_ctor(f: &FieldInfo, path: &TokenStream2) -> TokenStream2 {
     let ty = &f.ty;
     let ident = &f.ident;
     if f.blob || f.key {
-        quote! { #ident: ::rapyer::FieldPath::new(#path) }
+        quote! { #ident: ::rapyer::FieldPath::in_model(#path, model) }
     } else {
-        quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::path(#path) }
+        quote_spanned! {ty.span()=> #ident: <#ty as ::rapyer::Field>::path(#path, model) }
     }
 }
 

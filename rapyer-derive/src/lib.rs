@@ -4,11 +4,11 @@
 //! span, as serde_derive does), emit a schema builder, the field codec calls and typed
 //! paths, and reach the runtime through `::rapyer::__private`.
 use proc_macro::TokenStream;
-use quote::quote;
 use syn::{DeriveInput, parse_macro_input};
 
 mod attr;
 mod check;
+mod element;
 mod embedded;
 mod enums;
 mod environment;
@@ -34,24 +34,13 @@ pub fn derive_embedded(input: TokenStream) -> TokenStream {
     }
 }
 
-/// Derives `rapyer::Element` (msgpack, named fields) for a serde type.
-#[proc_macro_derive(Element)]
+/// Derives `rapyer::Element` (msgpack, named fields) for a serde type, and typed paths
+/// into its fields (`rapyer::Nested`; a field marked `#[rapyer(opaque)]` is reached only
+/// whole).
+#[proc_macro_derive(Element, attributes(rapyer))]
 pub fn derive_element(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    let ident = &input.ident;
-    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
-    quote! {
-        #[automatically_derived]
-        impl #impl_g ::rapyer::Element for #ident #ty_g #where_g {
-            fn encode_element(&self) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
-                ::rapyer::__private::to_msgpack(self)
-            }
-            fn decode_element(bytes: &[u8]) -> ::core::result::Result<Self, ::std::string::String> {
-                ::rapyer::__private::from_msgpack(bytes)
-            }
-        }
-    }
-    .into()
+    element::expand_element(&input).into()
 }
 
 /// Derives rapyer's scalar traits for a fieldless enum, stored as its variant name.

@@ -172,7 +172,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
         if f.ident == *key_ident {
             let ty = &f.ty;
             path_fields.push(quote! { pub #fid: ::rapyer::FieldPath<#ty> });
-            path_ctors.push(quote! { #fid: ::rapyer::FieldPath::new(#path) });
+            path_ctors.push(quote! { #fid: ::rapyer::FieldPath::in_model(#path, model) });
             asserts.push(quote_spanned! {ty.span()=> ::rapyer::__private::assert_key::<#ty>(); });
             decode.push(quote! {
                 #fid: <#key_ty as ::rapyer::Key>::from_key(dec.id())
@@ -264,6 +264,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
                 }
 
                 fn fields() -> #fields_ident {
+                    let model = <Self as ::rapyer::Model>::schema();
                     #fields_ident { #(#path_ctors,)* }
                 }
 

@@ -223,6 +223,10 @@ pub trait Scalar: Sized {
     fn encode_scalar(&self) -> Vec<u8>;
     /// Parses stored bytes; the error says what was expected.
     fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String>;
+    /// What the value looks like to run-time paths ([`crate::Model::extract_fields`]).
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Opaque
+    }
 }
 
 /// A value that can be a member of a stored list, set or map.
@@ -239,6 +243,11 @@ pub trait Element: Sized {
     fn encode_element(&self) -> std::result::Result<Vec<u8>, String>;
     /// Parses stored bytes.
     fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String>;
+    /// What the element looks like to run-time paths ([`crate::Model::extract_fields`]);
+    /// `#[derive(Element)]` describes a struct's fields.
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Opaque
+    }
 }
 
 /// A value that can be a key of a stored map.

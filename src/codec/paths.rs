@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 /// that a path and a value of the wrong type do not compile.
 pub struct FieldPath<T> {
     path: String,
+    model: Option<&'static crate::schema::ModelSchema>,
     _ty: PhantomData<fn() -> T>,
 }
 
@@ -17,8 +18,24 @@ impl<T> FieldPath<T> {
     pub fn new(path: String) -> Self {
         Self {
             path,
+            model: None,
             _ty: PhantomData,
         }
+    }
+
+    /// A handle for the field at `path` of a model (reads by path need the model).
+    #[doc(hidden)]
+    pub fn in_model(path: String, model: &'static crate::schema::ModelSchema) -> Self {
+        Self {
+            path,
+            model: Some(model),
+            _ty: PhantomData,
+        }
+    }
+
+    /// The model this path belongs to (none for a path built by hand).
+    pub(crate) fn model(&self) -> Option<&'static crate::schema::ModelSchema> {
+        self.model
     }
 
     /// The dotted path (`address.city`).
@@ -29,7 +46,11 @@ impl<T> FieldPath<T> {
 
 impl<T> Clone for FieldPath<T> {
     fn clone(&self) -> Self {
-        Self::new(self.path.clone())
+        Self {
+            path: self.path.clone(),
+            model: self.model,
+            _ty: PhantomData,
+        }
     }
 }
 

@@ -6,8 +6,15 @@ use super::{Element, Key, MapKey, Scalar, show, utf8};
 // ---- scalars -------------------------------------------------------------------------------
 
 macro_rules! int_scalars {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $signed:expr, $bits:expr),*) => {$(
         impl Scalar for $t {
+            fn shape() -> crate::schema::Shape {
+                if $bits > 64 {
+                    crate::schema::Shape::Opaque
+                } else {
+                    crate::schema::Shape::Int { signed: $signed, bits: $bits }
+                }
+            }
             fn encode_scalar(&self) -> Vec<u8> {
                 self.to_string().into_bytes()
             }
@@ -27,12 +34,17 @@ macro_rules! int_scalars {
     )*};
 }
 int_scalars!(
-    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+    i8: true, 8, i16: true, 16, i32: true, 32, i64: true, 64, i128: true, 128,
+    isize: true, 64, u8: false, 8, u16: false, 16, u32: false, 32, u64: false, 64,
+    u128: false, 128, usize: false, 64
 );
 
 macro_rules! float_scalars {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $bits:expr),*) => {$(
         impl Scalar for $t {
+            fn shape() -> crate::schema::Shape {
+                crate::schema::Shape::Float { bits: $bits }
+            }
             // `Debug` is the shortest text that parses back to the same value, with an
             // exponent for very large/small magnitudes, and `NaN`/`inf`/`-inf` for the rest;
             // Redis' HINCRBYFLOAT accepts the finite forms.
@@ -47,9 +59,12 @@ macro_rules! float_scalars {
         }
     )*};
 }
-float_scalars!(f32, f64);
+float_scalars!(f32: 32, f64: 64);
 
 impl Scalar for bool {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Bool
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         vec![if *self { b'1' } else { b'0' }]
     }
@@ -63,6 +78,9 @@ impl Scalar for bool {
 }
 
 impl Scalar for String {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Str
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         self.as_bytes().to_vec()
     }
@@ -81,6 +99,9 @@ impl Key for String {
 }
 
 impl Scalar for char {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Str
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         self.to_string().into_bytes()
     }
@@ -97,6 +118,9 @@ impl MapKey for char {}
 
 /// Raw bytes, stored as they are.
 impl Scalar for Vec<u8> {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Bytes
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         self.clone()
     }
@@ -106,6 +130,9 @@ impl Scalar for Vec<u8> {
 }
 
 impl Scalar for uuid::Uuid {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Str
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         self.hyphenated().to_string().into_bytes()
     }
@@ -128,6 +155,9 @@ impl Key for uuid::Uuid {
 /// `0x00` for `None`, `0x01` followed by the value for `Some`, so that `Some(None)` and
 /// `Some(Some(""))` stay distinct.
 impl<T: Scalar> Scalar for Option<T> {
+    fn shape() -> crate::schema::Shape {
+        crate::schema::Shape::Option(Box::new(T::shape()))
+    }
     fn encode_scalar(&self) -> Vec<u8> {
         match self {
             None => vec![0],
@@ -158,6 +188,9 @@ macro_rules! scalar_elements {
             }
             fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String> {
                 <$t as Scalar>::decode_scalar(bytes)
+            }
+            fn shape() -> crate::schema::Shape {
+                <$t as Scalar>::shape()
             }
         }
     )*};
@@ -194,5 +227,8 @@ impl<T: Scalar> Element for Option<T> {
     }
     fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String> {
         <Self as Scalar>::decode_scalar(bytes)
+    }
+    fn shape() -> crate::schema::Shape {
+        <Self as Scalar>::shape()
     }
 }

@@ -233,6 +233,7 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "smembers"
             | "structure_read"
             | "structure_chain_read"
+            | "path_get"
     )
 }
 

@@ -103,11 +103,17 @@ macro_rules! member_field {
                     _t: std::marker::PhantomData,
                 }
             }
-            fn path(path: String) -> Self::Path {
-                $crate::codec::FieldPath::new(path)
+            fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+                $crate::codec::FieldPath::in_model(path, model)
             }
             fn describe(path: &str, out: &mut Vec<$crate::schema::FieldSchema>) {
-                out.push($crate::schema::FieldSchema::new(path, $kind));
+                let elem = Box::new(<$elem as $crate::codec::Element>::shape());
+                let shape = if $kind == $crate::schema::FieldKind::Set {
+                    $crate::schema::Shape::Set(elem)
+                } else {
+                    $crate::schema::Shape::Seq(elem)
+                };
+                out.push($crate::schema::FieldSchema::new(path, $kind).with_shape(shape));
             }
             fn encode(&self, path: &str, enc: &mut $crate::codec::Encoder) -> $crate::error::Result<()> {
                 let items = $crate::codec::encode_items(path, enc, self.iter())?;

@@ -27,6 +27,8 @@ pub trait ListLike<T>: Send {
     fn list_pop_front(&mut self);
     #[doc(hidden)]
     fn list_replace(&mut self, items: Vec<T>);
+    #[doc(hidden)]
+    fn list_set(&mut self, index: usize, item: T);
 }
 
 impl<T: Send> ListLike<T> for Vec<T> {
@@ -50,6 +52,11 @@ impl<T: Send> ListLike<T> for Vec<T> {
     fn list_replace(&mut self, items: Vec<T>) {
         *self = items;
     }
+    fn list_set(&mut self, index: usize, item: T) {
+        if let Some(slot) = self.get_mut(index) {
+            *slot = item;
+        }
+    }
 }
 
 impl<T: Send> ListLike<T> for VecDeque<T> {
@@ -72,6 +79,11 @@ impl<T: Send> ListLike<T> for VecDeque<T> {
     }
     fn list_replace(&mut self, items: Vec<T>) {
         *self = items.into();
+    }
+    fn list_set(&mut self, index: usize, item: T) {
+        if let Some(slot) = self.get_mut(index) {
+            *slot = item;
+        }
     }
 }
 

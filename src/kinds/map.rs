@@ -337,11 +337,12 @@ macro_rules! map_field {
             fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
                 MapRef { doc: doc.clone(), path, local: crate::exec::mirror(local), _kv: std::marker::PhantomData }
             }
-            fn path(path: String) -> Self::Path {
-                FieldPath::new(path)
+            fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+                FieldPath::in_model(path, model)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema::new(path, FieldKind::Map));
+                let shape = crate::schema::Shape::Map(Box::new(K::shape()), Box::new(V::shape()));
+                out.push(FieldSchema::new(path, FieldKind::Map).with_shape(shape));
             }
             fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
                 encode_map(path, enc, self.iter())

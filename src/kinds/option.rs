@@ -89,11 +89,12 @@ impl<T: Scalar> Field for Option<T> {
             local: crate::exec::mirror(local),
         }
     }
-    fn path(path: String) -> Self::Path {
-        FieldPath::new(path)
+    fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+        FieldPath::in_model(path, model)
     }
     fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-        out.push(FieldSchema::new(path, FieldKind::Scalar));
+        let shape = crate::schema::Shape::Option(Box::new(T::shape()));
+        out.push(FieldSchema::new(path, FieldKind::Scalar).with_shape(shape));
     }
     fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
         if let Some(v) = self {

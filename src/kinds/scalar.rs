@@ -399,11 +399,11 @@ macro_rules! scalar_fields {
             ) -> Self::Atomic<'a> {
                 $crate::kinds::scalar::ScalarRef { doc: doc.clone(), path, local: $crate::exec::mirror(local) }
             }
-            fn path(path: String) -> Self::Path {
-                FieldPath::new(path)
+            fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+                FieldPath::in_model(path, model)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
-                out.push(FieldSchema::new(path, FieldKind::Scalar));
+                out.push(FieldSchema::new(path, FieldKind::Scalar).with_shape(<$t as Scalar>::shape()));
             }
             fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
                 enc.root_field(path, self.encode_scalar());

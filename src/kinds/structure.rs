@@ -305,8 +305,8 @@ impl<S: Structure> Field for S {
             local: mirror(local),
         })
     }
-    fn path(path: String) -> Self::Path {
-        FieldPath::new(path)
+    fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+        FieldPath::in_model(path, model)
     }
     fn describe(path: &str, out: &mut Vec<FieldSchema>) {
         let mut field = FieldSchema::new(path, S::STORAGE.kind());

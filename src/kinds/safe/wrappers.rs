@@ -29,8 +29,8 @@ macro_rules! wrapper_impls {
             ) -> Self::Atomic<'a> {
                 T::atomic(Self::mirror_target(local), doc, path)
             }
-            fn path(path: String) -> Self::Path {
-                T::path(path)
+            fn path(path: String, model: &'static crate::schema::ModelSchema) -> Self::Path {
+                T::path(path, model)
             }
             fn describe(path: &str, out: &mut Vec<FieldSchema>) {
                 T::describe(path, out)
