@@ -129,6 +129,9 @@ mod edges;
 #[path = "suite/structures.rs"]
 mod structures;
 
+#[path = "suite/paths.rs"]
+mod paths;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -220,6 +220,9 @@ mod edges;
 #[path = "suite/structures.rs"]
 mod structures;
 
+#[path = "suite/paths.rs"]
+mod paths;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

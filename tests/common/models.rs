@@ -764,3 +764,85 @@ pub struct Filters {
     pub one_percent: rapyer::BloomFilter<u64, 100_000, 10_000>,
     pub tenth_percent: rapyer::BloomFilter<u64, 100_000, 1_000>,
 }
+
+/// Paths (tests/suite/paths.rs): elements with numbers at the edges, a sequence, a map
+/// and structs three levels deep inside them.
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Cell {
+    pub n: i64,
+    pub u: u64,
+    pub f: f64,
+    pub g: f32,
+    pub s: String,
+    pub opt: Option<i64>,
+    pub tags: Vec<String>,
+    pub counts: BTreeMap<String, i64>,
+    pub inner: Inner,
+    #[serde(rename = "renamed")]
+    pub original: u8,
+}
+
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Inner {
+    pub leaves: Vec<Leaf>,
+}
+
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Leaf {
+    pub x: i64,
+    pub label: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Sheet {
+    pub id: Id,
+    pub title: String,
+    pub place: Geo,
+    pub note: Option<String>,
+    pub cells: Vec<Cell>,
+    pub named: HashMap<String, Cell>,
+    #[rapyer(index)]
+    pub words: Vec<String>,
+    pub nums: Vec<i64>,
+    pub by_id: BTreeMap<u32, Leaf>,
+    pub marks: BTreeSet<String>,
+}
+
+impl Cell {
+    pub fn sample(n: i64) -> Self {
+        Cell {
+            n,
+            u: n as u64 * 3,
+            f: n as f64 / 4.0,
+            g: 0.5,
+            s: format!("cell {n}"),
+            opt: None,
+            tags: vec!["a".into(), "b".into()],
+            counts: BTreeMap::from([("k".into(), n)]),
+            inner: Inner {
+                leaves: vec![
+                    Leaf { x: 1, label: "one".into() },
+                    Leaf { x: 2, label: "two".into() },
+                ],
+            },
+            original: 9,
+        }
+    }
+}
+
+impl Sheet {
+    pub fn sample() -> Self {
+        Sheet {
+            id: Id::new(),
+            title: "sheet".into(),
+            place: Geo { lat: 1.5, lon: -2.25 },
+            note: Some("n".into()),
+            cells: (0..3).map(Cell::sample).collect(),
+            named: HashMap::from([("home".into(), Cell::sample(7))]),
+            words: vec!["alpha".into(), "beta".into()],
+            nums: vec![i64::MAX - 1, i64::MIN, 0],
+            by_id: BTreeMap::from([(5, Leaf { x: 50, label: "five".into() })]),
+            marks: BTreeSet::from(["m".into()]),
+        }
+    }
+}

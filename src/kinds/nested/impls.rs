@@ -245,7 +245,8 @@ impl<T> MemberPath<T> {
                 return Pending::rejected(&doc, self.loc.target(), err);
             }
         };
-        let p = Pending::new(&doc, "sismember", self.loc.target(), vec![member], |v| {
+        let target = crate::exec::Target::Collection(self.loc.field.clone());
+        let p = Pending::new(&doc, "sismember", target, vec![member], |v| {
             Ok(int(v, "sismember")? == 1)
         });
         map_pending(p.if_exists(), |v| Ok(v.unwrap_or(false)))
