@@ -62,12 +62,12 @@ pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
+pub use kinds::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
 pub use kinds::{
     AtomicInt, AtomicNumber, BlobRef, BloomFilter, BloomRef, CircularBuffer, CircularRef, Counter,
     CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef, Storage,
     Stored, Structure, StructureCmd, StructureRef, StructureReply,
 };
-pub use kinds::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};

@@ -70,26 +70,30 @@ fn is_opaque(field: &syn::Field) -> syn::Result<bool> {
 /// A container attribute of serde that renames fields (paths then treat the struct as
 /// one opaque value).
 fn renames_fields(input: &DeriveInput) -> bool {
-    input.attrs.iter().filter(|a| a.path().is_ident("serde")).any(|a| {
-        let mut found = false;
-        let _ = a.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
-                found = true;
-            }
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            } else if meta.input.peek(syn::token::Paren) {
-                let _ = meta.parse_nested_meta(|m| {
-                    if m.input.peek(syn::Token![=]) {
-                        let _: syn::Expr = m.value()?.parse()?;
-                    }
-                    Ok(())
-                });
-            }
-            Ok(())
-        });
-        found
-    })
+    input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .any(|a| {
+            let mut found = false;
+            let _ = a.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
+                    found = true;
+                }
+                if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                } else if meta.input.peek(syn::token::Paren) {
+                    let _ = meta.parse_nested_meta(|m| {
+                        if m.input.peek(syn::Token![=]) {
+                            let _: syn::Expr = m.value()?.parse()?;
+                        }
+                        Ok(())
+                    });
+                }
+                Ok(())
+            });
+            found
+        })
 }
 
 pub(crate) fn expand_element(input: &DeriveInput) -> TokenStream2 {
@@ -133,7 +137,9 @@ pub(crate) fn expand_element(input: &DeriveInput) -> TokenStream2 {
     let mut fields = Vec::new();
     let mut errors = Vec::new();
     for f in &named.named {
-        let Some(fid) = f.ident.as_ref() else { continue };
+        let Some(fid) = f.ident.as_ref() else {
+            continue;
+        };
         let opaque = match is_opaque(f) {
             Ok(o) => o,
             Err(e) => {

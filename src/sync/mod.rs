@@ -516,8 +516,9 @@ macro_rules! sync_ops {
 use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
-    AtomicInt, AtomicNumber, BlobRef, BloomRef, CircularRef, CounterRef, ListLike, ListRef,
-    MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef,
+    At, AtomicInt, AtomicNumber, BlobRef, BloomRef, ById, CircularRef, CounterRef, ListLike,
+    ListRef, MapLike, MapRef, MemberPath, OnDoc, OptionRef, PathNumber, ScalarRef, SeqPath,
+    SetLike, SetRef,
 };
 
 sync_ops! {
@@ -614,6 +615,27 @@ sync_ops! {
         len_estimate => sync_len_estimate() -> u64;
         saturation => sync_saturation() -> f64;
         clear => sync_clear() -> ();
+    }
+    impl[T: Send + 'static] At<T, ById> {
+        get => sync_get(id: impl std::fmt::Display) -> Option<T>;
+        get_existing => sync_get_existing(id: impl std::fmt::Display) -> Option<T>;
+    }
+    impl['a, T: Send + 'a] At<T, OnDoc<'a>> {
+        get => sync_get() -> Option<T>;
+        set => sync_set(value: T) -> ();
+    }
+    impl['a, T: PathNumber + Send + 'a] At<T, OnDoc<'a>> {
+        incr => sync_incr(by: T) -> T;
+    }
+    impl['a, C: Send + 'a, T: serde::Serialize + Send + 'a] SeqPath<C, T, OnDoc<'a>> {
+        push => sync_push(item: T) -> usize;
+        remove => sync_remove(item: T) -> usize;
+    }
+    impl[T] MemberPath<T> {
+        get => sync_get(id: impl std::fmt::Display) -> bool;
+    }
+    impl['a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a] SetRef<'a, S, T> {
+        has => sync_has(item: T) -> bool;
     }
     impl['a] CounterRef<'a> {
         increment => sync_increment(n: i64) -> i64;

@@ -250,6 +250,7 @@ pub struct Gauge {
     pub counter: rapyer::Counter,
     pub recent: rapyer::CircularBuffer<String, 4>,
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
+    pub cells: Vec<Cell>,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -272,6 +273,7 @@ pub struct Session {
     pub counter: rapyer::Counter,
     pub recent: rapyer::CircularBuffer<String, 4>,
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
+    pub cells: Vec<Cell>,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -821,8 +823,14 @@ impl Cell {
             counts: BTreeMap::from([("k".into(), n)]),
             inner: Inner {
                 leaves: vec![
-                    Leaf { x: 1, label: "one".into() },
-                    Leaf { x: 2, label: "two".into() },
+                    Leaf {
+                        x: 1,
+                        label: "one".into(),
+                    },
+                    Leaf {
+                        x: 2,
+                        label: "two".into(),
+                    },
                 ],
             },
             original: 9,
@@ -835,13 +843,22 @@ impl Sheet {
         Sheet {
             id: Id::new(),
             title: "sheet".into(),
-            place: Geo { lat: 1.5, lon: -2.25 },
+            place: Geo {
+                lat: 1.5,
+                lon: -2.25,
+            },
             note: Some("n".into()),
             cells: (0..3).map(Cell::sample).collect(),
             named: HashMap::from([("home".into(), Cell::sample(7))]),
             words: vec!["alpha".into(), "beta".into()],
             nums: vec![i64::MAX - 1, i64::MIN, 0],
-            by_id: BTreeMap::from([(5, Leaf { x: 50, label: "five".into() })]),
+            by_id: BTreeMap::from([(
+                5,
+                Leaf {
+                    x: 50,
+                    label: "five".into(),
+                },
+            )]),
             marks: BTreeSet::from(["m".into()]),
         }
     }

@@ -529,6 +529,11 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().filter.contains("s".into()),
         at().labels.clear(),
         at().home.city.set("x".into()),
+        at().log.at(0).get(),
+        at().log.at(0).set("x".into()),
+        at().queue.at(0).incr(1),
+        at().cells.at(0).tags.push("x".into()),
+        at().cells.at(0).tags.remove("x".into()),
     ];
     for op in all {
         codes.insert(

@@ -42,14 +42,42 @@ async fn typed_paths_read_one_value_in_one_round_trip() {
     let got = f.cells.at(1).get(&s.id).go().await.unwrap();
     assert_eq!(got, Some(Cell::sample(1)));
     // depth ≥ 3: list → struct → struct → list → struct field
-    let got = f.cells.at(2).inner.leaves.at(-1).label.get(&s.id).go().await.unwrap();
+    let got = f
+        .cells
+        .at(2)
+        .inner
+        .leaves
+        .at(-1)
+        .label
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(got, Some("two".to_string()));
-    let got = f.cells.at(2).inner.leaves.at(0).x.get(&s.id).go().await.unwrap();
+    let got = f
+        .cells
+        .at(2)
+        .inner
+        .leaves
+        .at(0)
+        .x
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(got, Some(1));
     // map value by key, a map inside an element, a serde-renamed field
     let got = f.named.key("home".into()).n.get(&s.id).go().await.unwrap();
     assert_eq!(got, Some(7));
-    let got = f.named.key("home".into()).counts.key("k".into()).get(&s.id).go().await.unwrap();
+    let got = f
+        .named
+        .key("home".into())
+        .counts
+        .key("k".into())
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(got, Some(7));
     let got = f.cells.at(0).original.get(&s.id).go().await.unwrap();
     assert_eq!(got, Some(9));
@@ -70,11 +98,29 @@ async fn typed_paths_read_one_value_in_one_round_trip() {
     assert_eq!(got, None);
     let got = f.cells.at(-4).get(&s.id).go().await.unwrap();
     assert_eq!(got, None);
-    let got = f.cells.at(0).inner.leaves.at(9).x.get(&s.id).go().await.unwrap();
+    let got = f
+        .cells
+        .at(0)
+        .inner
+        .leaves
+        .at(9)
+        .x
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(got, None);
     let got = f.named.key("away".into()).n.get(&s.id).go().await.unwrap();
     assert_eq!(got, None);
-    let got = f.named.key("home".into()).counts.key("none".into()).get(&s.id).go().await.unwrap();
+    let got = f
+        .named
+        .key("home".into())
+        .counts
+        .key("none".into())
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(got, None);
     let got = f.cells.at(0).opt.get(&s.id).go().await.unwrap();
     assert_eq!(got, Some(None));
@@ -143,15 +189,49 @@ async fn path_writes_are_atomic_exact_and_mirrored() {
     let g = s.atomic().cells.at(1).g.incr(0.25).go().await.unwrap();
     assert_eq!(g, 0.75f32);
     assert_eq!(s.cells[1].g, 0.75);
-    s.atomic().cells.at(-1).inner.leaves.at(0).label.set("uno".into()).go().await.unwrap();
+    s.atomic()
+        .cells
+        .at(-1)
+        .inner
+        .leaves
+        .at(0)
+        .label
+        .set("uno".into())
+        .go()
+        .await
+        .unwrap();
     assert_eq!(s.cells[2].inner.leaves[0].label, "uno");
-    let len = s.atomic().cells.at(0).tags.push("c".into()).go().await.unwrap();
+    let len = s
+        .atomic()
+        .cells
+        .at(0)
+        .tags
+        .push("c".into())
+        .go()
+        .await
+        .unwrap();
     assert_eq!(len, 3);
     assert_eq!(s.cells[0].tags, ["a", "b", "c"]);
-    let removed = s.atomic().cells.at(0).tags.remove("a".into()).go().await.unwrap();
+    let removed = s
+        .atomic()
+        .cells
+        .at(0)
+        .tags
+        .remove("a".into())
+        .go()
+        .await
+        .unwrap();
     assert_eq!(removed, 1);
     assert_eq!(s.cells[0].tags, ["b", "c"]);
-    s.atomic().named.key("home".into()).counts.key("k".into()).incr(-10).go().await.unwrap();
+    s.atomic()
+        .named
+        .key("home".into())
+        .counts
+        .key("k".into())
+        .incr(-10)
+        .go()
+        .await
+        .unwrap();
     assert_eq!(s.named["home"].counts["k"], -3);
     s.atomic().cells.at(0).opt.set(Some(5)).go().await.unwrap();
     // a scalar list element (stored as text): exact over the whole i64 range
@@ -159,18 +239,46 @@ async fn path_writes_are_atomic_exact_and_mirrored() {
     assert_eq!(top, i64::MAX);
     assert_eq!(s.nums[0], i64::MAX);
     // the whole struct at a path
-    let leaf = Leaf { x: -1, label: "new".into() };
-    s.atomic().by_id.key(5).set(leaf.clone()).go().await.unwrap();
+    let leaf = Leaf {
+        x: -1,
+        label: "new".into(),
+    };
+    s.atomic()
+        .by_id
+        .key(5)
+        .set(leaf.clone())
+        .go()
+        .await
+        .unwrap();
     assert_eq!(s.by_id[&5], leaf);
     // an indexed string list element keeps its index right
-    s.atomic().words.at(0).set("gamma".into()).go().await.unwrap();
-    let found = Sheet::find(Sheet::fields().words.contains("gamma")).run_ids().await.unwrap();
+    s.atomic()
+        .words
+        .at(0)
+        .set("gamma".into())
+        .go()
+        .await
+        .unwrap();
+    let found = Sheet::find(Sheet::fields().words.contains("gamma"))
+        .run_ids()
+        .await
+        .unwrap();
     assert_eq!(found, [s.id.clone()]);
-    let old = Sheet::find(Sheet::fields().words.contains("alpha")).run_count().await.unwrap();
+    let old = Sheet::find(Sheet::fields().words.contains("alpha"))
+        .run_count()
+        .await
+        .unwrap();
     assert_eq!(old, 0);
     // a 1,000-byte value grows the element's msgpack in place
     let long = "x".repeat(1000);
-    s.atomic().cells.at(0).s.set(long.clone()).go().await.unwrap();
+    s.atomic()
+        .cells
+        .at(0)
+        .s
+        .set(long.clone())
+        .go()
+        .await
+        .unwrap();
     let got = Sheet::get(&s.id).await.unwrap();
     assert_eq!(got, s, "stored equals the mirrored copy");
     assert_eq!(s.cells[0].s, long);
@@ -180,20 +288,50 @@ async fn path_writes_are_atomic_exact_and_mirrored() {
     let nums = key_with(&t, ":c:nums:");
     let (dc, dn) = (dump(&t, &cells), dump(&t, &nums));
     let r = s.atomic().nums.at(0).incr(1).go().await;
-    assert!(matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("overflow")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("overflow")),
+        "{r:?}"
+    );
     s.cells[0].u = u64::MAX;
     s.save().await.unwrap();
     let dc2 = dump(&t, &cells);
     let r = s.atomic().cells.at(0).u.incr(1).go().await;
-    assert!(matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("2^53")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("2^53")),
+        "{r:?}"
+    );
     let r = s.atomic().cells.at(9).n.incr(1).go().await;
-    assert!(matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("no element")), "{r:?}");
-    let r = s.atomic().cells.at(0).inner.leaves.at(7).x.set(1).go().await;
-    assert!(matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("cells[0].inner.leaves[7].x")), "{r:?}");
-    assert_eq!(dump(&t, &cells), dc2, "refused writes leave the list byte-identical");
+    assert!(
+        matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("no element")),
+        "{r:?}"
+    );
+    let r = s
+        .atomic()
+        .cells
+        .at(0)
+        .inner
+        .leaves
+        .at(7)
+        .x
+        .set(1)
+        .go()
+        .await;
+    assert!(
+        matches!(&r, Err(Error::Rejected { reason, .. }) if reason.contains("cells[0].inner.leaves[7].x")),
+        "{r:?}"
+    );
+    assert_eq!(
+        dump(&t, &cells),
+        dc2,
+        "refused writes leave the list byte-identical"
+    );
     assert_eq!(dump(&t, &nums), dn);
     assert_ne!(dc, dc2);
-    assert_eq!(s.cells[0].u, u64::MAX, "nothing mirrored from a refused write");
+    assert_eq!(
+        s.cells[0].u,
+        u64::MAX,
+        "nothing mirrored from a refused write"
+    );
 
     // remote handles write too; a missing document is NotFound and creates nothing
     let n = Sheet::at(&s.id).cells.at(2).n.incr(1).go().await.unwrap();
@@ -214,9 +352,24 @@ async fn malformed_stored_data_is_reported_with_key_and_path() {
     s.insert().await.unwrap();
     let cells = key_with(&t, ":c:cells:");
     let mut raw = t.raw();
-    let _: () = redis::cmd("LSET").arg(&cells).arg(0).arg(b"\xc1 not msgpack".as_slice()).query(&mut raw).unwrap();
-    let _: () = redis::cmd("LSET").arg(&cells).arg(1).arg(b"\x93\x01\x02\x03".as_slice()).query(&mut raw).unwrap();
-    let _: () = redis::cmd("LSET").arg(&cells).arg(2).arg(b"\x81\xa1n\xa3abc".as_slice()).query(&mut raw).unwrap();
+    let _: () = redis::cmd("LSET")
+        .arg(&cells)
+        .arg(0)
+        .arg(b"\xc1 not msgpack".as_slice())
+        .query(&mut raw)
+        .unwrap();
+    let _: () = redis::cmd("LSET")
+        .arg(&cells)
+        .arg(1)
+        .arg(b"\x93\x01\x02\x03".as_slice())
+        .query(&mut raw)
+        .unwrap();
+    let _: () = redis::cmd("LSET")
+        .arg(&cells)
+        .arg(2)
+        .arg(b"\x81\xa1n\xa3abc".as_slice())
+        .query(&mut raw)
+        .unwrap();
     let c = Sheet::fields().cells;
     for (r, path) in [
         (c.at(0).n.get(&s.id).go().await, "cells[0].n"),
@@ -235,7 +388,11 @@ async fn malformed_stored_data_is_reported_with_key_and_path() {
 
     // the list key holding a string
     let _: () = redis::cmd("DEL").arg(&cells).query(&mut raw).unwrap();
-    let _: () = redis::cmd("SET").arg(&cells).arg("x").query(&mut raw).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&cells)
+        .arg("x")
+        .query(&mut raw)
+        .unwrap();
     let r = c.at(0).n.get(&s.id).go().await;
     assert!(matches!(r, Err(Error::WrongType { .. })), "{r:?}");
     let r = Sheet::at(&s.id).cells.at(0).n.set(1).go().await;

@@ -82,6 +82,7 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     let t = common::env();
     let mut s = Session {
         log: vec!["a".into()],
+        cells: vec![Cell::sample(1)],
         ..Session::default()
     };
     s.insert().await.unwrap();
@@ -420,6 +421,41 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
         &copy,
         true,
         s.atomic().filter.contains("r".into()),
+    )
+    .await
+    .unwrap();
+
+    // paths into stored values
+    case(&t, &mut seen, &copy, true, s.atomic().cells.at(0).n.get())
+        .await
+        .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().cells.at(0).s.set("p".into()),
+    )
+    .await
+    .unwrap();
+    case(&t, &mut seen, &copy, true, s.atomic().cells.at(0).n.incr(1))
+        .await
+        .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().cells.at(0).tags.push("t".into()),
+    )
+    .await
+    .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().cells.at(0).tags.remove("t".into()),
     )
     .await
     .unwrap();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{At, ById, Container, LocalCopy, Loc, Nested, OnDoc, PathMode, Phantom, count, leaf};
+use super::{At, ById, Container, Loc, LocalCopy, Nested, OnDoc, PathMode, Phantom, count, leaf};
 use crate::codec::{Element, FieldPath, MapKey, Scalar, to_msgpack};
 use crate::error::{Error, Result};
 use crate::exec::{DocRef, Mirror, Pending, int, map_pending};
@@ -30,7 +30,22 @@ macro_rules! leaves {
     )*};
 }
 leaves!(
-    i8, i16, i32, i64, u8, u16, u32, u64, isize, usize, f32, f64, bool, String, char, uuid::Uuid
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    isize,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    char,
+    uuid::Uuid
 );
 
 impl<T: Nested> Nested for Option<T> {
@@ -82,8 +97,7 @@ impl<C, T: Nested + Serialize + DeserializeOwned, B: PathMode> SeqPath<C, T, B> 
     /// The item at `index` (negative: from the end).
     pub fn at(&self, index: i64) -> T::Path<B> {
         let display = format!("{}[{index}]", self.at.loc.display);
-        self.at
-            .step::<T>(format!("i{index}").into_bytes(), display)
+        self.at.step::<T>(format!("i{index}").into_bytes(), display)
     }
 }
 
@@ -201,7 +215,11 @@ list_starts!(Vec, VecDeque);
 impl<K: MapKey, V: Element + Nested, S> FieldPath<HashMap<K, V, S>> {
     /// The value under `key`, to read by path.
     pub fn key(&self, key: K) -> V::Path<ById> {
-        let loc = Loc::new(self.model(), self.path(), Container::Map(key.encode_scalar()));
+        let loc = Loc::new(
+            self.model(),
+            self.path(),
+            Container::Map(key.encode_scalar()),
+        );
         element_path::<V, _>(loc, ById)
     }
 }
@@ -209,7 +227,11 @@ impl<K: MapKey, V: Element + Nested, S> FieldPath<HashMap<K, V, S>> {
 impl<K: MapKey, V: Element + Nested> FieldPath<BTreeMap<K, V>> {
     /// The value under `key`, to read by path.
     pub fn key(&self, key: K) -> V::Path<ById> {
-        let loc = Loc::new(self.model(), self.path(), Container::Map(key.encode_scalar()));
+        let loc = Loc::new(
+            self.model(),
+            self.path(),
+            Container::Map(key.encode_scalar()),
+        );
         element_path::<V, _>(loc, ById)
     }
 }
@@ -227,10 +249,7 @@ impl<T> MemberPath<T> {
     /// Whether document `id`'s set holds the value (`false` when the document does not
     /// exist). One round trip.
     pub fn get(&self, id: impl fmt::Display) -> Pending<'static, bool> {
-        let doc = DocRef::new(
-            self.loc.model.unwrap_or(&super::UNBOUND),
-            id.to_string(),
-        );
+        let doc = DocRef::new(self.loc.model.unwrap_or(&super::UNBOUND), id.to_string());
         if self.loc.model.is_none() {
             return super::unbound(&doc, &self.loc);
         }
@@ -280,12 +299,35 @@ macro_rules! root_reads {
                 let loc = Loc::new(self.model(), self.path(), Container::Root);
                 leaf(loc, ById, <$t as Scalar>::decode_scalar, |v: &$t| Ok(v.encode_scalar())).get(id)
             }
+
+            /// Blocking [`get`](Self::get): reads it now (one round trip).
+            #[cfg(feature = "blocking")]
+            pub fn sync_get(&self, id: impl fmt::Display) -> Result<Option<$t>> {
+                self.get(id).sync_run()
+            }
         }
     )*};
 }
 root_reads!(
-    i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, isize, usize, f32, f64, bool, String,
-    char, Vec<u8>, uuid::Uuid
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    isize,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    char,
+    Vec<u8>,
+    uuid::Uuid
 );
 
 impl<T: Scalar + Send + 'static> FieldPath<Option<T>> {
@@ -294,6 +336,12 @@ impl<T: Scalar + Send + 'static> FieldPath<Option<T>> {
     pub fn get(&self, id: impl fmt::Display) -> Pending<'static, Option<T>> {
         let loc = Loc::new(self.model(), self.path(), Container::Root);
         leaf(loc, ById, T::decode_scalar, |v: &T| Ok(v.encode_scalar())).get(id)
+    }
+
+    /// Blocking [`get`](Self::get): reads it now (one round trip).
+    #[cfg(feature = "blocking")]
+    pub fn sync_get(&self, id: impl fmt::Display) -> Result<Option<T>> {
+        self.get(id).sync_run()
     }
 }
 
@@ -326,7 +374,11 @@ impl<C: ListLike<T>, T: Element + Send> LocalCopy for ListLocal<'_, C, T> {
             }
             None => {
                 let len = local.list_len() as i64;
-                let i = if self.index < 0 { len + self.index } else { self.index };
+                let i = if self.index < 0 {
+                    len + self.index
+                } else {
+                    self.index
+                };
                 let item = crate::exec::decode_elem::<T>(&self.doc, &self.path, container)?;
                 if (0..len).contains(&i) {
                     local.list_set(i as usize, item);

@@ -260,9 +260,9 @@ impl<T, B: PathMode> At<T, B> {
             }
             v => {
                 let raw = bytes(v, "path")?;
-                (self.decode)(&raw)
-                    .map(Some)
-                    .map_err(|e| self.error(doc, format!("{e}, stored {}", crate::codec::show(&raw))))
+                (self.decode)(&raw).map(Some).map_err(|e| {
+                    self.error(doc, format!("{e}, stored {}", crate::codec::show(&raw)))
+                })
             }
         }
     }
