@@ -51,6 +51,16 @@ impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
 }
 
 /// Running a configured bulk operation in this mode, under names neither API uses.
+/// Reading one path of many documents, in this mode.
+pub trait GetMany<T> {
+    async fn run_get_many(&self, ids: &[String]) -> R<Vec<Option<T>>>;
+}
+impl<T: Clone + Send + Sync + 'static> GetMany<T> for rapyer::At<T, rapyer::ById> {
+    async fn run_get_many(&self, ids: &[String]) -> R<Vec<Option<T>>> {
+        self.get_many(ids).await
+    }
+}
+
 pub trait RunBulk<M: rapyer::Model>: Sized {
     fn run_insert<'m>(self, models: &'m [M]) -> impl Future<Output = R<u64>> + Send + 'm
     where

@@ -157,6 +157,16 @@ impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
     }
 }
 
+/// Reading one path of many documents, in this mode.
+pub trait GetMany<T> {
+    fn run_get_many(&self, ids: &[String]) -> rapyer::Result<Vec<Option<T>>>;
+}
+impl<T: Clone + Send + Sync + 'static> GetMany<T> for rapyer::At<T, rapyer::ById> {
+    fn run_get_many(&self, ids: &[String]) -> rapyer::Result<Vec<Option<T>>> {
+        self.sync_get_many(ids)
+    }
+}
+
 /// Running a configured bulk operation in this mode, under names neither API uses.
 pub trait RunBulk<M: rapyer::Model> {
     fn run_insert(self, models: &[M]) -> rapyer::Result<u64>;

@@ -523,6 +523,23 @@ impl<M: Model> AsyncModel for M {
     }
 }
 
+impl<T: Clone + Send + Sync + 'static> crate::kinds::At<T, crate::kinds::ById> {
+    /// Bulk read by path: the value at this path of every document of `ids`, in order
+    /// (`None`: absent, or no such document). One round trip per 500 ids.
+    pub async fn get_many<I: std::fmt::Display>(
+        &self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<Option<T>>> {
+        let ids = ids.into_iter().map(|i| i.to_string()).collect();
+        let mut out = Vec::new();
+        for (pipe, slots) in self.many(ids) {
+            ops::run_pipeline(pipe).await?;
+            out.extend(crate::kinds::nested::many_values(&slots));
+        }
+        Ok(out)
+    }
+}
+
 impl<'a> Pipeline<'a> {
     /// Applies every op in one atomic round trip (nothing is sent for an empty pipeline).
     pub fn run(self) -> impl Future<Output = Result<()>> + Send + 'a {

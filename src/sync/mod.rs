@@ -646,6 +646,23 @@ sync_ops! {
     }
 }
 
+impl<T: Clone + Send + Sync + 'static> At<T, ById> {
+    /// Blocking bulk read by path: the value at this path of every document of `ids`, in
+    /// order (`None`: absent, or no such document). One round trip per 500 ids.
+    pub fn sync_get_many<I: std::fmt::Display>(
+        &self,
+        ids: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<Option<T>>> {
+        let ids = ids.into_iter().map(|i| i.to_string()).collect();
+        let mut out = Vec::new();
+        for (pipe, slots) in self.many(ids) {
+            pipe.sync_run()?;
+            out.extend(crate::kinds::nested::many_values(&slots));
+        }
+        Ok(out)
+    }
+}
+
 impl<'a, T: Element + Send + 'a, const C: u64, const P: u32> BloomRef<'a, T, C, P> {
     /// Blocking `add_many`: whether each item was new (one round trip).
     pub fn sync_add_many(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<bool>> {

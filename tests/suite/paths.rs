@@ -3,7 +3,7 @@
 //! data. Written once for both modes.
 
 use super::common::{self, models::*};
-use super::{Api, Go, RunQuery, maybe_async, mode_test};
+use super::{Api, GetMany, Go, RunBulk, RunQuery, maybe_async, mode_test};
 use rapyer::{Error, Model};
 
 /// `DUMP` of `key`.
@@ -408,4 +408,72 @@ impl Remote for Sheet {
     fn atomic_remote(&self) -> <Sheet as Model>::Atomic<'static> {
         Sheet::at(&self.id)
     }
+}
+
+/// Many paths of one document in one pipeline (one round trip); one path over many ids
+/// in one round trip per 500 (`get_many`), absent documents `None`.
+#[maybe_async]
+#[mode_test]
+async fn many_paths_and_many_documents_take_one_round_trip_per_chunk() {
+    let t = common::env();
+    let sheets: Vec<Sheet> = (0..700)
+        .map(|i| {
+            let mut s = Sheet::sample();
+            s.cells[0].n = i;
+            s
+        })
+        .collect();
+    Sheet::bulk().run_insert(&sheets).await.unwrap();
+    let mut ids: Vec<String> = sheets.iter().map(|s| s.id.to_string()).collect();
+    ids.insert(3, rapyer::Id::new().to_string());
+
+    let before = t.stats();
+    let got = Sheet::fields()
+        .cells
+        .at(0)
+        .n
+        .run_get_many(&ids)
+        .await
+        .unwrap();
+    let used = (t.stats() - before).planned_round_trips();
+    assert_eq!(got.len(), 701);
+    assert_eq!(got[3], None, "a missing document");
+    assert_eq!(got[0], Some(0));
+    assert_eq!(got[700], Some(699));
+    let expected: Vec<Option<i64>> = ids
+        .iter()
+        .map(|id| {
+            sheets
+                .iter()
+                .find(|s| s.id.to_string() == *id)
+                .map(|s| s.cells[0].n)
+        })
+        .collect();
+    assert_eq!(got, expected);
+    if !common::cluster_mode() {
+        assert_eq!(used, 2, "ceil(701 / 500) round trips");
+    }
+
+    let mut s = sheets[5].clone();
+    let sid = s.id.clone();
+    let before = t.stats();
+    let (n, label, city) = s
+        .pipeline(|at, p| {
+            let n = p.add(at.cells.at(0).n.get());
+            let label = p.add(at.cells.at(1).inner.leaves.at(1).label.get());
+            let city = p.add(
+                Sheet::fields()
+                    .named
+                    .key("home".into())
+                    .s
+                    .get_existing(&sid),
+            );
+            Ok((n, label, city))
+        })
+        .await
+        .unwrap();
+    assert_eq!((t.stats() - before).planned_round_trips(), 1);
+    assert_eq!(n.get(), Some(&Some(5)));
+    assert_eq!(label.get(), Some(&Some("two".to_string())));
+    assert_eq!(city.get(), Some(&Some("cell 7".to_string())));
 }

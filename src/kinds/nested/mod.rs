@@ -333,6 +333,34 @@ impl<T: Send + 'static> At<T, ById> {
     }
 }
 
+impl<T: Clone + Send + Sync + 'static> At<T, ById> {
+    /// The reads of [`get`](At::get) over `ids`, in pipelines of
+    /// [`crate::DEFAULT_CHUNK`] documents (one round trip each on one server; per slot on
+    /// a cluster), each with the slots its results land in.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn many(
+        &self,
+        ids: Vec<String>,
+    ) -> Vec<(crate::Pipeline<'static>, Vec<crate::Slot<Option<T>>>)> {
+        ids.chunks(crate::DEFAULT_CHUNK)
+            .map(|chunk| {
+                let mut pipe = crate::Pipeline::new();
+                pipe.skip_missing().per_slot();
+                let slots = chunk
+                    .iter()
+                    .map(|id| pipe.add(self.get_existing(id)))
+                    .collect();
+                (pipe, slots)
+            })
+            .collect()
+    }
+}
+
+/// The values the slots of [`At::many`] got (`None`: absent, or the document missing).
+pub(crate) fn many_values<T: Clone>(slots: &[crate::Slot<Option<T>>]) -> Vec<Option<T>> {
+    slots.iter().map(|s| s.get().cloned().flatten()).collect()
+}
+
 impl<'a, T: Send + 'a> At<T, OnDoc<'a>> {
     /// Reads the value at this path: `None` when the element or key is absent,
     /// [`Error::NotFound`] when the document is. One round trip.
