@@ -28,6 +28,7 @@ mod kinds;
 // documents and the sans-IO builders
 mod across;
 mod bulk;
+mod extract;
 mod lock;
 mod model;
 mod plan;
@@ -50,7 +51,7 @@ pub use across::Across;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asynchronous::{pipeline, search, search_all_environments};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
-pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar};
+pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar, Value};
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
     EnvironmentGuard, Stats, current_environment, environment, init, init_from_env, init_from_vars,

@@ -8,6 +8,12 @@ use std::prelude::rust_2024::test as mode_test;
 
 /// The blocking API under the neutral names the shared test bodies use.
 pub trait Api: rapyer::sync::SyncModel {
+    fn extract_fields<P: AsRef<str>>(
+        id: impl std::fmt::Display,
+        paths: impl IntoIterator<Item = P>,
+    ) -> rapyer::Result<std::collections::BTreeMap<String, rapyer::Value>> {
+        Self::sync_extract_fields(id, paths)
+    }
     fn get(id: impl std::fmt::Display) -> rapyer::Result<Self> {
         Self::sync_get(id)
     }

@@ -95,6 +95,23 @@ pub async fn in_environment<T: crate::env::EnvironmentResult, F: Future<Output =
 /// }
 /// ```
 pub trait AsyncModel: Model {
+    /// Reads run-time `paths` (`"lines[0].qty"`, `"address.city"`, `"by_shop[\"oslo\"].sku"`,
+    /// `"by_rank[3]"`) of document `id`, each checked against the schema first (a bad
+    /// path is [`crate::Error::InvalidInput`] naming it, the position and the fields
+    /// there, and nothing is sent). One round trip for all of them; absent values are left
+    /// out of the map; a missing document is [`crate::Error::NotFound`].
+    fn extract_fields<P: AsRef<str>>(
+        id: impl std::fmt::Display,
+        paths: impl IntoIterator<Item = P>,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, crate::Value>>> + Send {
+        let paths = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        let planned = crate::extract::plan(Self::schema(), &id.to_string(), paths);
+        async move {
+            let (pipe, slots) = planned?;
+            ops::run_pipeline(pipe).await?;
+            Ok(crate::extract::collect(slots))
+        }
+    }
     /// Loads document `id`; [`crate::Error::NotFound`] when absent. One round trip.
     fn get(id: impl std::fmt::Display) -> impl Future<Output = Result<Self>> + Send;
     /// Loads document `id`, `None` when absent. One round trip.

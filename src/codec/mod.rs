@@ -14,8 +14,10 @@ use crate::schema::{FieldKind, FieldSchema, OnError};
 #[cfg(feature = "chrono")]
 mod chrono_impls;
 mod paths;
+mod value;
 
 pub use paths::FieldPath;
+pub use value::Value;
 
 /// Everything the encoder collected for one document: root hash pairs and collections.
 #[derive(Debug)]

@@ -51,6 +51,20 @@ pub mod prelude {
 /// }
 /// ```
 pub trait SyncModel: Model {
+    /// Reads run-time `paths` (`"lines[0].qty"`, `"address.city"`, `"by_shop[\"oslo\"].sku"`,
+    /// `"by_rank[3]"`) of document `id`, each checked against the schema first (a bad
+    /// path is [`Error::InvalidInput`] naming it, the position and the fields there, and
+    /// nothing is sent). One round trip for all of them; absent values are left out of the
+    /// map; a missing document is [`Error::NotFound`].
+    fn sync_extract_fields<P: AsRef<str>>(
+        id: impl std::fmt::Display,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<std::collections::BTreeMap<String, crate::Value>> {
+        let paths = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        let (pipe, slots) = crate::extract::plan(Self::schema(), &id.to_string(), paths)?;
+        pipe.sync_run()?;
+        Ok(crate::extract::collect(slots))
+    }
     /// Loads document `id`; [`Error::NotFound`] when absent. One round trip.
     fn sync_get(id: impl std::fmt::Display) -> Result<Self>;
     /// Loads document `id`, `None` when absent. One round trip.

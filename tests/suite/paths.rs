@@ -477,3 +477,104 @@ async fn many_paths_and_many_documents_take_one_round_trip_per_chunk() {
     assert_eq!(label.get(), Some(&Some("two".to_string())));
     assert_eq!(city.get(), Some(&Some("cell 7".to_string())));
 }
+
+/// Run-time paths: parsed, checked against the schema before sending, one round trip for
+/// all of them, the same values as the typed paths.
+#[maybe_async]
+#[mode_test]
+async fn extract_fields_reads_run_time_paths_like_the_typed_ones() {
+    use rapyer::Value;
+    let t = common::env();
+    let mut s = Sheet::sample();
+    s.cells[0].u = u64::MAX;
+    s.cells[0].g = 0.1;
+    s.named.insert("key with . and ]\"".into(), Cell::sample(4));
+    s.insert().await.unwrap();
+    let paths = [
+        "title",
+        "place.lon",
+        "cells[0].n",
+        "cells[0].u",
+        "cells[0].g",
+        "cells[-1].inner.leaves[1].label",
+        "cells[1].counts[\"k\"]",
+        "named[\"home\"].s",
+        "named[\"key with . and ]\\\"\"].n",
+        "by_id[5].x",
+        "nums[1]",
+        "cells[0].opt",
+        "cells[9].n",
+        "cells[1]",
+    ];
+    let before = t.stats();
+    let got = Sheet::extract_fields(&s.id, paths).await.unwrap();
+    assert_eq!((t.stats() - before).planned_round_trips(), 1);
+    assert_eq!(got["title"], Value::Str("sheet".into()));
+    assert_eq!(got["place.lon"], Value::F64(-2.25));
+    assert_eq!(got["cells[0].n"], Value::Int(0));
+    assert_eq!(got["cells[0].u"], Value::UInt(u64::MAX));
+    assert_eq!(got["cells[0].g"], Value::F32(0.1));
+    assert_eq!(
+        got["cells[-1].inner.leaves[1].label"],
+        Value::Str("two".into())
+    );
+    assert_eq!(got["cells[1].counts[\"k\"]"], Value::Int(1));
+    assert_eq!(got["named[\"home\"].s"], Value::Str("cell 7".into()));
+    assert_eq!(got["named[\"key with . and ]\\\"\"].n"], Value::Int(4));
+    assert_eq!(got["by_id[5].x"], Value::Int(50));
+    assert_eq!(got["nums[1]"], Value::Int(i64::MIN));
+    assert_eq!(got["cells[0].opt"], Value::Nil);
+    assert!(
+        !got.contains_key("cells[9].n"),
+        "absent values are left out"
+    );
+    // the whole element converts back to the typed value through serde
+    let json = serde_json::to_value(&got["cells[1]"]).unwrap();
+    let cell: Cell = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(cell, s.cells[1]);
+    let back: Value = serde_json::from_value(json).unwrap();
+    assert!(matches!(back, Value::Map(_)));
+    // the same values as the typed paths
+    let typed = Sheet::fields()
+        .cells
+        .at(-1)
+        .inner
+        .leaves
+        .at(1)
+        .label
+        .get(&s.id)
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        got["cells[-1].inner.leaves[1].label"],
+        Value::Str(typed.unwrap())
+    );
+
+    // bad paths: InvalidInput naming the path, the position and the fields there; nothing sent
+    let before = t.stats();
+    for (bad, needle) in [
+        ("titel", "fields here: "),
+        (
+            "cells[0].nn",
+            "no field `nn`; fields here: n, u, f, g, s, opt, tags, counts, inner, renamed",
+        ),
+        ("cells.n", "is a list"),
+        ("place", "embedded struct"),
+        ("title[0]", "no steps inside"),
+        ("cells[x]", "not an index"),
+        ("named[3]", "keyed by text"),
+        ("cells[0", "unterminated"),
+        ("by_id[\"a\"]", "keyed by an integer"),
+        ("", "expected a field name"),
+    ] {
+        let r = Sheet::extract_fields(&s.id, [bad]).await;
+        assert!(
+            matches!(&r, Err(Error::InvalidInput(m)) if m.contains(needle) && m.contains(&format!("`{bad}`")) && m.contains("position")),
+            "{bad}: {r:?}"
+        );
+    }
+    assert_eq!((t.stats() - before).planned_round_trips(), 0);
+    let r = Sheet::extract_fields(rapyer::Id::new(), ["title"]).await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+}

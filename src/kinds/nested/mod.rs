@@ -296,7 +296,7 @@ impl<T, B: PathMode> At<T, B> {
 }
 
 /// The Redis key the path's container lives in, for errors.
-fn key_of(doc: &DocRef, loc: &Loc) -> String {
+pub(crate) fn key_of(doc: &DocRef, loc: &Loc) -> String {
     let keys = crate::context::Ctx::for_schema(doc.schema).and_then(|c| c.doc(&doc.id));
     match keys {
         Ok(k) => k
