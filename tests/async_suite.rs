@@ -52,6 +52,7 @@ impl<M: rapyer::Model> RunQuery<M> for rapyer::Query<M> {
 
 /// Running a configured bulk operation in this mode, under names neither API uses.
 /// Reading one path of many documents, in this mode.
+#[allow(async_fn_in_trait)]
 pub trait GetMany<T> {
     async fn run_get_many(&self, ids: &[String]) -> R<Vec<Option<T>>>;
 }
