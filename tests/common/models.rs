@@ -808,6 +808,7 @@ pub struct Sheet {
     pub nums: Vec<i64>,
     pub by_id: BTreeMap<u32, Leaf>,
     pub marks: BTreeSet<String>,
+    pub blobs: Vec<Vec<u8>>,
 }
 
 impl Cell {
@@ -860,6 +861,7 @@ impl Sheet {
                 },
             )]),
             marks: BTreeSet::from(["m".into()]),
+            blobs: vec![b"\0\xff raw".to_vec(), Vec::new()],
         }
     }
 }

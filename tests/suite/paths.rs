@@ -156,6 +156,11 @@ async fn path_reads_are_exact_at_the_edges() {
     s.cells[1].s = "nul \0 and ünïcödé".into();
     s.insert().await.unwrap();
     let c = Sheet::fields().cells;
+    // binary list elements, NUL and invalid UTF-8 included, and an empty one
+    let got = Sheet::fields().blobs.at(0).get(&s.id).go().await.unwrap();
+    assert_eq!(got, Some(b"\0\xff raw".to_vec()));
+    let got = Sheet::fields().blobs.at(1).get(&s.id).go().await.unwrap();
+    assert_eq!(got, Some(Vec::new()));
     let got = c.at(0).n.get(&s.id).go().await.unwrap();
     assert_eq!(got, Some(i64::MIN));
     let got = c.at(0).u.get(&s.id).go().await.unwrap();
@@ -183,7 +188,9 @@ async fn path_writes_are_atomic_exact_and_mirrored() {
     let mut s = Sheet::sample();
     s.insert().await.unwrap();
 
+    let before = t.stats();
     let n = s.atomic().cells.at(1).n.incr(41).go().await.unwrap();
+    assert_eq!((t.stats() - before).planned_round_trips(), 1, "one round trip per write");
     assert_eq!(n, 42);
     assert_eq!(s.cells[1].n, 42, "mirrored");
     let g = s.atomic().cells.at(1).g.incr(0.25).go().await.unwrap();
