@@ -190,7 +190,11 @@ async fn path_writes_are_atomic_exact_and_mirrored() {
 
     let before = t.stats();
     let n = s.atomic().cells.at(1).n.incr(41).go().await.unwrap();
-    assert_eq!((t.stats() - before).planned_round_trips(), 1, "one round trip per write");
+    assert_eq!(
+        (t.stats() - before).planned_round_trips(),
+        1,
+        "one round trip per write"
+    );
     assert_eq!(n, 42);
     assert_eq!(s.cells[1].n, 42, "mirrored");
     let g = s.atomic().cells.at(1).g.incr(0.25).go().await.unwrap();

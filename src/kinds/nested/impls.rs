@@ -15,7 +15,9 @@ use super::{At, ById, Container, Loc, LocalCopy, Nested, OnDoc, PathMode, Phanto
 use crate::codec::{Element, FieldPath, MapKey, Scalar, to_msgpack};
 use crate::error::{Error, Result};
 use crate::exec::{DocRef, Mirror, Pending, int, map_pending};
-use crate::kinds::{ListLike, ListRef, MapLike, MapRef, SetLike, SetRef};
+use crate::kinds::list::{ListLike, ListRef};
+use crate::kinds::map::{MapLike, MapRef};
+use crate::kinds::set::{SetLike, SetRef};
 use crate::schema::Shape;
 
 // ---- leaves ---------------------------------------------------------------------------------
