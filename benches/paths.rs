@@ -7,7 +7,7 @@
 //! `cargo bench --bench paths` (`BENCH_N` sets the read count, default 3000).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, missing_docs, dead_code)]
+#[allow(unused_imports, missing_docs)]
 mod common;
 mod support;
 
