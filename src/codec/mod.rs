@@ -225,7 +225,7 @@ pub trait Scalar: Sized {
     fn encode_scalar(&self) -> Vec<u8>;
     /// Parses stored bytes; the error says what was expected.
     fn decode_scalar(bytes: &[u8]) -> std::result::Result<Self, String>;
-    /// What the value looks like to run-time paths ([`crate::Model::extract_fields`]).
+    /// What the value looks like to run-time paths (`extract_fields`).
     fn shape() -> crate::schema::Shape {
         crate::schema::Shape::Opaque
     }
@@ -245,7 +245,7 @@ pub trait Element: Sized {
     fn encode_element(&self) -> std::result::Result<Vec<u8>, String>;
     /// Parses stored bytes.
     fn decode_element(bytes: &[u8]) -> std::result::Result<Self, String>;
-    /// What the element looks like to run-time paths ([`crate::Model::extract_fields`]);
+    /// What the element looks like to run-time paths (`extract_fields`);
     /// `#[derive(Element)]` describes a struct's fields.
     fn shape() -> crate::schema::Shape {
         crate::schema::Shape::Opaque
