@@ -568,7 +568,7 @@ async fn extract_fields_reads_run_time_paths_like_the_typed_ones() {
         ("titel", "fields here: "),
         (
             "cells[0].nn",
-            "no field `nn`; fields here: n, u, f, g, s, opt, tags, counts, inner, renamed",
+            "at position 9: no field `nn`; fields here: n, u, f, g, s, opt, tags, counts, inner, renamed",
         ),
         ("cells.n", "is a list"),
         ("place", "embedded struct"),
