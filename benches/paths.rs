@@ -14,6 +14,7 @@ mod support;
 use rapyer::sync::SyncModel;
 use rapyer::{Element, Id, Model};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use support::{report, time};
 
 #[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -75,18 +76,30 @@ fn main() {
 
     let path = Wide::fields().rows.at(0).f3;
     let want = w.rows[0].f3;
-    let orm = time(n, |_| {
-        assert_eq!(path.sync_get(&w.id).unwrap(), Some(want));
-    });
-    let lindex = time(n, |_| {
-        let bytes: Vec<u8> = redis::cmd("LINDEX")
-            .arg(list)
-            .arg(0)
-            .query(&mut raw)
-            .unwrap();
-        let r: Row = rmp_serde::from_slice(&bytes).unwrap();
-        assert_eq!(r.f3, want);
-    });
+    // interleaved rounds, so drift of this machine's speed hits both sides alike
+    let rounds = 10;
+    let per_round = (n / rounds).max(1);
+    let (mut orm, mut lindex) = (Duration::ZERO, Duration::ZERO);
+    let (mut orm_cpu, mut raw_cpu) = (0.0, 0.0);
+    for _ in 0..rounds {
+        reset_stats(&mut raw);
+        orm += time(per_round, |_| {
+            assert_eq!(path.sync_get(&w.id).unwrap(), Some(want));
+        });
+        orm_cpu += server_usec(&mut raw, "evalsha");
+        reset_stats(&mut raw);
+        lindex += time(per_round, |_| {
+            let bytes: Vec<u8> = redis::cmd("LINDEX")
+                .arg(list)
+                .arg(0)
+                .query(&mut raw)
+                .unwrap();
+            let r: Row = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(r.f3, want);
+        });
+        raw_cpu += server_usec(&mut raw, "lindex");
+    }
+    let n = per_round * rounds;
     let whole = time(n / 10, |_| {
         let doc = Wide::sync_get(&w.id).unwrap();
         assert_eq!(doc.rows[0].f3, want);
@@ -120,6 +133,26 @@ fn main() {
     let element_bytes = encoded[0].len();
     let all_bytes: usize = encoded.iter().map(Vec::len).sum();
     println!(
+        "server CPU per read (INFO commandstats, warm-up included): path {:.1} µs, LINDEX {:.1} µs",
+        orm_cpu / (n + 200 * rounds) as f64,
+        raw_cpu / (n + 200 * rounds) as f64
+    );
+    println!(
         "value bytes per read: path {field_bytes}, LINDEX {element_bytes}, whole document {all_bytes}"
     );
+}
+
+fn reset_stats(raw: &mut redis::Connection) {
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(raw).unwrap();
+}
+
+/// Microseconds the server spent in `command` since the last reset.
+fn server_usec(raw: &mut redis::Connection, command: &str) -> f64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(raw).unwrap();
+    let prefix = format!("cmdstat_{command}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|l| l.split(',').find_map(|kv| kv.strip_prefix("usec=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

@@ -18,19 +18,7 @@
 -- plan leaves nothing applied. Single-op plans need no undo log: each op checks before
 -- it writes.
 
-local docs = {}
-local pos = 2
-local base = 0
-for d = 1, tonumber(ARGV[1]) do
-  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = ARGV[pos + 2], nkeys = tonumber(ARGV[pos + 3]), base = base}
-  doc.specs, pos = read_specs(pos + 4)
-  doc.indexed, doc.by_src = {}, {}
-  for _, spec in ipairs(doc.specs) do
-    if spec.kind == 'n' or spec.kind == 's' then doc.indexed[spec.path] = spec else doc.by_src[spec.src] = spec end
-  end
-  base = base + doc.nkeys + #doc.specs
-  docs[d] = doc
-end
+-- (exec_head.lua, prepended, parses the documents.)
 
 -- every key the plan may write or read for an index, checked before the first write
 -- (types.lua): a key of another Redis type refuses the whole plan, nothing changed
@@ -107,12 +95,7 @@ end
 
 local results = {1, skipped}
 for i = 1, nops do
-  local doc = docs[tonumber(ARGV[pos])]
-  local kidx = tonumber(ARGV[pos + 2])
-  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + kidx], ARGV[pos + 3], tonumber(ARGV[pos + 4])
-  local args = {}
-  for j = 1, argc do args[j] = ARGV[pos + 4 + j] end
-  pos = pos + 5 + argc
+  local doc, code, key, field, args, kidx = next_op()
   if doc.missing then
     results[i + 2] = false
   else

@@ -215,6 +215,11 @@ pub(crate) fn unreachable_finish<R>() -> Result<R> {
     ))
 }
 
+/// The ops `read_plan.lua` runs (its `READ_OPS`).
+fn in_read_plan(code: &str) -> bool {
+    code == "path_get"
+}
+
 /// Ops that only read (they refresh the TTL under a `read` policy, not `write`).
 pub(crate) fn is_read(code: &str) -> bool {
     matches!(
@@ -357,11 +362,20 @@ impl ExecPlan {
         }
         args.push(ops.len().to_string().into_bytes());
         args.extend(op_args);
+        // pure reads that refresh no TTL run in the lean read script (same KEYS, ARGV and
+        // reply); everything else in the executor
+        let lean = ops.iter().all(|(_, code, _)| in_read_plan(code))
+            && doc_flags.iter().all(|(_, refresh)| refresh.is_none());
+        let (script, source) = if lean {
+            (&scripts::READ_PLAN, scripts::READ_PLAN_SRC)
+        } else {
+            (&scripts::EXEC, scripts::EXEC_SRC)
+        };
         Ok(Self {
             env,
             call: Invocation {
-                script: &scripts::EXEC,
-                source: scripts::EXEC_SRC,
+                script,
+                source,
                 keys,
                 args,
             },

@@ -1,20 +1,7 @@
--- The executor's shared part, prepended before the kinds' op files and exec.lua
--- (scripts/mod.rs): the op table the kinds fill, the Redis type each op needs of its
--- key, and the helpers the ops call.
-
--- OPS[code](key, field, args): one atomic op; OP_TYPES[code]: the Redis type its
--- collection key must have (root hash ops: field ~= "", always a hash)
-local OPS, OP_TYPES = {}, {}
+-- The executor's shared part, prepended after base.lua and before the kinds' op files
+-- and exec.lua (scripts/mod.rs): the helpers the ops call.
 
 local EXACT = 9007199254740992 -- 2^53: beyond it Lua numbers are not exact integers
-
-local function reject(reason) error({rapyer = reason}) end
-
-local function call(...)
-  local r = redis.pcall(...)
-  if type(r) == 'table' and r.err then reject(r.err) end
-  return r
-end
 
 local function int_of(v, what)
   if not v then reject(what .. ' is missing') end

@@ -28,6 +28,7 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("refresh.lua"),
     include_str!("index.lua"),
     include_str!("specs.lua"),
+    include_str!("../exec/base.lua"),
     include_str!("../exec/ops.lua"),
     // the kinds' ops (src/kinds/*.lua)
     include_str!("../kinds/scalar.lua"),
@@ -35,8 +36,24 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("../kinds/map.lua"),
     include_str!("../kinds/set.lua"),
     include_str!("../kinds/structure.lua"),
+    include_str!("../kinds/path_read.lua"),
     include_str!("../kinds/path.lua"),
+    include_str!("../exec/exec_head.lua"),
     include_str!("../exec/exec.lua")
+);
+
+/// The plan script for plans of pure reads without a TTL refresh (`read_plan.lua`):
+/// the executor's front and only the ops it runs, so a path read costs a fraction of an
+/// executor call (defining every kind's ops is most of that call's server time).
+pub(crate) static READ_PLAN: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(READ_PLAN_SRC));
+pub(crate) const READ_PLAN_SRC: &str = concat!(
+    include_str!("types.lua"),
+    include_str!("index.lua"),
+    include_str!("specs.lua"),
+    include_str!("../exec/base.lua"),
+    include_str!("../kinds/path_read.lua"),
+    include_str!("../exec/exec_head.lua"),
+    include_str!("../exec/read_plan.lua")
 );
 
 /// Loads a document and refreshes its TTL, see `load.lua`.

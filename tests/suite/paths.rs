@@ -410,6 +410,35 @@ async fn malformed_stored_data_is_reported_with_key_and_path() {
     assert!(matches!(r, Err(Error::WrongType { .. })), "{r:?}");
     let v: String = redis::cmd("GET").arg(&cells).query(&mut raw).unwrap();
     assert_eq!(v, "x");
+
+    // the root hash replaced by a list: every path read (lean read plan, refreshing or
+    // not) and every write is WrongType naming the root key, and nothing changes
+    let root = key_with(&t, ":d:");
+    let _: () = redis::cmd("DEL").arg(&root).query(&mut raw).unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg(&root)
+        .arg("not a hash")
+        .query(&mut raw)
+        .unwrap();
+    let before = dump(&t, &root);
+    let f = Sheet::fields();
+    for r in [
+        c.at(0).n.get(&s.id).go().await.map(|_| ()),
+        f.title.get(&s.id).go().await.map(|_| ()),
+        f.place.lat.get(&s.id).go().await.map(|_| ()),
+        Sheet::at(&s.id)
+            .title
+            .set("t".into())
+            .go()
+            .await
+            .map(|_| ()),
+    ] {
+        assert!(
+            matches!(&r, Err(Error::WrongType { key, field, .. }) if *key == root && field.is_empty()),
+            "{r:?}"
+        );
+    }
+    assert_eq!(dump(&t, &root), before);
 }
 
 trait Remote {

@@ -1,7 +1,9 @@
 //! Typed paths into stored values (DESIGN §13): a list element by index, a map value by
 //! key, a field of a `#[derive(Element)]` struct inside them, to any depth. Reads return
-//! only the addressed bytes (one `exec.lua` call, `path_get` in `path.lua`, whose
-//! msgpack walker never decodes what it passes over); writes splice bytes encoded here.
+//! only the addressed bytes (one script call, `path_get` in `path_read.lua`, whose
+//! msgpack walker never decodes what it passes over; plans of such reads without a TTL
+//! refresh run in the lean `read_plan.lua`, others in `exec.lua`); writes (`path.lua`)
+//! splice bytes encoded here.
 //!
 //! A path is built from [`crate::Model::fields`] (reads, given an id: mode [`ById`]) or
 //! from an atomic handle (`model.atomic()`, `Model::at(id)`: mode [`OnDoc`], reads and

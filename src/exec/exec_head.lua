@@ -1,0 +1,29 @@
+-- The front of every plan script (exec.lua, read_plan.lua): reads the documents and
+-- their index specs, and the ops one by one (next_op). The plan's KEYS and ARGV are
+-- described in exec.lua.
+
+local docs = {}
+local pos = 2
+local base = 0
+for d = 1, tonumber(ARGV[1]) do
+  local doc = {flags = ARGV[pos], id = ARGV[pos + 1], refresh = ARGV[pos + 2], nkeys = tonumber(ARGV[pos + 3]), base = base}
+  doc.specs, pos = read_specs(pos + 4)
+  doc.indexed, doc.by_src = {}, {}
+  for _, spec in ipairs(doc.specs) do
+    if spec.kind == 'n' or spec.kind == 's' then doc.indexed[spec.path] = spec else doc.by_src[spec.src] = spec end
+  end
+  base = base + doc.nkeys + #doc.specs
+  docs[d] = doc
+end
+
+-- The next op of the plan from ARGV[pos] on: its document, code, key, hash field and
+-- arguments (advances pos).
+local function next_op()
+  local doc = docs[tonumber(ARGV[pos])]
+  local kidx = tonumber(ARGV[pos + 2])
+  local code, key, field, argc = ARGV[pos + 1], KEYS[doc.base + kidx], ARGV[pos + 3], tonumber(ARGV[pos + 4])
+  local args = {}
+  for j = 1, argc do args[j] = ARGV[pos + 4 + j] end
+  pos = pos + 5 + argc
+  return doc, code, key, field, args, kidx
+end
