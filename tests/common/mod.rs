@@ -83,6 +83,17 @@ fn free_port() -> u16 {
         .expect("no free local port")
 }
 
+/// A free port for a cluster node: its cluster bus listens 10,000 above it, so that port
+/// must exist (≤ 65535) and be free too.
+fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The server binary the harness starts: `RAPYER_SERVER_BIN` when set (CI runs the
 /// suites once more with `valkey-server` this way), else `redis-server` from `PATH`.
 fn redis_server_binary() -> PathBuf {
@@ -132,7 +143,7 @@ impl Server {
     /// replica takes over). The URL names the masters only.
     pub fn start_cluster_with(masters: usize, replicas: usize, node_timeout_ms: u64) -> Server {
         let total = masters * (1 + replicas);
-        let all_ports: Vec<u16> = (0..total).map(|_| free_port()).collect();
+        let all_ports: Vec<u16> = (0..total).map(|_| free_cluster_port()).collect();
         for &port in &all_ports {
             spawn_server(
                 port,
