@@ -38,10 +38,7 @@ do
   local at = pos + 1
   for _ = 1, tonumber(ARGV[pos]) do
     local doc, code, kidx = docs[tonumber(ARGV[at])], ARGV[at + 1], tonumber(ARGV[at + 2])
-    local want = OP_TYPES[code]
-    -- a structure's op names its key's type in its first argument
-    if want == 'arg' then want = ARGV[at + 5] end
-    if ARGV[at + 3] ~= '' then want = 'hash' end
+    local want = op_key_type(code, ARGV[at + 3], ARGV[at + 5])
     if want then
       local bad = wrong_type(doc.base + kidx, want)
       if bad then return bad end

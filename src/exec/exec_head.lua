@@ -16,6 +16,15 @@ for d = 1, tonumber(ARGV[1]) do
   docs[d] = doc
 end
 
+-- The Redis type an op needs of its key (nil: any): a root field op's key is the root
+-- hash; a structure's or path's op names its key's type in its first argument.
+local function op_key_type(code, field, first_arg)
+  if field ~= '' then return 'hash' end
+  local want = OP_TYPES[code]
+  if want == 'arg' then return first_arg end
+  return want
+end
+
 -- The next op of the plan from ARGV[pos] on: its document, code, key, hash field and
 -- arguments (advances pos).
 local function next_op()

@@ -215,7 +215,7 @@ pub(crate) fn unreachable_finish<R>() -> Result<R> {
     ))
 }
 
-/// The ops `read_plan.lua` runs (its `READ_OPS`).
+/// The ops `read_plan.lua` runs (the `OPS` its source defines: `path_read.lua`).
 fn in_read_plan(code: &str) -> bool {
     code == "path_get"
 }
@@ -459,5 +459,21 @@ impl ExecPlan {
                 other.as_ref().unwrap_or(&Value::Nil),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `in_read_plan` names exactly the ops `read_plan.lua`'s source defines.
+    #[test]
+    fn the_read_plan_runs_the_ops_it_is_chosen_for() {
+        let defined: Vec<&str> = crate::scripts::READ_PLAN_SRC
+            .lines()
+            .filter_map(|l| l.strip_prefix("OPS."))
+            .filter_map(|l| l.split_once(" = ").map(|(code, _)| code))
+            .collect();
+        assert_eq!(defined, ["path_get"]);
+        assert!(defined.iter().all(|c| super::in_read_plan(c)));
+        assert!(!super::in_read_plan("path_set") && !super::in_read_plan("hget"));
     }
 }

@@ -4,9 +4,7 @@
 -- document tells missing ('none') from present (a hash) from the wrong type, and a
 -- container's type is asked only when a read of it fails, so a key of the wrong Redis
 -- type is the same RAPYER_WRONGTYPE reply as from the executor. No undo log, no index
--- upkeep, no TTL pass; and only the ops it runs are in its source.
-
-local READ_OPS = {path_get = OPS.path_get}
+-- upkeep, no TTL pass; and only the ops it runs are in its source (OPS).
 
 local skipped = {}
 do
@@ -36,13 +34,12 @@ for i = 1, nops do
   if doc.missing then
     results[i + 2] = false
   else
-    local op = READ_OPS[code]
+    -- OPS holds only what this script's source defines: path_read.lua's path_get
+    local op = OPS[code]
     if not op then return redis.error_reply('RAPYER ' .. i .. ' unknown read op ' .. code) end
     local ok, res = pcall(op, key, field, args)
     if not ok then
-      local want = OP_TYPES[code]
-      if want == 'arg' then want = args[1] end
-      if field ~= '' then want = 'hash' end
+      local want = op_key_type(code, field, args[1])
       local bad = want and key_type_error(key, want)
       if bad then return bad end
       local reason = type(res) == 'table' and res.rapyer or tostring(res)
