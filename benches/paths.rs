@@ -86,7 +86,7 @@ fn main() {
         orm += time(per_round, |_| {
             assert_eq!(path.sync_get(&w.id).unwrap(), Some(want));
         });
-        orm_cpu += server_usec(&mut raw, "evalsha");
+        orm_cpu += common::command_stat(&mut raw, "evalsha", "usec");
         reset_stats(&mut raw);
         lindex += time(per_round, |_| {
             let bytes: Vec<u8> = redis::cmd("LINDEX")
@@ -97,7 +97,7 @@ fn main() {
             let r: Row = rmp_serde::from_slice(&bytes).unwrap();
             assert_eq!(r.f3, want);
         });
-        raw_cpu += server_usec(&mut raw, "lindex");
+        raw_cpu += common::command_stat(&mut raw, "lindex", "usec");
     }
     let n = per_round * rounds;
     let whole = time(n / 10, |_| {
@@ -144,15 +144,4 @@ fn main() {
 
 fn reset_stats(raw: &mut redis::Connection) {
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(raw).unwrap();
-}
-
-/// Microseconds the server spent in `command` since the last reset.
-fn server_usec(raw: &mut redis::Connection, command: &str) -> f64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(raw).unwrap();
-    let prefix = format!("cmdstat_{command}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|l| l.split(',').find_map(|kv| kv.strip_prefix("usec=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }

@@ -497,13 +497,20 @@ pub fn env_with(
 
 /// `INFO commandstats` call counts, by command name (`keys`, `scan`, …).
 pub fn command_calls(conn: &mut impl redis::ConnectionLike, name: &str) -> u64 {
+    command_stat(conn, name, "calls") as u64
+}
+
+/// One figure of `INFO commandstats` for command `name`: `stat` is `calls`, `usec`,
+/// `usec_per_call`, … (0 when the command has not run since the last reset).
+pub fn command_stat(conn: &mut impl redis::ConnectionLike, name: &str, stat: &str) -> f64 {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    let prefix = format!("cmdstat_{name}:calls=");
+    let prefix = format!("cmdstat_{name}:");
+    let key = format!("{stat}=");
     info.lines()
         .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|rest| rest.split(',').next())
+        .and_then(|rest| rest.split(',').find_map(|kv| kv.strip_prefix(key.as_str())))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0.0)
 }
 
 /// Checks that every index entry of `Person` in this namespace matches the stored value
