@@ -69,6 +69,9 @@ pub use kinds::{
     CounterRef, ListLike, ListRef, MapLike, MapRef, OptionRef, ScalarRef, SetLike, SetRef, Storage,
     Stored, Structure, StructureCmd, StructureRef, StructureReply,
 };
+pub use kinds::{
+    BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
+};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};

@@ -17,6 +17,17 @@ impl<'a, R: Send + 'a> Go<R> for rapyer::Pending<'a, R> {
     }
 }
 
+impl<'a, T, P, O> Go<Option<(T, P)>> for rapyer::BlockingPop<'a, T, P, O>
+where
+    T: rapyer::Element + Clone + Send + 'a,
+    P: rapyer::Priority,
+    O: rapyer::QueueOrder,
+{
+    fn go(self) -> impl std::future::Future<Output = rapyer::Result<Option<(T, P)>>> + Send {
+        std::future::IntoFuture::into_future(self)
+    }
+}
+
 pub use rapyer::pipeline as global_pipeline;
 pub use rapyer::search as search_by_name;
 
@@ -142,6 +153,9 @@ mod structures;
 
 #[path = "suite/paths.rs"]
 mod paths;
+
+#[path = "suite/pqueue.rs"]
+mod pqueue;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

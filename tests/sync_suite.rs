@@ -129,6 +129,17 @@ impl<R> Go<R> for rapyer::Pending<'_, R> {
     }
 }
 
+impl<'a, T, P, O> Go<Option<(T, P)>> for rapyer::BlockingPop<'a, T, P, O>
+where
+    T: rapyer::Element + Clone + Send + 'a,
+    P: rapyer::Priority,
+    O: rapyer::QueueOrder,
+{
+    fn go(self) -> rapyer::Result<Option<(T, P)>> {
+        self.sync_run()
+    }
+}
+
 pub use rapyer::sync_pipeline as global_pipeline;
 pub use rapyer::sync_search as search_by_name;
 
@@ -238,6 +249,9 @@ mod structures;
 
 #[path = "suite/paths.rs"]
 mod paths;
+
+#[path = "suite/pqueue.rs"]
+mod pqueue;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

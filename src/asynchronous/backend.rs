@@ -74,6 +74,51 @@ impl Backend {
         self.runtime.spawn(async {}).await.is_err()
     }
 
+    /// A blocking command (`BZPOPMIN key timeout`) that the server holds up to `wait`,
+    /// on a connection of its own made for it (the shared connection never waits behind
+    /// it), whose replies are awaited `wait` plus the environment's `response_timeout`.
+    /// Sent once (a pop is a write).
+    pub(crate) async fn blocking_cmd(
+        env: &Environment,
+        cmd: &redis::Cmd,
+        wait: std::time::Duration,
+    ) -> Result<Value> {
+        let config = &env.0.config;
+        let limit = config.response_timeout + wait;
+        env.record(1);
+        let start = std::time::Instant::now();
+        let run = async {
+            match &env.0.client {
+                Client::Single(client) => {
+                    let cfg = redis::AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(config.connection_timeout))
+                        .set_response_timeout(Some(limit));
+                    let mut conn = client
+                        .get_multiplexed_async_connection_with_config(&cfg)
+                        .await?;
+                    cmd.query_async::<Value>(&mut conn).await
+                }
+                Client::Cluster(client) => {
+                    let cfg = redis::cluster::ClusterConfig::new()
+                        .set_connection_timeout(config.connection_timeout)
+                        .set_response_timeout(limit);
+                    let mut conn = client.get_async_connection_with_config(cfg).await?;
+                    cmd.query_async::<Value>(&mut conn).await
+                }
+            }
+        };
+        match tokio::time::timeout(config.connection_timeout + limit, run).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(crate::failure::transport(
+                env,
+                Access::Write,
+                start.elapsed(),
+                e,
+            )),
+            Err(_) => Err(crate::failure::timeout(env, Access::Write, start.elapsed())),
+        }
+    }
+
     pub(crate) async fn sleep(d: std::time::Duration) {
         tokio::time::sleep(d).await;
     }

@@ -604,6 +604,29 @@ impl<'a, R: Send + 'a> std::future::IntoFuture for crate::exec::Pending<'a, R> {
     }
 }
 
+/// `.await` takes the next entry, waiting up to the timeout for one (see
+/// [`PriorityRef::pop_blocking`](crate::PriorityRef::pop_blocking)).
+impl<'a, T, P, O> std::future::IntoFuture for crate::kinds::BlockingPop<'a, T, P, O>
+where
+    T: crate::codec::Element + Clone + Send + 'a,
+    P: crate::kinds::Priority,
+    O: crate::kinds::QueueOrder,
+{
+    type Output = Result<Option<(T, P)>>;
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (env, cmd) = self.wait_cmd()?;
+            if let Some(entry) = self.queue.pop().await? {
+                return Ok(Some(entry));
+            }
+            let reply = backend::Backend::blocking_cmd(&env, &cmd, self.timeout).await?;
+            self.finish_wait(reply)
+        })
+    }
+}
+
 fn bulk_span<M: Model>(op: &'static str, n: usize) -> tracing::Span {
     tracing::debug_span!("rapyer.bulk", op, model = M::schema().name, n)
 }

@@ -26,6 +26,14 @@ impl Conn {
     pub(crate) fn stale(&self, topology: u64) -> bool {
         matches!(self, Conn::Cluster(_, made) if *made != topology)
     }
+
+    /// Sets how long a reply is awaited (every node's, on a cluster).
+    pub(crate) fn set_read_timeout(&self, d: Option<std::time::Duration>) -> RedisResult<()> {
+        match self {
+            Conn::Single(c) => c.set_read_timeout(d),
+            Conn::Cluster(c, _) => c.set_read_timeout(d),
+        }
+    }
 }
 
 impl ConnectionLike for Conn {

@@ -12,6 +12,7 @@ pub mod list;
 pub mod map;
 pub mod nested;
 pub mod option;
+pub mod pqueue;
 pub mod safe;
 pub mod scalar;
 pub mod set;
@@ -25,6 +26,9 @@ pub use list::{ListLike, ListRef};
 pub use map::{MapLike, MapRef};
 pub use nested::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
 pub use option::OptionRef;
+pub use pqueue::{
+    BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
+};
 pub use scalar::{AtomicInt, AtomicNumber, ScalarRef};
 pub use set::{SetLike, SetRef};
 pub use structure::{Storage, Stored, Structure, StructureCmd, StructureRef, StructureReply};

@@ -406,6 +406,60 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
         }
     }
 
+    /// An operation of a built-in kind's own Lua op `code` (its `.lua` file), with
+    /// `args` after the key's Redis type.
+    pub(crate) fn op<R>(
+        &self,
+        code: &'static str,
+        args: Vec<Vec<u8>>,
+        finish: impl FnOnce(StructureReply, Option<&mut S>) -> Result<R> + Send + 'a,
+    ) -> Pending<'a, R> {
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(S::STORAGE.redis_type().as_bytes().to_vec());
+        all.extend(args);
+        let context = format!(
+            "{code} on {} `{}`.{}",
+            self.doc.schema.name, self.doc.id, self.path
+        );
+        let local = self.local.clone();
+        Pending::new(
+            &self.doc,
+            code,
+            Target::Collection(self.path.clone()),
+            all,
+            move |value| {
+                let reply = StructureReply { value, context };
+                match local {
+                    Some(local) => finish(reply, Some(&mut **local.lock())),
+                    None => finish(reply, None),
+                }
+            },
+        )
+    }
+
+    /// The environment and the name of the structure's key (after checking the id).
+    pub(crate) fn key(&self) -> Result<(crate::env::Environment, String)> {
+        let ctx = crate::context::Ctx::for_schema(self.doc.schema)?;
+        let keys = ctx.doc(&self.doc.id)?;
+        let key = keys
+            .collections
+            .into_iter()
+            .find(|(p, _)| *p == self.path)
+            .map(|(_, k)| k)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "{}: no structure field `{}`",
+                    self.doc.schema.name, self.path
+                ))
+            })?;
+        Ok((ctx.env, key))
+    }
+
+    /// Applies `f` to the local copy, if the handle has one.
+    pub(crate) fn with_local(&self, f: impl FnOnce(&mut S)) {
+        crate::exec::mirror_apply(self.local.clone(), f);
+    }
+
     fn cmd(&self, code: &'static str, command: &str) -> StructureCmd<'a, S> {
         let mut cmd = StructureCmd {
             handle: self.clone(),

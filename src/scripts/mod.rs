@@ -36,6 +36,7 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("../kinds/map.lua"),
     include_str!("../kinds/set.lua"),
     include_str!("../kinds/structure.lua"),
+    include_str!("../kinds/pqueue.lua"),
     include_str!("../kinds/path_read.lua"),
     include_str!("../kinds/path.lua"),
     include_str!("../exec/exec_head.lua"),

@@ -128,6 +128,33 @@ impl Backend {
         self.send(Access::Read, 1, |c| cmd.query(c))
     }
 
+    /// A blocking command (`BZPOPMIN key timeout`) that the server holds up to `wait`:
+    /// on this pooled connection, its read timeout raised to `wait` plus the
+    /// environment's `response_timeout` for this command only. Sent once (a pop is a
+    /// write): a connection that broke or timed out is closed, not reused.
+    pub(crate) fn blocking_cmd(
+        &mut self,
+        cmd: &redis::Cmd,
+        wait: std::time::Duration,
+    ) -> Result<Value> {
+        let normal = self
+            .env
+            .0
+            .config
+            .response_timeout
+            .max(std::time::Duration::from_millis(1));
+        self.conn
+            .set_read_timeout(Some(normal + wait))
+            .map_err(|e| {
+                crate::failure::transport(&self.env, Access::Write, Default::default(), e)
+            })?;
+        self.env.record_slot(crate::env::first_key(cmd));
+        let reply = self.send(Access::Write, 1, |c| cmd.query(c));
+        // a broken connection fails this too; the pool drops it (`has_broken`)
+        let _ = self.conn.set_read_timeout(Some(normal));
+        reply
+    }
+
     /// A command that only reads.
     pub(crate) fn query_cmd(&mut self, cmd: &redis::Cmd) -> Result<Value> {
         self.env.record_slot(crate::env::first_key(cmd));

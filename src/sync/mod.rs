@@ -514,6 +514,24 @@ impl<R> crate::exec::Pending<'_, R> {
     }
 }
 
+impl<'a, T, P, O> crate::kinds::BlockingPop<'a, T, P, O>
+where
+    T: Element + Clone + Send + 'a,
+    P: crate::kinds::Priority,
+    O: crate::kinds::QueueOrder,
+{
+    /// Takes the next entry, waiting up to the timeout for one (see
+    /// [`PriorityRef::pop_blocking`](crate::PriorityRef::pop_blocking)).
+    pub fn sync_run(self) -> Result<Option<(T, P)>> {
+        let (env, cmd) = self.wait_cmd()?;
+        if let Some(entry) = self.queue.pop().sync_run()? {
+            return Ok(Some(entry));
+        }
+        let reply = backend::Backend::connect(&env)?.blocking_cmd(&cmd, self.timeout)?;
+        self.finish_wait(reply)
+    }
+}
+
 /// `sync_<op>(args)` = `<op>(args).sync_run()`, for every atomic operation: one table, so
 /// the blocking names cannot drift from the operations.
 macro_rules! sync_ops {
@@ -533,8 +551,8 @@ use crate::codec::{Element, MapKey, Scalar};
 use crate::exec::Pipeline;
 use crate::kinds::{
     At, AtomicInt, AtomicNumber, BlobRef, BloomRef, ById, CircularRef, CounterRef, ListLike,
-    ListRef, MapLike, MapRef, MemberPath, OnDoc, OptionRef, PathNumber, ScalarRef, SeqPath,
-    SetLike, SetRef,
+    ListRef, MapLike, MapRef, MemberPath, OnDoc, OptionRef, PathNumber, Priority, PriorityRef,
+    QueueOrder, ScalarRef, SeqPath, SetLike, SetRef,
 };
 
 sync_ops! {
@@ -625,6 +643,19 @@ sync_ops! {
         len => sync_len() -> usize;
         clear => sync_clear() -> ();
     }
+    impl['a, T: Element + Clone + Send + 'a, P: Priority, O: QueueOrder] PriorityRef<'a, T, P, O> {
+        push => sync_push(value: T, priority: P) -> usize;
+        pop => sync_pop() -> Option<(T, P)>;
+        pop_many => sync_pop_many(n: usize) -> Vec<(T, P)>;
+        peek => sync_peek() -> Option<(T, P)>;
+        peek_many => sync_peek_many(n: usize) -> Vec<(T, P)>;
+        all => sync_all() -> Vec<(T, P)>;
+        remove => sync_remove(value: T) -> usize;
+        update_priority => sync_update_priority(value: T, priority: P) -> usize;
+        len => sync_len() -> usize;
+        clear => sync_clear() -> ();
+        pop_blocking => sync_pop_blocking(timeout: std::time::Duration) -> Option<(T, P)>;
+    }
     impl['a, T: Element + Send + 'a, const C: u64, const P: u32] BloomRef<'a, T, C, P> {
         add => sync_add(item: T) -> bool;
         contains => sync_contains(item: T) -> bool;
@@ -694,6 +725,13 @@ impl<'a, T: Element + Clone + Send + 'a, const N: usize> CircularRef<'a, T, N> {
     /// Blocking `push_many`: appends every item and trims to `N` (one round trip).
     pub fn sync_push_many(&self, items: impl IntoIterator<Item = T>) -> Result<usize> {
         self.push_many(items).sync_run()
+    }
+}
+
+impl<'a, T: Element + Clone + Send + 'a, P: Priority, O: QueueOrder> PriorityRef<'a, T, P, O> {
+    /// Blocking `push_many`: queues every entry in order (one round trip).
+    pub fn sync_push_many(&self, entries: impl IntoIterator<Item = (T, P)>) -> Result<usize> {
+        self.push_many(entries).sync_run()
     }
 }
 

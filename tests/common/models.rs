@@ -865,3 +865,20 @@ impl Sheet {
         }
     }
 }
+
+/// A job in a priority queue (msgpack element).
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Job {
+    pub name: String,
+    pub n: u64,
+}
+
+/// Two priority queues: min-first by `i64`, max-first by `f64`.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000)]
+pub struct Jobs {
+    pub id: Id,
+    pub owner: String,
+    pub queue: rapyer::PriorityQueue<String, i64>,
+    pub urgent: rapyer::PriorityQueue<Job, f64, rapyer::MaxFirst>,
+}
