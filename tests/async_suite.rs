@@ -334,6 +334,61 @@ mod tasks {
         );
     }
 
+    /// 8 blocking pops wait on dedicated connections while 64 other operations run on
+    /// the shared one (all done before any pop returns); then 8 pushes feed the 8 pops.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_pops_never_hold_up_the_shared_connection() {
+        let t = common::env();
+        let name = t.env.name().to_owned();
+        let j = Jobs::default();
+        j.insert().await.unwrap();
+        let g = Gauge::default();
+        g.save().await.unwrap();
+        let pops: Vec<_> = (0..8)
+            .map(|_| {
+                let id = j.id.clone();
+                tokio::spawn(with_environment(&name, async move {
+                    Jobs::at(&id)
+                        .queue
+                        .pop_blocking(std::time::Duration::from_secs(20))
+                        .await
+                }))
+            })
+            .collect();
+        // the pops reach the server and wait (checked there: 8 blocked clients)
+        let mut raw = t.raw();
+        for _ in 0..200 {
+            if common::blocked_clients(&mut raw) >= 8 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        for i in 0..64 {
+            Gauge::at(&g.id).big.incr(1).await.unwrap();
+            assert!(
+                pops.iter().all(|p| !p.is_finished()),
+                "op {i}: no pop has returned"
+            );
+        }
+        let stored = Gauge::at(&g.id).big.get().await.unwrap();
+        assert_eq!(stored, 64);
+        for i in 0..8 {
+            Jobs::at(&j.id)
+                .queue
+                .push(format!("job{i}"), i)
+                .await
+                .unwrap();
+        }
+        let mut got = Vec::new();
+        for p in pops {
+            let entry = p.await.unwrap().unwrap().unwrap().expect("an entry");
+            got.push(entry.0);
+        }
+        got.sort();
+        let want: Vec<String> = (0..8).map(|i| format!("job{i}")).collect();
+        assert_eq!(got, want, "each entry popped once");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_tasks_lose_no_increment_and_no_element() {
         let t = common::env();

@@ -865,6 +865,104 @@ mod structures_blocking {
         }
     }
 
+    /// 8 blocking pops wait on pooled connections while 64 other operations run on
+    /// others; then 8 pushes feed the 8 pops.
+    #[test]
+    fn blocking_pops_wait_on_their_own_pooled_connections() {
+        let t = common::env_with(&common::server().url, |c| c.pool_size(16));
+        let name = t.env.name().to_owned();
+        let j = Jobs::default();
+        j.sync_insert().unwrap();
+        let g = Gauge::default();
+        g.sync_save().unwrap();
+        let pops: Vec<_> = (0..8)
+            .map(|_| {
+                let (id, name) = (j.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    Jobs::at(&id)
+                        .queue
+                        .sync_pop_blocking(std::time::Duration::from_secs(20))
+                })
+            })
+            .collect();
+        let mut raw = t.raw();
+        for _ in 0..200 {
+            if common::blocked_clients(&mut raw) >= 8 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        for i in 0..64 {
+            Gauge::at(&g.id).big.sync_incr(1).unwrap();
+            assert!(
+                pops.iter().all(|p| !p.is_finished()),
+                "op {i}: no pop has returned"
+            );
+        }
+        assert_eq!(Gauge::at(&g.id).big.sync_get().unwrap(), 64);
+        for i in 0..8 {
+            Jobs::at(&j.id)
+                .queue
+                .sync_push(format!("job{i}"), i)
+                .unwrap();
+        }
+        let mut got: Vec<String> = pops
+            .into_iter()
+            .map(|p| p.join().unwrap().unwrap().expect("an entry").0)
+            .collect();
+        got.sort();
+        let want: Vec<String> = (0..8).map(|i| format!("job{i}")).collect();
+        assert_eq!(got, want, "each entry popped once");
+        // the pool's connections are back to their usual read timeout: a pop that
+        // timed out leaves a connection that still answers
+        let none = Jobs::at(&j.id)
+            .queue
+            .sync_pop_blocking(std::time::Duration::from_millis(100))
+            .unwrap();
+        assert_eq!(none, None);
+        assert_eq!(Gauge::at(&g.id).big.sync_get().unwrap(), 64);
+    }
+
+    /// 4 threads push 100 entries each at one priority: popped, every thread's entries
+    /// come out in its push order, none lost (the sequence numbers are the server's).
+    #[test]
+    fn ties_pop_in_push_order_across_clients() {
+        let t = common::env();
+        let name = t.env.name().to_owned();
+        let j = Jobs::default();
+        j.sync_insert().unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let (id, name) = (j.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    for n in 0..100 {
+                        // descending bytes: the pop order cannot come from the values
+                        let value = format!("{i}:{:03}", 999 - n);
+                        Jobs::at(&id).queue.sync_push(value, 7).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        let all = Jobs::at(&j.id).queue.sync_pop_many(1000).unwrap();
+        assert_eq!(all.len(), 400);
+        for i in 0..4 {
+            let mine: Vec<&str> = all
+                .iter()
+                .map(|(v, _)| v.as_str())
+                .filter(|v| v.starts_with(&format!("{i}:")))
+                .collect();
+            let mut sorted = mine.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            assert_eq!(mine.len(), 100);
+            assert_eq!(mine, sorted, "thread {i}'s entries in push order");
+        }
+    }
+
     /// 16 threads incrementing while 16 others load and save copies of the document:
     /// every increment counts (a save never writes a counter back).
     #[test]

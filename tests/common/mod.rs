@@ -736,3 +736,25 @@ pub fn three_environments(t: &TestEnv, tag: &str) -> [String; 3] {
     .unwrap();
     names
 }
+
+/// `blocked_clients` of `INFO clients`, summed over the nodes of a cluster.
+pub fn blocked_clients(conn: &mut impl redis::ConnectionLike) -> u64 {
+    fn texts(v: redis::Value, out: &mut Vec<String>) {
+        match v {
+            redis::Value::BulkString(b) => out.push(String::from_utf8_lossy(&b).into_owned()),
+            redis::Value::VerbatimString { text, .. } => out.push(text),
+            redis::Value::SimpleString(s) => out.push(s),
+            redis::Value::Map(pairs) => pairs.into_iter().for_each(|(_, v)| texts(v, out)),
+            redis::Value::Array(items) => items.into_iter().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+    }
+    let info: redis::Value = redis::cmd("INFO").arg("clients").query(conn).unwrap();
+    let mut all = Vec::new();
+    texts(info, &mut all);
+    all.iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.strip_prefix("blocked_clients:"))
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .sum()
+}

@@ -251,6 +251,7 @@ pub struct Gauge {
     pub recent: rapyer::CircularBuffer<String, 4>,
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
     pub cells: Vec<Cell>,
+    pub jobs: rapyer::PriorityQueue<String, i64>,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -274,6 +275,7 @@ pub struct Session {
     pub recent: rapyer::CircularBuffer<String, 4>,
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
     pub cells: Vec<Cell>,
+    pub jobs: rapyer::PriorityQueue<String, i64>,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.

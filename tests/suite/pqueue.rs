@@ -38,9 +38,9 @@ fn dump(t: &common::TestEnv, key: &str) -> Option<Vec<u8>> {
 async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     let t = common::env();
     let mut queue = PriorityQueue::new();
-    queue.push("mid".to_string(), 0);
+    queue.push("m9".to_string(), 0);
     queue.push("first".to_string(), i64::MIN);
-    queue.push("mid2".to_string(), 0);
+    queue.push("m8".to_string(), 0);
     let mut j = Jobs {
         id: Id::new(),
         owner: "ann".into(),
@@ -64,7 +64,8 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     let loaded = Jobs::get(&j.id).await.unwrap();
     assert_eq!(loaded, j, "loads as saved");
 
-    // pushes: equal priorities keep push order, whichever handle pushed
+    // pushes: equal priorities keep push order, whichever handle pushed (the values
+    // of equal priority are pushed in descending byte order: the order is not theirs)
     let big = 1i64 << 53;
     let n = j
         .atomic()
@@ -84,9 +85,9 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
         .atomic()
         .queue
         .push_many([
-            ("mid3".into(), 0),
+            ("m7".into(), 0),
             ("last".into(), i64::MAX),
-            ("mid4".into(), 0),
+            ("m6".into(), 0),
         ])
         .go()
         .await
@@ -94,7 +95,7 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     assert_eq!(n, 8);
     Jobs::at(&j.id)
         .queue
-        .push("mid5".into(), 0)
+        .push("m5".into(), 0)
         .go()
         .await
         .unwrap();
@@ -102,7 +103,7 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     assert_eq!(
         names(&all),
         [
-            "first", "mid", "mid2", "mid3", "mid4", "mid5", "early", "late", "last"
+            "first", "m9", "m8", "m7", "m6", "m5", "early", "late", "last"
         ]
     );
     assert_eq!(all[6].1, big);
@@ -110,7 +111,7 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     let local: Vec<&str> = j.queue.iter().map(|(v, _)| v.as_str()).collect();
     assert_eq!(
         local,
-        ["first", "mid", "mid2", "mid3", "mid4", "late", "last"],
+        ["first", "m9", "m8", "m7", "m6", "late", "last"],
         "pushes through the copy are mirrored into it"
     );
 
@@ -118,7 +119,7 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     let head = Jobs::at(&j.id).queue.peek().go().await.unwrap();
     assert_eq!(head, Some(("first".to_string(), i64::MIN)));
     let three = Jobs::at(&j.id).queue.peek_many(3).go().await.unwrap();
-    assert_eq!(names(&three), ["first", "mid", "mid2"]);
+    assert_eq!(names(&three), ["first", "m9", "m8"]);
     let none = Jobs::at(&j.id).queue.peek_many(0).go().await.unwrap();
     assert!(none.is_empty());
     let len = Jobs::at(&j.id).queue.len().go().await.unwrap();
@@ -127,16 +128,13 @@ async fn priority_queues_pop_by_priority_with_ties_in_push_order() {
     assert_eq!(popped, Some(("first".to_string(), i64::MIN)));
     assert_eq!(
         j.queue.peek().map(|(v, _)| v.as_str()),
-        Some("mid"),
+        Some("m9"),
         "mirrored"
     );
     let two = j.atomic().queue.pop_many(2).go().await.unwrap();
-    assert_eq!(names(&two), ["mid", "mid2"]);
+    assert_eq!(names(&two), ["m9", "m8"]);
     let rest = Jobs::at(&j.id).queue.pop_many(100).go().await.unwrap();
-    assert_eq!(
-        names(&rest),
-        ["mid3", "mid4", "mid5", "early", "late", "last"]
-    );
+    assert_eq!(names(&rest), ["m7", "m6", "m5", "early", "late", "last"]);
     let empty = Jobs::at(&j.id).queue.pop().go().await.unwrap();
     assert_eq!(empty, None);
     assert!(
@@ -371,4 +369,53 @@ async fn blocking_pops_take_what_is_there_or_time_out() {
     assert!(started.elapsed() >= Duration::from_millis(190), "it waited");
     let exists = Jobs::exists(&j.id).await.unwrap();
     assert!(exists);
+}
+
+/// Queue ops join a pipeline with other ops: applied together, or — when a later op
+/// fails on the server — not at all (every key byte-identical, the local copy as it
+/// was).
+#[maybe_async]
+#[mode_test]
+async fn queue_ops_in_a_pipeline_are_all_or_nothing() {
+    let t = common::env();
+    let mut s = Session::default();
+    s.jobs.push("kept".into(), 5);
+    s.insert().await.unwrap();
+    s.pipeline(|p, pipe| {
+        pipe.add(p.jobs.push("a".into(), 1));
+        pipe.add(p.jobs.update_priority("kept".into(), 0));
+        pipe.add(p.counter.increment(i64::MAX));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let order: Vec<&str> = s.jobs.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(order, ["kept", "a"], "mirrored after success");
+    let stored = Session::at(&s.id).jobs.all().go().await.unwrap();
+    assert_eq!(names(&stored), ["kept", "a"]);
+
+    let mut raw = t.raw();
+    let dumps = |raw: &mut common::Raw| -> Vec<(String, Option<Vec<u8>>)> {
+        t.keys()
+            .into_iter()
+            .map(|k| {
+                let d: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query(raw).unwrap();
+                (k, d)
+            })
+            .collect()
+    };
+    let before = dumps(&mut raw);
+    let local = s.jobs.clone();
+    let r = s
+        .pipeline(|p, pipe| {
+            pipe.add(p.jobs.push("b".into(), -1));
+            pipe.add(p.jobs.pop().map_any());
+            pipe.add(p.jobs.remove("kept".into()));
+            pipe.add(p.counter.increment(1)); // overflows: the whole pipeline undone
+            Ok(())
+        })
+        .await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
+    assert_eq!(dumps(&mut raw), before, "every key as it was");
+    assert_eq!(s.jobs, local, "the local copy as it was");
 }

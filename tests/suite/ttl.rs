@@ -425,6 +425,34 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     .await
     .unwrap();
 
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().jobs.push("j".into(), 2),
+    )
+    .await
+    .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().jobs.update_priority("j".into(), 1),
+    )
+    .await
+    .unwrap();
+    case(
+        &t,
+        &mut seen,
+        &copy,
+        true,
+        s.atomic().jobs.remove("j".into()),
+    )
+    .await
+    .unwrap();
+
     // paths into stored values
     case(&t, &mut seen, &copy, true, s.atomic().cells.at(0).n.get())
         .await
