@@ -44,8 +44,8 @@ use crate::exec::Pending;
 /// }
 /// ```
 pub trait Priority: Sized + Clone + Send + 'static {
-    /// The type's name in a standalone queue's type tag (`"i64"`): renaming it makes
-    /// stored queues of the old name [`Error::WrongKind`].
+    /// A stable name for the type (`"i64"`), for the type tags of stored queues (keep it
+    /// when renaming the Rust type).
     const NAME: &'static str;
     /// The length of every order key (at least 1).
     const WIDTH: usize;
