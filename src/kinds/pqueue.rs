@@ -615,7 +615,10 @@ impl<T: Element + Send, P: Priority, O: QueueOrder> Structure for PriorityQueue<
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::kinds::pqueue::{
+        MaxFirst, MinFirst, Priority, PriorityQueue, QueueOrder, Stored, Structure, order_key,
+        priority_of,
+    };
 
     fn keys<P: Priority, O: QueueOrder>(ps: &[P]) -> Vec<Vec<u8>> {
         ps.iter().map(|p| order_key::<P, O>(p).unwrap()).collect()
