@@ -131,7 +131,8 @@ impl Backend {
     /// A blocking command (`BZPOPMIN key timeout`) that the server holds up to `wait`:
     /// on this pooled connection, its read timeout raised to `wait` plus the
     /// environment's `response_timeout` for this command only. Sent once (a pop is a
-    /// write): a connection that broke or timed out is closed, not reused.
+    /// write; a client-side timeout is `Timeout { may_have_applied: true }`): a broken
+    /// connection is dropped by the pool, one that timed out skips the late reply.
     pub(crate) fn blocking_cmd(
         &mut self,
         cmd: &redis::Cmd,
@@ -150,7 +151,7 @@ impl Backend {
             })?;
         self.env.record_slot(crate::env::first_key(cmd));
         let reply = self.send(Access::Write, 1, |c| cmd.query(c));
-        // a broken connection fails this too; the pool drops it (`has_broken`)
+        // fails on a broken connection too, which the pool then drops (`has_broken`)
         let _ = self.conn.set_read_timeout(Some(normal));
         reply
     }
