@@ -417,8 +417,20 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(S::STORAGE.redis_type().as_bytes().to_vec());
         all.extend(args);
+        self.pending(code, code, all, finish)
+    }
+
+    /// The operation `code` with `args` (the key's Redis type first), its reply read by
+    /// `finish` with the local copy; `what` names it in reply errors.
+    fn pending<R>(
+        &self,
+        code: &'static str,
+        what: &str,
+        args: Vec<Vec<u8>>,
+        finish: impl FnOnce(StructureReply, Option<&mut S>) -> Result<R> + Send + 'a,
+    ) -> Pending<'a, R> {
         let context = format!(
-            "{code} on {} `{}`.{}",
+            "{what} on {} `{}`.{}",
             self.doc.schema.name, self.doc.id, self.path
         );
         let local = self.local.clone();
@@ -426,7 +438,7 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
             &self.doc,
             code,
             Target::Collection(self.path.clone()),
-            all,
+            args,
             move |value| {
                 let reply = StructureReply { value, context };
                 match local {
@@ -571,10 +583,6 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
         if let Some(e) = self.invalid {
             return Pending::rejected(&h.doc, target, e);
         }
-        let context = format!(
-            "{} on {} `{}`.{}",
-            self.command, h.doc.schema.name, h.doc.id, h.path
-        );
         let mut args = vec![S::STORAGE.redis_type().as_bytes().to_vec()];
         let code = if self.cmds.len() == 1 && !self.concat {
             args.extend(self.cmds.into_iter().flatten());
@@ -603,17 +611,7 @@ impl<'a, S: Structure + 'a> StructureCmd<'a, S> {
                 "structure_chain"
             }
         };
-        let local = h.local.clone();
-        Pending::new(&h.doc, code, target, args, move |value| {
-            let reply = StructureReply { value, context };
-            match local {
-                Some(local) => {
-                    let mut guard = local.lock();
-                    finish(reply, Some(&mut **guard))
-                }
-                None => finish(reply, None),
-            }
-        })
+        h.pending(code, &self.command, args, finish)
     }
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::common::{self, models::*};
+use super::structures::key_with;
 use super::{Api, Go, maybe_async, mode_test};
 use rapyer::{Error, Id, Model, PriorityQueue};
 
@@ -17,13 +18,6 @@ fn job(name: &str, n: u64) -> Job {
 
 fn names(entries: &[(String, i64)]) -> Vec<&str> {
     entries.iter().map(|(v, _)| v.as_str()).collect()
-}
-
-/// The one key of the test's namespace whose name contains `part`.
-fn key_with(t: &common::TestEnv, part: &str) -> String {
-    let keys: Vec<String> = t.keys().into_iter().filter(|k| k.contains(part)).collect();
-    assert_eq!(keys.len(), 1, "one key with {part}: {keys:?}");
-    keys.into_iter().next().unwrap()
 }
 
 fn dump(t: &common::TestEnv, key: &str) -> Option<Vec<u8>> {

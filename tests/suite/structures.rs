@@ -9,7 +9,7 @@ use super::{Api, Go, LockProbe, RunQuery, maybe_async, mode_test};
 use rapyer::{Error, Id, Model};
 
 /// The one key of the test's namespace whose name contains `part`.
-fn key_with(t: &common::TestEnv, part: &str) -> String {
+pub(super) fn key_with(t: &common::TestEnv, part: &str) -> String {
     let keys: Vec<String> = t.keys().into_iter().filter(|k| k.contains(part)).collect();
     assert_eq!(keys.len(), 1, "one key with {part}: {keys:?}");
     keys.into_iter().next().unwrap()
