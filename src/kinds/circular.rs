@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::structure::{Storage, Stored, Structure, StructureRef};
 use crate::codec::{Element, show};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exec::Pending;
 
 /// The latest `N` items (oldest first), kept in a Redis LIST key of its own: a push
@@ -107,7 +107,7 @@ impl<'a, T: Element + Clone + Send + 'a, const N: usize> CircularRef<'a, T, N> {
             items.iter().map(Element::encode_element).collect();
         let encoded = match encoded {
             Ok(e) => e,
-            Err(reason) => return self.refused(reason),
+            Err(reason) => return self.0.refuse_encode(reason),
         };
         if encoded.is_empty() {
             return self.len();
@@ -193,14 +193,6 @@ impl<'a, T: Element + Clone + Send + 'a, const N: usize> CircularRef<'a, T, N> {
                 local.items.clear();
             }
             Ok(())
-        })
-    }
-
-    fn refused<R>(&self, reason: String) -> Pending<'a, R> {
-        self.0.refuse(Error::Encode {
-            model: self.0.model(),
-            field: self.0.path().to_owned(),
-            reason,
         })
     }
 }

@@ -327,11 +327,11 @@ where
         for (value, priority) in &entries {
             let mut entry = match order_key::<P, O>(priority) {
                 Ok(key) => key,
-                Err(reason) => return self.refused(reason),
+                Err(reason) => return self.0.refuse_encode(reason),
             };
             match value.encode_element() {
                 Ok(bytes) => entry.extend(bytes),
-                Err(reason) => return self.refused(reason),
+                Err(reason) => return self.0.refuse_encode(reason),
             }
             args.push(entry);
         }
@@ -412,7 +412,7 @@ where
     pub fn remove(&self, value: T) -> Pending<'a, usize> {
         let bytes = match value.encode_element() {
             Ok(b) => b,
-            Err(reason) => return self.refused(reason),
+            Err(reason) => return self.0.refuse_encode(reason),
         };
         let args = vec![P::WIDTH.to_string().into_bytes(), bytes.clone()];
         self.0.op("pq_remove", args, move |reply, local| {
@@ -432,11 +432,11 @@ where
     pub fn update_priority(&self, value: T, priority: P) -> Pending<'a, usize> {
         let key = match order_key::<P, O>(&priority) {
             Ok(k) => k,
-            Err(reason) => return self.refused(reason),
+            Err(reason) => return self.0.refuse_encode(reason),
         };
         let bytes = match value.encode_element() {
             Ok(b) => b,
-            Err(reason) => return self.refused(reason),
+            Err(reason) => return self.0.refuse_encode(reason),
         };
         let args = vec![P::WIDTH.to_string().into_bytes(), bytes.clone(), key];
         self.0.op("pq_update", args, move |reply, local| {
@@ -482,14 +482,6 @@ where
             queue: PriorityRef(self.0.clone()),
             timeout,
         }
-    }
-
-    fn refused<R>(&self, reason: String) -> Pending<'a, R> {
-        self.0.refuse(Error::Encode {
-            model: self.0.model(),
-            field: self.0.path().to_owned(),
-            reason,
-        })
     }
 }
 

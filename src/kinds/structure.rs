@@ -395,6 +395,16 @@ impl<'a, S: Structure + 'a> StructureRef<'a, S> {
         Pending::rejected(&self.doc, Target::Collection(self.path.clone()), err)
     }
 
+    /// An operation refused before anything is sent because a value could not be
+    /// encoded: an [`Error::Encode`] naming the model and field, with `reason`.
+    pub fn refuse_encode<R>(&self, reason: impl Into<String>) -> Pending<'a, R> {
+        self.refuse(Error::Encode {
+            model: self.doc.schema.name,
+            field: self.path.clone(),
+            reason: reason.into(),
+        })
+    }
+
     /// An [`Error::Decode`] naming this document and field, for a reply the operation
     /// cannot read.
     pub fn decode_error(&self, reason: impl Into<String>) -> Error {
