@@ -379,6 +379,13 @@ impl From<redis::RedisError> for Error {
     }
 }
 
+/// The state key of keyed rate limiter `name`'s key `key`: its own hash tag, so keys
+/// spread over a cluster's slots.
+pub(crate) fn keyed_limit(namespace: Option<&str>, name: &str, key: &str) -> String {
+    let prefix = namespace.map(|ns| format!("{ns}:")).unwrap_or_default();
+    format!("{prefix}{{rapyer.limit:{name}:{key}}}")
+}
+
 /// `Error::WrongType` from the details of a `RAPYER_WRONGTYPE <found> <expected> <key>`
 /// reply (types.lua).
 pub(crate) fn wrong_type_of(details: &str) -> Option<Error> {
@@ -403,7 +410,7 @@ pub(crate) fn wrong_type(key: &str, found: &str, expected: &str) -> Error {
 }
 
 /// The name of a Redis type as a static string ("other" for any other).
-fn redis_type(name: &str) -> &'static str {
+pub(crate) fn redis_type(name: &str) -> &'static str {
     match name {
         "string" => "string",
         "list" => "list",

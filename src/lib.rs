@@ -72,6 +72,10 @@ pub use kinds::{
 pub use kinds::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
 };
+pub use kinds::{
+    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
+    SlidingWindow, TokenBucket,
+};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};

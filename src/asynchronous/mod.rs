@@ -627,6 +627,20 @@ where
     }
 }
 
+/// `.await` runs the keyed limiter call (one round trip).
+impl<R: Send + 'static> std::future::IntoFuture for crate::kinds::LimitCall<R> {
+    type Output = Result<R>;
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (env, call) = self.plan()?;
+            let reply = backend::Backend::connect(&env).await?.invoke(&call).await?;
+            self.finish(&call.keys[0], reply)
+        })
+    }
+}
+
 fn bulk_span<M: Model>(op: &'static str, n: usize) -> tracing::Span {
     tracing::debug_span!("rapyer.bulk", op, model = M::schema().name, n)
 }

@@ -231,7 +231,8 @@ pub enum Error {
         /// manifest and locks).
         field: String,
         /// What rapyer keeps there: "document", "collection", "index", "id index",
-        /// "index manifest" or "lock".
+        /// "index manifest", "lock" or "rate limiter" (a keyed limiter's key; `field`
+        /// is then the limiter's key and `model` names the limiter).
         what: &'static str,
         /// The Redis type found (`string`, `list`, `hash`, `set`, `zset`, `stream`;
         /// "other" for a module's type or when a read could not tell).

@@ -13,6 +13,7 @@ pub mod map;
 pub mod nested;
 pub mod option;
 pub mod pqueue;
+pub mod ratelimit;
 pub mod safe;
 pub mod scalar;
 pub mod set;
@@ -28,6 +29,10 @@ pub use nested::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNu
 pub use option::OptionRef;
 pub use pqueue::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
+};
+pub use ratelimit::{
+    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter, SlidingWindow,
+    TokenBucket,
 };
 pub use scalar::{AtomicInt, AtomicNumber, ScalarRef};
 pub use set::{SetLike, SetRef};

@@ -37,6 +37,8 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("../kinds/set.lua"),
     include_str!("../kinds/structure.lua"),
     include_str!("../kinds/pqueue.lua"),
+    include_str!("../kinds/ratelimit.lua"),
+    include_str!("../kinds/ratelimit_op.lua"),
     include_str!("../kinds/path_read.lua"),
     include_str!("../kinds/path.lua"),
     include_str!("../exec/exec_head.lua"),
@@ -55,6 +57,13 @@ pub(crate) const READ_PLAN_SRC: &str = concat!(
     include_str!("../kinds/path_read.lua"),
     include_str!("../exec/exec_head.lua"),
     include_str!("../exec/read_plan.lua")
+);
+
+/// A keyed rate limiter's check or reset, see `limit.lua`.
+pub(crate) static LIMIT: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(LIMIT_SRC));
+pub(crate) const LIMIT_SRC: &str = concat!(
+    include_str!("../kinds/ratelimit.lua"),
+    include_str!("limit.lua")
 );
 
 /// Loads a document and refreshes its TTL, see `load.lua`.

@@ -532,6 +532,30 @@ where
     }
 }
 
+impl<R> LimitCall<R> {
+    /// Runs this keyed limiter call now (one round trip).
+    pub fn sync_run(self) -> Result<R> {
+        let (env, call) = self.plan()?;
+        let reply = backend::Backend::connect(&env)?.invoke(&call)?;
+        self.finish(&call.keys[0], reply)
+    }
+}
+
+impl<L: Limit> KeyedLimiter<L> {
+    /// Blocking `check_key`: decides a call of cost 1 for `key` (one round trip).
+    pub fn sync_check_key(&self, key: impl Into<String>) -> Result<Decision> {
+        self.check_key(key).sync_run()
+    }
+    /// Blocking `check_key_n` (one round trip).
+    pub fn sync_check_key_n(&self, key: impl Into<String>, cost: u64) -> Result<Decision> {
+        self.check_key_n(key, cost).sync_run()
+    }
+    /// Blocking `reset_key` (one round trip).
+    pub fn sync_reset_key(&self, key: impl Into<String>) -> Result<bool> {
+        self.reset_key(key).sync_run()
+    }
+}
+
 /// `sync_<op>(args)` = `<op>(args).sync_run()`, for every atomic operation: one table, so
 /// the blocking names cannot drift from the operations.
 macro_rules! sync_ops {
@@ -554,6 +578,7 @@ use crate::kinds::{
     ListRef, MapLike, MapRef, MemberPath, OnDoc, OptionRef, PathNumber, Priority, PriorityRef,
     QueueOrder, ScalarRef, SeqPath, SetLike, SetRef,
 };
+use crate::kinds::{Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef};
 
 sync_ops! {
     impl['a, T: Scalar + Clone + Send + 'a] ScalarRef<'a, T> {
@@ -683,6 +708,11 @@ sync_ops! {
     }
     impl['a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a] SetRef<'a, S, T> {
         has => sync_has(item: T) -> bool;
+    }
+    impl['a, L: Limit] RateLimitRef<'a, L> {
+        check => sync_check() -> Decision;
+        check_n => sync_check_n(cost: u64) -> Decision;
+        reset => sync_reset() -> ();
     }
     impl['a] CounterRef<'a> {
         increment => sync_increment(n: i64) -> i64;
