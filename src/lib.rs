@@ -63,6 +63,10 @@ pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
+pub use kinds::{
+    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
+    SlidingWindow, TokenBucket,
+};
 pub use kinds::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
 pub use kinds::{
     AtomicInt, AtomicNumber, BlobRef, BloomFilter, BloomRef, CircularBuffer, CircularRef, Counter,
@@ -71,10 +75,6 @@ pub use kinds::{
 };
 pub use kinds::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
-};
-pub use kinds::{
-    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
-    SlidingWindow, TokenBucket,
 };
 pub use lock::LockOptions;
 pub use model::Model;

@@ -4,6 +4,12 @@
 mod common;
 
 use maybe_async::must_be_async as maybe_async;
+impl<R: Send + 'static> Go<R> for rapyer::LimitCall<R> {
+    fn go(self) -> impl std::future::Future<Output = rapyer::Result<R>> + Send {
+        std::future::IntoFuture::into_future(self)
+    }
+}
+
 pub use rapyer::asynchronous::AsyncModel as Api;
 use tokio::test as mode_test;
 
@@ -156,6 +162,9 @@ mod paths;
 
 #[path = "suite/pqueue.rs"]
 mod pqueue;
+
+#[path = "suite/ratelimit.rs"]
+mod ratelimit;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -140,6 +140,12 @@ where
     }
 }
 
+impl<R> Go<R> for rapyer::LimitCall<R> {
+    fn go(self) -> rapyer::Result<R> {
+        self.sync_run()
+    }
+}
+
 pub use rapyer::sync_pipeline as global_pipeline;
 pub use rapyer::sync_search as search_by_name;
 
@@ -252,6 +258,9 @@ mod paths;
 
 #[path = "suite/pqueue.rs"]
 mod pqueue;
+
+#[path = "suite/ratelimit.rs"]
+mod ratelimit;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

@@ -31,8 +31,8 @@ pub use pqueue::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
 };
 pub use ratelimit::{
-    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter, SlidingWindow,
-    TokenBucket,
+    ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
+    SlidingWindow, TokenBucket,
 };
 pub use scalar::{AtomicInt, AtomicNumber, ScalarRef};
 pub use set::{SetLike, SetRef};

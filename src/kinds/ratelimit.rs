@@ -125,7 +125,10 @@ const fn within(a: u64, b: u64, c: u64) -> bool {
 
 impl<const RATE: u64, const PER_MS: u64, const BURST: u64> TokenBucket<RATE, PER_MS, BURST> {
     const CHECKED: () = {
-        assert!(RATE > 0 && PER_MS > 0 && BURST > 0, "a TokenBucket needs RATE, PER_MS and BURST of at least 1");
+        assert!(
+            RATE > 0 && PER_MS > 0 && BURST > 0,
+            "a TokenBucket needs RATE, PER_MS and BURST of at least 1"
+        );
         assert!(
             PER_MS <= EXACT / 1000 && within(BURST, PER_MS * 1000, RATE),
             "a TokenBucket's BURST·PER_MS·1000 + RATE must stay within 2^53"
@@ -135,14 +138,23 @@ impl<const RATE: u64, const PER_MS: u64, const BURST: u64> TokenBucket<RATE, PER
 
 impl<const LIMIT: u64, const WINDOW_MS: u64> SlidingWindow<LIMIT, WINDOW_MS> {
     const CHECKED: () = {
-        assert!(LIMIT > 0 && WINDOW_MS > 0, "a SlidingWindow needs LIMIT and WINDOW_MS of at least 1");
-        assert!(WINDOW_MS <= EXACT / 1000, "a SlidingWindow's window must stay within 2^53 µs");
+        assert!(
+            LIMIT > 0 && WINDOW_MS > 0,
+            "a SlidingWindow needs LIMIT and WINDOW_MS of at least 1"
+        );
+        assert!(
+            WINDOW_MS <= EXACT / 1000,
+            "a SlidingWindow's window must stay within 2^53 µs"
+        );
     };
 }
 
 impl<const LIMIT: u64, const WINDOW_MS: u64> ApproxWindow<LIMIT, WINDOW_MS> {
     const CHECKED: () = {
-        assert!(LIMIT > 0 && WINDOW_MS > 0, "an ApproxWindow needs LIMIT and WINDOW_MS of at least 1");
+        assert!(
+            LIMIT > 0 && WINDOW_MS > 0,
+            "an ApproxWindow needs LIMIT and WINDOW_MS of at least 1"
+        );
         assert!(
             WINDOW_MS <= EXACT / 1000 && within(LIMIT, WINDOW_MS * 2000, 0),
             "an ApproxWindow's 2·LIMIT·WINDOW_MS·1000 must stay within 2^53"
@@ -150,7 +162,9 @@ impl<const LIMIT: u64, const WINDOW_MS: u64> ApproxWindow<LIMIT, WINDOW_MS> {
     };
 }
 
-impl<const RATE: u64, const PER_MS: u64, const BURST: u64> Limit for TokenBucket<RATE, PER_MS, BURST> {
+impl<const RATE: u64, const PER_MS: u64, const BURST: u64> Limit
+    for TokenBucket<RATE, PER_MS, BURST>
+{
     const STORAGE: Storage = Storage::Map;
     fn capacity() -> u64 {
         BURST
@@ -246,12 +260,22 @@ fn refuse_cost<L: Limit>(cost: u64) -> Option<String> {
 /// # Ok(()) }
 /// # #[cfg(not(feature = "blocking"))] fn main() {}
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// Two limiters of one type compare equal: their state is the server's and changes with
+/// its clock, so a copy holds only what its load read (written back by an insert or a
+/// duplicate of that copy) and the last decision taken through it.
+#[derive(Debug, Clone, Default)]
 pub struct RateLimiter<L> {
     /// The state as loaded (written back only by an insert or a duplicate).
     state: Option<Stored>,
     last: Option<Decision>,
     _l: PhantomData<fn() -> L>,
+}
+
+impl<L> PartialEq for RateLimiter<L> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl<L: Limit> RateLimiter<L> {
@@ -269,6 +293,12 @@ impl<L: Limit> RateLimiter<L> {
     /// loaded or made since).
     pub fn last_decision(&self) -> Option<Decision> {
         self.last
+    }
+
+    /// Whether this copy holds stored state: its load found calls taken (and not yet
+    /// expired from the state).
+    pub fn has_state(&self) -> bool {
+        self.state.is_some()
     }
 
     /// The configuration (`token_bucket(100/1000ms,20)`).
@@ -317,13 +347,14 @@ impl<'a, L: Limit> RateLimitRef<'a, L> {
             )));
         }
         let context = format!("rate limiter {}", self.0.path());
-        self.0.op("rl_check", check_args::<L>(cost), move |reply, local| {
-            let d = Decision::from_reply(reply.into_value(), &context)?;
-            if let Some(local) = local {
-                local.last = Some(d);
-            }
-            Ok(d)
-        })
+        self.0
+            .op("rl_check", check_args::<L>(cost), move |reply, local| {
+                let d = Decision::from_reply(reply.into_value(), &context)?;
+                if let Some(local) = local {
+                    local.last = Some(d);
+                }
+                Ok(d)
+            })
     }
 
     /// Gives the limiter its full allowance back (removes its key).
@@ -406,9 +437,13 @@ impl<L: Limit> KeyedLimiter<L> {
     /// reports). A cost above [`Limit::capacity`] is [`Error::InvalidInput`].
     pub fn check_key_n(&self, key: impl Into<String>, cost: u64) -> LimitCall<Decision> {
         let refused = refuse_cost::<L>(cost);
-        self.call(key.into(), b"c", check_args::<L>(cost), refused, |ctx, v| {
-            Decision::from_reply(v, ctx)
-        })
+        self.call(
+            key.into(),
+            b"c",
+            check_args::<L>(cost),
+            refused,
+            |ctx, v| Decision::from_reply(v, ctx),
+        )
     }
 
     /// Gives `key` its full allowance back; whether it had used any.
@@ -502,9 +537,7 @@ impl<R> LimitCall<R> {
                         field: self.key.clone(),
                         what: "rate limiter",
                         found: crate::keys::redis_type(&text(1)),
-                        expected: crate::keys::redis_type(
-                            &String::from_utf8_lossy(&self.args[1]),
-                        ),
+                        expected: crate::keys::redis_type(&String::from_utf8_lossy(&self.args[1])),
                     });
                 }
                 Some(b"rejected") => {

@@ -252,6 +252,7 @@ pub struct Gauge {
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
     pub cells: Vec<Cell>,
     pub jobs: rapyer::PriorityQueue<String, i64>,
+    pub limit: rapyer::RateLimiter<rapyer::TokenBucket<1_000, 1_000, 1_000>>,
 }
 
 /// A session that lives 1000 s, refreshed by every read and write.
@@ -276,6 +277,7 @@ pub struct Session {
     pub filter: rapyer::BloomFilter<String, 100, 10_000>,
     pub cells: Vec<Cell>,
     pub jobs: rapyer::PriorityQueue<String, i64>,
+    pub limit: rapyer::RateLimiter<rapyer::TokenBucket<1_000, 1_000, 1_000>>,
 }
 
 /// A token that lives 1000 s from its last save; use does not extend it.
@@ -883,4 +885,18 @@ pub struct Jobs {
     pub owner: String,
     pub queue: rapyer::PriorityQueue<String, i64>,
     pub urgent: rapyer::PriorityQueue<Job, f64, rapyer::MaxFirst>,
+}
+
+/// Rate limiters of each algorithm: a token bucket (10 per second, bursts of 5), an exact
+/// sliding window (5 per second), an approximate one (5 per second), and the 100/s burst
+/// 20 bucket of the concurrency tests.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+#[rapyer(ttl = 1000)]
+pub struct Limited {
+    pub id: Id,
+    pub owner: String,
+    pub bucket: rapyer::RateLimiter<rapyer::TokenBucket<10, 1_000, 5>>,
+    pub window: rapyer::RateLimiter<rapyer::SlidingWindow<5, 1_000>>,
+    pub approx: rapyer::RateLimiter<rapyer::ApproxWindow<5, 1_000>>,
+    pub api: rapyer::RateLimiter<rapyer::TokenBucket<100, 1_000, 20>>,
 }

@@ -530,6 +530,7 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         at().jobs.push("j".into(), 1),
         at().jobs.remove("j".into()),
         at().jobs.update_priority("j".into(), 2),
+        at().limit.check(),
         at().labels.clear(),
         at().home.city.set("x".into()),
         at().log.at(0).get(),

@@ -452,6 +452,9 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     )
     .await
     .unwrap();
+    case(&t, &mut seen, &copy, true, s.atomic().limit.check())
+        .await
+        .unwrap();
 
     // paths into stored values
     case(&t, &mut seen, &copy, true, s.atomic().cells.at(0).n.get())
