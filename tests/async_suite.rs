@@ -343,6 +343,40 @@ mod tasks {
         );
     }
 
+    /// 8 tasks × 1,000 calls, one every 3 ms each, against a keyed token bucket of 100/s
+    /// with bursts of 20: 320 pass over the 3 s (± 1 %, timed on the server).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn eight_tasks_share_one_keyed_token_bucket() {
+        // a server of its own: other tests' load cannot stall every client at once
+        let t = common::private_env();
+        let name = t.env.name().to_owned();
+        let mut raw = t.raw();
+        let start_us = common::server_time_us(&mut raw);
+        let start = tokio::time::Instant::now();
+        let tasks: Vec<_> = (0..common::RATE_CLIENTS)
+            .map(|_| {
+                tokio::spawn(with_environment(&name, async move {
+                    let api =
+                        rapyer::RateLimiter::<rapyer::TokenBucket<100, 1_000, 20>>::keyed("api");
+                    let mut allowed = 0;
+                    for i in 0..common::RATE_CALLS {
+                        tokio::time::sleep_until(start + common::RATE_PACE * i as u32).await;
+                        if api.check_key("user:42").await.unwrap().allowed {
+                            allowed += 1;
+                        }
+                    }
+                    allowed
+                }))
+            })
+            .collect();
+        let mut allowed = 0;
+        for task in tasks {
+            allowed += task.await.unwrap().unwrap();
+        }
+        let end_us = common::server_time_us(&mut raw);
+        common::assert_rate_limited(allowed, start_us, end_us);
+    }
+
     /// 8 blocking pops wait on dedicated connections while 64 other operations run on
     /// the shared one (all done before any pop returns); then 8 pushes feed the 8 pops.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -758,3 +758,34 @@ pub fn blocked_clients(conn: &mut impl redis::ConnectionLike) -> u64 {
         .filter_map(|n| n.trim().parse::<u64>().ok())
         .sum()
 }
+
+/// The server's clock (`TIME`) in microseconds.
+pub fn server_time_us(raw: &mut Raw) -> u64 {
+    let (s, us): (u64, u64) = redis::cmd("TIME").query(raw).unwrap();
+    s * 1_000_000 + us
+}
+
+/// The rate limiter test's pace: 8 clients × 1,000 calls, one call per client every 3 ms
+/// (3 s in all), against a token bucket of 100/s with bursts of 20. A bucket allows
+/// `20 + 100·t` calls over `t` seconds of such demand; `allowed` must be that ± 1 %, `t`
+/// measured on the server's clock around the whole run.
+pub const RATE_CLIENTS: usize = 8;
+pub const RATE_CALLS: usize = 1_000;
+pub const RATE_PACE: std::time::Duration = std::time::Duration::from_millis(3);
+
+pub fn assert_rate_limited(allowed: usize, start_us: u64, end_us: u64) {
+    let seconds = (end_us - start_us) as f64 / 1e6;
+    let expected = 20.0 + 100.0 * seconds;
+    assert!(
+        seconds >= 2.99,
+        "the run lasted {seconds} s, less than 1,000 calls at the pace"
+    );
+    let off = (allowed as f64 - expected).abs() / expected;
+    eprintln!("rate limiter: {allowed} allowed in {seconds:.3} s, expected {expected:.1}");
+    assert!(
+        off <= 0.01,
+        "allowed {allowed} of {} calls in {seconds:.3} s: expected {expected:.1} ± 1 % (off by {:.2} %)",
+        RATE_CLIENTS * RATE_CALLS,
+        off * 100.0
+    );
+}
