@@ -173,7 +173,7 @@ async fn limiters_follow_their_document() {
     assert!(sa.get().unwrap().allowed, "{sa:?}");
     assert_eq!(sb.get().unwrap().remaining, 0, "{sb:?}");
 
-    let missing = Limited::at(&Id::new()).bucket.check().go().await;
+    let missing = Limited::at(Id::new()).bucket.check().go().await;
     assert!(
         matches!(missing, Err(Error::NotFound { .. })),
         "{missing:?}"
