@@ -49,7 +49,7 @@ pub mod sync;
 pub use across::Across;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use asynchronous::{pipeline, search, search_all_environments};
+pub use asynchronous::{delete_structure, pipeline, search, search_all_environments, structures};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar, Value};
 pub use env::{
@@ -63,6 +63,7 @@ pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
+pub use kinds::{KindInfo, NAMED_MODEL, NamedStructure, kinds, register_kind};
 pub use kinds::{
     ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
     SlidingWindow, TokenBucket,
@@ -84,7 +85,10 @@ pub use reshard::ReshardProgress;
 pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, Shape, TtlRefresh};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
-pub use sync::{sync_pipeline, sync_search, sync_search_all_environments};
+pub use sync::{
+    sync_delete_structure, sync_pipeline, sync_search, sync_search_all_environments,
+    sync_structures,
+};
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).

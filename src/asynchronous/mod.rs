@@ -23,8 +23,10 @@ use crate::plan::WriteMode;
 
 mod across;
 mod backend;
+mod named;
 pub use across::{PerEnvironment, node_round_trips, search, search_all_environments};
 pub(crate) use backend::Backend;
+pub use named::{delete_structure, structures};
 
 #[allow(clippy::duplicate_mod)]
 #[path = "../core/ops.rs"]

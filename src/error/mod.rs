@@ -241,6 +241,21 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A named structure was opened as another kind than it was created as (its stored
+    /// type tag differs: `PriorityQueue::named("jobs")` for a name created as a
+    /// `CircularBuffer`, or with another priority type). Nothing was changed.
+    #[error("structure `{name}` ({key}) is a {}, not a {expected}; nothing was changed", if found.is_empty() { "key without a type tag" } else { found })]
+    WrongKind {
+        /// The structure's name.
+        name: String,
+        /// Its root key (holding the tag).
+        key: String,
+        /// The tag of the kind it was opened as.
+        expected: String,
+        /// The stored tag ("" when the root holds none).
+        found: String,
+    },
+
     /// An error from the Redis client or server (I/O, authentication, …).
     #[error("redis: {0}")]
     Redis(#[source] redis::RedisError),

@@ -48,10 +48,22 @@ do
 end
 
 
--- no orphans: every document must exist before anything is written
+-- no orphans: every document must exist before anything is written. A named structure
+-- (flags "c<tag>": its ops write, "r<tag>": they only read; kinds/named.rs) must carry
+-- its tag when it exists ({2, d, found} otherwise, nothing changed); a missing one is
+-- created by a write (below) and read as its absent key.
 local skipped = {}
 for d, doc in ipairs(docs) do
-  if redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
+  local named = string.sub(doc.flags, 1, 1)
+  if named == 'c' or named == 'r' then
+    local tag = string.sub(doc.flags, 2)
+    if redis.call('EXISTS', KEYS[doc.base + 1]) == 1 then
+      local found = redis.call('HGET', KEYS[doc.base + 1], 'kind')
+      if found ~= tag then return {2, d, found or ''} end
+    elseif named == 'c' then
+      doc.create = tag
+    end
+  elseif redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
     if doc.flags ~= 'i' then return {0, d} end
     doc.missing = true
     skipped[#skipped + 1] = d
@@ -68,6 +80,17 @@ local function remember(key)
   if undo and undo[key] == nil then
     local dump = redis.call('DUMP', key)
     if dump then undo[key] = {dump, redis.call('PTTL', key)} else undo[key] = false end
+  end
+end
+
+-- new named structures: their root (tag) and id index entry, undone with the plan
+for _, doc in ipairs(docs) do
+  if doc.create then
+    if not undo then undo = {} end
+    remember(KEYS[doc.base + 1])
+    remember(KEYS[doc.base + 2])
+    redis.call('HSET', KEYS[doc.base + 1], '$v', '1', 'kind', doc.create)
+    redis.call('ZADD', KEYS[doc.base + 2], 0, doc.id)
   end
 end
 

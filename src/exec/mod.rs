@@ -30,12 +30,28 @@ pub(crate) use reply::*;
 pub struct DocRef {
     pub(crate) schema: &'static ModelSchema,
     pub(crate) id: String,
+    /// A named structure's type tag (`kinds::named`): its plan creates the root on a
+    /// write and checks the tag first.
+    pub(crate) tag: Option<String>,
 }
 
 impl DocRef {
     #[doc(hidden)]
     pub fn new(schema: &'static ModelSchema, id: String) -> Arc<Self> {
-        Arc::new(Self { schema, id })
+        Arc::new(Self {
+            schema,
+            id,
+            tag: None,
+        })
+    }
+
+    /// The document of the named structure `id` with type tag `tag`.
+    pub(crate) fn named(schema: &'static ModelSchema, id: String, tag: String) -> Self {
+        Self {
+            schema,
+            id,
+            tag: Some(tag),
+        }
     }
 }
 
@@ -248,6 +264,8 @@ pub(crate) struct ExecPlan {
     pub(crate) call: Invocation,
     ops: Vec<(usize, &'static str, Target)>,
     docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
+    /// Per document, a named structure's tag.
+    tags: Vec<Option<String>>,
 }
 
 /// What one op asks of the plan: its document, the op, whether a missing document is
@@ -266,6 +284,8 @@ impl ExecPlan {
         let mut env: Option<crate::env::Environment> = None;
         let mut docs: Vec<(&'static str, String, crate::keys::DocKeys)> = Vec::new();
         let mut doc_flags: Vec<(bool, Option<String>)> = Vec::new();
+        // per document: a named structure's tag, and whether an op on it writes
+        let mut named: Vec<Option<(&str, bool)>> = Vec::new();
         let mut ops = Vec::with_capacity(items.len());
         let mut op_args: Vec<Vec<u8>> = Vec::new();
         for item in items {
@@ -277,6 +297,17 @@ impl ExecPlan {
                 Some(d) => {
                     // a doc skips only if every op on it asks to
                     doc_flags[d].0 &= item.skip_missing;
+                    if let Some((tag, writes)) = &mut named[d] {
+                        if item.doc.tag.as_deref() != Some(*tag) {
+                            return Err(Error::InvalidInput(format!(
+                                "structure `{}` is opened as {} and as {} in one plan",
+                                item.doc.id,
+                                tag,
+                                item.doc.tag.as_deref().unwrap_or("a document")
+                            )));
+                        }
+                        *writes |= !is_read(item.op.code);
+                    }
                     d
                 }
                 None => {
@@ -296,6 +327,7 @@ impl ExecPlan {
                     }
                     docs.push((schema.name, item.doc.id.clone(), ctx.doc(&item.doc.id)?));
                     doc_flags.push((item.skip_missing, None));
+                    named.push(item.doc.tag.as_deref().map(|t| (t, !is_read(item.op.code))));
                     docs.len() - 1
                 }
             };
@@ -348,12 +380,19 @@ impl ExecPlan {
         }
         let mut keys = Vec::new();
         let mut args = vec![docs.len().to_string().into_bytes()];
-        for ((_, id, dk), (skip, refresh)) in docs.iter().zip(&doc_flags) {
+        for (((_, id, dk), (skip, refresh)), named) in docs.iter().zip(&doc_flags).zip(&named) {
             let before = keys.len();
             keys.push(dk.root.clone());
             keys.push(dk.ids.clone());
             keys.extend(dk.collections.iter().map(|(_, k)| k.clone()));
-            args.push(if *skip { b"i".to_vec() } else { Vec::new() });
+            // flags: "i" skip if missing; a named structure "c<tag>" (create on a write)
+            // or "r<tag>" (reads only)
+            args.push(match named {
+                Some((tag, true)) => format!("c{tag}").into_bytes(),
+                Some((tag, false)) => format!("r{tag}").into_bytes(),
+                None if *skip => b"i".to_vec(),
+                None => Vec::new(),
+            });
             args.push(id.as_bytes().to_vec());
             args.push(refresh.as_deref().unwrap_or("0").as_bytes().to_vec());
             args.push((keys.len() - before).to_string().into_bytes());
@@ -371,6 +410,7 @@ impl ExecPlan {
         } else {
             (&scripts::EXEC, scripts::EXEC_SRC)
         };
+        let tags = named.iter().map(|n| n.map(|(t, _)| t.to_owned())).collect();
         Ok(Self {
             env,
             call: Invocation {
@@ -381,6 +421,7 @@ impl ExecPlan {
             },
             ops,
             docs,
+            tags,
         })
     }
 
@@ -440,6 +481,25 @@ impl ExecPlan {
                     .zip(&self.ops)
                     .map(|(v, (d, _, _))| if skipped.contains(d) { None } else { Some(v) })
                     .collect())
+            }
+            Some(Value::Int(2)) => {
+                let d = items
+                    .next()
+                    .map(|v| int(v, "structure"))
+                    .transpose()?
+                    .unwrap_or(1) as usize;
+                let found = items
+                    .next()
+                    .map(|v| bytes(v, "structure tag"))
+                    .transpose()?
+                    .unwrap_or_default();
+                let (_, name, keys) = self.docs.get(d.wrapping_sub(1)).unwrap_or(&self.docs[0]);
+                Err(Error::WrongKind {
+                    name: name.clone(),
+                    key: keys.root.clone(),
+                    expected: self.tags.get(d.wrapping_sub(1)).cloned().flatten().unwrap_or_default(),
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                })
             }
             Some(Value::Int(0)) => {
                 let d = items

@@ -324,6 +324,15 @@ fn split<'v>(values: &'v [i64], counts: &'v [usize]) -> impl Iterator<Item = &'v
     })
 }
 
+impl<T: Send + 'static, const C: u64, const P: u32> BloomFilter<T, C, P> {
+    /// The standalone Bloom filter named `name` in the current environment: its atomic
+    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// creates it; a name created as another kind is `Error::WrongKind`).
+    pub fn named(name: impl Into<String>) -> BloomRef<'static, T, C, P> {
+        <Self as Structure>::named(name)
+    }
+}
+
 impl<T: Send, const C: u64, const P: u32> Structure for BloomFilter<T, C, P> {
     const STORAGE: Storage = Storage::Bytes;
     const KEEP_ON_SAVE: bool = true;
@@ -331,6 +340,11 @@ impl<T: Send, const C: u64, const P: u32> Structure for BloomFilter<T, C, P> {
         = BloomRef<'a, T, C, P>
     where
         Self: 'a;
+
+    fn tag() -> String {
+        let (m, k) = Self::shape();
+        format!("BloomFilter(m={m},k={k})")
+    }
 
     fn atomic(handle: StructureRef<'_, Self>) -> BloomRef<'_, T, C, P> {
         BloomRef(handle)

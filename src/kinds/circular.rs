@@ -211,12 +211,25 @@ fn decode_all<T: Element + Send, const N: usize>(
     raw.iter().map(|b| decode_one(handle, b)).collect()
 }
 
+impl<T: Element + Send + 'static, const N: usize> CircularBuffer<T, N> {
+    /// The standalone circular buffer named `name` in the current environment: its atomic
+    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// creates it; a name created as another kind is `Error::WrongKind`).
+    pub fn named(name: impl Into<String>) -> CircularRef<'static, T, N> {
+        <Self as Structure>::named(name)
+    }
+}
+
 impl<T: Element + Send, const N: usize> Structure for CircularBuffer<T, N> {
     const STORAGE: Storage = Storage::List;
     type Atomic<'a>
         = CircularRef<'a, T, N>
     where
         Self: 'a;
+
+    fn tag() -> String {
+        "CircularBuffer".to_owned()
+    }
 
     fn atomic(handle: StructureRef<'_, Self>) -> CircularRef<'_, T, N> {
         CircularRef(handle)

@@ -134,10 +134,23 @@ fn count(handle: &StructureRef<'_, Counter>, text: Option<String>) -> Result<i64
     }
 }
 
+impl Counter {
+    /// The standalone counter named `name` in the current environment: its atomic
+    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// creates it; a name created as another kind is `Error::WrongKind`).
+    pub fn named(name: impl Into<String>) -> CounterRef<'static> {
+        <Self as Structure>::named(name)
+    }
+}
+
 impl Structure for Counter {
     const STORAGE: Storage = Storage::Bytes;
     const KEEP_ON_SAVE: bool = true;
     type Atomic<'a> = CounterRef<'a>;
+
+    fn tag() -> String {
+        "Counter".to_owned()
+    }
 
     fn atomic(handle: StructureRef<'_, Self>) -> CounterRef<'_> {
         CounterRef(handle)

@@ -10,6 +10,7 @@ pub(crate) mod collection;
 pub mod counter;
 pub mod list;
 pub mod map;
+pub mod named;
 pub mod nested;
 pub mod option;
 pub mod pqueue;
@@ -26,6 +27,7 @@ pub use counter::{Counter, CounterRef};
 pub use list::{ListLike, ListRef};
 pub use map::{MapLike, MapRef};
 pub use nested::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
+pub use named::{KindInfo, NAMED_MODEL, NamedStructure, kinds, register_kind};
 pub use option::OptionRef;
 pub use pqueue::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,

@@ -562,12 +562,25 @@ fn decode<T: Element + Send, P: Priority, O: QueueOrder>(
         .collect()
 }
 
+impl<T: Element + Send + 'static, P: Priority, O: QueueOrder> PriorityQueue<T, P, O> {
+    /// The standalone priority queue named `name` in the current environment: its atomic
+    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// creates it; a name created as another kind is `Error::WrongKind`).
+    pub fn named(name: impl Into<String>) -> PriorityRef<'static, T, P, O> {
+        <Self as Structure>::named(name)
+    }
+}
+
 impl<T: Element + Send, P: Priority, O: QueueOrder> Structure for PriorityQueue<T, P, O> {
     const STORAGE: Storage = Storage::SortedSet;
     type Atomic<'a>
         = PriorityRef<'a, T, P, O>
     where
         Self: 'a;
+
+    fn tag() -> String {
+        format!("PriorityQueue({},{})", P::NAME, O::NAME)
+    }
 
     fn atomic(handle: StructureRef<'_, Self>) -> PriorityRef<'_, T, P, O> {
         PriorityRef(handle)

@@ -369,10 +369,25 @@ impl<'a, L: Limit> RateLimitRef<'a, L> {
     }
 }
 
+impl<L: Limit> RateLimiter<L> {
+    /// The standalone rate limiter named `name` in the current environment: its atomic
+    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// creates it; a name created as another kind is `Error::WrongKind`).
+    pub fn named(name: impl Into<String>) -> RateLimitRef<'static, L> {
+        <Self as Structure>::named(name)
+    }
+}
+
 impl<L: Limit> Structure for RateLimiter<L> {
     const STORAGE: Storage = L::STORAGE;
     const KEEP_ON_SAVE: bool = true;
     type Atomic<'a> = RateLimitRef<'a, L>;
+
+    fn tag() -> String {
+        let described = L::describe();
+        let family = described.split('(').next().unwrap_or_default();
+        format!("RateLimiter({family})")
+    }
 
     fn atomic(handle: StructureRef<'_, Self>) -> RateLimitRef<'_, L> {
         RateLimitRef(handle)

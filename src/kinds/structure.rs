@@ -277,6 +277,31 @@ pub trait Structure: Sized + Send {
     /// Builds the atomic handle.
     fn atomic(handle: StructureRef<'_, Self>) -> Self::Atomic<'_>;
 
+    /// The type tag a named structure of this kind stores (see [`Structure::named`]):
+    /// its kind's name, then in parentheses what makes stored data of another instance
+    /// unreadable (the built-in `PriorityQueue(i64,min)`, `BloomFilter(m=…,k=…)`). The
+    /// default is the type's name without module paths (`Tally`, `Ring<Event>`):
+    /// override it to keep a tag stable when the type is renamed or moved. Element
+    /// types are left out of the built-in tags, so renaming your element type keeps
+    /// its data (elements that do not decode are [`Error::Decode`]).
+    fn tag() -> String {
+        super::named::short_type_name::<Self>()
+    }
+
+    /// The standalone structure of this kind named `name` in the current environment
+    /// (resolved when an operation runs), with every atomic operation of a field of
+    /// this kind: `PriorityQueue::<Task, i64>::named("jobs").push(task, 5)`. A write
+    /// creates it, tagged with [`Structure::tag`]; opening a name created as another
+    /// kind is [`Error::WrongKind`] at the first operation, with nothing changed; a
+    /// name never written reads as empty. Names are 1 to 1,024 bytes; list them with
+    /// `rapyer::structures()` (`sync_structures`), delete with `delete_structure`.
+    fn named(name: impl Into<String>) -> Self::Atomic<'static>
+    where
+        Self: 'static,
+    {
+        super::named::open::<Self>(name)
+    }
+
     /// What the key holds for this value; a value of another storage than
     /// [`Self::STORAGE`] is an [`Error::Encode`]. The reason string of an `Err` becomes
     /// the error's reason (nothing is written).
@@ -335,6 +360,17 @@ pub struct StructureRef<'a, S> {
     doc: Arc<DocRef>,
     path: String,
     local: Mirror<'a, S>,
+}
+
+impl<S> StructureRef<'static, S> {
+    /// A handle without a local copy on `doc`'s field `path`.
+    pub(crate) fn detached(doc: Arc<DocRef>, path: String) -> Self {
+        Self {
+            doc,
+            path,
+            local: None,
+        }
+    }
 }
 
 impl<S> Clone for StructureRef<'_, S> {

@@ -15,11 +15,13 @@ use crate::plan::WriteMode;
 
 mod across;
 mod backend;
+mod named;
 mod query;
 pub use across::{
     PerEnvironment, sync_node_round_trips, sync_search, sync_search_all_environments,
 };
 pub(crate) use backend::Backend;
+pub use named::{sync_delete_structure, sync_structures};
 pub use query::QueryIter;
 
 #[allow(clippy::duplicate_mod)]
