@@ -35,6 +35,7 @@ where
 }
 
 pub use rapyer::pipeline as global_pipeline;
+pub use rapyer::{delete_structure, structures};
 pub use rapyer::search as search_by_name;
 
 /// Running a query in this mode, under names that neither API uses.
@@ -165,6 +166,9 @@ mod pqueue;
 
 #[path = "suite/ratelimit.rs"]
 mod ratelimit;
+
+#[path = "suite/named.rs"]
+mod named;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -147,6 +147,7 @@ impl<R> Go<R> for rapyer::LimitCall<R> {
 }
 
 pub use rapyer::sync_pipeline as global_pipeline;
+pub use rapyer::{sync_delete_structure as delete_structure, sync_structures as structures};
 pub use rapyer::sync_search as search_by_name;
 
 /// Running a query in this mode, under names that neither API uses (the async API's
@@ -261,6 +262,9 @@ mod pqueue;
 
 #[path = "suite/ratelimit.rs"]
 mod ratelimit;
+
+#[path = "suite/named.rs"]
+mod named;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

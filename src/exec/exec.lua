@@ -20,6 +20,24 @@
 
 -- (exec_head.lua, prepended, parses the documents.)
 
+-- a named structure (flags "c<tag>": its ops write, "r<tag>": they only read;
+-- kinds/named.rs) must carry its tag when it exists ({2, d, found} otherwise, before any
+-- other check: nothing changed); a missing one its writes create (below)
+for d, doc in ipairs(docs) do
+  local named = string.sub(doc.flags, 1, 1)
+  if named == 'c' or named == 'r' then
+    doc.named = true
+    local tag = string.sub(doc.flags, 2)
+    if redis.call('EXISTS', KEYS[doc.base + 1]) == 1 then
+      local found = redis.pcall('HGET', KEYS[doc.base + 1], 'kind')
+      if type(found) ~= 'string' then found = '' end
+      if found ~= tag then return {2, d, found} end
+    elseif named == 'c' then
+      doc.create = tag
+    end
+  end
+end
+
 -- every key the plan may write or read for an index, checked before the first write
 -- (types.lua): a key of another Redis type refuses the whole plan, nothing changed
 do
@@ -48,21 +66,11 @@ do
 end
 
 
--- no orphans: every document must exist before anything is written. A named structure
--- (flags "c<tag>": its ops write, "r<tag>": they only read; kinds/named.rs) must carry
--- its tag when it exists ({2, d, found} otherwise, nothing changed); a missing one is
--- created by a write (below) and read as its absent key.
+-- no orphans: every document must exist before anything is written (a named structure
+-- is checked above, and a missing one is read as its absent key)
 local skipped = {}
 for d, doc in ipairs(docs) do
-  local named = string.sub(doc.flags, 1, 1)
-  if named == 'c' or named == 'r' then
-    local tag = string.sub(doc.flags, 2)
-    if redis.call('EXISTS', KEYS[doc.base + 1]) == 1 then
-      local found = redis.call('HGET', KEYS[doc.base + 1], 'kind')
-      if found ~= tag then return {2, d, found or ''} end
-    elseif named == 'c' then
-      doc.create = tag
-    end
+  if doc.named then
   elseif redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
     if doc.flags ~= 'i' then return {0, d} end
     doc.missing = true
@@ -80,17 +88,6 @@ local function remember(key)
   if undo and undo[key] == nil then
     local dump = redis.call('DUMP', key)
     if dump then undo[key] = {dump, redis.call('PTTL', key)} else undo[key] = false end
-  end
-end
-
--- new named structures: their root (tag) and id index entry, undone with the plan
-for _, doc in ipairs(docs) do
-  if doc.create then
-    if not undo then undo = {} end
-    remember(KEYS[doc.base + 1])
-    remember(KEYS[doc.base + 2])
-    redis.call('HSET', KEYS[doc.base + 1], '$v', '1', 'kind', doc.create)
-    redis.call('ZADD', KEYS[doc.base + 2], 0, doc.id)
   end
 end
 
@@ -149,6 +146,14 @@ for i = 1, nops do
       end
     end
     results[i + 2] = res
+  end
+end
+
+-- a new named structure whose key the plan created: its root (tag) and its name
+for _, doc in ipairs(docs) do
+  if doc.create and redis.call('EXISTS', KEYS[doc.base + 3]) == 1 then
+    redis.call('HSET', KEYS[doc.base + 1], '$v', '1', 'kind', doc.create)
+    redis.call('ZADD', KEYS[doc.base + 2], 'inf', doc.id)
   end
 end
 
