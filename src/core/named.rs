@@ -11,7 +11,8 @@ use crate::plan::{self, Ctx};
 const CHUNK: usize = 500;
 
 /// Every named structure of the current environment with its tag, by name: one round
-/// trip for the names (one script per shard), then one per 500 names for the tags.
+/// trip for the names (one script per shard), then one per 500 names for the tags (on a
+/// cluster, per slot of names).
 #[maybe_async]
 pub(crate) async fn structures() -> Result<Vec<NamedStructure>> {
     let ctx = Ctx::for_schema(&NAMED)?;
@@ -19,20 +20,35 @@ pub(crate) async fn structures() -> Result<Vec<NamedStructure>> {
     let replies = backend.invoke_batch(&plan::live(&ctx, "ids")).await?;
     let names: Vec<String> = plan::decode_ids(&ctx, replies)?;
     let mut out = Vec::with_capacity(names.len());
-    for chunk in names.chunks(CHUNK) {
-        let mut pipe = redis::pipe();
-        for name in chunk {
-            pipe.hget(ctx.doc(name)?.root, KIND_FIELD);
+    // one pipeline per 500 names; on a cluster, per slot (a pipeline is one slot's)
+    let roots: Vec<String> = names
+        .iter()
+        .map(|n| ctx.doc(n).map(|d| d.root))
+        .collect::<Result<_>>()?;
+    let groups: Vec<Vec<usize>> = if ctx.env.is_cluster() {
+        crate::keys::group_by_slot(roots.iter().map(String::as_str))
+    } else {
+        vec![(0..names.len()).collect()]
+    };
+    let mut tags = vec![String::new(); names.len()];
+    for group in groups {
+        for chunk in group.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            for &i in chunk {
+                pipe.hget(&roots[i], KIND_FIELD);
+            }
+            let replies = backend.query_pipe(Access::Read, &pipe).await?;
+            for (&i, tag) in chunk.iter().zip(replies) {
+                tags[i] = match tag {
+                    redis::Value::Nil => String::new(),
+                    redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+                    other => return Err(unexpected("structure tag", &other)),
+                };
+            }
         }
-        let tags = backend.query_pipe(Access::Read, &pipe).await?;
-        for (name, tag) in chunk.iter().zip(tags) {
-            let tag = match tag {
-                redis::Value::Nil => String::new(),
-                redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
-                other => return Err(unexpected("structure tag", &other)),
-            };
-            out.push(NamedStructure::new(name.clone(), tag));
-        }
+    }
+    for (name, tag) in names.into_iter().zip(tags) {
+        out.push(NamedStructure::new(name, tag));
     }
     Ok(out)
 }
