@@ -63,7 +63,6 @@ pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::safe::{Lazy, LoadState, Safe};
-pub use kinds::{KindInfo, NAMED_MODEL, NamedStructure, kinds, register_kind};
 pub use kinds::{
     ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
     SlidingWindow, TokenBucket,
@@ -77,6 +76,7 @@ pub use kinds::{
 pub use kinds::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
 };
+pub use kinds::{KindInfo, NAMED_MODEL, Named, NamedStructure, kinds, register_kind};
 pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};

@@ -35,8 +35,8 @@ where
 }
 
 pub use rapyer::pipeline as global_pipeline;
-pub use rapyer::{delete_structure, structures};
 pub use rapyer::search as search_by_name;
+pub use rapyer::{delete_structure, structures};
 
 /// Running a query in this mode, under names that neither API uses.
 pub trait RunQuery<M: rapyer::Model> {

@@ -147,8 +147,8 @@ impl<R> Go<R> for rapyer::LimitCall<R> {
 }
 
 pub use rapyer::sync_pipeline as global_pipeline;
-pub use rapyer::{sync_delete_structure as delete_structure, sync_structures as structures};
 pub use rapyer::sync_search as search_by_name;
+pub use rapyer::{sync_delete_structure as delete_structure, sync_structures as structures};
 
 /// Running a query in this mode, under names that neither API uses (the async API's
 /// inherent `all()`/`count()` would shadow trait methods of the same names).

@@ -1,5 +1,5 @@
 //! Named structures from async code: listing and deleting them (their operations are
-//! those of each kind's atomic handle, `Structure::named`).
+//! those of each kind's atomic handle, `Named::named`).
 
 use maybe_async::must_be_async as maybe_async_mode;
 
@@ -12,7 +12,7 @@ use crate::kinds::NamedStructure;
 mod core;
 
 /// Every named structure of the current environment (see
-/// [`Structure::named`](crate::Structure::named)), by name, with its type tag and kind.
+/// [`Named`](crate::Named)), by name, with its type tag and kind.
 /// One round trip for the names, one per 500 names for their tags.
 pub async fn structures() -> Result<Vec<NamedStructure>> {
     core::structures().await

@@ -497,7 +497,12 @@ impl ExecPlan {
                 Err(Error::WrongKind {
                     name: name.clone(),
                     key: keys.root.clone(),
-                    expected: self.tags.get(d.wrapping_sub(1)).cloned().flatten().unwrap_or_default(),
+                    expected: self
+                        .tags
+                        .get(d.wrapping_sub(1))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_default(),
                     found: String::from_utf8_lossy(&found).into_owned(),
                 })
             }

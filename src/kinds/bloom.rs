@@ -326,10 +326,10 @@ fn split<'v>(values: &'v [i64], counts: &'v [usize]) -> impl Iterator<Item = &'v
 
 impl<T: Send + 'static, const C: u64, const P: u32> BloomFilter<T, C, P> {
     /// The standalone Bloom filter named `name` in the current environment: its atomic
-    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// handle, as for a field ([`Named`](crate::Named): a write
     /// creates it; a name created as another kind is `Error::WrongKind`).
     pub fn named(name: impl Into<String>) -> BloomRef<'static, T, C, P> {
-        <Self as Structure>::named(name)
+        <Self as super::named::Named>::named(name)
     }
 }
 

@@ -213,10 +213,10 @@ fn decode_all<T: Element + Send, const N: usize>(
 
 impl<T: Element + Send + 'static, const N: usize> CircularBuffer<T, N> {
     /// The standalone circular buffer named `name` in the current environment: its atomic
-    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// handle, as for a field ([`Named`](crate::Named): a write
     /// creates it; a name created as another kind is `Error::WrongKind`).
     pub fn named(name: impl Into<String>) -> CircularRef<'static, T, N> {
-        <Self as Structure>::named(name)
+        <Self as super::named::Named>::named(name)
     }
 }
 

@@ -136,10 +136,10 @@ fn count(handle: &StructureRef<'_, Counter>, text: Option<String>) -> Result<i64
 
 impl Counter {
     /// The standalone counter named `name` in the current environment: its atomic
-    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// handle, as for a field ([`Named`](crate::Named): a write
     /// creates it; a name created as another kind is `Error::WrongKind`).
     pub fn named(name: impl Into<String>) -> CounterRef<'static> {
-        <Self as Structure>::named(name)
+        <Self as super::named::Named>::named(name)
     }
 }
 

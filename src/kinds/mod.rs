@@ -26,8 +26,8 @@ pub use circular::{CircularBuffer, CircularRef};
 pub use counter::{Counter, CounterRef};
 pub use list::{ListLike, ListRef};
 pub use map::{MapLike, MapRef};
+pub use named::{KindInfo, NAMED_MODEL, Named, NamedStructure, kinds, register_kind};
 pub use nested::{At, ById, DictPath, MemberPath, Nested, OnDoc, PathMode, PathNumber, SeqPath};
-pub use named::{KindInfo, NAMED_MODEL, NamedStructure, kinds, register_kind};
 pub use option::OptionRef;
 pub use pqueue::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,

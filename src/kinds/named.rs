@@ -44,30 +44,25 @@ pub(crate) const KIND_FIELD: &str = "kind";
 /// The field path of a named structure's key.
 pub(crate) const VALUE_FIELD: &str = "value";
 
-/// The atomic handle of the structure of kind `S` named `name` in the current
-/// environment (resolved when an operation runs).
-pub(crate) fn open<S: Structure + 'static>(name: impl Into<String>) -> S::Atomic<'static> {
-    let doc = Arc::new(DocRef::named(&NAMED, name.into(), S::tag()));
-    S::atomic(StructureRef::detached(doc, VALUE_FIELD.to_owned()))
+/// Standalone structures: every [`Structure`] kind, opened by name in the current
+/// environment (resolved when an operation runs), with the atomic handle a field of
+/// that kind has: `Tally::named("visits").add(1)`. The built-in kinds also have it as
+/// an inherent function (`PriorityQueue::<Task, i64>::named("jobs")`, no import needed).
+///
+/// A write that leaves the structure's key in place creates the name (tagged with
+/// [`Structure::tag`], in the same atomic step); opening a name created as another
+/// kind is [`crate::Error::WrongKind`] at the first operation, with nothing changed; a
+/// name never written reads as empty. Names are 1 to 1,024 bytes; list them with
+/// `rapyer::structures()` (`sync_structures`), delete with `delete_structure`.
+pub trait Named: Structure + 'static {
+    /// The structure of this kind named `name`.
+    fn named(name: impl Into<String>) -> Self::Atomic<'static> {
+        let doc = Arc::new(DocRef::named(&NAMED, name.into(), Self::tag()));
+        Self::atomic(StructureRef::detached(doc, VALUE_FIELD.to_owned()))
+    }
 }
 
-/// `std::any::type_name` without module paths (`a::b::Tally<c::D>` → `Tally<D>`).
-pub(crate) fn short_type_name<T: ?Sized>() -> String {
-    let full = std::any::type_name::<T>();
-    let mut out = String::with_capacity(full.len());
-    let mut word = String::new();
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            word.push(c);
-        } else {
-            out.push_str(word.rsplit("::").next().unwrap_or(""));
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(word.rsplit("::").next().unwrap_or(""));
-    out
-}
+impl<S: Structure + 'static> Named for S {}
 
 /// A kind of structure: its name (the part of type tags before any `(`), the Redis type
 /// of its key, and a line about it.
@@ -82,11 +77,23 @@ pub struct KindInfo {
 }
 
 const BUILT_IN: [(&str, Storage, &str); 5] = [
-    ("BloomFilter", Storage::Bytes, "bitmap Bloom filter, sized from capacity and error rate"),
+    (
+        "BloomFilter",
+        Storage::Bytes,
+        "bitmap Bloom filter, sized from capacity and error rate",
+    ),
     ("CircularBuffer", Storage::List, "the latest N items"),
     ("Counter", Storage::Bytes, "exact i64 counter"),
-    ("PriorityQueue", Storage::SortedSet, "values by priority, ties first in first out"),
-    ("RateLimiter", Storage::Map, "token bucket or sliding window on the server's clock (exact windows: a sorted set)"),
+    (
+        "PriorityQueue",
+        Storage::SortedSet,
+        "values by priority, ties first in first out",
+    ),
+    (
+        "RateLimiter",
+        Storage::Map,
+        "token bucket or sliding window on the server's clock (exact windows: a sorted set)",
+    ),
 ];
 
 static REGISTERED: Mutex<Vec<KindInfo>> = Mutex::new(Vec::new());
@@ -150,9 +157,10 @@ impl NamedStructure {
 mod tests {
     #[test]
     fn short_type_names_drop_module_paths() {
-        assert_eq!(super::short_type_name::<String>(), "String");
+        use crate::kinds::structure::short_type_name;
+        assert_eq!(short_type_name::<String>(), "String");
         assert_eq!(
-            super::short_type_name::<Vec<std::collections::BTreeMap<u8, String>>>(),
+            short_type_name::<Vec<std::collections::BTreeMap<u8, String>>>(),
             "Vec<BTreeMap<u8, String>>"
         );
     }

@@ -564,10 +564,10 @@ fn decode<T: Element + Send, P: Priority, O: QueueOrder>(
 
 impl<T: Element + Send + 'static, P: Priority, O: QueueOrder> PriorityQueue<T, P, O> {
     /// The standalone priority queue named `name` in the current environment: its atomic
-    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// handle, as for a field ([`Named`](crate::Named): a write
     /// creates it; a name created as another kind is `Error::WrongKind`).
     pub fn named(name: impl Into<String>) -> PriorityRef<'static, T, P, O> {
-        <Self as Structure>::named(name)
+        <Self as super::named::Named>::named(name)
     }
 }
 

@@ -371,10 +371,10 @@ impl<'a, L: Limit> RateLimitRef<'a, L> {
 
 impl<L: Limit> RateLimiter<L> {
     /// The standalone rate limiter named `name` in the current environment: its atomic
-    /// handle, as for a field ([`Structure::named`](crate::Structure::named): a write
+    /// handle, as for a field ([`Named`](crate::Named): a write
     /// creates it; a name created as another kind is `Error::WrongKind`).
     pub fn named(name: impl Into<String>) -> RateLimitRef<'static, L> {
-        <Self as Structure>::named(name)
+        <Self as super::named::Named>::named(name)
     }
 }
 

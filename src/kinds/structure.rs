@@ -138,6 +138,24 @@ impl Stored {
 
 type BytePair = (Vec<u8>, Vec<u8>);
 
+/// `std::any::type_name` without module paths (`a::b::Tally<c::D>` → `Tally<D>`).
+pub(crate) fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(""));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or(""));
+    out
+}
+
 /// Items as the pairs they alternate (`what`: the key's kind, for the error).
 fn pairs_of(items: Vec<Vec<u8>>, what: &str) -> std::result::Result<Vec<BytePair>, String> {
     if !items.len().is_multiple_of(2) {
@@ -277,7 +295,7 @@ pub trait Structure: Sized + Send {
     /// Builds the atomic handle.
     fn atomic(handle: StructureRef<'_, Self>) -> Self::Atomic<'_>;
 
-    /// The type tag a named structure of this kind stores (see [`Structure::named`]):
+    /// The type tag a named structure of this kind stores (see [`crate::Named`]):
     /// its kind's name, then in parentheses what makes stored data of another instance
     /// unreadable (the built-in `PriorityQueue(i64,min)`, `BloomFilter(m=…,k=…)`). The
     /// default is the type's name without module paths (`Tally`, `Ring<Event>`):
@@ -285,21 +303,7 @@ pub trait Structure: Sized + Send {
     /// types are left out of the built-in tags, so renaming your element type keeps
     /// its data (elements that do not decode are [`Error::Decode`]).
     fn tag() -> String {
-        super::named::short_type_name::<Self>()
-    }
-
-    /// The standalone structure of this kind named `name` in the current environment
-    /// (resolved when an operation runs), with every atomic operation of a field of
-    /// this kind: `PriorityQueue::<Task, i64>::named("jobs").push(task, 5)`. A write
-    /// creates it, tagged with [`Structure::tag`]; opening a name created as another
-    /// kind is [`Error::WrongKind`] at the first operation, with nothing changed; a
-    /// name never written reads as empty. Names are 1 to 1,024 bytes; list them with
-    /// `rapyer::structures()` (`sync_structures`), delete with `delete_structure`.
-    fn named(name: impl Into<String>) -> Self::Atomic<'static>
-    where
-        Self: 'static,
-    {
-        super::named::open::<Self>(name)
+        short_type_name::<Self>()
     }
 
     /// What the key holds for this value; a value of another storage than

@@ -1,4 +1,4 @@
-//! Standalone structures opened by name (`Structure::named`): created by a write, empty
+//! Standalone structures opened by name (`Named::named`): created by a write, empty
 //! until then, reopened with their type tag checked (`WrongKind`, nothing changed),
 //! listed and deleted, in pipelines with documents, and a user kind registered. Written
 //! once for both modes.
@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::common::{self, models::*, structures::Tally};
 use super::{Api, Go, delete_structure, maybe_async, mode_test, structures};
+use rapyer::Named;
 use rapyer::{
     BloomFilter, CircularBuffer, Counter, Error, Id, MaxFirst, Model, PriorityQueue, RateLimiter,
-    Structure, TokenBucket,
+    TokenBucket,
 };
 
 fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
@@ -41,8 +42,26 @@ async fn named_structures_are_created_by_their_first_write() {
     assert_eq!(t.keys(), Vec::<String>::new(), "reads create nothing");
 
     hits.increment(i64::MAX).go().await.unwrap();
-    jobs.push(Job { name: "b".into(), n: 2 }, 5).go().await.unwrap();
-    jobs.push(Job { name: "a".into(), n: 1 }, 5).go().await.unwrap();
+    jobs.push(
+        Job {
+            name: "b".into(),
+            n: 2,
+        },
+        5,
+    )
+    .go()
+    .await
+    .unwrap();
+    jobs.push(
+        Job {
+            name: "a".into(),
+            n: 1,
+        },
+        5,
+    )
+    .go()
+    .await
+    .unwrap();
     CircularBuffer::<String, 2>::named("recent")
         .push("x".into())
         .go()
@@ -62,8 +81,16 @@ async fn named_structures_are_created_by_their_first_write() {
 
     let n = Counter::named("hits").get().go().await.unwrap();
     assert_eq!(n, i64::MAX, "exact, reopened by name");
-    let first = PriorityQueue::<Job, i64>::named("jobs").pop().go().await.unwrap();
-    assert_eq!(first.map(|(j, p)| (j.name, p)), Some(("b".to_string(), 5)), "ties FIFO");
+    let first = PriorityQueue::<Job, i64>::named("jobs")
+        .pop()
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.map(|(j, p)| (j.name, p)),
+        Some(("b".to_string(), 5)),
+        "ties FIFO"
+    );
     let seen = BloomFilter::<String, 1000, 10_000>::named("seen")
         .contains("u1".into())
         .go()
@@ -95,7 +122,11 @@ async fn named_structures_are_created_by_their_first_write() {
         ]
     );
     // root, key and the names' id indexes (16 shards: some share one)
-    assert!(t.keys().iter().all(|k| k.contains("{rapyer.named:")), "{:?}", t.keys());
+    assert!(
+        t.keys().iter().all(|k| k.contains("{rapyer.named:")),
+        "{:?}",
+        t.keys()
+    );
 
     for name in ["api", "hits", "jobs", "recent", "seen"] {
         let existed = delete_structure(name).await.unwrap();
@@ -136,10 +167,16 @@ async fn opening_a_name_as_another_kind_is_wrong_kind() {
         "{r:?}"
     );
     let r = CircularBuffer::<String, 4>::named("jobs").all().go().await;
-    assert!(matches!(r, Err(Error::WrongKind { .. })), "reads too: {r:?}");
+    assert!(
+        matches!(r, Err(Error::WrongKind { .. })),
+        "reads too: {r:?}"
+    );
     let r = PriorityQueue::<String, f64>::named("jobs").pop().go().await;
     assert!(matches!(r, Err(Error::WrongKind { .. })), "{r:?}");
-    let r = PriorityQueue::<String, i64, MaxFirst>::named("jobs").len().go().await;
+    let r = PriorityQueue::<String, i64, MaxFirst>::named("jobs")
+        .len()
+        .go()
+        .await;
     assert!(matches!(r, Err(Error::WrongKind { .. })), "{r:?}");
     let r = BloomFilter::<String, 2000, 10_000>::named("seen")
         .add("v".into())
@@ -149,7 +186,11 @@ async fn opening_a_name_as_another_kind_is_wrong_kind() {
     let r = Counter::named("jobs").increment(1).go().await;
     assert!(matches!(r, Err(Error::WrongKind { .. })), "{r:?}");
     assert_eq!(dump_all(&t), before, "nothing changed");
-    let len = PriorityQueue::<String, i64>::named("jobs").len().go().await.unwrap();
+    let len = PriorityQueue::<String, i64>::named("jobs")
+        .len()
+        .go()
+        .await
+        .unwrap();
     assert_eq!(len, 1);
 }
 
@@ -162,7 +203,11 @@ async fn named_structures_join_plans_all_or_nothing() {
     let t = common::env();
     let r = Counter::named("c").decrement(i64::MIN).go().await;
     assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
-    assert_eq!(t.keys(), Vec::<String>::new(), "the failed first write left nothing");
+    assert_eq!(
+        t.keys(),
+        Vec::<String>::new(),
+        "the failed first write left nothing"
+    );
     let r = Counter::named("").increment(1).go().await;
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
     let r = Counter::named("x".repeat(1025)).increment(1).go().await;
@@ -195,7 +240,11 @@ async fn named_structures_join_plans_all_or_nothing() {
     })
     .await;
     assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
-    assert_eq!(dump_all(&t), before, "nothing of the failed pipeline, no new name");
+    assert_eq!(
+        dump_all(&t),
+        before,
+        "nothing of the failed pipeline, no new name"
+    );
     let r = super::global_pipeline(|p| {
         p.add(Counter::named("c").increment(1));
         p.add(Gauge::at(Id::new()).big.incr(1));
@@ -228,7 +277,7 @@ async fn same_slot_name(name: &str) -> String {
     panic!("no name shares a slot with {name}");
 }
 
-/// A kind of your own opens by name through `Structure::named` and is tagged with its
+/// A kind of your own opens by name through `Named::named` and is tagged with its
 /// type name; registered, `kinds()` lists it and listings name its kind. A blocking pop
 /// waits on a named queue as on a field.
 #[maybe_async]
@@ -239,17 +288,30 @@ async fn user_kinds_register_and_named_queues_pop_blocking() {
     rapyer::register_kind::<Tally>();
     let kinds = rapyer::kinds();
     let names: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
-    for built_in in ["BloomFilter", "CircularBuffer", "Counter", "PriorityQueue", "RateLimiter"] {
+    for built_in in [
+        "BloomFilter",
+        "CircularBuffer",
+        "Counter",
+        "PriorityQueue",
+        "RateLimiter",
+    ] {
         assert!(names.contains(&built_in), "{names:?}");
     }
-    assert_eq!(names.iter().filter(|n| **n == "Tally").count(), 1, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| **n == "Tally").count(),
+        1,
+        "{names:?}"
+    );
     let tally = Tally::named("t");
     let n = tally.add(3).go().await.unwrap();
     assert_eq!(n, 3);
     let listed = structures().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].tag, "Tally");
-    assert_eq!(listed[0].kind.as_ref().map(|k| k.storage), Some(rapyer::Storage::Bytes));
+    assert_eq!(
+        listed[0].kind.as_ref().map(|k| k.storage),
+        Some(rapyer::Storage::Bytes)
+    );
     let r = Counter::named("t").get().go().await;
     assert!(matches!(r, Err(Error::WrongKind { .. })), "{r:?}");
 
@@ -257,6 +319,10 @@ async fn user_kinds_register_and_named_queues_pop_blocking() {
     q.push("now".into(), 1).go().await.unwrap();
     let got = q.pop_blocking(Duration::from_secs(1)).go().await.unwrap();
     assert_eq!(got, Some(("now".to_string(), 1)));
-    let empty = q.pop_blocking(Duration::from_millis(50)).go().await.unwrap();
+    let empty = q
+        .pop_blocking(Duration::from_millis(50))
+        .go()
+        .await
+        .unwrap();
     assert_eq!(empty, None, "times out empty");
 }
