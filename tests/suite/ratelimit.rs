@@ -61,10 +61,7 @@ async fn token_buckets_allow_the_burst_then_the_rate() {
 
     // a cost that does not fit now takes nothing
     let r = Limited::at(&l.id).bucket.check_n(5).go().await.unwrap();
-    assert!(
-        !r.allowed && r.retry_after > Duration::from_millis(300),
-        "{r:?}"
-    );
+    assert!(!r.allowed && r.retry_after > Duration::ZERO, "{r:?}");
     l.atomic().bucket.reset().go().await.unwrap();
     assert_eq!(l.bucket.last_decision(), None);
     let full = Limited::at(&l.id).bucket.check_n(5).go().await.unwrap();
@@ -96,13 +93,15 @@ async fn sliding_windows_count_calls_of_the_last_window() {
     assert_eq!(n, 5, "one member per call");
     let denied = at.window.check().go().await.unwrap();
     assert!(!denied.allowed, "{denied:?}");
-    // the first two calls leave the window about 970 ms from here; the last three later
+    // the first two calls leave the window first, at least 30 ms before the last three
     assert!(
-        denied.retry_after > Duration::from_millis(900)
-            && denied.retry_after <= Duration::from_millis(1000),
+        denied.retry_after > Duration::ZERO && denied.retry_after <= Duration::from_millis(970),
         "{denied:?}"
     );
-    assert!(denied.reset_after > denied.retry_after, "{denied:?}");
+    assert!(
+        denied.reset_after >= denied.retry_after + Duration::from_millis(30),
+        "{denied:?}"
+    );
     let big = at.window.check_n(3).go().await.unwrap();
     assert!(!big.allowed, "{big:?}");
     // the three newest calls share one time: a cost of 3 waits for them to leave
