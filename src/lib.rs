@@ -52,6 +52,8 @@ pub use across::Across;
 pub use asynchronous::{delete_structure, pipeline, search, search_all_environments, structures};
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar, Value};
+pub use codec::{Codec, Coded, Json, JsonCodec, Msgpack, MsgpackCodec};
+pub use kinds::CodedRef;
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
     EnvironmentGuard, Stats, current_environment, environment, init, init_from_env, init_from_vars,

@@ -13,9 +13,11 @@ use crate::schema::{FieldKind, FieldSchema, OnError};
 
 #[cfg(feature = "chrono")]
 mod chrono_impls;
+mod coded;
 mod paths;
 mod value;
 
+pub use coded::{Codec, Coded, Json, JsonCodec, Msgpack, MsgpackCodec};
 pub use paths::FieldPath;
 pub use value::Value;
 

@@ -6,6 +6,7 @@
 pub mod blob;
 pub mod bloom;
 pub mod circular;
+pub mod coded;
 pub(crate) mod collection;
 pub mod counter;
 pub mod list;
@@ -23,6 +24,7 @@ pub mod structure;
 pub use blob::BlobRef;
 pub use bloom::{BloomFilter, BloomRef};
 pub use circular::{CircularBuffer, CircularRef};
+pub use coded::CodedRef;
 pub use counter::{Counter, CounterRef};
 pub use list::{ListLike, ListRef};
 pub use map::{MapLike, MapRef};

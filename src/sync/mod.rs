@@ -662,6 +662,9 @@ sync_ops! {
     impl['a, T: serde::Serialize + Send + 'a] BlobRef<'a, T> {
         set => sync_set(value: T) -> ();
     }
+    impl['a, T: serde::Serialize + serde::de::DeserializeOwned + Send + 'a, C: crate::Codec] crate::CodedRef<'a, T, C> {
+        set => sync_set(value: T) -> ();
+    }
     impl['a, T: Element + Clone + Send + 'a, const N: usize] CircularRef<'a, T, N> {
         push => sync_push(item: T) -> usize;
         latest => sync_latest(n: usize) -> Vec<T>;
