@@ -53,7 +53,6 @@ pub use asynchronous::{delete_structure, pipeline, search, search_all_environmen
 pub use bulk::{Bulk, BulkError, BulkProgress, DEFAULT_CHUNK};
 pub use codec::{AutoKey, Element, FieldPath, Key, MapKey, Scalar, Value};
 pub use codec::{Codec, Coded, Json, JsonCodec, Msgpack, MsgpackCodec};
-pub use kinds::CodedRef;
 pub use env::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Environment, EnvironmentConfig,
     EnvironmentGuard, Stats, current_environment, environment, init, init_from_env, init_from_vars,
@@ -64,6 +63,7 @@ pub use exec::{Pending, Pipeline, Slot};
 pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
+pub use kinds::CodedRef;
 pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use kinds::{
     ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,

@@ -170,6 +170,9 @@ mod ratelimit;
 #[path = "suite/named.rs"]
 mod named;
 
+#[path = "suite/codecs.rs"]
+mod codecs;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -266,6 +266,9 @@ mod ratelimit;
 #[path = "suite/named.rs"]
 mod named;
 
+#[path = "suite/codecs.rs"]
+mod codecs;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

@@ -21,7 +21,11 @@ pub struct CodedRef<'a, T, C> {
 
 impl<T, C> std::fmt::Debug for CodedRef<'_, T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CodedRef({} `{}`.{})", self.doc.schema.name, self.doc.id, self.path)
+        write!(
+            f,
+            "CodedRef({} `{}`.{})",
+            self.doc.schema.name, self.doc.id, self.path
+        )
     }
 }
 
@@ -63,7 +67,11 @@ where
     where
         Self: 'a;
 
-    fn atomic<'a>(local: Option<&'a mut Self>, doc: &Arc<DocRef>, path: String) -> Self::Atomic<'a> {
+    fn atomic<'a>(
+        local: Option<&'a mut Self>,
+        doc: &Arc<DocRef>,
+        path: String,
+    ) -> Self::Atomic<'a> {
         CodedRef {
             doc: doc.clone(),
             path,

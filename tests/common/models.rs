@@ -900,3 +900,38 @@ pub struct Limited {
     pub approx: rapyer::RateLimiter<rapyer::ApproxWindow<5, 1_000>>,
     pub api: rapyer::RateLimiter<rapyer::TokenBucket<100, 1_000, 20>>,
 }
+
+/// Codecs per field: JSON elements in a list, a set, a map's values, a priority queue and
+/// a circular buffer; JSON and msgpack root fields; a user codec's elements.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Coded {
+    pub id: Id,
+    pub tasks: Vec<rapyer::Json<Job>>,
+    pub tags: BTreeSet<rapyer::Json<String>>,
+    pub by_name: HashMap<String, rapyer::Json<Job>>,
+    pub profile: rapyer::Json<Profile>,
+    pub packed: rapyer::Msgpack<Profile>,
+    pub queue: rapyer::PriorityQueue<rapyer::Json<Job>, i64>,
+    pub recent: rapyer::CircularBuffer<rapyer::Json<Job>, 3>,
+    pub versioned: Vec<rapyer::Coded<Job, Versioned>>,
+    /// JSON cannot hold maps with byte-string keys: every such value is refused
+    pub odd: Vec<rapyer::Json<BTreeMap<Vec<u8>, i32>>>,
+}
+
+/// A user codec: JSON behind a one-byte version prefix.
+pub struct Versioned;
+
+impl rapyer::Codec for Versioned {
+    const NAME: &'static str = "versioned";
+    fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+        let mut out = vec![1u8];
+        serde_json::to_writer(&mut out, value).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        match bytes.split_first() {
+            Some((1, rest)) => serde_json::from_slice(rest).map_err(|e| e.to_string()),
+            _ => Err("no version 1 prefix".into()),
+        }
+    }
+}
