@@ -121,7 +121,9 @@ pub mod __private {
     pub use crate::field::{
         FieldFailure, mark_indexed, scalar_decode, scalar_describe, scalar_encode,
     };
-    pub use crate::kinds::blob::{BlobField, BlobRef, decode_blob, describe_blob, encode_blob};
+    pub use crate::kinds::blob::{
+        BlobField, BlobRef, CodecBlob, decode_blob, describe_blob, encode_blob,
+    };
     pub use crate::kinds::safe::{
         LoadState, blob_fns, encode_plain, field_fns, load_plain, plain_failures,
     };

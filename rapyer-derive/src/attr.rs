@@ -27,6 +27,9 @@ pub(crate) struct FieldInfo {
     pub(crate) state: bool,
     /// `Safe` or `Lazy` when the type is written `Safe<…>` / `Lazy<…>`.
     pub(crate) wrapper: Option<String>,
+    /// `#[rapyer(codec = "json" | "msgpack" | path::ToCodec)]`: the field is one value
+    /// in that codec (a blob in it); the codec type.
+    pub(crate) codec: Option<proc_macro2::TokenStream>,
 }
 
 /// `Safe` / `Lazy` when `ty` is written as that wrapper (last path segment).
@@ -174,6 +177,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
             safe_default: None,
             state: false,
             wrapper: wrapper_of(&f.ty),
+            codec: None,
         };
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
             let res = attr.parse_nested_meta(|meta| {
@@ -197,6 +201,32 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     })?;
                     return Ok(());
                 }
+                if name == "codec" {
+                    if info.codec.is_some() {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `codec`");
+                    }
+                    let value = meta.value()?;
+                    let codec = if value.peek(LitStr) {
+                        let lit: LitStr = value.parse()?;
+                        match lit.value().as_str() {
+                            "json" => quote!(::rapyer::JsonCodec),
+                            "msgpack" => quote!(::rapyer::MsgpackCodec),
+                            other => {
+                                errors.push(
+                                    lit.span(),
+                                    format!("unknown codec \"{other}\" (built in: \"json\", \"msgpack\"; or a path to a type implementing rapyer::Codec)"),
+                                );
+                                quote!(::rapyer::MsgpackCodec)
+                            }
+                        }
+                    } else {
+                        let path: syn::Path = value.parse()?;
+                        quote!(#path)
+                    };
+                    info.codec = Some(codec);
+                    info.blob = true;
+                    return Ok(());
+                }
                 let slot = match name.as_str() {
                     "key" if kind == Kind::Model => Some(&mut info.key),
                     "blob" => Some(&mut info.blob),
@@ -213,8 +243,8 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`, `index`, `safe`, `state`",
-                            Kind::Embedded => "`blob`, `index`, `safe`",
+                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`",
+                            Kind::Embedded => "`blob`, `codec`, `index`, `safe`",
                         };
                         errors.push(
                             meta.path.span(),
@@ -241,6 +271,12 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
             errors.push(
                 info.ident.span(),
                 "`index` and `blob` do not mix: a blob is opaque msgpack",
+            );
+        }
+        if info.codec.is_some() && (info.safe || info.wrapper.is_some()) {
+            errors.push(
+                info.ident.span(),
+                "a `codec` field cannot be `safe`, `Safe` or `Lazy` (it is one value in its codec; decode errors name the codec)",
             );
         }
         if info.key && info.safe {

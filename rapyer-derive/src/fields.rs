@@ -82,6 +82,18 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
                 quote_spanned! {ty.span()=> #ident: <#ty>::__load_field(&#path, dec, #d)? }
             }
         });
+    if let Some(codec) = &f.codec {
+        let cb = quote_spanned! {ty.span()=> ::rapyer::__private::CodecBlob::<#ty, #codec> };
+        return FieldCode {
+            describe,
+            encode: quote! { #cb::encode(&self.#ident, &#path, enc)?; },
+            decode: quote! { #ident: #cb::decode(&#path, dec)? },
+            path_ty: quote! { ::rapyer::FieldPath<#ty> },
+            assert: quote_spanned! {ty.span()=> #cb::assert(); },
+            failures: quote!(),
+            accept: quote!(),
+        };
+    }
     if f.blob {
         let bf = quote!(::rapyer::__private::BlobField);
         FieldCode {
@@ -121,6 +133,12 @@ pub(crate) fn atomic_code(
 ) -> (TokenStream2, TokenStream2) {
     let ty = &f.ty;
     let ident = &f.ident;
+    if let Some(codec) = &f.codec {
+        return (
+            quote! { ::rapyer::BlobRef<'a, #ty, #codec> },
+            quote! { #ident: ::rapyer::__private::CodecBlob::<#ty, #codec>::atomic(#local, &doc, #path) },
+        );
+    }
     if f.blob {
         (
             quote! { <#ty as ::rapyer::__private::BlobField>::Atomic<'a> },

@@ -1,8 +1,10 @@
-//! Blob fields (`#[rapyer(blob)]`, msgpack): their atomic handle (`BlobRef`).
+//! Blob fields (`#[rapyer(blob)]`, msgpack; `#[rapyer(codec = …)]`, any codec): their
+//! atomic handle (`BlobRef`).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::codec::{Decoder, Encoder, from_msgpack, to_msgpack};
+use crate::codec::{Codec, Decoder, Encoder, MsgpackCodec, from_msgpack, to_msgpack};
 use crate::error::{Error, Result};
 use crate::exec::mirror_apply;
 use crate::exec::{DocRef, Mirror, Pending, Target, mirror};
@@ -11,27 +13,30 @@ use crate::schema::{FieldKind, FieldSchema};
 
 // ---- blobs ---------------------------------------------------------------------------------
 
-/// Handle on a `#[rapyer(blob)]` field: atomic replacement.
-pub struct BlobRef<'a, T> {
+/// Handle on a `#[rapyer(blob)]` field (codec `C`: msgpack, or the field's
+/// `#[rapyer(codec = …)]`): atomic replacement.
+pub struct BlobRef<'a, T, C = MsgpackCodec> {
     pub(crate) doc: Arc<DocRef>,
     pub(crate) path: String,
     pub(crate) local: Mirror<'a, T>,
+    _codec: PhantomData<fn() -> C>,
 }
 
-impl<'a, T: serde::Serialize + Send + 'a> BlobRef<'a, T> {
+impl<'a, T: serde::Serialize + Send + 'a, C: Codec> BlobRef<'a, T, C> {
     #[doc(hidden)]
     pub fn new(local: Option<&'a mut T>, doc: &Arc<DocRef>, path: String) -> Self {
         Self {
             doc: doc.clone(),
             path,
             local: mirror(local),
+            _codec: PhantomData,
         }
     }
 
-    /// Stores `value` (msgpack).
+    /// Stores `value` (in msgpack, or the field's codec).
     pub fn set(&self, value: T) -> Pending<'a, ()> {
         let (doc, path, local) = (self.doc.clone(), self.path.clone(), self.local.clone());
-        match crate::codec::to_msgpack(&value) {
+        match C::encode(&value).map_err(|e| format!("{}: {e}", C::NAME)) {
             Ok(bytes) => Pending::new(&doc, "set", Target::Root(path), vec![bytes], move |_| {
                 mirror_apply(local, |local| {
                     *local = value;
@@ -62,6 +67,38 @@ pub fn decode_blob<T: serde::de::DeserializeOwned>(path: &str, dec: &mut Decoder
     match dec.take_root(path) {
         Some(bytes) => from_msgpack(&bytes).map_err(|r| dec.error(path, r)),
         None => Err(dec.error(path, "field is missing from the stored document")),
+    }
+}
+
+/// A `#[rapyer(codec = …)]` field of type `T` in codec `C`: one root hash field (derive
+/// support).
+#[doc(hidden)]
+pub struct CodecBlob<T, C>(PhantomData<fn() -> (T, C)>);
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send, C: Codec> CodecBlob<T, C> {
+    pub fn assert() {}
+    pub fn encode(value: &T, path: &str, enc: &mut Encoder) -> Result<()> {
+        let bytes = C::encode(value).map_err(|e| enc.error(path, format!("{}: {e}", C::NAME)))?;
+        enc.root_field(path, bytes);
+        Ok(())
+    }
+    pub fn decode(path: &str, dec: &mut Decoder) -> Result<T> {
+        match dec.take_root(path) {
+            Some(bytes) => {
+                C::decode(&bytes).map_err(|e| dec.error(path, format!("{}: {e}", C::NAME)))
+            }
+            None => Err(dec.error(path, "field is missing from the stored document")),
+        }
+    }
+    pub fn atomic<'a>(
+        local: Option<&'a mut T>,
+        doc: &Arc<DocRef>,
+        path: String,
+    ) -> BlobRef<'a, T, C>
+    where
+        T: 'a,
+    {
+        BlobRef::new(local, doc, path)
     }
 }
 

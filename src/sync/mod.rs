@@ -659,7 +659,7 @@ sync_ops! {
         members => sync_members() -> Vec<T>;
         clear => sync_clear() -> ();
     }
-    impl['a, T: serde::Serialize + Send + 'a] BlobRef<'a, T> {
+    impl['a, T: serde::Serialize + Send + 'a, C: crate::Codec] BlobRef<'a, T, C> {
         set => sync_set(value: T) -> ();
     }
     impl['a, T: serde::Serialize + serde::de::DeserializeOwned + Send + 'a, C: crate::Codec] crate::CodedRef<'a, T, C> {

@@ -916,6 +916,11 @@ pub struct Coded {
     pub versioned: Vec<rapyer::Coded<Job, Versioned>>,
     /// JSON cannot hold maps with byte-string keys: every such value is refused
     pub odd: Vec<rapyer::Json<BTreeMap<Vec<u8>, i32>>>,
+    /// the attribute form: one root field in that codec (a blob in it)
+    #[rapyer(codec = "json")]
+    pub settings: Profile,
+    #[rapyer(codec = Versioned)]
+    pub meta: BTreeMap<String, u64>,
 }
 
 /// A user codec: JSON behind a one-byte version prefix.

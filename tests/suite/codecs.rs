@@ -35,6 +35,7 @@ async fn each_field_stores_its_codecs_bytes() {
             name: "v".into(),
             n: 7,
         })],
+        meta: [("max".to_string(), u64::MAX)].into(),
         ..Coded::default()
     };
     c.by_name.insert("m".into(), job("m", 1));
@@ -80,6 +81,21 @@ async fn each_field_stores_its_codecs_bytes() {
         .query(&mut raw)
         .unwrap();
     assert_eq!(v, b"\x01{\"name\":\"v\",\"n\":7}");
+    let settings: Vec<u8> = redis::cmd("HGET")
+        .arg(&root)
+        .arg("settings")
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(
+        settings, br#"{"bio":"","links":[],"extra":null}"#,
+        "#[rapyer(codec = \"json\")]"
+    );
+    let meta: Vec<u8> = redis::cmd("HGET")
+        .arg(&root)
+        .arg("meta")
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(meta, b"\x01{\"max\":18446744073709551615}");
     let loaded = Coded::get(&c.id).await.unwrap();
     assert_eq!(loaded, c, "loads as saved");
     assert_eq!(loaded.tasks[0].n, u64::MAX, "exact through JSON");
@@ -102,6 +118,21 @@ async fn each_field_stores_its_codecs_bytes() {
         .await
         .unwrap();
     c.atomic().recent.push(job("r", 9)).go().await.unwrap();
+    c.atomic()
+        .settings
+        .set(Profile {
+            bio: "s".into(),
+            ..Profile::default()
+        })
+        .go()
+        .await
+        .unwrap();
+    let settings: Vec<u8> = redis::cmd("HGET")
+        .arg(&root)
+        .arg("settings")
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(settings, br#"{"bio":"s","links":[],"extra":null}"#);
     let popped = c.atomic().queue.pop().go().await.unwrap();
     assert_eq!(popped, Some((job("q", 2), -5)));
     let z: Vec<u8> = redis::cmd("HGET")
@@ -166,6 +197,26 @@ async fn codec_errors_name_the_codec_and_change_nothing() {
     );
     let _: () = redis::cmd("DEL").arg(&versioned).query(&mut raw).unwrap();
     c.versioned.clear();
+    let root = key_with(&t, ":d:");
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("meta")
+        .arg("{}")
+        .query(&mut raw)
+        .unwrap();
+    let r = Coded::get(&c.id).await;
+    assert!(
+        matches!(&r, Err(Error::Decode { field, reason, .. })
+            if field == "meta" && reason.contains("versioned:")),
+        "{r:?}"
+    );
+    let _: () = redis::cmd("HSET")
+        .arg(&root)
+        .arg("meta")
+        .arg("\x01{}")
+        .query(&mut raw)
+        .unwrap();
+    Coded::get(&c.id).await.unwrap();
 
     let keys = t.keys();
     let dump = |raw: &mut common::Raw| -> Vec<Vec<u8>> {
