@@ -172,6 +172,27 @@ fn main() {
         n,
     );
 
+    // where the time goes: the server's CPU per call (INFO commandstats)
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut raw)
+        .unwrap();
+    for _ in 0..n {
+        at.hits.sync_increment(1).unwrap();
+    }
+    let orm_us = common::command_stat(&mut raw, "evalsha", "usec_per_call");
+    for _ in 0..n {
+        let _: i64 = redis::cmd("INCRBY")
+            .arg(k("hits"))
+            .arg(1)
+            .query(&mut raw)
+            .unwrap();
+    }
+    let raw_us = common::command_stat(&mut raw, "incrby", "usec_per_call");
+    println!(
+        "server CPU per Counter increment: rapyer {orm_us:.1} µs (one EVALSHA of the executor), raw INCRBY {raw_us:.1} µs"
+    );
+
     // named: the same counter and queue through `named` (the tag check on every call)
     let hits = Counter::named("hits");
     let jobs = PriorityQueue::<String, i64>::named("jobs");

@@ -326,3 +326,107 @@ async fn user_kinds_register_and_named_queues_pop_blocking() {
         .unwrap();
     assert_eq!(empty, None, "times out empty");
 }
+
+/// Every operation of every built-in kind, on named structures: each one runs (the
+/// first write creating the name) and gives what the same operation on a field gives.
+#[maybe_async]
+#[mode_test]
+async fn every_operation_of_every_kind_runs_by_name() {
+    let _t = common::env();
+    let c = Counter::named("count");
+    let v = c.increment(5).go().await.unwrap();
+    assert_eq!(v, 5);
+    let v = c.decrement(2).go().await.unwrap();
+    assert_eq!(v, 3);
+    let v = c.get().go().await.unwrap();
+    assert_eq!(v, 3);
+    let v = c.get_and_reset().go().await.unwrap();
+    assert_eq!(v, 3);
+    c.increment(1).go().await.unwrap();
+    c.reset().go().await.unwrap();
+    let v = c.get().go().await.unwrap();
+    assert_eq!(v, 0);
+
+    let r = CircularBuffer::<String, 3>::named("ring");
+    r.push("a".into()).go().await.unwrap();
+    r.push_many(["b".to_string(), "c".into(), "d".into()])
+        .go()
+        .await
+        .unwrap();
+    let v = r.latest(2).go().await.unwrap();
+    assert_eq!(v, ["d", "c"]);
+    let v = r.oldest().go().await.unwrap();
+    assert_eq!(v, Some("b".to_string()));
+    let v = r.all().go().await.unwrap();
+    assert_eq!(v, ["b", "c", "d"]);
+    let v = r.len().go().await.unwrap();
+    assert_eq!(v, 3);
+    r.clear().go().await.unwrap();
+    let v = r.len().go().await.unwrap();
+    assert_eq!(v, 0);
+
+    let q = PriorityQueue::<String, i64>::named("queue");
+    q.push("x".into(), 3).go().await.unwrap();
+    q.push_many([("y".to_string(), 1), ("z".into(), 2), ("x".into(), 0)])
+        .go()
+        .await
+        .unwrap();
+    let v = q.peek().go().await.unwrap();
+    assert_eq!(v, Some(("x".to_string(), 0)));
+    let v = q.peek_many(2).go().await.unwrap();
+    assert_eq!(v.len(), 2);
+    let v = q.remove("x".into()).go().await.unwrap();
+    assert_eq!(v, 2, "both entries of x");
+    let v = q.update_priority("z".into(), 0).go().await.unwrap();
+    assert_eq!(v, 1);
+    let v = q.pop().go().await.unwrap();
+    assert_eq!(v, Some(("z".to_string(), 0)));
+    q.push("w".into(), 9).go().await.unwrap();
+    let v = q.pop_many(1).go().await.unwrap();
+    assert_eq!(v, [("y".to_string(), 1)]);
+    let v = q.all().go().await.unwrap();
+    assert_eq!(v, [("w".to_string(), 9)]);
+    let v = q.len().go().await.unwrap();
+    assert_eq!(v, 1);
+    q.clear().go().await.unwrap();
+    let v = q.len().go().await.unwrap();
+    assert_eq!(v, 0);
+
+    let b = BloomFilter::<u64, 1000, 10_000>::named("bloom");
+    let v = b.add(1).go().await.unwrap();
+    assert!(v);
+    let v = b.add_many([1, 2, 3]).go().await.unwrap();
+    assert_eq!(v, [false, true, true]);
+    let v = b.contains(2).go().await.unwrap();
+    assert!(v);
+    let v = b.contains_many([3, 1_000_001]).go().await.unwrap();
+    assert_eq!(v[0], true);
+    let n = b.len_estimate().go().await.unwrap();
+    assert!((2..=4).contains(&n), "{n}");
+    let v = b.saturation().go().await.unwrap();
+    assert!(v > 0.0);
+    b.clear().go().await.unwrap();
+    let v = b.contains(2).go().await.unwrap();
+    assert!(!v);
+
+    let l = RateLimiter::<TokenBucket<1, 60_000, 2>>::named("limit");
+    let v = l.check().go().await.unwrap();
+    assert!(v.allowed);
+    let v = l.check_n(2).go().await.unwrap();
+    assert!(!v.allowed);
+    l.reset().go().await.unwrap();
+    let v = l.check_n(2).go().await.unwrap();
+    assert!(v.allowed);
+
+    let names: Vec<String> = structures()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["bloom", "count", "limit", "queue", "ring"],
+        "emptied ones stay named"
+    );
+}
