@@ -193,6 +193,31 @@ fn main() {
         "server CPU per Counter increment: rapyer {orm_us:.1} µs (one EVALSHA of the executor), raw INCRBY {raw_us:.1} µs"
     );
 
+    // the marginal cost of one more operation: 100 increments per pipeline (one script
+    // call) against 100 INCRBY pipelined
+    let batches = (n / 100).max(1);
+    let orm_pipe = time(batches, |_| {
+        rapyer::sync_pipeline(|p| {
+            for _ in 0..100 {
+                p.add(at.hits.increment(1));
+            }
+            Ok(())
+        })
+        .unwrap();
+    });
+    let raw_pipe = time(batches, |_| {
+        let mut pipe = redis::pipe();
+        for _ in 0..100 {
+            pipe.cmd("INCRBY").arg(k("hits")).arg(1).ignore();
+        }
+        let _: () = pipe.query(&mut raw).unwrap();
+    });
+    report(
+        "100 Counter increments per pipeline",
+        &[("pipeline of 100", orm_pipe, raw_pipe)],
+        batches,
+    );
+
     // named: the same counter and queue through `named` (the tag check on every call)
     let hits = Counter::named("hits");
     let jobs = PriorityQueue::<String, i64>::named("jobs");
