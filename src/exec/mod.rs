@@ -405,10 +405,11 @@ impl ExecPlan {
         // reply); everything else in the executor
         let lean = ops.iter().all(|(_, code, _)| in_read_plan(code))
             && doc_flags.iter().all(|(_, refresh)| refresh.is_none());
-        let (script, source) = if lean {
+        let (script, source): (&'static redis::Script, &'static str) = if lean {
             (&scripts::READ_PLAN, scripts::READ_PLAN_SRC)
         } else {
-            (&scripts::EXEC, scripts::EXEC_SRC)
+            // only the kinds this plan's ops use (scripts/variants.rs)
+            scripts::exec_for(ops.iter().map(|(_, code, _)| code))
         };
         let tags = named.iter().map(|n| n.map(|(t, _)| t.to_owned())).collect();
         Ok(Self {

@@ -8,6 +8,9 @@
 
 use once_cell::sync::Lazy;
 
+mod variants;
+pub(crate) use variants::exec_for;
+
 /// Writes a whole document (save / insert), see `save.lua`.
 pub(crate) static SAVE: Lazy<redis::Script> = Lazy::new(|| redis::Script::new(SAVE_SRC));
 pub(crate) const SAVE_SRC: &str = concat!(
@@ -143,7 +146,7 @@ pub(crate) const REINDEX_SRC: &str = concat!(
 /// A script call: the script, its keys, its arguments. Built sans-IO, run by a backend.
 #[derive(Clone)]
 pub(crate) struct Invocation {
-    pub script: &'static Lazy<redis::Script>,
+    pub script: &'static redis::Script,
     pub source: &'static str,
     pub keys: Vec<String>,
     pub args: Vec<Vec<u8>>,
