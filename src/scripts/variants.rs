@@ -124,13 +124,20 @@ mod tests {
         for code in &codes {
             let (_, src) = exec_for(std::iter::once(code));
             assert!(src.contains(&format!("OPS.{code} = ")), "{code}");
-            for line in crate::scripts::EXEC_SRC.lines().filter(|l| l.contains("OP_TYPES")) {
+            for line in crate::scripts::EXEC_SRC
+                .lines()
+                .filter(|l| l.contains("OP_TYPES"))
+            {
                 if super::names(line, code) {
                     assert!(src.contains(line), "{code}: {line}");
                 }
             }
         }
         let (_, counter) = exec_for(["structure_write_get"].iter());
-        assert!(counter.len() < crate::scripts::EXEC_SRC.len() / 2, "{}", counter.len());
+        assert!(
+            counter.len() < crate::scripts::EXEC_SRC.len() / 2,
+            "{}",
+            counter.len()
+        );
     }
 }

@@ -144,6 +144,17 @@ async fn each_field_stores_its_codecs_bytes() {
     assert_eq!(c.profile.bio, "new");
     let stored = Coded::get(&c.id).await.unwrap();
     assert_eq!(stored, c, "local copy equals Redis");
+
+    // run-time paths see a codec's element as its stored bytes, and go no deeper
+    let got = Coded::extract_fields(&c.id, ["tasks[0]"]).await.unwrap();
+    let first = format!(r#"{{"name":"a","n":{}}}"#, u64::MAX);
+    assert_eq!(
+        got.get("tasks[0]"),
+        Some(&rapyer::Value::Bytes(first.into_bytes())),
+        "{got:?}"
+    );
+    let r = Coded::extract_fields(&c.id, ["tasks[0].name"]).await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
 }
 
 /// Bytes a codec cannot read are `Decode` naming the key, the field and the codec; a
