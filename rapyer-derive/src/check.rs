@@ -13,6 +13,11 @@ pub(crate) fn container(attrs: &ModelAttrs, errors: &mut Errors) {
                 lit.span(),
                 "model name must be non-empty and must not contain `{` or `}` (they would change the Redis Cluster hash tag)",
             );
+        } else if v.starts_with("rapyer.") {
+            errors.push(
+                lit.span(),
+                "model names starting with `rapyer.` are rapyer's own (named structures live under `rapyer.named`, keyed rate limiters under `rapyer.limit`)",
+            );
         }
     }
     if let Some(lit) = &attrs.colocate {

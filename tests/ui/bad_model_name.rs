@@ -19,3 +19,9 @@ fn main() {}
 struct Colocated {
     id: Id,
 }
+
+#[derive(Model)]
+#[rapyer(name = "rapyer.named")]
+struct Reserved {
+    id: Id,
+}
