@@ -38,6 +38,16 @@ use crate::exec::Pending;
 /// # Ok(()) }
 /// # #[cfg(not(feature = "blocking"))] fn main() {}
 /// ```
+///
+/// ```compile_fail,E0080
+/// // a capacity of 0 does not compile
+/// let _ = rapyer::BloomFilter::<String, 0, 1_000>::new();
+/// ```
+///
+/// ```compile_fail,E0080
+/// // an error rate of 100 %
+/// let _ = rapyer::BloomFilter::<String, 100, 1_000_000>::new();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BloomFilter<T, const CAPACITY: u64, const ERROR_PPM: u32> {
     /// The bitmap as loaded (bit 0 is the most significant bit of byte 0, as `BITFIELD`

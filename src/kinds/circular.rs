@@ -29,6 +29,11 @@ use crate::exec::Pending;
 /// # let _ = last3; Ok(()) }
 /// # #[cfg(not(feature = "blocking"))] fn main() {}
 /// ```
+///
+/// ```compile_fail,E0080
+/// // a capacity of 0 does not compile
+/// let _ = rapyer::CircularBuffer::<String, 0>::new();
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CircularBuffer<T, const N: usize> {
     items: VecDeque<T>,

@@ -88,6 +88,16 @@ pub trait Limit: sealed::Sealed + Send + Sync + 'static {
 /// Stored in a HASH (`t`: tokens scaled by the period in µs, `at`: when they were
 /// counted, `s`: the scale). Zero parameters, and periods or bursts so large that the
 /// script's integers would pass 2^53 (`BURST·PER_MS·1000 + RATE`), do not compile.
+///
+/// ```compile_fail,E0080
+/// // a zero rate does not compile
+/// let _ = rapyer::RateLimiter::<rapyer::TokenBucket<0, 1_000, 10>>::new();
+/// ```
+///
+/// ```compile_fail,E0080
+/// // 10^10 tokens of a second each: 10^19 µs·tokens, beyond 2^53
+/// let _ = rapyer::RateLimiter::<rapyer::TokenBucket<10, 1_000, 10_000_000_000>>::new();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TokenBucket<const RATE: u64, const PER_MS: u64, const BURST: u64>;
 
@@ -95,6 +105,10 @@ pub struct TokenBucket<const RATE: u64, const PER_MS: u64, const BURST: u64>;
 ///
 /// Stored in a sorted set with one member per call of the last window (memory grows
 /// with `LIMIT`); use [`ApproxWindow`] for large limits. Zero parameters do not compile.
+///
+/// ```compile_fail,E0080
+/// let _ = rapyer::RateLimiter::<rapyer::SlidingWindow<5, 0>>::new();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SlidingWindow<const LIMIT: u64, const WINDOW_MS: u64>;
 
@@ -105,6 +119,11 @@ pub struct SlidingWindow<const LIMIT: u64, const WINDOW_MS: u64>;
 /// are spread evenly, and errs by at most the previous window's unevenness otherwise.
 /// A changed `WINDOW_MS` starts the counts afresh. Zero parameters, and
 /// `2·LIMIT·WINDOW_MS·1000` beyond 2^53, do not compile.
+///
+/// ```compile_fail,E0080
+/// // 10^9 calls an hour: 2·10^9·3.6·10^9 beyond 2^53
+/// let _ = rapyer::RateLimiter::<rapyer::ApproxWindow<1_000_000_000, 3_600_000>>::new();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ApproxWindow<const LIMIT: u64, const WINDOW_MS: u64>;
 
