@@ -251,6 +251,82 @@ async fn script_flush_in_a_loop_changes_no_result() {
     assert_eq!(incrs, 50);
 }
 
+/// Structures under a script cache flushed every 200 µs: a keyed rate limiter (its own
+/// script) and a limiter field allow exactly their burst, named counters and queues count
+/// every write once, and the limiter keys expire as promised.
+#[maybe_async]
+#[mode_test]
+async fn structures_hold_their_counts_under_script_flushes() {
+    let server = Faulty::start();
+    let t = common::env_with(&server.url, |c| c);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flusher = {
+        let stop = stop.clone();
+        let mut raw = server.raw();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut raw).unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            n
+        })
+    };
+    // 30 tokens, one more an hour: the first 30 of 60 calls pass, whatever is flushed
+    let keyed = rapyer::RateLimiter::<rapyer::TokenBucket<1, 3_600_000, 30>>::keyed("api");
+    let l = Limited::default();
+    l.insert().await.unwrap();
+    let (mut keyed_ok, mut field_ok) = (0, 0);
+    let start = Instant::now();
+    for _ in 0..60 {
+        if keyed.check_key("k").go().await.unwrap().allowed {
+            keyed_ok += 1;
+        }
+        if Limited::at(&l.id)
+            .bucket
+            .check()
+            .go()
+            .await
+            .unwrap()
+            .allowed
+        {
+            field_ok += 1;
+        }
+    }
+    let refills = (start.elapsed().as_secs_f64() * 10.0).ceil() as usize;
+    let hits = rapyer::Counter::named("hits");
+    let queue = rapyer::PriorityQueue::<u64, i64>::named("q");
+    for i in 0..100u64 {
+        hits.increment(1).go().await.unwrap();
+        queue.push(i, 0).go().await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flushes = flusher.join().unwrap();
+    assert!(flushes > 10, "the cache was flushed {flushes} times");
+    assert_eq!(keyed_ok, 30, "each keyed check applied once");
+    assert!(
+        (5..=5 + refills).contains(&field_ok),
+        "the field's burst of 5 and at most the {refills} refills of the loop's time: {field_ok}"
+    );
+    let n = hits.get().go().await.unwrap();
+    assert_eq!(n, 100);
+    let all = queue.all().go().await.unwrap();
+    assert_eq!(
+        all.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        (0..100).collect::<Vec<_>>()
+    );
+    let key = key_of(&t, "{rapyer.limit:api:k}");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query(&mut server.raw())
+        .unwrap();
+    assert!(
+        pttl > 29 * 3_600_000,
+        "expires when full again (30 h): {pttl}"
+    );
+}
+
 /// `KEYS` of a namespace, for wrong-type set-ups.
 fn key_of(t: &common::TestEnv, pattern: &str) -> String {
     let keys = t.keys();
