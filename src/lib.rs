@@ -59,7 +59,7 @@ pub use env::{
     register_environment, set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
-pub use exec::{Pending, Pipeline, Slot};
+pub use exec::{Branch, Cond, Length, Pending, Pipeline, Slot, When};
 pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;

@@ -173,6 +173,9 @@ mod named;
 #[path = "suite/codecs.rs"]
 mod codecs;
 
+#[path = "suite/conditional.rs"]
+mod conditional;
+
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {
     use super::common::{self, models::*};

@@ -269,6 +269,9 @@ mod named;
 #[path = "suite/codecs.rs"]
 mod codecs;
 
+#[path = "suite/conditional.rs"]
+mod conditional;
+
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {
     use super::common::{self, models::*};

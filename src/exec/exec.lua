@@ -111,9 +111,24 @@ local function rollback()
 end
 
 local results = {1, skipped}
+local guarded = true -- whether the op after a `guard` may run (cond.lua)
 for i = 1, nops do
   local doc, code, key, field, args, kidx = next_op()
-  if doc.missing then
+  if code == 'guard' then
+    guarded = guard_holds(args, results)
+    results[i + 2] = false
+  elseif not guarded then
+    guarded = true
+    results[i + 2] = false
+  elseif code == 'when' then
+    local ok, res = pcall(cond_eval, args, 1)
+    if not ok then
+      rollback()
+      local reason = type(res) == 'table' and res.rapyer or tostring(res)
+      return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+    end
+    results[i + 2] = res and 1 or 0
+  elseif doc.missing then
     results[i + 2] = false
   else
     local op = OPS[code]

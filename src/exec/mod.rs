@@ -18,9 +18,11 @@ use crate::error::{Error, Result, unexpected};
 use crate::schema::ModelSchema;
 use crate::scripts::{self, Invocation};
 
+mod cond;
 mod pipeline;
 mod reply;
 
+pub use cond::{Branch, Cond, Length, When};
 pub use pipeline::{Pipeline, Slot};
 pub(crate) use reply::*;
 
@@ -75,6 +77,9 @@ pub(crate) struct Op {
     pub code: &'static str,
     pub target: Target,
     pub args: Vec<Vec<u8>>,
+    /// Arguments the plan fills in: a document's number, or a key's index in it
+    /// (conditions, `cond.rs`).
+    pub refs: Vec<cond::ArgRef>,
 }
 
 /// Reads the op's reply (`None`: the document is missing and the op was `if_exists`).
@@ -129,7 +134,12 @@ impl<'a, R> Pending<'a, R> {
     ) -> Self {
         Self {
             doc: doc.clone(),
-            op: Op { code, target, args },
+            op: Op {
+                code,
+                target,
+                args,
+                refs: Vec::new(),
+            },
             finish: Box::new(move |v: Option<Value>| finish(v.unwrap_or(Value::Nil))),
             early: None,
             skip_missing: false,
@@ -183,6 +193,8 @@ impl<'a, R> Pending<'a, R> {
             op: &self.op,
             skip_missing: self.skip_missing,
             refresh: self.refresh,
+            cond: None,
+            guard: &[],
         }])
     }
 
@@ -200,6 +212,7 @@ impl<'a, R> Pending<'a, R> {
                 code: "get",
                 target,
                 args: vec![],
+                refs: Vec::new(),
             },
             finish: Box::new(|_| unreachable_finish()),
             early: Some(err),
@@ -255,6 +268,8 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "structure_read"
             | "structure_chain_read"
             | "path_get"
+            | "when"
+            | "guard"
     )
 }
 
@@ -266,6 +281,18 @@ pub(crate) struct ExecPlan {
     docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
     /// Per document, a named structure's tag.
     tags: Vec<Option<String>>,
+    /// Per planned item: its op's number, and the `when`s (numbers, outcomes) it needs.
+    items: Vec<(usize, Vec<(usize, bool)>)>,
+}
+
+/// The index in a document's KEYS (root 1, id index 2, collections from 3) of the
+/// collection at `path`.
+fn collection_index(keys: &crate::keys::DocKeys, model: &str, path: &str) -> Result<usize> {
+    keys.collections
+        .iter()
+        .position(|(p, _)| p == path)
+        .map(|i| 3 + i)
+        .ok_or_else(|| Error::InvalidInput(format!("{model}: no collection field `{path}`")))
 }
 
 /// What one op asks of the plan: its document, the op, whether a missing document is
@@ -275,96 +302,178 @@ pub(crate) struct PlanItem<'p> {
     pub op: &'p Op,
     pub skip_missing: bool,
     pub refresh: bool,
+    /// The id of the condition this `when` op evaluates.
+    pub cond: Option<u64>,
+    /// The conditions (ids) and outcomes the op runs under (branches, `cond.rs`).
+    pub guard: &'p [(u64, bool)],
+}
+
+/// The documents of a plan being built, in first-seen order.
+#[derive(Default)]
+struct PlanDocs {
+    env: Option<crate::env::Environment>,
+    docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
+    /// Per document: skip it when missing; its TTL refresh spec.
+    flags: Vec<(bool, Option<String>)>,
+    /// Per document: a named structure's tag, and whether an op on it writes.
+    named: Vec<Option<(String, bool)>>,
+}
+
+impl PlanDocs {
+    /// The document's number in the plan, added when first seen (flags: skip when
+    /// missing, unless a real op needs it); `real`: an op on it, not a condition's read.
+    fn number(
+        &mut self,
+        doc: &DocRef,
+        skip: bool,
+        real: bool,
+        code: &'static str,
+    ) -> Result<usize> {
+        let schema = doc.schema;
+        match self
+            .docs
+            .iter()
+            .position(|(m, id, _)| *m == schema.name && *id == doc.id)
+        {
+            Some(d) => {
+                // a doc skips only if every op on it asks to
+                if real {
+                    self.flags[d].0 &= skip;
+                }
+                if let Some((tag, writes)) = &mut self.named[d] {
+                    if doc.tag.as_deref() != Some(tag.as_str()) {
+                        return Err(Error::InvalidInput(format!(
+                            "structure `{}` is opened as {} and as {} in one plan",
+                            doc.id,
+                            tag,
+                            doc.tag.as_deref().unwrap_or("a document")
+                        )));
+                    }
+                    *writes |= !is_read(code);
+                }
+                Ok(d)
+            }
+            None => {
+                let ctx = Ctx::for_schema(schema)?;
+                match &self.env {
+                    None => self.env = Some(ctx.env.clone()),
+                    Some(e) if !e.same(&ctx.env) => {
+                        return Err(Error::InvalidInput(format!(
+                            "a pipeline runs in one environment; {} `{}` resolves to `{}`, not `{}`",
+                            schema.name,
+                            doc.id,
+                            ctx.env.name(),
+                            e.name()
+                        )));
+                    }
+                    Some(_) => {}
+                }
+                self.docs
+                    .push((schema.name, doc.id.clone(), ctx.doc(&doc.id)?));
+                self.flags.push((skip || !real, None));
+                self.named
+                    .push(doc.tag.clone().map(|t| (t, !is_read(code))));
+                Ok(self.docs.len() - 1)
+            }
+        }
+    }
 }
 
 impl ExecPlan {
     /// Groups `items` by document (in first-seen order) into one script call. All
     /// documents must resolve to the same environment.
     pub(crate) fn build(items: &[PlanItem<'_>]) -> Result<Self> {
-        let mut env: Option<crate::env::Environment> = None;
-        let mut docs: Vec<(&'static str, String, crate::keys::DocKeys)> = Vec::new();
-        let mut doc_flags: Vec<(bool, Option<String>)> = Vec::new();
-        // per document: a named structure's tag, and whether an op on it writes
-        let mut named: Vec<Option<(&str, bool)>> = Vec::new();
+        let mut pd = PlanDocs::default();
         let mut ops = Vec::with_capacity(items.len());
         let mut op_args: Vec<Vec<u8>> = Vec::new();
-        for item in items {
-            let schema = item.doc.schema;
-            let d = match docs
-                .iter()
-                .position(|(m, id, _)| *m == schema.name && *id == item.doc.id)
-            {
-                Some(d) => {
-                    // a doc skips only if every op on it asks to
-                    doc_flags[d].0 &= item.skip_missing;
-                    if let Some((tag, writes)) = &mut named[d] {
-                        if item.doc.tag.as_deref() != Some(*tag) {
-                            return Err(Error::InvalidInput(format!(
-                                "structure `{}` is opened as {} and as {} in one plan",
-                                item.doc.id,
-                                tag,
-                                item.doc.tag.as_deref().unwrap_or("a document")
-                            )));
-                        }
-                        *writes |= !is_read(item.op.code);
-                    }
-                    d
-                }
-                None => {
-                    let ctx = Ctx::for_schema(schema)?;
-                    match &env {
-                        None => env = Some(ctx.env.clone()),
-                        Some(e) if !e.same(&ctx.env) => {
-                            return Err(Error::InvalidInput(format!(
-                                "a pipeline runs in one environment; {} `{}` resolves to `{}`, not `{}`",
-                                schema.name,
-                                item.doc.id,
-                                ctx.env.name(),
-                                e.name()
-                            )));
-                        }
-                        Some(_) => {}
-                    }
-                    docs.push((schema.name, item.doc.id.clone(), ctx.doc(&item.doc.id)?));
-                    doc_flags.push((item.skip_missing, None));
-                    named.push(item.doc.tag.as_deref().map(|t| (t, !is_read(item.op.code))));
-                    docs.len() - 1
-                }
-            };
-            if item.refresh
-                && let Some(spec) = schema.refresh_spec(!is_read(item.op.code))
-            {
-                // one spec per model: a document's ops share it
-                doc_flags[d].1 = Some(spec);
-            }
-            let index = match &item.op.target {
-                Target::Root(_) => 1,
-                Target::Collection(path) => {
-                    let keys = &docs[d].2;
-                    3 + keys
-                        .collections
-                        .iter()
-                        .position(|(p, _)| p == path)
-                        .ok_or_else(|| {
-                            Error::InvalidInput(format!(
-                                "{}: no collection field `{path}`",
-                                schema.name
-                            ))
-                        })?
-                }
-            };
-            let field = match &item.op.target {
+        // per item: its op's number in the script, and its guard as (when's number, outcome)
+        let mut item_ops: Vec<(usize, Vec<(usize, bool)>)> = Vec::with_capacity(items.len());
+        let mut cond_at: std::collections::HashMap<u64, usize> = Default::default();
+        let mut push_op = |ops: &mut Vec<(usize, &'static str, Target)>,
+                           d: usize,
+                           code: &'static str,
+                           target: &Target,
+                           index: usize,
+                           args: &[Vec<u8>]| {
+            let field = match target {
                 Target::Root(path) => path.as_str(),
                 Target::Collection(_) => "",
             };
             op_args.push((d + 1).to_string().into_bytes());
-            op_args.push(item.op.code.as_bytes().to_vec());
+            op_args.push(code.as_bytes().to_vec());
             op_args.push(index.to_string().into_bytes());
             op_args.push(field.as_bytes().to_vec());
-            op_args.push(item.op.args.len().to_string().into_bytes());
-            op_args.extend(item.op.args.iter().cloned());
-            ops.push((d, item.op.code, item.op.target.clone()));
+            op_args.push(args.len().to_string().into_bytes());
+            op_args.extend(args.iter().cloned());
+            ops.push((d, code, target.clone()));
+        };
+        for item in items {
+            let schema = item.doc.schema;
+            // a condition's documents, and its arguments naming them
+            let mut args = std::borrow::Cow::Borrowed(&item.op.args);
+            for r in &item.op.refs {
+                let rd = pd.number(&r.doc, true, false, "when")?;
+                let value = match &r.key {
+                    None => rd + 1,
+                    Some(path) => collection_index(&pd.docs[rd].2, r.doc.schema.name, path)?,
+                };
+                args.to_mut()[r.at] = value.to_string().into_bytes();
+            }
+            let d = pd.number(
+                item.doc,
+                item.skip_missing,
+                item.cond.is_none(),
+                item.op.code,
+            )?;
+            if item.refresh
+                && let Some(spec) = schema.refresh_spec(!is_read(item.op.code))
+            {
+                // one spec per model: a document's ops share it
+                pd.flags[d].1 = Some(spec);
+            }
+            let index = match &item.op.target {
+                Target::Root(_) => 1,
+                Target::Collection(path) => collection_index(&pd.docs[d].2, schema.name, path)?,
+            };
+            let mut guard = Vec::with_capacity(item.guard.len());
+            if !item.guard.is_empty() {
+                let mut gargs = Vec::with_capacity(item.guard.len() * 2);
+                for (id, want) in item.guard {
+                    let at = *cond_at.get(id).ok_or_else(|| {
+                        Error::InvalidInput(
+                            "a branch's condition is not part of this pipeline (it was split off)"
+                                .into(),
+                        )
+                    })?;
+                    guard.push((at, *want));
+                    gargs.push(at.to_string().into_bytes());
+                    gargs.push(if *want { b"1".to_vec() } else { b"0".to_vec() });
+                }
+                push_op(
+                    &mut ops,
+                    d,
+                    "guard",
+                    &Target::Root(String::new()),
+                    1,
+                    &gargs,
+                );
+            }
+            push_op(&mut ops, d, item.op.code, &item.op.target, index, &args);
+            if let Some(id) = item.cond {
+                cond_at.insert(id, ops.len());
+            }
+            item_ops.push((ops.len(), guard));
         }
+        let PlanDocs {
+            env,
+            docs,
+            flags: doc_flags,
+            named,
+        } = pd;
+        let named: Vec<Option<(&str, bool)>> = named
+            .iter()
+            .map(|n| n.as_ref().map(|(t, w)| (t.as_str(), *w)))
+            .collect();
         let env = env.ok_or_else(|| Error::InvalidInput("empty plan".into()))?;
         if env.is_cluster() {
             let groups = crate::keys::group_by_slot(docs.iter().map(|(_, _, dk)| dk.root.as_str()));
@@ -423,6 +532,7 @@ impl ExecPlan {
             ops,
             docs,
             tags,
+            items: item_ops,
         })
     }
 
@@ -477,10 +587,26 @@ impl ExecPlan {
                 if values.len() != self.ops.len() {
                     return Err(unexpected("atomic operation", &Value::Array(values)));
                 }
-                Ok(values
+                let mut values: Vec<Option<Value>> = values
                     .into_iter()
                     .zip(&self.ops)
                     .map(|(v, (d, _, _))| if skipped.contains(d) { None } else { Some(v) })
+                    .collect();
+                // an op whose branch did not run has no result (cond.lua's guards)
+                let outcome = |at: usize| match values.get(at - 1) {
+                    Some(Some(Value::Int(n))) => Some(*n == 1),
+                    _ => None,
+                };
+                let ran: Vec<bool> = self
+                    .items
+                    .iter()
+                    .map(|(_, guard)| guard.iter().all(|(at, want)| outcome(*at) == Some(*want)))
+                    .collect();
+                Ok(self
+                    .items
+                    .iter()
+                    .zip(ran)
+                    .map(|((at, _), ran)| if ran { values[at - 1].take() } else { None })
                     .collect())
             }
             Some(Value::Int(2)) => {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 /// The result of one operation added to a [`Pipeline`], readable once the pipeline ran.
 #[derive(Debug)]
-pub struct Slot<R>(Arc<OnceLock<R>>);
+pub struct Slot<R>(pub(crate) Arc<OnceLock<R>>);
 
 impl<R> Clone for Slot<R> {
     fn clone(&self) -> Self {
@@ -38,6 +38,10 @@ pub(crate) struct PlanItemOwned {
     op: Op,
     skip_missing: bool,
     refresh: bool,
+    /// A `when` op: the id of its condition.
+    cond: Option<u64>,
+    /// The conditions (ids) and outcomes the op runs under.
+    guard: Vec<(u64, bool)>,
 }
 
 /// Many atomic operations, over one or many documents, applied in **one atomic round
@@ -59,6 +63,8 @@ pub struct Pipeline<'a> {
     skip_missing: bool,
     per_slot: bool,
     early: Option<Error>,
+    /// The branch being built: the conditions (ids) and outcomes its ops run under.
+    guards: Vec<(u64, bool)>,
 }
 
 impl fmt::Debug for Pipeline<'_> {
@@ -91,7 +97,83 @@ impl<'a> Pipeline<'a> {
             skip_missing: false,
             per_slot: false,
             early: None,
+            guards: Vec::new(),
         }
+    }
+
+    /// Starts a `when` chain: `cond` is evaluated by the server, on the values stored when
+    /// the pipeline runs (after the ops added before it), and `.then(..)`,
+    /// `.else_when(..)`, `.otherwise(..)` add the ops of each branch. Only the taken
+    /// branch's ops run (and mirror into local copies); the whole pipeline stays one
+    /// atomic script: a failure in any branch undoes everything.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "blocking")] fn main() -> rapyer::Result<()> {
+    /// use rapyer::sync::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone, Default)]
+    /// struct User { id: Id, age: i64, status: String, score: i64, badges: Vec<String> }
+    ///
+    /// let mut user = User { age: 20, score: 120, ..User::default() };
+    /// user.sync_insert()?;
+    /// let id = user.id.clone();
+    /// let (adult, premium) = rapyer::sync_pipeline(|pipe| {
+    ///     let u = User::at(&id);
+    ///     let adult = pipe
+    ///         .when(u.age.gt(17))
+    ///         .then(|b| b.add(u.status.set("adult".into())))
+    ///         .otherwise(|b| b.add(u.status.set("minor".into())));
+    ///     let premium = pipe
+    ///         .when(u.score.ge(100) & !u.status.eq("banned".into()))
+    ///         .then(|b| {
+    ///             b.add(u.badges.push("high_scorer".into()));
+    ///         })
+    ///         .branch();
+    ///     Ok((adult, premium))
+    /// })?;
+    /// assert_eq!(adult.taken(), Some(0));     // `then` ran
+    /// assert_eq!(premium.taken(), Some(0));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "blocking"))] fn main() {}
+    /// ```
+    #[must_use = "a condition without branches runs nothing"]
+    pub fn when<'p>(&'p mut self, cond: crate::exec::Cond) -> crate::exec::When<'p, 'a> {
+        crate::exec::When::new(self, cond)
+    }
+
+    /// Adds the `when` op of `cond` (under the current branch); its id and outcome slot.
+    pub(crate) fn add_when(&mut self, cond: crate::exec::Cond) -> (u64, Slot<bool>) {
+        let id = super::cond::next_id();
+        let slot = super::cond::new_slot();
+        let (doc, op, invalid) = cond.into_op();
+        if let Some(reason) = invalid {
+            self.early.get_or_insert(Error::InvalidInput(reason));
+        }
+        self.entries.push((
+            PlanItemOwned {
+                doc,
+                op,
+                skip_missing: true,
+                refresh: true,
+                cond: Some(id),
+                guard: self.guards.clone(),
+            },
+            Box::new(super::cond::outcome_finish(slot.clone())),
+        ));
+        (id, slot)
+    }
+
+    /// Runs `f` with `extra` added to the current branch's guard.
+    pub(crate) fn guarded<R>(
+        &mut self,
+        extra: &[(u64, bool)],
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let depth = self.guards.len();
+        self.guards.extend_from_slice(extra);
+        let r = f(self);
+        self.guards.truncate(depth);
+        r
     }
 
     /// Adds an operation; its result is readable from the returned slot after the run.
@@ -116,6 +198,8 @@ impl<'a> Pipeline<'a> {
                 op,
                 skip_missing,
                 refresh,
+                cond: None,
+                guard: self.guards.clone(),
             },
             Box::new(move |v: Option<Value>| {
                 if v.is_none() && !handles_none {
@@ -186,6 +270,11 @@ impl<'a> Pipeline<'a> {
         if groups.len() == 1 {
             return Ok(vec![self]);
         }
+        if self.entries.iter().any(|(i, _)| i.cond.is_some()) {
+            return Err(Error::InvalidInput(
+                "a pipeline with conditions runs as one script: its documents must share one Cluster slot (per_slot cannot split it)".into(),
+            ));
+        }
         let mut slots: Vec<Option<Entry<'a>>> = self.entries.into_iter().map(Some).collect();
         Ok(groups
             .into_iter()
@@ -194,6 +283,7 @@ impl<'a> Pipeline<'a> {
                 skip_missing: self.skip_missing,
                 per_slot: false,
                 early: None,
+                guards: Vec::new(),
             })
             .collect())
     }
@@ -214,6 +304,8 @@ impl<'a> Pipeline<'a> {
                 op: &i.op,
                 skip_missing: i.skip_missing || self.skip_missing,
                 refresh: i.refresh,
+                cond: i.cond,
+                guard: &i.guard,
             })
             .collect();
         ExecPlan::build(&items).map(Some)

@@ -8,6 +8,7 @@ pub mod bloom;
 pub mod circular;
 pub mod coded;
 pub(crate) mod collection;
+mod conditions;
 pub mod counter;
 pub mod list;
 pub mod map;

@@ -45,6 +45,7 @@ pub(crate) const EXEC_SRC: &str = concat!(
     include_str!("../kinds/path_read.lua"),
     include_str!("../kinds/path.lua"),
     include_str!("../exec/exec_head.lua"),
+    include_str!("../exec/cond.lua"),
     include_str!("../exec/exec.lua")
 );
 

@@ -47,6 +47,7 @@ const UNITS: [&str; 8] = [
 /// The executor's back: the plan's parsing and the program.
 const BACK: &str = concat!(
     include_str!("../exec/exec_head.lua"),
+    include_str!("../exec/cond.lua"),
     include_str!("../exec/exec.lua")
 );
 

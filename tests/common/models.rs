@@ -940,3 +940,19 @@ impl rapyer::Codec for Versioned {
         }
     }
 }
+
+/// Conditional pipelines: fields of each kind a condition reads, an indexed status.
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Member {
+    pub id: Id,
+    pub age: i64,
+    #[rapyer(index)]
+    pub status: String,
+    pub level: String,
+    pub score: u64,
+    pub big: i64,
+    pub ratio: f64,
+    pub nick: Option<String>,
+    pub badges: Vec<String>,
+    pub notes: HashMap<String, String>,
+}

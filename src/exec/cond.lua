@@ -1,0 +1,115 @@
+-- Conditions of conditional pipelines (exec/cond.rs), after exec_head.lua (it reads the
+-- plan's documents): a `when` op evaluates one on the values stored when it runs, and a
+-- `guard` op lets the op after it run only when earlier `when`s came out as it says.
+--
+-- A condition is a prefix token list: "&" n c1..cn | "|" n c1..cn | "!" c |
+-- "e" d (document d exists) | "f" d field kind op n v1..vn (root field of document d) |
+-- "l" d k op n v1..vn (the length of document d's key number k: LLEN, HLEN, SCARD,
+-- ZCARD or STRLEN by its type; kind "n"). kind: "n" numbers (integers compared exactly
+-- at any size), "s" bytes. op: eq ne gt ge lt le bw (between, inclusive) in sw (starts
+-- with) ct (contains) ex (stored) nx (not stored). A missing field satisfies only `ne`
+-- and `nx`; a missing key's length is 0.
+
+-- -1, 0, 1: a < b, a == b, a > b for numbers in text; integers exactly
+local function cond_num_cmp(a, b)
+  local ia, ib = string.match(a, '^-?%d+$'), string.match(b, '^-?%d+$')
+  if ia and ib then
+    local na, nb = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
+    if na ~= nb then return na and -1 or 1 end
+    local da, db = string.gsub(a, '^-?0*', ''), string.gsub(b, '^-?0*', '')
+    local c = 0
+    if #da ~= #db then c = (#da < #db) and -1 or 1
+    elseif da ~= db then c = (da < db) and -1 or 1 end
+    if na then c = -c end
+    return c
+  end
+  local x, y = tonumber(a), tonumber(b)
+  if x == nil or x ~= x then reject('condition: stored ' .. a .. ' is not a number') end
+  if y == nil or y ~= y then reject('condition: ' .. b .. ' is not a number') end
+  if x < y then return -1 elseif x > y then return 1 end
+  return 0
+end
+
+local function cond_cmp(kind, a, b)
+  if kind == 'n' then return cond_num_cmp(a, b) end
+  if a < b then return -1 elseif a > b then return 1 end
+  return 0
+end
+
+-- whether stored value `v` (nil: missing) passes op with constants vs
+local function cond_test(v, kind, op, vs)
+  if op == 'ex' then return v ~= nil and v ~= false end
+  if op == 'nx' then return v == nil or v == false end
+  if v == nil or v == false then return op == 'ne' end
+  if op == 'eq' then return cond_cmp(kind, v, vs[1]) == 0 end
+  if op == 'ne' then return cond_cmp(kind, v, vs[1]) ~= 0 end
+  if op == 'gt' then return cond_cmp(kind, v, vs[1]) > 0 end
+  if op == 'ge' then return cond_cmp(kind, v, vs[1]) >= 0 end
+  if op == 'lt' then return cond_cmp(kind, v, vs[1]) < 0 end
+  if op == 'le' then return cond_cmp(kind, v, vs[1]) <= 0 end
+  if op == 'bw' then return cond_cmp(kind, v, vs[1]) >= 0 and cond_cmp(kind, v, vs[2]) <= 0 end
+  if op == 'in' then
+    for _, c in ipairs(vs) do if cond_cmp(kind, v, c) == 0 then return true end end
+    return false
+  end
+  if op == 'sw' then return string.sub(v, 1, #vs[1]) == vs[1] end
+  if op == 'ct' then return string.find(v, vs[1], 1, true) ~= nil end
+  reject('condition: unknown comparison ' .. tostring(op))
+end
+
+local COND_LEN = {list = 'LLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', string = 'STRLEN'}
+
+-- the condition starting at a[i]: its value and the index after it
+local function cond_eval(a, i)
+  local t = a[i]
+  if t == '&' or t == '|' then
+    local n, all, any = tonumber(a[i + 1]), true, false
+    i = i + 2
+    for _ = 1, n do
+      local v
+      v, i = cond_eval(a, i)
+      all, any = all and v, any or v
+    end
+    if t == '&' then return all, i end
+    return any, i
+  end
+  if t == '!' then
+    local v
+    v, i = cond_eval(a, i + 1)
+    return not v, i
+  end
+  local doc = docs[tonumber(a[i + 1])]
+  if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
+  local stored, kind, op, n
+  if t == 'f' then
+    stored = redis.call('HGET', KEYS[doc.base + 1], a[i + 2])
+    kind, op, n = a[i + 3], a[i + 4], tonumber(a[i + 5])
+    i = i + 6
+  elseif t == 'l' then
+    local key = KEYS[doc.base + tonumber(a[i + 2])]
+    local ty = redis.call('TYPE', key)['ok']
+    stored = '0'
+    if ty ~= 'none' then
+      if not COND_LEN[ty] then reject('condition: ' .. key .. ' holds a ' .. ty) end
+      stored = tostring(redis.call(COND_LEN[ty], key))
+    end
+    kind, op, n = 'n', a[i + 3], tonumber(a[i + 4])
+    i = i + 5
+  else
+    reject('condition: unknown token ' .. tostring(t))
+  end
+  local vs = {}
+  for j = 1, n do vs[j] = a[i + j - 1] end
+  return cond_test(stored, kind, op, vs), i + n
+end
+
+-- whether the guard's `when`s (their op numbers and the outcome each needs) hold, given
+-- the results so far (a `when` that did not run holds neither outcome)
+local function guard_holds(a, results)
+  for g = 1, #a, 2 do
+    local r = results[tonumber(a[g]) + 2]
+    local want = (a[g + 1] == '1') and 1 or 0
+    if r ~= want then return false end
+  end
+  return true
+end

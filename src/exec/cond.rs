@@ -1,0 +1,353 @@
+//! Conditional pipelines: conditions the server evaluates on stored values when the
+//! program runs ([`Cond`]), branches ([`Pipeline::when`]) and which branch ran
+//! ([`Branch`]). The server side is `cond.lua`: a `when` op evaluates a condition, a
+//! `guard` op lets the op after it run only under the outcomes it names.
+
+use std::ops::{BitAnd, BitOr, Not};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use redis::Value;
+
+use super::pipeline::Pipeline;
+use super::{DocRef, Op, Slot, Target};
+use crate::error::Result;
+
+/// An argument the plan fills in: document `doc`'s number in the plan, or with `key` the
+/// index of its collection key at that path.
+#[derive(Debug, Clone)]
+pub(crate) struct ArgRef {
+    pub at: usize,
+    pub doc: Arc<DocRef>,
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Tok {
+    Lit(Vec<u8>),
+    /// The number of `refs[i]`.
+    Doc(usize),
+    /// The key index of `refs[i]`'s collection at the path.
+    Key(usize, String),
+}
+
+/// A condition on stored values, evaluated by the server when the pipeline runs (not on
+/// a local copy): comparisons of fields (`p.age.gt(17)`, `p.name.starts_with("a")`),
+/// collection lengths (`p.tags.length().ge(3)`), a document's existence
+/// ([`Cond::exists`]), combined with `&`, `|` and `!`. It may read any documents of the
+/// pipeline's environment (on a Cluster: of one slot). A missing field satisfies only
+/// `ne`; a missing collection has length 0. Integers compare exactly at any size.
+#[derive(Debug, Clone)]
+pub struct Cond {
+    refs: Vec<Arc<DocRef>>,
+    toks: Vec<Tok>,
+    invalid: Option<String>,
+}
+
+fn lit(s: &str) -> Tok {
+    Tok::Lit(s.as_bytes().to_vec())
+}
+
+impl Cond {
+    /// Field `path` of `doc` (a root hash field) compared by `op` with `values`; `numeric`
+    /// compares as numbers, else as bytes.
+    pub(crate) fn field(
+        doc: &Arc<DocRef>,
+        path: &str,
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        let mut toks = vec![
+            lit("f"),
+            Tok::Doc(0),
+            lit(path),
+            lit(if numeric { "n" } else { "s" }),
+            lit(op),
+        ];
+        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+        toks.extend(values.into_iter().map(Tok::Lit));
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+        }
+    }
+
+    /// The length of `doc`'s collection at `path` compared by `op` with `values`.
+    pub(crate) fn length(doc: &Arc<DocRef>, path: &str, op: &str, values: &[u64]) -> Self {
+        let mut toks = vec![lit("l"), Tok::Doc(0), Tok::Key(0, path.to_owned()), lit(op)];
+        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+        toks.extend(values.iter().map(|v| Tok::Lit(v.to_string().into_bytes())));
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+        }
+    }
+
+    /// A condition that cannot be built (bad input): the pipeline holding it is refused
+    /// with [`Error::InvalidInput`] before anything is sent.
+    pub(crate) fn invalid(doc: &Arc<DocRef>, reason: String) -> Self {
+        Self {
+            refs: vec![doc.clone()],
+            toks: vec![lit("e"), Tok::Doc(0)],
+            invalid: Some(reason),
+        }
+    }
+
+    /// Whether document `id` of model `M` exists.
+    pub fn exists<M: crate::Model>(id: impl std::fmt::Display) -> Self {
+        let doc = DocRef::new(M::schema(), id.to_string());
+        Self {
+            refs: vec![doc],
+            toks: vec![lit("e"), Tok::Doc(0)],
+            invalid: None,
+        }
+    }
+
+    /// `op` ("&", "|") over `self` and `other`.
+    fn join(mut self, op: &str, other: Cond) -> Cond {
+        let map: Vec<usize> = other
+            .refs
+            .iter()
+            .map(|r| {
+                match self
+                    .refs
+                    .iter()
+                    .position(|s| s.schema.name == r.schema.name && s.id == r.id)
+                {
+                    Some(i) => i,
+                    None => {
+                        self.refs.push(r.clone());
+                        self.refs.len() - 1
+                    }
+                }
+            })
+            .collect();
+        let mut toks = vec![lit(op), lit("2")];
+        toks.append(&mut self.toks);
+        toks.extend(other.toks.into_iter().map(|t| match t {
+            Tok::Doc(i) => Tok::Doc(map[i]),
+            Tok::Key(i, p) => Tok::Key(map[i], p),
+            lit => lit,
+        }));
+        Cond {
+            refs: self.refs,
+            toks,
+            invalid: self.invalid.or(other.invalid),
+        }
+    }
+
+    /// The `when` op evaluating this condition (on its first document).
+    pub(crate) fn into_op(self) -> (Arc<DocRef>, Op, Option<String>) {
+        let mut args = Vec::with_capacity(self.toks.len());
+        let mut refs = Vec::new();
+        for (at, t) in self.toks.into_iter().enumerate() {
+            match t {
+                Tok::Lit(b) => args.push(b),
+                Tok::Doc(i) => {
+                    args.push(Vec::new());
+                    refs.push(ArgRef {
+                        at,
+                        doc: self.refs[i].clone(),
+                        key: None,
+                    });
+                }
+                Tok::Key(i, path) => {
+                    args.push(Vec::new());
+                    refs.push(ArgRef {
+                        at,
+                        doc: self.refs[i].clone(),
+                        key: Some(path),
+                    });
+                }
+            }
+        }
+        let op = Op {
+            code: "when",
+            target: Target::Root(String::new()),
+            args,
+            refs,
+        };
+        (self.refs[0].clone(), op, self.invalid)
+    }
+}
+
+impl BitAnd for Cond {
+    type Output = Cond;
+    fn bitand(self, other: Cond) -> Cond {
+        self.join("&", other)
+    }
+}
+
+impl BitOr for Cond {
+    type Output = Cond;
+    fn bitor(self, other: Cond) -> Cond {
+        self.join("|", other)
+    }
+}
+
+impl Not for Cond {
+    type Output = Cond;
+    fn not(mut self) -> Cond {
+        self.toks.insert(0, lit("!"));
+        self
+    }
+}
+
+/// The length of a collection field, to compare (`p.tags.length().gt(2)`).
+#[derive(Debug, Clone)]
+pub struct Length {
+    pub(crate) doc: Arc<DocRef>,
+    pub(crate) path: String,
+}
+
+macro_rules! length_cmp {
+    ($($name:ident => $op:literal, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        pub fn $name(&self, n: u64) -> Cond {
+            Cond::length(&self.doc, &self.path, $op, &[n])
+        }
+    )*};
+}
+
+impl Length {
+    length_cmp! {
+        eq => "eq", "The collection holds exactly `n` items.";
+        ne => "ne", "The collection does not hold exactly `n` items.";
+        gt => "gt", "The collection holds more than `n` items.";
+        ge => "ge", "The collection holds at least `n` items.";
+        lt => "lt", "The collection holds fewer than `n` items.";
+        le => "le", "The collection holds at most `n` items.";
+    }
+
+    /// The collection holds from `lo` to `hi` items (inclusive).
+    pub fn between(&self, lo: u64, hi: u64) -> Cond {
+        Cond::length(&self.doc, &self.path, "bw", &[lo, hi])
+    }
+}
+
+/// Unique ids of conditions (a branch names the `when`s it runs under by id, so pipelines
+/// can be joined).
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_id() -> u64 {
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Which branch of a `when` chain ran, readable after the pipeline ran: its index
+/// (0: `then`, 1…: each `else_when`, then `otherwise`), or `None` when none ran (no
+/// condition held and there is no `otherwise`, the chain sat in a branch that did not
+/// run, or the pipeline has not run).
+#[derive(Debug, Clone)]
+pub struct Branch {
+    outcomes: Vec<Slot<bool>>,
+    otherwise: Arc<AtomicBool>,
+}
+
+impl Branch {
+    /// The index of the branch that ran.
+    pub fn taken(&self) -> Option<usize> {
+        for (i, s) in self.outcomes.iter().enumerate() {
+            match s.get() {
+                Some(true) => return Some(i),
+                Some(false) => {}
+                None => return None,
+            }
+        }
+        self.otherwise
+            .load(Ordering::Relaxed)
+            .then_some(self.outcomes.len())
+    }
+
+    /// The outcome of each condition of the chain, in order (`None`: not evaluated).
+    pub fn outcomes(&self) -> Vec<Option<bool>> {
+        self.outcomes.iter().map(|s| s.get().copied()).collect()
+    }
+}
+
+/// A `when` chain being built ([`Pipeline::when`]): `.then(..)`, any `.else_when(..)`,
+/// an optional `.otherwise(..)`. Each branch's closure adds ops to the pipeline (nested
+/// `when`s too); they run only when their branch is taken, on the server, in the same
+/// atomic step.
+pub struct When<'p, 'a> {
+    pipe: &'p mut Pipeline<'a>,
+    conds: Vec<u64>,
+    branch: Branch,
+}
+
+impl std::fmt::Debug for When<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "When({} conditions)", self.conds.len())
+    }
+}
+
+impl<'p, 'a> When<'p, 'a> {
+    pub(crate) fn new(pipe: &'p mut Pipeline<'a>, cond: Cond) -> Self {
+        let (id, slot) = pipe.add_when(cond);
+        Self {
+            pipe,
+            conds: vec![id],
+            branch: Branch {
+                outcomes: vec![slot],
+                otherwise: Arc::new(AtomicBool::new(false)),
+            },
+        }
+    }
+
+    /// The ops `f` adds run when the last condition so far held (and every earlier one of
+    /// the chain did not).
+    pub fn then<R>(self, f: impl FnOnce(&mut Pipeline<'a>) -> R) -> Self {
+        let last = self.conds.len() - 1;
+        let guard: Vec<(u64, bool)> = self
+            .conds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i == last))
+            .collect();
+        self.pipe.guarded(&guard, f);
+        self
+    }
+
+    /// A further condition, evaluated only when none of the chain's earlier ones held;
+    /// the ops `f` adds run when it holds.
+    pub fn else_when<R>(mut self, cond: Cond, f: impl FnOnce(&mut Pipeline<'a>) -> R) -> Self {
+        let none: Vec<(u64, bool)> = self.conds.iter().map(|c| (*c, false)).collect();
+        let (id, slot) = self.pipe.guarded(&none, |p| p.add_when(cond));
+        self.conds.push(id);
+        self.branch.outcomes.push(slot);
+        self.then(f)
+    }
+
+    /// The ops `f` adds run when no condition of the chain held.
+    pub fn otherwise<R>(self, f: impl FnOnce(&mut Pipeline<'a>) -> R) -> Branch {
+        let none: Vec<(u64, bool)> = self.conds.iter().map(|c| (*c, false)).collect();
+        self.pipe.guarded(&none, f);
+        self.branch.otherwise.store(true, Ordering::Relaxed);
+        self.branch
+    }
+
+    /// Which branch ran, readable after the pipeline ran.
+    pub fn branch(&self) -> Branch {
+        self.branch.clone()
+    }
+}
+
+/// The `when` op's result: whether the condition held (`None`: not evaluated).
+pub(crate) fn outcome_finish(slot: Slot<bool>) -> impl FnOnce(Option<Value>) -> Result<()> + Send {
+    move |v| {
+        match v {
+            Some(Value::Int(n)) => {
+                let _ = slot.0.set(n == 1);
+            }
+            None => {}
+            Some(other) => return Err(crate::error::unexpected("condition", &other)),
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn new_slot<R>() -> Slot<R> {
+    Slot(Arc::new(OnceLock::new()))
+}

@@ -1,0 +1,207 @@
+//! Conditional pipelines (`Pipeline::when`): conditions the server evaluates on stored
+//! values (after the pipeline's earlier ops), branches with `else_when` chains and
+//! nesting, the branch report, exact comparisons at the integer bounds, conditions on
+//! other documents, and all or nothing when a branch fails. Written once for both modes.
+
+use std::collections::BTreeMap;
+
+use super::common::{self, models::*};
+use super::{Api, RunQuery, global_pipeline, maybe_async, mode_test};
+use rapyer::{Cond, Error, Model};
+
+fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
+    let mut raw = t.raw();
+    t.keys()
+        .into_iter()
+        .map(|k| {
+            let d: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut raw).unwrap();
+            (k, d)
+        })
+        .collect()
+}
+
+/// The stored age decides, not the local copy's: `then` runs for an adult, `otherwise`
+/// for a minor, mirrored into the local copy only for the ops that ran; an `else_when`
+/// chain takes its first holding branch; a nested chain in a branch that did not run
+/// reports `None` and changes nothing.
+#[maybe_async]
+#[mode_test]
+async fn branches_run_on_stored_values() {
+    let _t = common::env();
+    let mut m = Member {
+        age: 20,
+        score: 60,
+        ..Member::default()
+    };
+    m.insert().await.unwrap();
+    m.age = 5; // stale local copy: the condition reads Redis
+    let (adult, tier, inner) = m
+        .pipeline(|p, pipe| {
+            let adult = pipe
+                .when(p.age.gt(17))
+                .then(|b| b.add(p.status.set("adult".into())))
+                .otherwise(|b| b.add(p.status.set("minor".into())));
+            let tier = pipe
+                .when(p.score.ge(100))
+                .then(|b| b.add(p.level.set("gold".into())))
+                .else_when(p.score.ge(50), |b| b.add(p.level.set("silver".into())))
+                .otherwise(|b| b.add(p.level.set("bronze".into())));
+            let mut inner = None;
+            pipe.when(p.age.lt(18)).then(|b| {
+                inner = Some(
+                    b.when(p.age.lt(13))
+                        .then(|b| b.add(p.badges.push("child".into())))
+                        .otherwise(|b| b.add(p.badges.push("teen".into()))),
+                );
+            });
+            Ok((adult, tier, inner.unwrap()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(adult.taken(), Some(0), "then");
+    assert_eq!(tier.taken(), Some(1), "the else_when");
+    assert_eq!(tier.outcomes(), [Some(false), Some(true)]);
+    assert_eq!(inner.taken(), None, "its enclosing branch did not run");
+    assert_eq!(inner.outcomes(), [None]);
+    assert_eq!((m.status.as_str(), m.level.as_str()), ("adult", "silver"));
+    assert!(m.badges.is_empty());
+    let stored = Member::get(&m.id).await.unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.level.as_str()),
+        ("adult", "silver")
+    );
+    assert!(stored.badges.is_empty());
+    // the index follows the branch's write
+    let found = Member::find(Member::fields().status.eq("adult"))
+        .run_all()
+        .await;
+    assert_eq!(found.unwrap().len(), 1);
+}
+
+/// A condition sees the values the pipeline's earlier ops left; comparisons of every
+/// kind: integers exactly at `i64`/`u64` bounds, floats, text prefixes and substrings,
+/// membership and ranges, optional fields, collection lengths, `& | !`.
+#[maybe_async]
+#[mode_test]
+async fn conditions_compare_exactly_and_see_earlier_ops() {
+    let _t = common::env();
+    let m = Member {
+        age: 20,
+        status: "active".into(),
+        score: u64::MAX,
+        big: i64::MAX - 1,
+        ratio: 0.1,
+        badges: vec!["a".into(), "b".into()],
+        ..Member::default()
+    };
+    m.insert().await.unwrap();
+    let id = m.id.clone();
+    let outcomes = global_pipeline(|pipe| {
+        let p = Member::at(&id);
+        pipe.add(p.big.incr(1));
+        let conds: Vec<Cond> = vec![
+            p.big.eq(i64::MAX),     // after the increment, exactly
+            p.big.gt(i64::MAX - 1), // 2^63 − 1 > 2^63 − 2, beyond doubles
+            p.score.eq(u64::MAX),
+            p.score.gt(u64::MAX - 1),
+            p.age.between(18, 20),
+            p.age.is_in([1, 20, 30]),
+            p.ratio.lt(0.10000000000000002),
+            p.status.starts_with("act"),
+            p.status.contains("tiv"),
+            p.status.is_in(["idle".to_string(), "active".into()]),
+            p.nick.is_none(),
+            p.badges.length().eq(2),
+            p.notes.length().eq(0),
+            p.age.gt(30) | p.status.eq("active".into()),
+            !(p.age.gt(30) & p.status.eq("active".into())),
+            // false ones
+            p.big.lt(i64::MAX),
+            p.score.ne(u64::MAX),
+            p.nick.is_some(),
+            p.badges.length().gt(2),
+            p.level.eq("x".into()),
+        ];
+        Ok(conds
+            .into_iter()
+            .map(|c| pipe.when(c).branch())
+            .collect::<Vec<_>>())
+    })
+    .await
+    .unwrap();
+    let got: Vec<Option<bool>> = outcomes.iter().map(|b| b.outcomes()[0]).collect();
+    let mut want = vec![Some(true); 15];
+    want.extend([Some(false); 5]);
+    assert_eq!(got, want);
+}
+
+/// Conditions on another document of the pipeline, and on documents that do not exist
+/// (`exists` is false, their fields are missing, nothing fails); a branch that fails
+/// after other branches wrote leaves every key, index included, byte for byte as it was;
+/// NaN in a condition is refused before sending.
+#[maybe_async]
+#[mode_test]
+async fn conditions_on_other_documents_and_all_or_nothing() {
+    let t = common::env();
+    let a = Member {
+        age: 30,
+        status: "a".into(),
+        big: i64::MAX,
+        ..Member::default()
+    };
+    a.insert().await.unwrap();
+    let b = Member {
+        age: 40,
+        ..Member::default()
+    };
+    b.insert().await.unwrap();
+    let ghost = rapyer::Id::new();
+    let (ia, ib) = (a.id.clone(), b.id.clone());
+    let (older, missing) = global_pipeline(|pipe| {
+        let (pa, pb) = (Member::at(&ia), Member::at(&ib));
+        let older = pipe
+            .when(pb.age.gt(35) & Cond::exists::<Member>(&ib))
+            .then(|x| x.add(pa.level.set("b is older".into())))
+            .branch();
+        let missing = pipe
+            .when(Cond::exists::<Member>(&ghost) | Member::at(&ghost).age.gt(0))
+            .then(|x| x.add(pa.level.set("ghost".into())))
+            .branch();
+        Ok((older, missing))
+    })
+    .await
+    .unwrap();
+    assert_eq!((older.taken(), missing.taken()), (Some(0), None));
+    let stored = Member::get(&a.id).await.unwrap();
+    assert_eq!(stored.level, "b is older");
+
+    // a failure in a taken branch undoes the earlier branches' writes too
+    let before = dump_all(&t);
+    let r = global_pipeline(|pipe| {
+        let pa = Member::at(&ia);
+        pipe.when(pa.age.eq(30))
+            .then(|x| x.add(pa.status.set("changed".into())));
+        pipe.when(pa.status.eq("changed".into())).then(|x| {
+            x.add(pa.badges.push("x".into()));
+            x.add(pa.big.incr(1)); // i64::MAX + 1: refused
+        });
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
+    assert_eq!(
+        dump_all(&t),
+        before,
+        "every key as it was, the status index too"
+    );
+
+    let r = global_pipeline(|pipe| {
+        let pa = Member::at(&ia);
+        pipe.when(pa.ratio.gt(f64::NAN))
+            .then(|x| x.add(pa.age.incr(1)));
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
+    assert_eq!(dump_all(&t), before);
+}
