@@ -40,6 +40,8 @@ enum Cmp {
 #[derive(Debug, Clone)]
 enum C {
     Num(Num, Cmp, i64),
+    /// field against field
+    Pair(Num, Cmp, Num),
     Text(u8, String), // 0 eq, 1 starts_with, 2 contains
     Len(Cmp, u64),
     And(Box<C>, Box<C>),
@@ -87,6 +89,7 @@ fn text() -> impl Strategy<Value = String> {
 fn cond() -> impl Strategy<Value = C> {
     let leaf = prop_oneof![
         (num(), cmp(), value()).prop_map(|(n, c, v)| C::Num(n, c, v)),
+        (num(), cmp(), num()).prop_map(|(n, c, m)| C::Pair(n, c, m)),
         (0u8..3, text()).prop_map(|(o, t)| C::Text(o, t)),
         (cmp(), 0u64..4).prop_map(|(c, n)| C::Len(c, n)),
     ];
@@ -142,6 +145,7 @@ fn field(d: &Doc, n: Num) -> i64 {
 fn eval(c: &C, d: &Doc, mutated: bool) -> bool {
     match c {
         C::Num(n, op, v) => holds(*op, field(d, *n).cmp(v), mutated),
+        C::Pair(n, op, m) => holds(*op, field(d, *n).cmp(&field(d, *m)), mutated),
         C::Text(0, t) => d.s == *t,
         C::Text(1, t) => d.s.starts_with(t.as_str()),
         C::Text(_, t) => d.s.contains(t.as_str()),
@@ -228,6 +232,22 @@ fn to_cond(c: &C, id: &Id) -> Cond {
                 Cmp::Ge => h.ge(*v),
                 Cmp::Lt => h.lt(*v),
                 Cmp::Le => h.le(*v),
+            }
+        }
+        C::Pair(n, op, m) => {
+            let q = Doc::at(id);
+            let other = match m {
+                Num::A => q.a,
+                Num::B => q.b,
+            };
+            let h = num(*n);
+            match op {
+                Cmp::Eq => h.eq_field(&other),
+                Cmp::Ne => h.ne_field(&other),
+                Cmp::Gt => h.gt_field(&other),
+                Cmp::Ge => h.ge_field(&other),
+                Cmp::Lt => h.lt_field(&other),
+                Cmp::Le => h.le_field(&other),
             }
         }
         C::Text(0, t) => p.s.eq(t.clone()),

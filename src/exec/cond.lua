@@ -4,6 +4,8 @@
 --
 -- A condition is a prefix token list: "&" n c1..cn | "|" n c1..cn | "!" c |
 -- "e" d (document d exists) | "f" d field kind op n v1..vn (root field of document d) |
+-- "g" d field kind op d2 field2 (root field of d against root field of d2; either one
+-- missing satisfies only `ne`) |
 -- "l" d k op n v1..vn (the length of document d's key number k: LLEN, HLEN, SCARD,
 -- ZCARD or STRLEN by its type; kind "n"). kind: "n" numbers (integers compared exactly
 -- at any size), "s" bytes. op: eq ne gt ge lt le bw (between, inclusive) in sw (starts
@@ -81,6 +83,14 @@ local function cond_eval(a, i)
   local doc = docs[tonumber(a[i + 1])]
   if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
   local stored, kind, op, n
+  if t == 'g' then
+    -- field against field: "g" d field kind op d2 field2
+    local other = docs[tonumber(a[i + 5])]
+    local v = redis.call('HGET', KEYS[doc.base + 1], a[i + 2])
+    local w = redis.call('HGET', KEYS[other.base + 1], a[i + 6])
+    if not w then return a[i + 4] == 'ne', i + 7 end
+    return cond_test(v, a[i + 3], a[i + 4], {w}), i + 7
+  end
   if t == 'f' then
     stored = redis.call('HGET', KEYS[doc.base + 1], a[i + 2])
     kind, op, n = a[i + 3], a[i + 4], tonumber(a[i + 5])

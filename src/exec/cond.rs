@@ -74,6 +74,37 @@ impl Cond {
         }
     }
 
+    /// Field `path` of `doc` compared by `op` with field `other_path` of `other`.
+    pub(crate) fn fields(
+        doc: &Arc<DocRef>,
+        path: &str,
+        numeric: bool,
+        op: &str,
+        other: &Arc<DocRef>,
+        other_path: &str,
+    ) -> Self {
+        let same = doc.schema.name == other.schema.name && doc.id == other.id;
+        let refs = if same {
+            vec![doc.clone()]
+        } else {
+            vec![doc.clone(), other.clone()]
+        };
+        let toks = vec![
+            lit("g"),
+            Tok::Doc(0),
+            lit(path),
+            lit(if numeric { "n" } else { "s" }),
+            lit(op),
+            Tok::Doc(if same { 0 } else { 1 }),
+            lit(other_path),
+        ];
+        Self {
+            refs,
+            toks,
+            invalid: None,
+        }
+    }
+
     /// The length of `doc`'s collection at `path` compared by `op` with `values`.
     pub(crate) fn length(doc: &Arc<DocRef>, path: &str, op: &str, values: &[u64]) -> Self {
         let mut toks = vec![lit("l"), Tok::Doc(0), Tok::Key(0, path.to_owned()), lit(op)];

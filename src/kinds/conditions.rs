@@ -71,6 +71,28 @@ impl<T: Scalar> ScalarRef<'_, T> {
     }
 }
 
+macro_rules! field_cmp {
+    ($($name:ident => $op:literal, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        pub fn $name(&self, other: &ScalarRef<'_, T>) -> Cond {
+            Cond::fields(&self.doc, &self.path, numeric::<T>(), $op, &other.doc, &other.path)
+        }
+    )*};
+}
+
+/// Conditions comparing two stored root fields of one type, of this document or another
+/// one of the pipeline (either missing satisfies only `ne_field`).
+impl<T: Scalar> ScalarRef<'_, T> {
+    field_cmp! {
+        eq_field => "eq", "The stored value equals the one stored in `other`.";
+        ne_field => "ne", "The stored value differs from the one stored in `other` (or either is missing).";
+        gt_field => "gt", "The stored value is greater than the one stored in `other`.";
+        ge_field => "ge", "The stored value is at least the one stored in `other`.";
+        lt_field => "lt", "The stored value is less than the one stored in `other`.";
+        le_field => "le", "The stored value is at most the one stored in `other`.";
+    }
+}
+
 /// Conditions on a text field.
 impl ScalarRef<'_, String> {
     /// The stored text starts with `prefix`.

@@ -172,6 +172,33 @@ async fn conditions_on_other_documents_and_all_or_nothing() {
     .await
     .unwrap();
     assert_eq!((older.taken(), missing.taken()), (Some(0), None));
+    // field against field, across documents and within one
+    let fields = global_pipeline(|pipe| {
+        let (pa, pb) = (Member::at(&ia), Member::at(&ib));
+        let ghost = Member::at(rapyer::Id::new());
+        Ok([
+            pipe.when(pb.age.gt_field(&pa.age)).branch(), // 40 > 30
+            pipe.when(pa.age.ge_field(&pb.age)).branch(), // 30 >= 40: no
+            pipe.when(pa.big.gt_field(&pa.age)).branch(), // i64::MAX > 30
+            pipe.when(pa.status.ne_field(&pb.status)).branch(), // "a" vs ""
+            pipe.when(pa.age.eq_field(&ghost.age)).branch(), // missing: no
+            pipe.when(pa.age.ne_field(&ghost.age)).branch(), // missing: ne holds
+        ])
+    })
+    .await
+    .unwrap();
+    let got: Vec<Option<bool>> = fields.iter().map(|b| b.outcomes()[0]).collect();
+    assert_eq!(
+        got,
+        [
+            Some(true),
+            Some(false),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(true)
+        ]
+    );
     let stored = Member::get(&a.id).await.unwrap();
     assert_eq!(stored.level, "b is older");
 
