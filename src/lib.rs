@@ -36,6 +36,7 @@ mod query;
 mod registry;
 mod reshard;
 mod text;
+mod update;
 
 extern crate self as rapyer;
 
@@ -91,6 +92,7 @@ pub use sync::{
     sync_delete_structure, sync_pipeline, sync_search, sync_search_all_environments,
     sync_structures,
 };
+pub use update::{Branches, UpdateReport};
 
 /// Derives [`Element`] for a serde type, so it can be a member of a stored list, set or
 /// map (stored as msgpack with named fields).

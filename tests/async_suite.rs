@@ -39,6 +39,29 @@ pub use rapyer::search as search_by_name;
 pub use rapyer::{delete_structure, structures};
 
 /// Running a query in this mode, under names that neither API uses.
+/// An update by query, in this mode.
+pub trait RunUpdate<M: rapyer::Model> {
+    fn run_update<'q, F, B>(
+        &'q self,
+        program: F,
+    ) -> impl std::future::Future<Output = rapyer::Result<rapyer::UpdateReport>> + Send + 'q
+    where
+        F: Fn(&M::Atomic<'static>, &mut rapyer::Pipeline<'static>) -> B + Send + Sync + 'q,
+        B: rapyer::Branches + Send + 'q;
+}
+impl<M: rapyer::Model> RunUpdate<M> for rapyer::Query<M> {
+    fn run_update<'q, F, B>(
+        &'q self,
+        program: F,
+    ) -> impl std::future::Future<Output = rapyer::Result<rapyer::UpdateReport>> + Send + 'q
+    where
+        F: Fn(&M::Atomic<'static>, &mut rapyer::Pipeline<'static>) -> B + Send + Sync + 'q,
+        B: rapyer::Branches + Send + 'q,
+    {
+        self.update(program)
+    }
+}
+
 pub trait RunQuery<M: rapyer::Model> {
     fn run_all(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M>>> + Send;
     fn run_first(&self) -> impl std::future::Future<Output = rapyer::Result<Option<M>>> + Send;

@@ -152,6 +152,23 @@ pub use rapyer::{sync_delete_structure as delete_structure, sync_structures as s
 
 /// Running a query in this mode, under names that neither API uses (the async API's
 /// inherent `all()`/`count()` would shadow trait methods of the same names).
+/// An update by query, in this mode.
+pub trait RunUpdate<M: rapyer::Model> {
+    fn run_update<F, B>(&self, program: F) -> rapyer::Result<rapyer::UpdateReport>
+    where
+        F: Fn(&M::Atomic<'static>, &mut rapyer::Pipeline<'static>) -> B + Send + Sync,
+        B: rapyer::Branches + Send;
+}
+impl<M: rapyer::Model> RunUpdate<M> for rapyer::Query<M> {
+    fn run_update<F, B>(&self, program: F) -> rapyer::Result<rapyer::UpdateReport>
+    where
+        F: Fn(&M::Atomic<'static>, &mut rapyer::Pipeline<'static>) -> B + Send + Sync,
+        B: rapyer::Branches + Send,
+    {
+        self.sync_update(program)
+    }
+}
+
 pub trait RunQuery<M: rapyer::Model> {
     fn run_all(&self) -> rapyer::Result<Vec<M>>;
     fn run_first(&self) -> rapyer::Result<Option<M>>;

@@ -5,7 +5,8 @@
 -- A condition is a prefix token list: "&" n c1..cn | "|" n c1..cn | "!" c |
 -- "e" d (document d exists) | "f" d field kind op n v1..vn (root field of document d) |
 -- "g" d field kind op d2 field2 (root field of d against root field of d2; either one
--- missing satisfies only `ne`) |
+-- missing satisfies only `ne`) | "m" d k value (document d's list or set number k
+-- holds value) |
 -- "l" d k op n v1..vn (the length of document d's key number k: LLEN, HLEN, SCARD,
 -- ZCARD or STRLEN by its type; kind "n"). kind: "n" numbers (integers compared exactly
 -- at any size), "s" bytes. op: eq ne gt ge lt le bw (between, inclusive) in sw (starts
@@ -83,6 +84,20 @@ local function cond_eval(a, i)
   local doc = docs[tonumber(a[i + 1])]
   if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
   local stored, kind, op, n
+  if t == 'm' then
+    -- membership: "m" d k value (a list or a set; a missing key holds nothing)
+    local key = KEYS[doc.base + tonumber(a[i + 2])]
+    local ty = redis.call('TYPE', key)['ok']
+    local found = false
+    if ty == 'set' then
+      found = redis.call('SISMEMBER', key, a[i + 3]) == 1
+    elseif ty == 'list' then
+      found = redis.call('LPOS', key, a[i + 3]) ~= false
+    elseif ty ~= 'none' then
+      reject('condition: ' .. key .. ' holds a ' .. ty)
+    end
+    return found, i + 4
+  end
   if t == 'g' then
     -- field against field: "g" d field kind op d2 field2
     local other = docs[tonumber(a[i + 5])]

@@ -127,6 +127,29 @@ impl Cond {
         }
     }
 
+    /// Document `doc` exists.
+    pub(crate) fn exists_doc(doc: &Arc<DocRef>) -> Self {
+        Self {
+            refs: vec![doc.clone()],
+            toks: vec![lit("e"), Tok::Doc(0)],
+            invalid: None,
+        }
+    }
+
+    /// `doc`'s collection at `path` (a list or a set) holds `value`.
+    pub(crate) fn member(doc: &Arc<DocRef>, path: &str, value: Vec<u8>) -> Self {
+        Self {
+            refs: vec![doc.clone()],
+            toks: vec![
+                lit("m"),
+                Tok::Doc(0),
+                Tok::Key(0, path.to_owned()),
+                Tok::Lit(value),
+            ],
+            invalid: None,
+        }
+    }
+
     /// Whether document `id` of model `M` exists.
     pub fn exists<M: crate::Model>(id: impl std::fmt::Display) -> Self {
         let doc = DocRef::new(M::schema(), id.to_string());

@@ -1,9 +1,15 @@
 //! Running queries in blocking code: [`Query`](crate::Query)'s `sync_` methods and the
 //! batch iterator.
 
+use maybe_async::must_be_sync as maybe_async_mode;
+
 use super::ops;
 use crate::error::Result;
 use crate::model::Model;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../core/update.rs"]
+mod update;
 
 /// Running a [`Query`](crate::Query) in blocking code.
 impl<M: Model> crate::query::Query<M> {
@@ -52,6 +58,41 @@ impl<M: Model> crate::query::Query<M> {
     pub fn sync_delete(&self) -> Result<u64> {
         let _s = tracing::debug_span!("rapyer.query_delete", model = M::schema().name).entered();
         ops::query_delete(self)
+    }
+
+    /// Runs `program` on every matching document, on the server: the matching ids (one
+    /// round trip), then one atomic script per shard and chunk of 100 documents, in which
+    /// each document's program runs only if it still exists and still matches the filter
+    /// (re-checked there: a document that stopped matching is left alone). The program
+    /// adds ops on the document's handle to the pipeline `b` (conditions and branches
+    /// too) and may return `Branch` reports to count. A chunk that fails applies nothing
+    /// of itself and stops the update; the chunks before it stay applied. `offset`,
+    /// `limit` and `order_by` choose the documents as for `ids`.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "blocking")] fn main() -> rapyer::Result<()> {
+    /// use rapyer::sync::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct User { id: Id, #[rapyer(index)] age: i64, status: String, tags: Vec<String> }
+    ///
+    /// let report = User::find(User::fields().age.ge(18)).sync_update(|p, b| {
+    ///     b.add(p.tags.push("adult".into()));
+    ///     b.when(p.status.eq("new".into()))
+    ///         .then(|b| b.add(p.status.set("active".into())))
+    ///         .branch()
+    /// })?;
+    /// println!("{} updated, {} activated", report.updated, report.branches[0].first().unwrap_or(&0));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "blocking"))] fn main() {}
+    /// ```
+    pub fn sync_update<F, B>(&self, program: F) -> Result<crate::update::UpdateReport>
+    where
+        F: Fn(&M::Atomic<'static>, &mut crate::exec::Pipeline<'static>) -> B,
+        B: crate::update::Branches,
+    {
+        let _s = tracing::debug_span!("rapyer.query_update", model = M::schema().name).entered();
+        update::update(self, program)
     }
 }
 

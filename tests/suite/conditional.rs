@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::common::{self, models::*};
-use super::{Api, RunQuery, global_pipeline, maybe_async, mode_test};
+use super::{Api, RunQuery, RunUpdate, global_pipeline, maybe_async, mode_test};
 use rapyer::{Cond, Error, Model};
 
 fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
@@ -231,4 +231,71 @@ async fn conditions_on_other_documents_and_all_or_nothing() {
     .await;
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
     assert_eq!(dump_all(&t), before);
+}
+
+/// Updates by query: every matching document's program runs on the server, one script
+/// per chunk of 100 (250 documents: 3), branch counts reported; a document that stops
+/// matching before its turn (here: an earlier document's program changes its status in
+/// the same chunk) is re-checked and left alone.
+#[maybe_async]
+#[mode_test]
+async fn updates_by_query_recheck_the_filter_per_document() {
+    let _t = common::env();
+    let members: Vec<Member> = (0..250)
+        .map(|i| Member {
+            age: i,
+            status: "bulk".into(),
+            ..Member::default()
+        })
+        .collect();
+    Member::bulk_save(&members).await.unwrap();
+    let f = Member::fields();
+    let report = Member::find(f.status.eq("bulk"))
+        .run_update(|p, b| {
+            b.add(p.badges.push("seen".into()));
+            b.when(p.age.lt(50))
+                .then(|b| b.add(p.level.set("young".into())))
+                .otherwise(|b| b.add(p.level.set("older".into())))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.matched, report.updated, report.skipped),
+        (250, 250, 0)
+    );
+    assert_eq!(report.chunks, 3);
+    assert_eq!(report.branches, [vec![50, 200]]);
+    let young = Member::get(&members[10].id).await.unwrap();
+    assert_eq!((young.level.as_str(), young.badges.len()), ("young", 1));
+
+    // re-checked in the script: the first program moves the last document out of the
+    // filter before its turn
+    let few: Vec<Member> = (0..5)
+        .map(|i| Member {
+            age: 1000 + i,
+            status: "few".into(),
+            ..Member::default()
+        })
+        .collect();
+    Member::bulk_save(&few).await.unwrap();
+    let victim = few
+        .iter()
+        .max_by_key(|m| m.id.to_string())
+        .unwrap()
+        .id
+        .clone();
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let report = Member::find(f.status.eq("few"))
+        .run_update(|p, b| {
+            if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                b.add(Member::at(&victim).status.set("gone".into()));
+            }
+            b.add(p.badges.push("few".into()));
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.matched, report.updated, report.skipped), (5, 4, 1));
+    let left = Member::get(&victim).await.unwrap();
+    assert!(left.badges.is_empty(), "left alone: {left:?}");
+    assert_eq!(left.status, "gone");
 }
