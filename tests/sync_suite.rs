@@ -1034,6 +1034,51 @@ mod structures_blocking {
         assert_eq!(Viewed::at(&v.id).views.sync_get().unwrap(), 16 * 150);
     }
 
+    /// 32 threads each trying 20 purchases of a stock of 100 with one conditional program
+    /// (`when stock > 0: stock -= 1, sold += buyer`): never oversold, every unit sold
+    /// once, and each thread's own count of `then`s adds up to the units sold.
+    #[test]
+    fn thirty_two_buyers_never_oversell() {
+        let t = common::env_with(&common::server().url, |c| c.pool_size(16));
+        let m = Member {
+            big: 100,
+            ..Member::default()
+        };
+        m.sync_insert().unwrap();
+        let name = t.env.name().to_owned();
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let (id, name) = (m.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    let mut bought = 0;
+                    for _ in 0..20 {
+                        let branch = rapyer::sync_pipeline(|pipe| {
+                            let p = Member::at(&id);
+                            Ok(pipe
+                                .when(p.big.gt(0))
+                                .then(|b| {
+                                    b.add(p.big.incr(-1));
+                                    b.add(p.badges.push(format!("buyer-{i}")));
+                                })
+                                .branch())
+                        })
+                        .unwrap();
+                        if branch.taken() == Some(0) {
+                            bought += 1;
+                        }
+                    }
+                    bought
+                })
+            })
+            .collect();
+        let bought: usize = threads.into_iter().map(|th| th.join().unwrap()).sum();
+        let stored = Member::sync_get(&m.id).unwrap();
+        assert_eq!(stored.big, 0, "sold out, never below");
+        assert_eq!(stored.badges.len(), 100, "each unit sold once");
+        assert_eq!(bought, 100, "the branch reports agree");
+    }
+
     /// 8 threads × 1,000 calls, one every 3 ms each, against a model's token bucket of
     /// 100/s with bursts of 20: 320 pass over the 3 s (± 1 %, timed on the server).
     #[test]
