@@ -1,0 +1,125 @@
+//! A 3-branch conditional program (`when score >= 100 … else_when score >= 50 …
+//! otherwise …`, each branch setting a field and pushing to a list, after an increment)
+//! run by rapyer in one script, beside the same logic hand-written in Lua (`EVALSHA`, raw
+//! redis-rs) and the client-side version (`WATCH`, read, decide, `MULTI`/`EXEC`: two
+//! round trips when nothing interferes). Prints the ratios and the round trips.
+//!
+//! `cargo bench --bench conditional` (`BENCH_N` sets the program count, default 3000).
+//! Loops over collections are not part of it yet (issue 16).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports, missing_docs)]
+mod common;
+mod support;
+
+use rapyer::sync::SyncModel;
+use rapyer::{Id, Model};
+use support::{report, time};
+
+#[derive(Model, Debug, Clone, Default)]
+#[rapyer(name = "Cnd")]
+struct Player {
+    id: Id,
+    score: i64,
+    level: String,
+    log: Vec<String>,
+}
+
+const RAW: &str = r"
+local s = redis.call('HINCRBY', KEYS[1], 'score', 1)
+local level = 'bronze'
+if s >= 100 then level = 'gold' elseif s >= 50 then level = 'silver' end
+redis.call('HSET', KEYS[1], 'level', level)
+redis.call('RPUSH', KEYS[2], level)
+return level
+";
+
+fn main() {
+    let n = support::count_var("BENCH_N", 3000);
+    let (server, _g) = support::orm_server();
+    let p = Player::default();
+    p.sync_insert().unwrap();
+    let mut raw = server.conn();
+    let (root, list) = ("raw:{Cnd:0}:d:x", "raw:{Cnd:0}:c:log:x");
+    let _: () = redis::cmd("HSET")
+        .arg(root)
+        .arg("score")
+        .arg(0)
+        .query(&mut raw)
+        .unwrap();
+    let script = redis::Script::new(RAW);
+
+    let rounds = 10;
+    let per = (n / rounds).max(1);
+    let (mut orm, mut lua, mut client) = Default::default();
+    let at = Player::at(&p.id);
+    for _ in 0..rounds {
+        orm += time(per, |_| {
+            rapyer::sync_pipeline(|pipe| {
+                pipe.add(at.score.incr(1));
+                let _ = pipe
+                    .when(at.score.ge(100))
+                    .then(|b| {
+                        b.add(at.level.set("gold".into()));
+                        b.add(at.log.push("gold".into()));
+                    })
+                    .else_when(at.score.ge(50), |b| {
+                        b.add(at.level.set("silver".into()));
+                        b.add(at.log.push("silver".into()));
+                    })
+                    .otherwise(|b| {
+                        b.add(at.level.set("bronze".into()));
+                        b.add(at.log.push("bronze".into()));
+                    });
+                Ok(())
+            })
+            .unwrap();
+        });
+        lua += time(per, |_| {
+            let _: String = script.key(root).key(list).invoke(&mut raw).unwrap();
+        });
+        client += time(per, |_| {
+            loop {
+                let _: () = redis::cmd("WATCH").arg(root).query(&mut raw).unwrap();
+                let s: i64 = redis::cmd("HGET")
+                    .arg(root)
+                    .arg("score")
+                    .query(&mut raw)
+                    .unwrap();
+                let s = s + 1;
+                let level = if s >= 100 {
+                    "gold"
+                } else if s >= 50 {
+                    "silver"
+                } else {
+                    "bronze"
+                };
+                let done: Option<()> = redis::pipe()
+                    .atomic()
+                    .hset(root, "score", s)
+                    .ignore()
+                    .hset(root, "level", level)
+                    .ignore()
+                    .rpush(list, level)
+                    .ignore()
+                    .query(&mut raw)
+                    .unwrap();
+                if done.is_some() {
+                    break;
+                }
+            }
+        });
+    }
+    let n = per * rounds;
+    report(
+        "3-branch program (1 increment, 3 conditions, 2 ops per branch)",
+        &[
+            ("rapyer vs hand-written Lua", orm, lua),
+            ("rapyer vs WATCH/MULTI client", orm, client),
+        ],
+        n,
+    );
+    println!(
+        "round trips per program: rapyer 1, hand-written Lua 1, WATCH/MULTI client 3 (WATCH, HGET, MULTI…EXEC) without contention"
+    );
+}
