@@ -251,9 +251,10 @@ async fn script_flush_in_a_loop_changes_no_result() {
     assert_eq!(incrs, 50);
 }
 
-/// Structures under a script cache flushed every 200 µs: a keyed rate limiter (its own
-/// script) and a limiter field allow exactly their burst, named counters and queues count
-/// every write once, and the limiter keys expire as promised.
+/// Structures and conditional programs under a script cache flushed every 200 µs: a
+/// keyed rate limiter (its own script) and a limiter field allow exactly their burst,
+/// conditional purchases sell a stock exactly, named counters and queues count every
+/// write once, and the limiter keys expire as promised.
 #[maybe_async]
 #[mode_test]
 async fn structures_hold_their_counts_under_script_flushes() {
@@ -295,6 +296,33 @@ async fn structures_hold_their_counts_under_script_flushes() {
         }
     }
     let refills = (start.elapsed().as_secs_f64() * 10.0).ceil() as usize;
+    // conditional programs: a stock of 40 sold by 60 attempts, exactly
+    let m = Member {
+        big: 40,
+        ..Member::default()
+    };
+    m.insert().await.unwrap();
+    let mut sold = 0;
+    for _ in 0..60 {
+        let id = m.id.clone();
+        let branch = super::global_pipeline(|pipe| {
+            let p = Member::at(&id);
+            Ok(pipe
+                .when(p.big.gt(0))
+                .then(|b| {
+                    b.add(p.big.incr(-1));
+                    b.add(p.badges.push("sold".into()));
+                })
+                .branch())
+        })
+        .await
+        .unwrap();
+        if branch.taken() == Some(0) {
+            sold += 1;
+        }
+    }
+    let stock = Member::get(&m.id).await.unwrap();
+    assert_eq!((sold, stock.big, stock.badges.len()), (40, 0, 40));
     let hits = rapyer::Counter::named("hits");
     let queue = rapyer::PriorityQueue::<u64, i64>::named("q");
     for i in 0..100u64 {
