@@ -376,6 +376,41 @@ mod tasks {
         );
     }
 
+    /// An update by query reports its progress after each chunk of 100, from a spawned
+    /// task (the future is `Send`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn updates_by_query_report_progress_per_chunk() {
+        let t = common::env();
+        let name = t.env.name().to_owned();
+        let members: Vec<Member> = (0..250)
+            .map(|i| Member {
+                age: i,
+                status: "p".into(),
+                ..Member::default()
+            })
+            .collect();
+        Member::bulk_save(&members).await.unwrap();
+        let (seen, report) = tokio::spawn(with_environment(&name, async {
+            let mut seen = Vec::new();
+            let q = Member::find(Member::fields().status.eq("p"));
+            let report = q
+                .update_with_progress(
+                    |p, b| {
+                        b.add(p.age.incr(1));
+                    },
+                    |r| seen.push((r.chunks, r.updated)),
+                )
+                .await
+                .unwrap();
+            (seen, report)
+        }))
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(seen, [(1, 100), (2, 200), (3, 250)]);
+        assert_eq!(report.updated, 250);
+    }
+
     /// 32 tasks each trying 20 purchases of a stock of 100 with one conditional program:
     /// never oversold, every unit sold once, the branch reports agree.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1034,6 +1034,31 @@ mod structures_blocking {
         assert_eq!(Viewed::at(&v.id).views.sync_get().unwrap(), 16 * 150);
     }
 
+    /// An update by query reports its progress after each chunk of 100.
+    #[test]
+    fn updates_by_query_report_progress_per_chunk() {
+        let _t = common::env();
+        let members: Vec<Member> = (0..250)
+            .map(|i| Member {
+                age: i,
+                status: "p".into(),
+                ..Member::default()
+            })
+            .collect();
+        Member::sync_bulk_save(&members).unwrap();
+        let mut seen = Vec::new();
+        let report = Member::find(Member::fields().status.eq("p"))
+            .sync_update_with_progress(
+                |p, b| {
+                    b.add(p.age.incr(1));
+                },
+                |r| seen.push((r.chunks, r.updated)),
+            )
+            .unwrap();
+        assert_eq!(seen, [(1, 100), (2, 200), (3, 250)]);
+        assert_eq!(report.updated, 250);
+    }
+
     /// 32 threads each trying 20 purchases of a stock of 100 with one conditional program
     /// (`when stock > 0: stock -= 1, sold += buyer`): never oversold, every unit sold
     /// once, and each thread's own count of `then`s adds up to the units sold.

@@ -26,6 +26,20 @@ impl<M: Model> crate::query::Query<M> {
         F: Fn(&M::Atomic<'static>, &mut crate::exec::Pipeline<'static>) -> B + Send + Sync + 'q,
         B: crate::update::Branches + 'q,
     {
-        core::update(self, program)
+        self.update_with_progress(program, |_| {})
+    }
+
+    /// [`update`](Self::update), calling `progress` with the report so far after each
+    /// chunk (so a failing chunk leaves the caller knowing what the earlier ones did).
+    pub fn update_with_progress<'q, F, B>(
+        &'q self,
+        program: F,
+        progress: impl FnMut(&crate::update::UpdateReport) + Send + 'q,
+    ) -> impl std::future::Future<Output = Result<crate::update::UpdateReport>> + Send + 'q
+    where
+        F: Fn(&M::Atomic<'static>, &mut crate::exec::Pipeline<'static>) -> B + Send + Sync + 'q,
+        B: crate::update::Branches + 'q,
+    {
+        core::update(self, program, progress)
     }
 }

@@ -11,7 +11,11 @@ use crate::query::Query;
 use crate::update::{Branches, UpdateReport};
 
 #[maybe_async]
-pub(crate) async fn update<M, F, B>(q: &Query<M>, program: F) -> Result<UpdateReport>
+pub(crate) async fn update<M, F, B>(
+    q: &Query<M>,
+    program: F,
+    mut progress: impl FnMut(&UpdateReport) + Send,
+) -> Result<UpdateReport>
 where
     M: Model,
     F: Fn(&M::Atomic<'static>, &mut Pipeline<'static>) -> B,
@@ -49,6 +53,7 @@ where
                 report.skipped += 1;
             }
         }
+        progress(&report);
     }
     Ok(report)
 }

@@ -91,8 +91,22 @@ impl<M: Model> crate::query::Query<M> {
         F: Fn(&M::Atomic<'static>, &mut crate::exec::Pipeline<'static>) -> B,
         B: crate::update::Branches,
     {
+        self.sync_update_with_progress(program, |_| {})
+    }
+
+    /// [`sync_update`](Self::sync_update), calling `progress` with the report so far after
+    /// each chunk (so a failing chunk leaves the caller knowing what the earlier ones did).
+    pub fn sync_update_with_progress<F, B>(
+        &self,
+        program: F,
+        progress: impl FnMut(&crate::update::UpdateReport) + Send,
+    ) -> Result<crate::update::UpdateReport>
+    where
+        F: Fn(&M::Atomic<'static>, &mut crate::exec::Pipeline<'static>) -> B,
+        B: crate::update::Branches,
+    {
         let _s = tracing::debug_span!("rapyer.query_update", model = M::schema().name).entered();
-        update::update(self, program)
+        update::update(self, program, progress)
     }
 }
 
