@@ -20,6 +20,8 @@ pub(crate) struct ArgRef {
     pub at: usize,
     pub doc: Arc<DocRef>,
     pub key: Option<String>,
+    /// The argument is the element the enclosing loop is at (set on the server).
+    pub elem: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +152,23 @@ impl Cond {
         }
     }
 
+    /// The element a loop is at, compared by `op` with `values` (`doc`: the loop's).
+    pub(crate) fn element(
+        doc: &Arc<DocRef>,
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        let mut toks = vec![lit("v"), lit(if numeric { "n" } else { "s" }), lit(op)];
+        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+        toks.extend(values.into_iter().map(Tok::Lit));
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+        }
+    }
+
     /// Whether document `id` of model `M` exists.
     pub fn exists<M: crate::Model>(id: impl std::fmt::Display) -> Self {
         let doc = DocRef::new(M::schema(), id.to_string());
@@ -206,6 +225,7 @@ impl Cond {
                         at,
                         doc: self.refs[i].clone(),
                         key: None,
+                        elem: false,
                     });
                 }
                 Tok::Key(i, path) => {
@@ -214,6 +234,7 @@ impl Cond {
                         at,
                         doc: self.refs[i].clone(),
                         key: Some(path),
+                        elem: false,
                     });
                 }
             }
@@ -404,4 +425,15 @@ pub(crate) fn outcome_finish(slot: Slot<bool>) -> impl FnOnce(Option<Value>) -> 
 
 pub(crate) fn new_slot<R>() -> Slot<R> {
     Slot(Arc::new(OnceLock::new()))
+}
+
+/// A collection a pipeline can loop over ([`Pipeline::for_each`]): lists and sets of
+/// scalar elements.
+pub trait LoopOver {
+    /// The handle of the element the loop is at (conditions on it, `remove`).
+    type Item;
+    #[doc(hidden)]
+    fn loop_target(&self) -> (Arc<DocRef>, String);
+    #[doc(hidden)]
+    fn loop_item(&self) -> Self::Item;
 }

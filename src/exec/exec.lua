@@ -111,57 +111,120 @@ local function rollback()
 end
 
 local results = {1, skipped}
-local guarded = true -- whether the op after a `guard` may run (cond.lua)
-for i = 1, nops do
-  local doc, code, key, field, args, kidx = next_op()
-  if code == 'guard' then
-    guarded = guard_holds(args, results)
-    results[i + 2] = false
-  elseif not guarded then
-    guarded = true
-    results[i + 2] = false
-  elseif code == 'when' then
-    local ok, res = pcall(cond_eval, args, 1)
-    if not ok then
-      rollback()
-      local reason = type(res) == 'table' and res.rapyer or tostring(res)
-      return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
-    end
-    results[i + 2] = res and 1 or 0
-  elseif doc.missing then
-    results[i + 2] = false
-  else
-    local op = OPS[code]
-    if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
-    remember(key)
-    -- an op on an indexed root field moves its index entry: computed from the stored
-    -- values before and after, never from the client's copy
-    local spec
-    if field ~= '' then spec = doc.indexed[field] else spec = doc.by_src[kidx - 1] end
-    local old = spec and spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
-    local ok, res = pcall(op, key, field, args)
-    if not ok then
-      rollback()
-      local reason = type(res) == 'table' and res.rapyer or tostring(res)
-      return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
-    end
-    if spec then
-      local new = spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
-      local score = spec.kind == 'n' and new and tonumber(new)
-      if spec.kind == 'n' and new and (score == nil or score ~= score) then
-        -- NaN (or text) has no place in a numeric index: restore the field, undo the
-        -- plan, refuse (checked here because set/mul/div can all produce it)
-        if old then redis.call('HSET', key, field, old) else redis.call('HDEL', key, field) end
+
+-- the plan's ops, parsed once (a loop runs its body once per element)
+local plan = {}
+for i = 1, nops do plan[i] = {next_op()} end
+
+for i = 1, nops do results[i + 2] = false end
+
+-- the arguments of the next op to set to the loop's element (`bind`; the element is
+-- cond.lua's LOOP.elem)
+local bind = nil
+local MAX_LOOP = 10000
+
+-- runs ops first..last; nil, or the error reply (everything rolled back)
+local function run_ops(first, last)
+  local guarded = true
+  local i = first
+  while i <= last do
+    local doc, code, key, field, args, kidx = unpack(plan[i])
+    if code == 'guard' then
+      guarded = guard_holds(args, results)
+      results[i + 2] = false
+    elseif code == 'bind' then
+      bind = args
+      results[i + 2] = false
+    elseif not guarded then
+      guarded, bind = true, nil
+      results[i + 2] = false
+      if code == 'loop' then i = i + tonumber(args[1]) end
+    elseif code == 'when' then
+      local ok, res = pcall(cond_eval, args, 1)
+      if not ok then
         rollback()
-        return redis.error_reply('RAPYER ' .. i .. ' ' .. tostring(new) .. ' cannot be stored in an indexed number field')
+        local reason = type(res) == 'table' and res.rapyer or tostring(res)
+        return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
       end
-      if type(new) == 'table' or type(old) == 'table' or old ~= new then
-        index_update(spec.key, spec.kind == 'n', doc.id, old, new)
-        index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}
+      results[i + 2] = res and 1 or 0
+    elseif code == 'loop' then
+      -- over the collection as it is now (a set's members sorted): the body's removals
+      -- apply by value and cannot skip or repeat an element
+      local n, items = tonumber(args[1]), {}
+      if not doc.missing then
+        local ty = redis.call('TYPE', key)['ok']
+        if ty == 'list' then items = redis.call('LRANGE', key, 0, -1)
+        elseif ty == 'set' then items = redis.call('SMEMBERS', key); table.sort(items)
+        elseif ty ~= 'none' then
+          rollback()
+          return redis.error_reply('RAPYER ' .. i .. ' a loop needs a list or a set, not a ' .. ty)
+        end
       end
+      if #items > MAX_LOOP then
+        rollback()
+        return redis.error_reply('RAPYER ' .. i .. ' a loop over ' .. #items .. ' elements (the limit is ' .. MAX_LOOP .. ')')
+      end
+      if LOOP.elem ~= nil then
+        rollback()
+        return redis.error_reply('RAPYER ' .. i .. ' loops do not nest')
+      end
+      for _, e in ipairs(items) do
+        LOOP.elem = e
+        local err = run_ops(i + 1, i + n)
+        if err then return err end
+      end
+      LOOP.elem = nil
+      results[i + 2] = #items
+      i = i + n
+    elseif doc.missing then
+      results[i + 2] = false
+      bind = nil
+    else
+      if bind then
+        local a = {}
+        for j, v in ipairs(args) do a[j] = v end
+        for _, at in ipairs(bind) do a[tonumber(at)] = LOOP.elem end
+        args, bind = a, nil
+      end
+      local op = OPS[code]
+      if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
+      remember(key)
+      -- an op on an indexed root field moves its index entry: computed from the stored
+      -- values before and after, never from the client's copy
+      local spec
+      if field ~= '' then spec = doc.indexed[field] else spec = doc.by_src[kidx - 1] end
+      local old = spec and spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
+      local ok, res = pcall(op, key, field, args)
+      if not ok then
+        rollback()
+        local reason = type(res) == 'table' and res.rapyer or tostring(res)
+        return redis.error_reply('RAPYER ' .. i .. ' ' .. reason)
+      end
+      if spec then
+        local new = spec_value(spec, KEYS[doc.base + 1], keys_after(doc.base + 1))
+        local score = spec.kind == 'n' and new and tonumber(new)
+        if spec.kind == 'n' and new and (score == nil or score ~= score) then
+          -- NaN (or text) has no place in a numeric index: restore the field, undo the
+          -- plan, refuse (checked here because set/mul/div can all produce it)
+          if old then redis.call('HSET', key, field, old) else redis.call('HDEL', key, field) end
+          rollback()
+          return redis.error_reply('RAPYER ' .. i .. ' ' .. tostring(new) .. ' cannot be stored in an indexed number field')
+        end
+        if type(new) == 'table' or type(old) == 'table' or old ~= new then
+          index_update(spec.key, spec.kind == 'n', doc.id, old, new)
+          index_undo[#index_undo + 1] = {spec = spec, id = doc.id, old = old, new = new}
+        end
+      end
+      results[i + 2] = res
     end
-    results[i + 2] = res
+    i = i + 1
   end
+  return nil
+end
+
+do
+  local err = run_ops(1, nops)
+  if err then return err end
 end
 
 -- a new named structure whose key the plan created: its root (tag) and its name

@@ -22,7 +22,8 @@ mod cond;
 mod pipeline;
 mod reply;
 
-pub use cond::{Branch, Cond, Length, When};
+pub(crate) use cond::ArgRef;
+pub use cond::{Branch, Cond, Length, LoopOver, When};
 pub use pipeline::{Pipeline, Slot};
 pub(crate) use reply::*;
 
@@ -195,6 +196,8 @@ impl<'a, R> Pending<'a, R> {
             refresh: self.refresh,
             cond: None,
             guard: &[],
+            loop_id: None,
+            in_loop: None,
         }])
     }
 
@@ -281,9 +284,14 @@ pub(crate) struct ExecPlan {
     docs: Vec<(&'static str, String, crate::keys::DocKeys)>,
     /// Per document, a named structure's tag.
     tags: Vec<Option<String>>,
-    /// Per planned item: its op's number, and the `when`s (numbers, outcomes) it needs.
-    items: Vec<(usize, Vec<(usize, bool)>)>,
+    /// Per planned item: its op's number, the `when`s (numbers, outcomes) it needs, and
+    /// whether it sits in a loop's body (ran per element: no single result).
+    items: Vec<ItemOp>,
 }
+
+/// A planned item: its op's number in the script, the `when`s (numbers, outcomes) it
+/// runs under, and whether it sits in a loop's body.
+type ItemOp = (usize, Vec<(usize, bool)>, bool);
 
 /// The index in a document's KEYS (root 1, id index 2, collections from 3) of the
 /// collection at `path`.
@@ -306,6 +314,9 @@ pub(crate) struct PlanItem<'p> {
     pub cond: Option<u64>,
     /// The conditions (ids) and outcomes the op runs under (branches, `cond.rs`).
     pub guard: &'p [(u64, bool)],
+    /// A `loop` op: its id; an op of a loop's body: the loop's id.
+    pub loop_id: Option<u64>,
+    pub in_loop: Option<u64>,
 }
 
 /// The documents of a plan being built, in first-seen order.
@@ -387,14 +398,17 @@ impl ExecPlan {
         let mut ops = Vec::with_capacity(items.len());
         let mut op_args: Vec<Vec<u8>> = Vec::new();
         // per item: its op's number in the script, and its guard as (when's number, outcome)
-        let mut item_ops: Vec<(usize, Vec<(usize, bool)>)> = Vec::with_capacity(items.len());
+        let mut item_ops: Vec<ItemOp> = Vec::with_capacity(items.len());
+        // per loop id: the position of its body-length argument, and the body's length
+        let mut loops: std::collections::HashMap<u64, (usize, usize)> = Default::default();
         let mut cond_at: std::collections::HashMap<u64, usize> = Default::default();
         let mut push_op = |ops: &mut Vec<(usize, &'static str, Target)>,
                            d: usize,
                            code: &'static str,
                            target: &Target,
                            index: usize,
-                           args: &[Vec<u8>]| {
+                           args: &[Vec<u8>]|
+         -> usize {
             let field = match target {
                 Target::Root(path) => path.as_str(),
                 Target::Collection(_) => "",
@@ -404,14 +418,21 @@ impl ExecPlan {
             op_args.push(index.to_string().into_bytes());
             op_args.push(field.as_bytes().to_vec());
             op_args.push(args.len().to_string().into_bytes());
+            let first = op_args.len();
             op_args.extend(args.iter().cloned());
             ops.push((d, code, target.clone()));
+            first
         };
         for item in items {
             let schema = item.doc.schema;
             // a condition's documents, and its arguments naming them
             let mut args = std::borrow::Cow::Borrowed(&item.op.args);
+            let mut binds = Vec::new();
             for r in &item.op.refs {
+                if r.elem {
+                    binds.push((r.at + 1).to_string().into_bytes());
+                    continue;
+                }
                 let rd = pd.number(&r.doc, true, false, "when")?;
                 let value = match &r.key {
                     None => rd + 1,
@@ -435,6 +456,15 @@ impl ExecPlan {
                 Target::Root(_) => 1,
                 Target::Collection(path) => collection_index(&pd.docs[d].2, schema.name, path)?,
             };
+            let before = ops.len();
+            if !binds.is_empty() {
+                if item.in_loop.is_none() {
+                    return Err(Error::InvalidInput(
+                        "an op on a loop's element outside its loop".into(),
+                    ));
+                }
+                push_op(&mut ops, d, "bind", &Target::Root(String::new()), 1, &binds);
+            }
             let mut guard = Vec::with_capacity(item.guard.len());
             if !item.guard.is_empty() {
                 let mut gargs = Vec::with_capacity(item.guard.len() * 2);
@@ -458,11 +488,27 @@ impl ExecPlan {
                     &gargs,
                 );
             }
-            push_op(&mut ops, d, item.op.code, &item.op.target, index, &args);
+            if item.loop_id.is_some() && item.in_loop.is_some() {
+                return Err(Error::InvalidInput("loops do not nest".into()));
+            }
+            let first = push_op(&mut ops, d, item.op.code, &item.op.target, index, &args);
+            if let Some(id) = item.loop_id {
+                // the body's length (its first argument) is filled in once it is planned
+                loops.insert(id, (first, 0usize));
+            }
             if let Some(id) = item.cond {
                 cond_at.insert(id, ops.len());
             }
-            item_ops.push((ops.len(), guard));
+            if let Some(id) = item.in_loop {
+                let (_, body) = loops.get_mut(&id).ok_or_else(|| {
+                    Error::InvalidInput("an op of a loop's body without its loop".into())
+                })?;
+                *body += ops.len() - before;
+            }
+            item_ops.push((ops.len(), guard, item.in_loop.is_some()));
+        }
+        for (at, body) in loops.into_values() {
+            op_args[at] = body.to_string().into_bytes();
         }
         let PlanDocs {
             env,
@@ -600,13 +646,15 @@ impl ExecPlan {
                 let ran: Vec<bool> = self
                     .items
                     .iter()
-                    .map(|(_, guard)| guard.iter().all(|(at, want)| outcome(*at) == Some(*want)))
+                    .map(|(_, guard, looped)| {
+                        !looped && guard.iter().all(|(at, want)| outcome(*at) == Some(*want))
+                    })
                     .collect();
                 Ok(self
                     .items
                     .iter()
                     .zip(ran)
-                    .map(|((at, _), ran)| if ran { values[at - 1].take() } else { None })
+                    .map(|((at, _, _), ran)| if ran { values[at - 1].take() } else { None })
                     .collect())
             }
             Some(Value::Int(2)) => {

@@ -42,6 +42,10 @@ pub(crate) struct PlanItemOwned {
     cond: Option<u64>,
     /// The conditions (ids) and outcomes the op runs under.
     guard: Vec<(u64, bool)>,
+    /// A `loop` op: its id.
+    loop_id: Option<u64>,
+    /// An op of a loop's body: the loop's id.
+    in_loop: Option<u64>,
 }
 
 /// Many atomic operations, over one or many documents, applied in **one atomic round
@@ -65,6 +69,8 @@ pub struct Pipeline<'a> {
     early: Option<Error>,
     /// The branch being built: the conditions (ids) and outcomes its ops run under.
     guards: Vec<(u64, bool)>,
+    /// The loop whose body is being built.
+    in_loop: Option<u64>,
 }
 
 impl fmt::Debug for Pipeline<'_> {
@@ -98,7 +104,82 @@ impl<'a> Pipeline<'a> {
             per_slot: false,
             early: None,
             guards: Vec::new(),
+            in_loop: None,
         }
+    }
+
+    /// A loop over the elements of a list or set field, run by the server: `body` adds the
+    /// ops to run for each element (`item`: conditions on the element, `item.remove()`;
+    /// any other op and `when` too). The loop runs over the collection as it is when the
+    /// loop starts (a set's members in byte order), so removals apply by value and never
+    /// skip or repeat an element. The slot holds how many elements the loop visited. Ops
+    /// inside a loop run once per element: they have no single result (their slots stay
+    /// empty, branch reports inside stay `None`) and mirror nothing into local copies.
+    /// Loops do not nest; a loop over more than 10,000 elements is refused with nothing
+    /// applied.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "blocking")] fn main() -> rapyer::Result<()> {
+    /// use rapyer::sync::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone, Default)]
+    /// struct Cart { id: Id, items: Vec<String>, removed: i64 }
+    ///
+    /// # let id = Id::new();
+    /// let visited = rapyer::sync_pipeline(|pipe| {
+    ///     let c = Cart::at(&id);
+    ///     Ok(pipe.for_each(&c.items, |item, b| {
+    ///         let _ = b.when(item.starts_with("expired:")).then(|b| {
+    ///             b.add(item.remove());
+    ///             b.add(c.removed.incr(1));
+    ///         });
+    ///     }))
+    /// })?;
+    /// println!("looked at {:?} items", visited.get());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "blocking"))] fn main() {}
+    /// ```
+    pub fn for_each<L: crate::exec::LoopOver>(
+        &mut self,
+        over: &L,
+        body: impl FnOnce(&L::Item, &mut Pipeline<'a>),
+    ) -> Slot<u64> {
+        let id = super::cond::next_id();
+        let slot: Slot<u64> = super::cond::new_slot();
+        let (doc, path) = over.loop_target();
+        if self.in_loop.is_some() {
+            self.early
+                .get_or_insert(Error::InvalidInput("loops do not nest".into()));
+        }
+        let out = slot.clone();
+        self.entries.push((
+            PlanItemOwned {
+                doc,
+                op: Op {
+                    code: "loop",
+                    target: super::Target::Collection(path),
+                    args: vec![Vec::new()],
+                    refs: Vec::new(),
+                },
+                skip_missing: false,
+                refresh: true,
+                cond: None,
+                guard: self.guards.clone(),
+                loop_id: Some(id),
+                in_loop: self.in_loop,
+            },
+            Box::new(move |v: Option<Value>| {
+                if let Some(Value::Int(n)) = v {
+                    let _ = out.0.set(n.max(0) as u64);
+                }
+                Ok(())
+            }),
+        ));
+        let item = over.loop_item();
+        let outer = self.in_loop.replace(id);
+        body(&item, self);
+        self.in_loop = outer;
+        slot
     }
 
     /// Starts a `when` chain: `cond` is evaluated by the server, on the values stored when
@@ -157,6 +238,8 @@ impl<'a> Pipeline<'a> {
                 refresh: true,
                 cond: Some(id),
                 guard: self.guards.clone(),
+                loop_id: None,
+                in_loop: self.in_loop,
             },
             Box::new(super::cond::outcome_finish(slot.clone())),
         ));
@@ -200,6 +283,8 @@ impl<'a> Pipeline<'a> {
                 refresh,
                 cond: None,
                 guard: self.guards.clone(),
+                loop_id: None,
+                in_loop: self.in_loop,
             },
             Box::new(move |v: Option<Value>| {
                 if v.is_none() && !handles_none {
@@ -270,7 +355,11 @@ impl<'a> Pipeline<'a> {
         if groups.len() == 1 {
             return Ok(vec![self]);
         }
-        if self.entries.iter().any(|(i, _)| i.cond.is_some()) {
+        if self
+            .entries
+            .iter()
+            .any(|(i, _)| i.cond.is_some() || i.loop_id.is_some())
+        {
             return Err(Error::InvalidInput(
                 "a pipeline with conditions runs as one script: its documents must share one Cluster slot (per_slot cannot split it)".into(),
             ));
@@ -284,6 +373,7 @@ impl<'a> Pipeline<'a> {
                 per_slot: false,
                 early: None,
                 guards: Vec::new(),
+                in_loop: None,
             })
             .collect())
     }
@@ -306,6 +396,8 @@ impl<'a> Pipeline<'a> {
                 refresh: i.refresh,
                 cond: i.cond,
                 guard: &i.guard,
+                loop_id: i.loop_id,
+                in_loop: i.in_loop,
             })
             .collect();
         ExecPlan::build(&items).map(Some)

@@ -160,3 +160,121 @@ impl<S, T> SetRef<'_, S, T> {
         }
     }
 }
+
+/// The element a loop is at ([`Pipeline::for_each`](crate::Pipeline::for_each) over a
+/// list or set of scalars): conditions on it and its removal.
+#[derive(Debug, Clone)]
+pub struct Each<T> {
+    doc: std::sync::Arc<crate::exec::DocRef>,
+    path: String,
+    list: bool,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+macro_rules! elem_cmp {
+    ($($name:ident => $op:literal, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        pub fn $name(&self, value: T) -> Cond {
+            self.cond($op, vec![value.encode_scalar()])
+        }
+    )*};
+}
+
+impl<T: Scalar> Each<T> {
+    fn cond(&self, op: &str, values: Vec<Vec<u8>>) -> Cond {
+        let numeric = numeric::<T>();
+        if numeric && values.iter().any(|v| v.as_slice() == b"NaN") {
+            return Cond::invalid(&self.doc, "a condition cannot compare with NaN".into());
+        }
+        Cond::element(&self.doc, numeric, op, values)
+    }
+
+    elem_cmp! {
+        eq => "eq", "The element equals `value`.";
+        ne => "ne", "The element differs from `value`.";
+        gt => "gt", "The element is greater than `value`.";
+        ge => "ge", "The element is at least `value`.";
+        lt => "lt", "The element is less than `value`.";
+        le => "le", "The element is at most `value`.";
+    }
+
+    /// The element is from `lo` to `hi` (inclusive).
+    pub fn between(&self, lo: T, hi: T) -> Cond {
+        self.cond("bw", vec![lo.encode_scalar(), hi.encode_scalar()])
+    }
+
+    /// The element is one of `values`.
+    pub fn is_in(&self, values: impl IntoIterator<Item = T>) -> Cond {
+        self.cond(
+            "in",
+            values.into_iter().map(|v| v.encode_scalar()).collect(),
+        )
+    }
+
+    /// Removes this element from the collection (a list: its first occurrence by value; a
+    /// set: the member). No result, nothing mirrored (it runs once per element).
+    pub fn remove(&self) -> crate::exec::Pending<'static, ()> {
+        let (code, args) = if self.list {
+            ("lrem", vec![b"-".to_vec(), b"1".to_vec(), Vec::new()])
+        } else {
+            ("srem", vec![b"-".to_vec(), Vec::new()])
+        };
+        let at = args.len() - 1;
+        let mut p = crate::exec::Pending::new(
+            &self.doc,
+            code,
+            crate::exec::Target::Collection(self.path.clone()),
+            args,
+            |_| Ok(()),
+        );
+        p.op.refs.push(crate::exec::ArgRef {
+            at,
+            doc: self.doc.clone(),
+            key: None,
+            elem: true,
+        });
+        p
+    }
+}
+
+impl Each<String> {
+    /// The element starts with `prefix`.
+    pub fn starts_with(&self, prefix: &str) -> Cond {
+        self.cond("sw", vec![prefix.as_bytes().to_vec()])
+    }
+
+    /// The element contains `part`.
+    pub fn contains(&self, part: &str) -> Cond {
+        self.cond("ct", vec![part.as_bytes().to_vec()])
+    }
+}
+
+impl<C, T: Scalar> crate::exec::LoopOver for ListRef<'_, C, T> {
+    type Item = Each<T>;
+    fn loop_target(&self) -> (std::sync::Arc<crate::exec::DocRef>, String) {
+        (self.doc.clone(), self.path.clone())
+    }
+    fn loop_item(&self) -> Each<T> {
+        Each {
+            doc: self.doc.clone(),
+            path: self.path.clone(),
+            list: true,
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S, T: Scalar> crate::exec::LoopOver for SetRef<'_, S, T> {
+    type Item = Each<T>;
+    fn loop_target(&self) -> (std::sync::Arc<crate::exec::DocRef>, String) {
+        (self.doc.clone(), self.path.clone())
+    }
+    fn loop_item(&self) -> Each<T> {
+        Each {
+            doc: self.doc.clone(),
+            path: self.path.clone(),
+            list: false,
+            _t: std::marker::PhantomData,
+        }
+    }
+}

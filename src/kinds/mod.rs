@@ -9,6 +9,7 @@ pub mod circular;
 pub mod coded;
 pub(crate) mod collection;
 mod conditions;
+pub use conditions::Each;
 pub mod counter;
 pub mod list;
 pub mod map;

@@ -955,4 +955,6 @@ pub struct Member {
     pub nick: Option<String>,
     pub badges: Vec<String>,
     pub notes: HashMap<String, String>,
+    pub scores: Vec<i64>,
+    pub tagset: BTreeSet<String>,
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::common::{self, models::*};
-use super::{Api, RunQuery, RunUpdate, global_pipeline, maybe_async, mode_test};
+use super::{Api, Go, RunQuery, RunUpdate, global_pipeline, maybe_async, mode_test};
 use rapyer::{Cond, Error, Model};
 
 fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
@@ -298,4 +298,102 @@ async fn updates_by_query_recheck_the_filter_per_document() {
     let left = Member::get(&victim).await.unwrap();
     assert!(left.badges.is_empty(), "left alone: {left:?}");
     assert_eq!(left.status, "gone");
+}
+
+/// Loops: over the list as it was when the loop started (removals by value skip and
+/// repeat nothing, duplicates included), numeric element conditions, a set in byte order,
+/// an empty collection (0 visited), a loop in a branch that did not run (nothing), and a
+/// body failing at a later element undoes every earlier iteration; nested loops are
+/// refused before sending.
+#[maybe_async]
+#[mode_test]
+async fn loops_run_the_body_per_element_of_a_snapshot() {
+    let t = common::env();
+    let mut m = Member {
+        badges: vec![
+            "expired:a".into(),
+            "ok".into(),
+            "expired:b".into(),
+            "ok".into(),
+            "expired:a".into(),
+        ],
+        scores: vec![5, 50, 500, -3],
+        tagset: ["a".to_string(), "b".into(), "c".into()].into(),
+        ..Member::default()
+    };
+    m.insert().await.unwrap();
+    let id = m.id.clone();
+    let empty = Member::default();
+    empty.insert().await.unwrap();
+    let (badges, scores, set, none, skipped) = global_pipeline(|pipe| {
+        let p = Member::at(&id);
+        let badges = pipe.for_each(&p.badges, |item, b| {
+            let _ = b.when(item.starts_with("expired:")).then(|b| {
+                b.add(item.remove());
+                b.add(p.big.incr(1));
+            });
+        });
+        let scores = pipe.for_each(&p.scores, |item, b| {
+            let _ = b.when(item.gt(10)).then(|b| b.add(p.age.incr(1)));
+            let _ = b.when(item.lt(0)).then(|b| b.add(item.remove()));
+        });
+        let set = pipe.for_each(&p.tagset, |item, b| {
+            let _ = b.when(item.ne("b".into())).then(|b| b.add(item.remove()));
+        });
+        let none = pipe.for_each(&Member::at(&empty.id).scores, |_, b| {
+            b.add(p.level.set("never".into()));
+        });
+        let mut skipped = None;
+        let _ = pipe.when(p.age.gt(1000)).then(|b| {
+            skipped = Some(b.for_each(&p.badges, |item, b| {
+                b.add(item.remove());
+            }));
+        });
+        Ok((badges, scores, set, none, skipped.unwrap()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            badges.get(),
+            scores.get(),
+            set.get(),
+            none.get(),
+            skipped.get()
+        ),
+        (Some(&5), Some(&4), Some(&3), Some(&0), None)
+    );
+    let stored = Member::get(&id).await.unwrap();
+    assert_eq!(stored.badges, ["ok", "ok"]);
+    assert_eq!(stored.big, 3);
+    assert_eq!(stored.scores, [5, 50, 500]);
+    assert_eq!(stored.age, 2);
+    assert_eq!(stored.tagset, ["b".to_string()].into());
+    assert_eq!(stored.level, "", "a loop over nothing runs nothing");
+    m.badges.clear(); // loops mirror nothing: the local copy is the caller's to reload
+
+    // a later element's failure undoes the earlier iterations
+    Member::at(&id).big.set(i64::MAX - 1).go().await.unwrap();
+    let before = dump_all(&t);
+    let r = global_pipeline(|pipe| {
+        let p = Member::at(&id);
+        let _ = pipe.for_each(&p.scores, |item, b| {
+            b.add(item.remove());
+            b.add(p.big.incr(1)); // the second element overflows
+        });
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::Rejected { .. })), "{r:?}");
+    assert_eq!(dump_all(&t), before, "every iteration undone");
+
+    let r = global_pipeline(|pipe| {
+        let p = Member::at(&id);
+        let _ = pipe.for_each(&p.scores, |_, b| {
+            let _ = b.for_each(&p.badges, |_, _| {});
+        });
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
 }
