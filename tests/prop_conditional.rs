@@ -55,6 +55,9 @@ enum S {
     Set(String),
     Push(String),
     When(C, Vec<S>, Vec<(C, Vec<S>)>, Option<Vec<S>>),
+    /// for each tag (a snapshot): if it passes the test (0 eq, 1 starts_with,
+    /// 2 contains), remove it and add 1 to the number
+    Each(u8, String, Num),
 }
 
 fn num() -> impl Strategy<Value = Num> {
@@ -118,7 +121,8 @@ fn stmts() -> impl Strategy<Value = Vec<S>> {
         )
             .prop_map(|(c, t, e, o)| S::When(c, t, e, o))
     });
-    proptest::collection::vec(stmt, 1..5)
+    let each = (0u8..3, text(), num()).prop_map(|(o, t, n)| S::Each(o, t, n));
+    proptest::collection::vec(prop_oneof![3 => stmt, 1 => each], 1..5)
 }
 
 fn holds(c: Cmp, ord: std::cmp::Ordering, mutated: bool) -> bool {
@@ -187,6 +191,25 @@ fn oracle(
                     Num::B => &mut d.b,
                 };
                 *f = f.checked_add(*by).ok_or(())?;
+            }
+            S::Each(o, t, n) => {
+                for e in d.tags.clone() {
+                    let pass = match o {
+                        0 => e == *t,
+                        1 => e.starts_with(t.as_str()),
+                        _ => e.contains(t.as_str()),
+                    };
+                    if pass {
+                        if let Some(at) = d.tags.iter().position(|x| *x == e) {
+                            d.tags.remove(at);
+                        }
+                        let f = match n {
+                            Num::A => &mut d.a,
+                            Num::B => &mut d.b,
+                        };
+                        *f = f.checked_add(1).ok_or(())?;
+                    }
+                }
             }
             S::Set(t) => d.s = t.clone(),
             S::Push(t) => d.tags.push(t.clone()),
@@ -283,6 +306,23 @@ fn emit(stmts: &[S], id: &Id, pipe: &mut Pipeline<'static>, reports: &mut Vec<Br
             }
             S::Set(t) => {
                 pipe.add(p.s.set(t.clone()));
+            }
+            S::Each(o, t, n) => {
+                let _ = pipe.for_each(&p.tags, |item, b| {
+                    let test = match o {
+                        0 => item.eq(t.clone()),
+                        1 => item.starts_with(t),
+                        _ => item.contains(t),
+                    };
+                    let q = Doc::at(id);
+                    let _ = b.when(test).then(|b| {
+                        b.add(item.remove());
+                        match n {
+                            Num::A => b.add(q.a.incr(1)),
+                            Num::B => b.add(q.b.incr(1)),
+                        };
+                    });
+                });
             }
             S::Push(t) => {
                 pipe.add(p.tags.push(t.clone()));
