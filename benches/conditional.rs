@@ -5,7 +5,8 @@
 //! round trips when nothing interferes). Prints the ratios and the round trips.
 //!
 //! `cargo bench --bench conditional` (`BENCH_N` sets the program count, default 3000).
-//! Loops over collections are not part of it yet (issue 16).
+//! Second case: the same program plus a loop over a 100-element list (counting the
+//! elements that start with "a"), against the same in Lua.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -24,6 +25,15 @@ struct Player {
     level: String,
     log: Vec<String>,
 }
+
+const RAW_LOOP: &str = r"
+local n = 0
+for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  if string.sub(e, 1, 1) == 'a' then n = n + 1 end
+end
+redis.call('HINCRBY', KEYS[1], 'score', n)
+return n
+";
 
 const RAW: &str = r"
 local s = redis.call('HINCRBY', KEYS[1], 'score', 1)
@@ -110,6 +120,46 @@ fn main() {
             }
         });
     }
+    // a loop over 100 elements
+    let items: Vec<String> = (0..100)
+        .map(|i| format!("{}{i}", if i % 2 == 0 { 'a' } else { 'b' }))
+        .collect();
+    let q = Player {
+        log: items.clone(),
+        ..Player::default()
+    };
+    q.sync_insert().unwrap();
+    let qlist = "raw:{Cnd:0}:c:log:y";
+    let _: () = redis::cmd("RPUSH")
+        .arg(qlist)
+        .arg(&items)
+        .query(&mut raw)
+        .unwrap();
+    let looped = redis::Script::new(RAW_LOOP);
+    let aq = Player::at(&q.id);
+    let (mut orm_loop, mut lua_loop) = Default::default();
+    for _ in 0..rounds {
+        orm_loop += time(per / 10, |_| {
+            rapyer::sync_pipeline(|pipe| {
+                let _ = pipe.for_each(&aq.log, |item, b| {
+                    let _ = b
+                        .when(item.starts_with("a"))
+                        .then(|b| b.add(aq.score.incr(1)));
+                });
+                Ok(())
+            })
+            .unwrap();
+        });
+        lua_loop += time(per / 10, |_| {
+            let _: i64 = looped.key(root).key(qlist).invoke(&mut raw).unwrap();
+        });
+    }
+    report(
+        "a loop over 100 list elements (a condition and an increment per element)",
+        &[("rapyer vs hand-written Lua", orm_loop, lua_loop)],
+        (per / 10) * rounds,
+    );
+
     let n = per * rounds;
     report(
         "3-branch program (1 increment, 3 conditions, 2 ops per branch)",
