@@ -273,6 +273,8 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "path_get"
             | "when"
             | "guard"
+            | "loop"
+            | "bind"
     )
 }
 
