@@ -3,22 +3,10 @@
 //! nesting, the branch report, exact comparisons at the integer bounds, conditions on
 //! other documents, and all or nothing when a branch fails. Written once for both modes.
 
-use std::collections::BTreeMap;
-
 use super::common::{self, models::*};
+use super::structures::dump_all;
 use super::{Api, Go, RunQuery, RunUpdate, global_pipeline, maybe_async, mode_test};
 use rapyer::{Cond, Error, Model};
-
-fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
-    let mut raw = t.raw();
-    t.keys()
-        .into_iter()
-        .map(|k| {
-            let d: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut raw).unwrap();
-            (k, d)
-        })
-        .collect()
-}
 
 /// The stored age decides, not the local copy's: `then` runs for an adult, `otherwise`
 /// for a minor, mirrored into the local copy only for the ops that ran; an `else_when`

@@ -3,27 +3,16 @@
 //! listed and deleted, in pipelines with documents, and a user kind registered. Written
 //! once for both modes.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::common::{self, models::*, structures::Tally};
+use super::structures::dump_all;
 use super::{Api, Go, delete_structure, maybe_async, mode_test, structures};
 use rapyer::Named;
 use rapyer::{
     BloomFilter, CircularBuffer, Counter, Error, Id, MaxFirst, Model, PriorityQueue, RateLimiter,
     TokenBucket,
 };
-
-fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
-    let mut raw = t.raw();
-    t.keys()
-        .into_iter()
-        .map(|k| {
-            let d: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut raw).unwrap();
-            (k, d)
-        })
-        .collect()
-}
 
 /// Every built-in kind by name: reads of a name never written are empty and create
 /// nothing; the first write creates the root (tag), the name and the key; the handle

@@ -16,7 +16,7 @@ pub(super) fn key_with(t: &common::TestEnv, part: &str) -> String {
 }
 
 /// `DUMP` of every key of the test's namespace.
-fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
+pub(super) fn dump_all(t: &common::TestEnv) -> BTreeMap<String, Vec<u8>> {
     let mut raw = t.raw();
     t.keys()
         .into_iter()
