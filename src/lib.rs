@@ -60,12 +60,12 @@ pub use env::{
     register_environment, set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
-pub use exec::{Branch, Cond, Length, LoopOver, Pending, Pipeline, Slot, When};
+pub use exec::{Branch, Computed, Cond, Length, LoopOver, Pending, Pipeline, Slot, When};
 pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::CodedRef;
-pub use kinds::Each;
+pub use kinds::{Each, Entry};
 pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use kinds::{
     ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,

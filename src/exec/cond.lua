@@ -13,8 +13,36 @@
 -- with) ct (contains) ex (stored) nx (not stored). A missing field satisfies only `ne`
 -- and `nx`; a missing key's length is 0.
 
--- the element a loop of the plan is at (exec.lua sets it)
-local LOOP = {elem = nil}
+-- "c" spec kind op n v1..vn (a value computed in the program: spec "e" the loop's
+-- element, "k" its map key, "r<op>:<part>" / "R<op>:<part>:<default>" an op's result,
+-- exec/context.rs) | "p" d k type sel enc nsteps s1..sn kind op n v1..vn (the value at a
+-- path of document d: its key number k, "hash"/"list", the field, index or map key; enc
+-- "t" the container itself, "m" msgpack steps inside it, constants msgpack too) |
+-- "w" enc nsteps s1..sn kind op n v1..vn (a path inside the loop's element).
+
+-- the element a loop of the plan is at (exec.lua sets it): its value as last seen, its
+-- map key, its list position; and the plan's results so far
+local LOOP = {elem = nil, key = nil, pos = nil}
+local CTX = {results = nil}
+
+-- a value computed earlier in the program (nil: absent)
+local function ctx_value(spec)
+  local t = string.sub(spec, 1, 1)
+  if t == 'e' then return LOOP.elem end
+  if t == 'k' then return LOOP.key end
+  if t == 'p' then return LOOP.pos and tostring(LOOP.pos) end
+  local n, part, rest = string.match(spec, '^[rR](%d+):(%d+)(.*)$')
+  if not n then reject('condition: unknown value ' .. spec) end
+  local r = CTX.results[tonumber(n) + 2]
+  part = tonumber(part)
+  if part > 0 then
+    if type(r) == 'table' then r = r[part] else r = nil end
+  end
+  if type(r) == 'number' then r = string.format('%d', r) end
+  if type(r) ~= 'string' then r = nil end
+  if r == nil and t == 'R' then r = string.sub(rest, 2) end
+  return r
+end
 
 -- -1, 0, 1: a < b, a == b, a > b for numbers in text; integers exactly
 local function cond_num_cmp(a, b)
@@ -63,6 +91,30 @@ local function cond_test(v, kind, op, vs)
   reject('condition: unknown comparison ' .. tostring(op))
 end
 
+-- "enc nsteps steps.. kind op n vs" from a[i] on, tested on container bytes c (nil:
+-- absent): its result and the index after it
+local function cond_path(c, a, i)
+  local enc, ns = a[i], tonumber(a[i + 1])
+  local steps = {}
+  for j = 1, ns do steps[j] = a[i + 1 + j] end
+  local kind, op, n = a[i + 2 + ns], a[i + 3 + ns], tonumber(a[i + 4 + ns])
+  local vs = {}
+  for j = 1, n do vs[j] = a[i + 4 + ns + j] end
+  local after = i + 5 + ns + n
+  local v = c
+  if c and enc == 'm' then
+    local s = mp_find(c, steps, 1)
+    if not s then v = nil
+    elseif op == 'ex' or op == 'nx' then v = true
+    else
+      v = mp_text(c, s)
+      for j = 1, n do vs[j] = mp_text(vs[j], 1) end
+    end
+  end
+  if v == false then v = nil end
+  return cond_test(v, kind, op, vs), after
+end
+
 local COND_LEN = {list = 'LLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', string = 'STRLEN'}
 
 -- the condition starting at a[i]: its value and the index after it
@@ -84,7 +136,24 @@ local function cond_eval(a, i)
     v, i = cond_eval(a, i + 1)
     return not v, i
   end
+  if t == 'c' then
+    local kind, op, n = a[i + 2], a[i + 3], tonumber(a[i + 4])
+    local vs = {}
+    for j = 1, n do vs[j] = a[i + 4 + j] end
+    return cond_test(ctx_value(a[i + 1]), kind, op, vs), i + 5 + n
+  end
+  if t == 'w' then return cond_path(LOOP.elem, a, i + 1) end
   local doc = docs[tonumber(a[i + 1])]
+  if t == 'p' then
+    local key, sel = KEYS[doc.base + tonumber(a[i + 2])], a[i + 4]
+    local c
+    if a[i + 3] == 'list' then
+      if redis.call('TYPE', key)['ok'] == 'list' then c = redis.call('LINDEX', key, sel) end
+    elseif redis.call('TYPE', key)['ok'] == 'hash' then
+      c = redis.call('HGET', key, sel)
+    end
+    return cond_path(c, a, i + 5)
+  end
   if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
   local stored, kind, op, n
   if t == 'v' then

@@ -9,19 +9,29 @@ use std::sync::{Arc, OnceLock};
 
 use redis::Value;
 
+use super::context::Src;
 use super::pipeline::Pipeline;
 use super::{DocRef, Op, Slot, Target};
 use crate::error::Result;
 
-/// An argument the plan fills in: document `doc`'s number in the plan, or with `key` the
-/// index of its collection key at that path.
+/// An argument the plan fills in (`at`: its index among the op's arguments).
 #[derive(Debug, Clone)]
 pub(crate) struct ArgRef {
     pub at: usize,
     pub doc: Arc<DocRef>,
-    pub key: Option<String>,
-    /// The argument is the element the enclosing loop is at (set on the server).
-    pub elem: bool,
+    pub src: RefSrc,
+}
+
+/// What an [`ArgRef`] is filled with.
+#[derive(Debug, Clone)]
+pub(crate) enum RefSrc {
+    /// The document's number in the plan.
+    Doc,
+    /// The index of the document's collection key at this path.
+    Key(String),
+    /// A value the server computes (in a condition: its spec; in an op: bound when the
+    /// op runs).
+    Value(Src),
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +41,8 @@ enum Tok {
     Doc(usize),
     /// The key index of `refs[i]`'s collection at the path.
     Key(usize, String),
+    /// The spec of a computed value (of `refs[i]`'s document).
+    Value(usize, Src),
 }
 
 /// A condition on stored values, evaluated by the server when the pipeline runs (not on
@@ -44,6 +56,8 @@ pub struct Cond {
     refs: Vec<Arc<DocRef>>,
     toks: Vec<Tok>,
     invalid: Option<String>,
+    /// It reads inside stored msgpack values (tokens `p`, `w`).
+    paths: bool,
 }
 
 fn lit(s: &str) -> Tok {
@@ -73,6 +87,7 @@ impl Cond {
             refs: vec![doc.clone()],
             toks,
             invalid: None,
+            paths: false,
         }
     }
 
@@ -104,6 +119,7 @@ impl Cond {
             refs,
             toks,
             invalid: None,
+            paths: false,
         }
     }
 
@@ -116,6 +132,7 @@ impl Cond {
             refs: vec![doc.clone()],
             toks,
             invalid: None,
+            paths: false,
         }
     }
 
@@ -126,6 +143,7 @@ impl Cond {
             refs: vec![doc.clone()],
             toks: vec![lit("e"), Tok::Doc(0)],
             invalid: Some(reason),
+            paths: false,
         }
     }
 
@@ -135,6 +153,7 @@ impl Cond {
             refs: vec![doc.clone()],
             toks: vec![lit("e"), Tok::Doc(0)],
             invalid: None,
+            paths: false,
         }
     }
 
@@ -149,6 +168,7 @@ impl Cond {
                 Tok::Lit(value),
             ],
             invalid: None,
+            paths: false,
         }
     }
 
@@ -166,6 +186,91 @@ impl Cond {
             refs: vec![doc.clone()],
             toks,
             invalid: None,
+            paths: false,
+        }
+    }
+
+    /// A computed value ([`crate::Computed`]) of `doc`'s plan compared by `op`.
+    pub(crate) fn computed(
+        doc: &Arc<DocRef>,
+        src: &Src,
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        let mut toks = vec![
+            lit("c"),
+            Tok::Value(0, src.clone()),
+            lit(if numeric { "n" } else { "s" }),
+            lit(op),
+        ];
+        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+        toks.extend(values.into_iter().map(Tok::Lit));
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+            paths: false,
+        }
+    }
+
+    /// The value at a path of `doc` (`field`: the model field; `list`/`sel`: the
+    /// container, a list element by index or a map value by key, or the root field when
+    /// `sel` is `None`; `steps`: msgpack steps inside it) compared by `op` with `values`
+    /// (encoded as the path stores them: msgpack when there are steps).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn path(
+        doc: &Arc<DocRef>,
+        field: &str,
+        container: Option<(bool, Vec<u8>)>,
+        steps: &[Vec<u8>],
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        let mut toks = vec![lit("p"), Tok::Doc(0)];
+        match container {
+            None => toks.extend([lit("1"), lit("hash"), lit(field)]),
+            Some((list, sel)) => toks.extend([
+                Tok::Key(0, field.to_owned()),
+                lit(if list { "list" } else { "hash" }),
+                Tok::Lit(sel),
+            ]),
+        }
+        Self::walk(doc, toks, steps, numeric, op, values)
+    }
+
+    /// The value at `steps` inside the element a loop is at, compared by `op`.
+    pub(crate) fn loop_path(
+        doc: &Arc<DocRef>,
+        steps: &[Vec<u8>],
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        Self::walk(doc, vec![lit("w")], steps, numeric, op, values)
+    }
+
+    fn walk(
+        doc: &Arc<DocRef>,
+        mut toks: Vec<Tok>,
+        steps: &[Vec<u8>],
+        numeric: bool,
+        op: &str,
+        values: Vec<Vec<u8>>,
+    ) -> Self {
+        toks.push(lit(if steps.is_empty() { "t" } else { "m" }));
+        toks.push(Tok::Lit(steps.len().to_string().into_bytes()));
+        toks.extend(steps.iter().cloned().map(Tok::Lit));
+        toks.push(lit(if numeric { "n" } else { "s" }));
+        toks.push(lit(op));
+        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+        toks.extend(values.into_iter().map(Tok::Lit));
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+            paths: !steps.is_empty(),
         }
     }
 
@@ -176,6 +281,7 @@ impl Cond {
             refs: vec![doc],
             toks: vec![lit("e"), Tok::Doc(0)],
             invalid: None,
+            paths: false,
         }
     }
 
@@ -203,47 +309,49 @@ impl Cond {
         toks.extend(other.toks.into_iter().map(|t| match t {
             Tok::Doc(i) => Tok::Doc(map[i]),
             Tok::Key(i, p) => Tok::Key(map[i], p),
+            Tok::Value(i, v) => Tok::Value(map[i], v),
             lit => lit,
         }));
         Cond {
             refs: self.refs,
             toks,
             invalid: self.invalid.or(other.invalid),
+            paths: self.paths || other.paths,
         }
     }
 
-    /// The `when` op evaluating this condition (on its first document).
+    /// The `when` op evaluating this condition (on its first document); `whenp` when it
+    /// reads inside stored values (its script holds the msgpack walker).
     pub(crate) fn into_op(self) -> (Arc<DocRef>, Op, Option<String>) {
         let mut args = Vec::with_capacity(self.toks.len());
         let mut refs = Vec::new();
+        let paths = self.paths;
         for (at, t) in self.toks.into_iter().enumerate() {
-            match t {
-                Tok::Lit(b) => args.push(b),
-                Tok::Doc(i) => {
-                    args.push(Vec::new());
-                    refs.push(ArgRef {
-                        at,
-                        doc: self.refs[i].clone(),
-                        key: None,
-                        elem: false,
-                    });
+            let (i, src) = match t {
+                Tok::Lit(b) => {
+                    args.push(b);
+                    continue;
                 }
-                Tok::Key(i, path) => {
-                    args.push(Vec::new());
-                    refs.push(ArgRef {
-                        at,
-                        doc: self.refs[i].clone(),
-                        key: Some(path),
-                        elem: false,
-                    });
-                }
-            }
+                Tok::Doc(i) => (i, RefSrc::Doc),
+                Tok::Key(i, path) => (i, RefSrc::Key(path)),
+                Tok::Value(i, v) => (i, RefSrc::Value(v)),
+            };
+            args.push(Vec::new());
+            refs.push(ArgRef {
+                at,
+                doc: self.refs[i].clone(),
+                src,
+            });
         }
         let op = Op {
-            code: "when",
+            code: if paths { "whenp" } else { "when" },
             target: Target::Root(String::new()),
             args,
             refs,
+            yields: Some(super::context::Yield {
+                part: 0,
+                absent: None,
+            }),
         };
         (self.refs[0].clone(), op, self.invalid)
     }
@@ -423,8 +531,14 @@ pub(crate) fn outcome_finish(slot: Slot<bool>) -> impl FnOnce(Option<Value>) -> 
     }
 }
 
-pub(crate) fn new_slot<R>() -> Slot<R> {
-    Slot(Arc::new(OnceLock::new()))
+pub(crate) fn new_slot<R>(id: u64, doc: &Arc<DocRef>) -> Slot<R> {
+    Slot(
+        Arc::new(OnceLock::new()),
+        super::context::Origin {
+            id,
+            doc: doc.clone(),
+        },
+    )
 }
 
 /// A collection a pipeline can loop over ([`Pipeline::for_each`]): lists and sets of

@@ -111,6 +111,7 @@ local function rollback()
 end
 
 local results = {1, skipped}
+CTX.results = results
 
 -- the plan's ops, parsed once (a loop runs its body once per element)
 local plan = {}
@@ -118,8 +119,8 @@ for i = 1, nops do plan[i] = {next_op()} end
 
 for i = 1, nops do results[i + 2] = false end
 
--- the arguments of the next op to set to the loop's element (`bind`; the element is
--- cond.lua's LOOP.elem)
+-- the arguments of the next op to set to values computed in the program (`bind`:
+-- "<arg>=<spec>", cond.lua's ctx_value)
 local bind = nil
 local MAX_LOOP = 10000
 
@@ -139,7 +140,7 @@ local function run_ops(first, last)
       guarded, bind = true, nil
       results[i + 2] = false
       if code == 'loop' then i = i + tonumber(args[1]) end
-    elseif code == 'when' then
+    elseif code == 'when' or code == 'whenp' then
       local ok, res = pcall(cond_eval, args, 1)
       if not ok then
         rollback()
@@ -148,44 +149,78 @@ local function run_ops(first, last)
       end
       results[i + 2] = res and 1 or 0
     elseif code == 'loop' then
-      -- over the collection as it is now (a set's members sorted): the body's removals
-      -- apply by value and cannot skip or repeat an element
-      local n, items = tonumber(args[1]), {}
+      -- over the collection as it is now: a list by position (the loop's own removals
+      -- shift the positions after them; its body may not move them otherwise, planned in
+      -- exec/mod.rs), a set's members and a map's keys sorted, each skipped when an
+      -- earlier iteration removed it; the element re-read when its iteration starts
+      local n, items, ty = tonumber(args[1]), {}, 'none'
       if not doc.missing then
-        local ty = redis.call('TYPE', key)['ok']
+        ty = redis.call('TYPE', key)['ok']
         if ty == 'list' then items = redis.call('LRANGE', key, 0, -1)
         elseif ty == 'set' then items = redis.call('SMEMBERS', key); table.sort(items)
+        elseif ty == 'hash' then items = redis.call('HKEYS', key); table.sort(items)
         elseif ty ~= 'none' then
           rollback()
-          return redis.error_reply('RAPYER ' .. i .. ' a loop needs a list or a set, not a ' .. ty)
+          return redis.error_reply('RAPYER ' .. i .. ' a loop needs a list, a set or a map, not a ' .. ty)
         end
       end
       if #items > MAX_LOOP then
         rollback()
         return redis.error_reply('RAPYER ' .. i .. ' a loop over ' .. #items .. ' elements (the limit is ' .. MAX_LOOP .. ')')
       end
-      if LOOP.elem ~= nil then
+      if LOOP.key_name ~= nil then
         rollback()
         return redis.error_reply('RAPYER ' .. i .. ' loops do not nest')
       end
-      for _, e in ipairs(items) do
-        LOOP.elem = e
-        local err = run_ops(i + 1, i + n)
-        if err then return err end
+      LOOP.key_name, LOOP.type, LOOP.removed = key, ty, 0
+      local visited = 0
+      for at, e in ipairs(items) do
+        local present = true
+        LOOP.gone = false
+        if ty == 'list' then
+          LOOP.pos = at - 1 - LOOP.removed
+          LOOP.elem = redis.call('LINDEX', key, LOOP.pos)
+        elseif ty == 'set' then
+          LOOP.elem = e
+          present = redis.call('SISMEMBER', key, e) == 1
+        else
+          LOOP.key, LOOP.elem = e, redis.call('HGET', key, e)
+          present = LOOP.elem ~= false
+        end
+        if present then
+          visited = visited + 1
+          local err = run_ops(i + 1, i + n)
+          if err then return err end
+        end
       end
-      LOOP.elem = nil
-      results[i + 2] = #items
+      LOOP.key_name, LOOP.elem, LOOP.key, LOOP.pos = nil, nil, nil, nil
+      results[i + 2] = visited
       i = i + n
     elseif doc.missing then
       results[i + 2] = false
       bind = nil
     else
+      -- values computed in the program; an absent one skips the op
+      local positional, absent = false, false
       if bind then
         local a = {}
         for j, v in ipairs(args) do a[j] = v end
-        for _, at in ipairs(bind) do a[tonumber(at)] = LOOP.elem end
+        for _, b in ipairs(bind) do
+          local at, spec = string.match(b, '^(%d+)=(.*)$')
+          local v = ctx_value(spec)
+          if v == nil then absent = true end
+          if spec == 'p' or spec == 'k' then positional = true end
+          a[tonumber(at)] = v
+        end
         args, bind = a, nil
       end
+      if positional and key == LOOP.key_name and LOOP.gone then
+        rollback()
+        return redis.error_reply('RAPYER ' .. i .. ' the loop removed this element; it cannot be changed after')
+      end
+      if absent then
+        results[i + 2] = false
+      else
       local op = OPS[code]
       if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end
       remember(key)
@@ -216,6 +251,19 @@ local function run_ops(first, last)
         end
       end
       results[i + 2] = res
+      if positional and key == LOOP.key_name then
+        -- the loop's element after an op on it: as stored now, or gone
+        if code == 'lrem_at' then
+          LOOP.removed, LOOP.gone = LOOP.removed + 1, true
+        elseif code == 'hdel' then
+          LOOP.gone = true
+        elseif LOOP.type == 'list' then
+          LOOP.elem = redis.call('LINDEX', key, LOOP.pos)
+        else
+          LOOP.elem = redis.call('HGET', key, LOOP.key) or LOOP.elem
+        end
+      end
+      end
     end
     i = i + 1
   end

@@ -19,11 +19,14 @@ use crate::schema::ModelSchema;
 use crate::scripts::{self, Invocation};
 
 mod cond;
+mod context;
 mod pipeline;
 mod reply;
 
-pub(crate) use cond::ArgRef;
+pub(crate) use cond::{ArgRef, RefSrc};
 pub use cond::{Branch, Cond, Length, LoopOver, When};
+pub use context::Computed;
+pub(crate) use context::{Src, with_value};
 pub use pipeline::{Pipeline, Slot};
 pub(crate) use reply::*;
 
@@ -81,6 +84,9 @@ pub(crate) struct Op {
     /// Arguments the plan fills in: a document's number, or a key's index in it
     /// (conditions, `cond.rs`).
     pub refs: Vec<cond::ArgRef>,
+    /// Which part of its script result later ops may use ([`Computed`]; `None`: its
+    /// result cannot be used).
+    pub yields: Option<context::Yield>,
 }
 
 /// Reads the op's reply (`None`: the document is missing and the op was `if_exists`).
@@ -140,6 +146,7 @@ impl<'a, R> Pending<'a, R> {
                 target,
                 args,
                 refs: Vec::new(),
+                yields: None,
             },
             finish: Box::new(move |v: Option<Value>| finish(v.unwrap_or(Value::Nil))),
             early: None,
@@ -190,6 +197,7 @@ impl<'a, R> Pending<'a, R> {
             return Err(e);
         }
         ExecPlan::build(&[PlanItem {
+            id: 0,
             doc: &self.doc,
             op: &self.op,
             skip_missing: self.skip_missing,
@@ -216,6 +224,7 @@ impl<'a, R> Pending<'a, R> {
                 target,
                 args: vec![],
                 refs: Vec::new(),
+                yields: None,
             },
             finish: Box::new(|_| unreachable_finish()),
             early: Some(err),
@@ -252,6 +261,16 @@ fn in_read_plan(code: &str) -> bool {
     code == "path_get"
 }
 
+/// Ops a loop's body may run on the collection it loops over: all but those that move the
+/// positions of a list's elements not yet visited (the element's own removal `lrem_at`,
+/// appends, in-place writes and reads keep them).
+fn keeps_positions(code: &str) -> bool {
+    !matches!(
+        code,
+        "lpush" | "linsert" | "lrem" | "lpop" | "rpop" | "ltrim" | "del"
+    )
+}
+
 /// Ops that only read (they refresh the TTL under a `read` policy, not `write`).
 pub(crate) fn is_read(code: &str) -> bool {
     matches!(
@@ -272,6 +291,7 @@ pub(crate) fn is_read(code: &str) -> bool {
             | "structure_chain_read"
             | "path_get"
             | "when"
+            | "whenp"
             | "guard"
             | "loop"
             | "bind"
@@ -308,6 +328,8 @@ fn collection_index(keys: &crate::keys::DocKeys, model: &str, path: &str) -> Res
 /// What one op asks of the plan: its document, the op, whether a missing document is
 /// skipped, whether it may refresh the TTL.
 pub(crate) struct PlanItem<'p> {
+    /// The id a [`Slot`]'s origin names it by.
+    pub id: u64,
     pub doc: &'p Arc<DocRef>,
     pub op: &'p Op,
     pub skip_missing: bool,
@@ -401,9 +423,14 @@ impl ExecPlan {
         let mut op_args: Vec<Vec<u8>> = Vec::new();
         // per item: its op's number in the script, and its guard as (when's number, outcome)
         let mut item_ops: Vec<ItemOp> = Vec::with_capacity(items.len());
-        // per loop id: the position of its body-length argument, and the body's length
-        let mut loops: std::collections::HashMap<u64, (usize, usize)> = Default::default();
+        // per loop id: the position of its body-length argument, the body's length, and
+        // the document and key it loops over
+        let mut loops: std::collections::HashMap<u64, (usize, usize, usize, usize)> =
+            Default::default();
         let mut cond_at: std::collections::HashMap<u64, usize> = Default::default();
+        // per item id: its op's number, what later ops may use of its result, its loop
+        let mut results_at: std::collections::HashMap<u64, (usize, Option<context::Yield>, Option<u64>)> =
+            Default::default();
         let mut push_op = |ops: &mut Vec<(usize, &'static str, Target)>,
                            d: usize,
                            code: &'static str,
@@ -431,16 +458,30 @@ impl ExecPlan {
             let mut args = std::borrow::Cow::Borrowed(&item.op.args);
             let mut binds = Vec::new();
             for r in &item.op.refs {
-                if r.elem {
-                    binds.push((r.at + 1).to_string().into_bytes());
-                    continue;
-                }
-                let rd = pd.number(&r.doc, true, false, "when")?;
-                let value = match &r.key {
-                    None => rd + 1,
-                    Some(path) => collection_index(&pd.docs[rd].2, r.doc.schema.name, path)?,
+                let value = match &r.src {
+                    RefSrc::Value(src) => {
+                        let spec = context::spec(src, &results_at, item.in_loop)?;
+                        if item.cond.is_none() {
+                            // an op's argument: bound when it runs ("<arg>=<spec>")
+                            let mut b = format!("{}=", r.at + 1).into_bytes();
+                            b.extend(spec);
+                            binds.push(b);
+                            continue;
+                        }
+                        spec
+                    }
+                    RefSrc::Doc => {
+                        let rd = pd.number(&r.doc, true, false, "when")?;
+                        (rd + 1).to_string().into_bytes()
+                    }
+                    RefSrc::Key(path) => {
+                        let rd = pd.number(&r.doc, true, false, "when")?;
+                        collection_index(&pd.docs[rd].2, r.doc.schema.name, path)?
+                            .to_string()
+                            .into_bytes()
+                    }
                 };
-                args.to_mut()[r.at] = value.to_string().into_bytes();
+                args.to_mut()[r.at] = value;
             }
             let d = pd.number(
                 item.doc,
@@ -460,11 +501,6 @@ impl ExecPlan {
             };
             let before = ops.len();
             if !binds.is_empty() {
-                if item.in_loop.is_none() {
-                    return Err(Error::InvalidInput(
-                        "an op on a loop's element outside its loop".into(),
-                    ));
-                }
                 push_op(&mut ops, d, "bind", &Target::Root(String::new()), 1, &binds);
             }
             let mut guard = Vec::with_capacity(item.guard.len());
@@ -496,20 +532,29 @@ impl ExecPlan {
             let first = push_op(&mut ops, d, item.op.code, &item.op.target, index, &args);
             if let Some(id) = item.loop_id {
                 // the body's length (its first argument) is filled in once it is planned
-                loops.insert(id, (first, 0usize));
+                loops.insert(id, (first, 0usize, d, index));
             }
             if let Some(id) = item.cond {
                 cond_at.insert(id, ops.len());
             }
+            results_at.insert(item.id, (ops.len(), item.op.yields, item.in_loop));
             if let Some(id) = item.in_loop {
-                let (_, body) = loops.get_mut(&id).ok_or_else(|| {
+                let (_, body, ld, lindex) = loops.get_mut(&id).ok_or_else(|| {
                     Error::InvalidInput("an op of a loop's body without its loop".into())
                 })?;
                 *body += ops.len() - before;
+                if (*ld, *lindex) == (d, index) && !keeps_positions(item.op.code) {
+                    return Err(Error::InvalidInput(format!(
+                        "{} `{}`: a loop's body cannot `{}` the collection it loops over (only the element's own ops, appends and reads)",
+                        schema.name,
+                        item.doc.id,
+                        item.op.code
+                    )));
+                }
             }
             item_ops.push((ops.len(), guard, item.in_loop.is_some()));
         }
-        for (at, body) in loops.into_values() {
+        for (at, body, _, _) in loops.into_values() {
             op_args[at] = body.to_string().into_bytes();
         }
         let PlanDocs {

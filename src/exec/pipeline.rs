@@ -10,13 +10,17 @@ use crate::error::{Error, Result};
 
 // ---- pipelines -----------------------------------------------------------------------------
 
-/// The result of one operation added to a [`Pipeline`], readable once the pipeline ran.
+/// The result of one operation added to a [`Pipeline`], readable once the pipeline ran;
+/// [`value`](Self::value) uses it inside the same program, on the server.
 #[derive(Debug)]
-pub struct Slot<R>(pub(crate) Arc<OnceLock<R>>);
+pub struct Slot<R>(
+    pub(crate) Arc<OnceLock<R>>,
+    pub(crate) super::context::Origin,
+);
 
 impl<R> Clone for Slot<R> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self(self.0.clone(), self.1.clone())
     }
 }
 
@@ -26,6 +30,20 @@ impl<R> Slot<R> {
     pub fn get(&self) -> Option<&R> {
         self.0.get()
     }
+
+    /// The op's result as the server computes it, for later ops and conditions of the
+    /// same pipeline (pipeline context): `pipe.add(todo.jobs.pop())` then
+    /// `done.jobs.push_value(&job.value())` moves the item on the server, in the same
+    /// atomic step. Results of reads, increments, pops, lengths, `when`s (1/0) and loops
+    /// (the elements visited) can be used; using another op's is
+    /// [`Error::InvalidInput`] when the pipeline runs, as is using it in a pipeline that
+    /// does not hold the op, or before it.
+    pub fn value(&self) -> crate::Computed<R> {
+        crate::Computed::new(
+            self.1.doc.clone(),
+            super::context::Src::Result(self.1.id),
+        )
+    }
 }
 
 type Entry<'a> = (
@@ -34,6 +52,8 @@ type Entry<'a> = (
 );
 
 pub(crate) struct PlanItemOwned {
+    /// Its id (a slot's origin names it).
+    id: u64,
     doc: Arc<DocRef>,
     op: Op,
     skip_missing: bool,
@@ -145,8 +165,8 @@ impl<'a> Pipeline<'a> {
         body: impl FnOnce(&L::Item, &mut Pipeline<'a>),
     ) -> Slot<u64> {
         let id = super::cond::next_id();
-        let slot: Slot<u64> = super::cond::new_slot();
         let (doc, path) = over.loop_target();
+        let slot: Slot<u64> = super::cond::new_slot(id, &doc);
         if self.in_loop.is_some() {
             self.early
                 .get_or_insert(Error::InvalidInput("loops do not nest".into()));
@@ -154,12 +174,17 @@ impl<'a> Pipeline<'a> {
         let out = slot.clone();
         self.entries.push((
             PlanItemOwned {
+                id,
                 doc,
                 op: Op {
                     code: "loop",
                     target: super::Target::Collection(path),
                     args: vec![Vec::new()],
                     refs: Vec::new(),
+                    yields: Some(super::context::Yield {
+                        part: 0,
+                        absent: None,
+                    }),
                 },
                 skip_missing: false,
                 refresh: true,
@@ -225,13 +250,14 @@ impl<'a> Pipeline<'a> {
     /// Adds the `when` op of `cond` (under the current branch); its id and outcome slot.
     pub(crate) fn add_when(&mut self, cond: crate::exec::Cond) -> (u64, Slot<bool>) {
         let id = super::cond::next_id();
-        let slot = super::cond::new_slot();
         let (doc, op, invalid) = cond.into_op();
+        let slot = super::cond::new_slot(id, &doc);
         if let Some(reason) = invalid {
             self.early.get_or_insert(Error::InvalidInput(reason));
         }
         self.entries.push((
             PlanItemOwned {
+                id,
                 doc,
                 op,
                 skip_missing: true,
@@ -261,7 +287,8 @@ impl<'a> Pipeline<'a> {
 
     /// Adds an operation; its result is readable from the returned slot after the run.
     pub fn add<R: Send + Sync + 'static>(&mut self, op: Pending<'a, R>) -> Slot<R> {
-        let slot = Slot(Arc::new(OnceLock::new()));
+        let id = super::cond::next_id();
+        let slot = super::cond::new_slot(id, &op.doc);
         let Pending {
             doc,
             op,
@@ -277,6 +304,7 @@ impl<'a> Pipeline<'a> {
         let handles_none = skip_missing;
         self.entries.push((
             PlanItemOwned {
+                id,
                 doc,
                 op,
                 skip_missing,
@@ -390,6 +418,7 @@ impl<'a> Pipeline<'a> {
             .entries
             .iter()
             .map(|(i, _)| PlanItem {
+                id: i.id,
                 doc: &i.doc,
                 op: &i.op,
                 skip_missing: i.skip_missing || self.skip_missing,

@@ -86,6 +86,7 @@ impl<'a> CounterRef<'a> {
                 }
                 Ok(total)
             })
+            .yields(0, Some("0"))
     }
 
     /// The stored count.
@@ -98,6 +99,7 @@ impl<'a> CounterRef<'a> {
             }
             Ok(n)
         })
+        .yields(0, Some("0"))
     }
 
     /// Sets the count back to 0.
@@ -121,6 +123,7 @@ impl<'a> CounterRef<'a> {
             }
             Ok(n)
         })
+        .yields(0, Some("0"))
     }
 }
 

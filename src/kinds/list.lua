@@ -11,7 +11,7 @@ local function list_reply(key, before, client_len, extra)
   return out
 end
 
-for _, code in ipairs({'rpush', 'lpush', 'rpop', 'lpop', 'llen', 'linsert', 'lrem', 'lset', 'lindex', 'ltrim', 'lrange'}) do OP_TYPES[code] = 'list' end
+for _, code in ipairs({'rpush', 'lpush', 'rpop', 'lpop', 'llen', 'linsert', 'lrem', 'lset', 'lindex', 'ltrim', 'lrange', 'lrem_at'}) do OP_TYPES[code] = 'list' end
 
 OPS.rpush = function(key, _, a)
   local before = call('LLEN', key)
@@ -68,6 +68,25 @@ OPS.lset = function(key, _, a)
   return list_reply(key, before, tonumber(a[1]))
 end
 OPS.lindex = function(key, _, a) return call('LINDEX', key, a[1]) or false end
+-- removes the element at position a[2] (a loop's element, exec.lua): marked, then the
+-- mark removed; when the list holds the mark's bytes before it (never in practice), by
+-- cutting the list there
+local LIST_MARK = '\0rapyer\0removed\0'
+OPS.lrem_at = function(key, _, a)
+  local before = call('LLEN', key)
+  local i = tonumber(a[2])
+  if i < 0 or i >= before then reject('position ' .. a[2] .. ' out of range for length ' .. before) end
+  if call('LPOS', key, LIST_MARK) then
+    local tail = call('LRANGE', key, i + 1, -1)
+    call('LTRIM', key, 0, i - 1)
+    if i == 0 then call('DEL', key) end
+    for j = 1, #tail, 1000 do call('RPUSH', key, unpack(tail, j, math.min(j + 999, #tail))) end
+  else
+    call('LSET', key, i, LIST_MARK)
+    call('LREM', key, 1, LIST_MARK)
+  end
+  return list_reply(key, before, tonumber(a[1]), 1)
+end
 OPS.ltrim = function(key, _, a)
   local before = call('LLEN', key)
   call('LTRIM', key, a[2], a[3])

@@ -192,6 +192,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
                 Ok(reply.len)
             },
         )
+        .yields(1, None)
     }
 
     /// Appends `item`; returns the new length.
@@ -235,6 +236,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
                 Ok(item)
             },
         )
+        .yields(2, None)
     }
 
     /// Removes and returns the last item ([`Error::Rejected`] on an empty list).
@@ -250,7 +252,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
     /// A mutator whose local mirror is the whole list as the server holds it afterwards
     /// (client length -1 never matches, so the script always sends it; a remote handle
     /// sends "-" and gets no list).
-    fn rewrite(&self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
+    pub(crate) fn rewrite(&self, code: &'static str, args: Vec<Vec<u8>>) -> Pending<'a, i64> {
         let mut all = vec![if self.local.is_some() {
             b"-1".to_vec()
         } else {
@@ -371,6 +373,7 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
         Pending::new(&doc, "llen", self.target(), vec![], |v| {
             Ok(int(v, "llen")?.max(0) as usize)
         })
+        .yields(0, None)
     }
 
     /// Every stored item (and refreshes the local copy).

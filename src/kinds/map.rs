@@ -202,6 +202,7 @@ where
             |d, p, v| decode_elem(d, p, &bytes(v, "hpop")?),
             move |m, _| m.map_remove(&key),
         )
+        .yields(2, None)
     }
 
     /// Removes and returns an arbitrary entry ([`Error::Rejected`] on an empty map).
@@ -236,6 +237,7 @@ where
                 v => decode_elem(&d, &path, &bytes(v, "hget")?).map(Some),
             },
         )
+        .yields(0, None)
     }
 
     /// Every key.
@@ -258,6 +260,7 @@ where
         Pending::new(&doc, "hlen", self.target(), vec![], |v| {
             Ok(int(v, "hlen")?.max(0) as usize)
         })
+        .yields(0, None)
     }
 
     /// Every entry (and refreshes the local copy).

@@ -68,6 +68,7 @@ impl<'a, T: Scalar + Send + 'a> OptionRef<'a, T> {
             });
             Ok(value)
         })
+        .yields(0, None)
     }
 }
 

@@ -104,6 +104,66 @@ local function mp_find(s, steps, first)
   return p, mp_skip(s, p)
 end
 
+-- The decimal text of the 64-bit integer in 8 big-endian bytes at p (negative: two's
+-- complement when `signed`): exact, where a Lua number is exact only to 2^53.
+local function mp_int64(s, p, signed)
+  local hi, lo = be_uint(s, p, 4), be_uint(s, p + 4, 4)
+  local neg = signed and hi >= 2147483648
+  if neg then
+    hi, lo = 4294967295 - hi, 4294967296 - lo
+    if lo == 4294967296 then lo, hi = 0, hi + 1 end
+  end
+  -- hi * 2^32 + lo in base-10^6 limbs (each product stays below 2^53)
+  local B, r = 1000000, {lo % 1000000, math.floor(lo / 1000000), 0, 0}
+  r[1] = r[1] + hi * 967296
+  r[2] = r[2] + hi * 4294
+  for k = 1, 3 do
+    local c = math.floor(r[k] / B)
+    r[k], r[k + 1] = r[k] - c * B, r[k + 1] + c
+  end
+  local out, top = '', 4
+  while top > 1 and r[top] == 0 do top = top - 1 end
+  out = string.format('%d', r[top])
+  for k = top - 1, 1, -1 do out = out .. string.format('%06d', r[k]) end
+  if neg then return '-' .. out end
+  return out
+end
+
+-- The scalar at p as text a condition compares (whenp conditions of cond.lua walk with
+-- mp_find, then read it here): integers exactly in decimal, floats in 17 digits, strings
+-- and binaries as their bytes, booleans "1"/"0"; nil for a msgpack nil. Arrays, maps and
+-- extensions raise.
+local function mp_text(s, p)
+  local b = string.byte(s, p)
+  if not b then mp_bad('truncated') end
+  if b < 0x80 then return tostring(b) end
+  if b >= 0xe0 then return tostring(b - 256) end
+  if b >= 0xa0 and b < 0xc0 then return string.sub(s, p + 1, p + b - 0xa0) end
+  if b == 0xc0 then return nil end
+  if b == 0xc2 then return '0' end
+  if b == 0xc3 then return '1' end
+  if b >= 0xcc and b <= 0xce then return tostring(be_uint(s, p + 1, 2 ^ (b - 0xcc))) end
+  if b == 0xcf then return mp_int64(s, p + 1, false) end
+  if b >= 0xd0 and b <= 0xd2 then
+    local n = 2 ^ (b - 0xd0)
+    local v = be_uint(s, p + 1, n)
+    if v >= 2 ^ (8 * n - 1) then v = v - 2 ^ (8 * n) end
+    return tostring(v)
+  end
+  if b == 0xd3 then return mp_int64(s, p + 1, true) end
+  if b == 0xca or b == 0xcb then
+    local n = (b == 0xca) and 4 or 8
+    if #s < p + n then mp_bad('truncated') end
+    local x = struct.unpack((b == 0xca) and '>f' or '>d', string.sub(s, p + 1, p + n))
+    return string.format('%.17g', x)
+  end
+  local kind, n, h = mp_head(s, p)
+  if kind == 'v' and (b == 0xc4 or b == 0xc5 or b == 0xc6 or b == 0xd9 or b == 0xda or b == 0xdb) then
+    return string.sub(s, p + h, p + n - 1)
+  end
+  reject('the value at the path is not a single value a condition can compare')
+end
+
 -- The container value (root field, list element, map value) the path starts from.
 local function container_get(key, field, a)
   if field ~= '' then return call('HGET', key, field) end

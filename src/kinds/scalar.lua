@@ -2,6 +2,8 @@
 -- (scripts/mod.rs).
 
 OPS.set = function(key, field, a) call('HSET', key, field, a[1]); return 1 end
+-- set with a value computed in the program (exec/context.rs): replies it for the mirror
+OPS.setv = function(key, field, a) call('HSET', key, field, a[1]); return a[1] end
 OPS.clear = function(key, field) return call('HDEL', key, field) end
 OPS.get = function(key, field) return call('HGET', key, field) or false end
 OPS.incr = function(key, field, a)

@@ -61,6 +61,7 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
             });
             Ok(value)
         })
+        .yields(0, None)
     }
 
     /// Stores `value`.
@@ -100,6 +101,7 @@ impl<'a, T: Scalar + Send + 'a> ScalarRef<'a, T> {
             });
             Ok(value)
         })
+        .yields(0, None)
     }
 }
 

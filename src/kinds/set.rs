@@ -162,6 +162,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
             |d, p, v| decode_elem(d, p, &bytes(v, "spop")?),
             |s, v| s.set_remove(v),
         )
+        .yields(2, None)
     }
 
     /// Whether `item` is a member.
@@ -184,6 +185,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         Pending::new(&doc, "scard", self.target(), vec![], |v| {
             Ok(int(v, "scard")?.max(0) as usize)
         })
+        .yields(0, None)
     }
 
     /// Every member (and refreshes the local copy).

@@ -92,6 +92,17 @@ pub(crate) enum Container {
     List(i64),
     /// A map value by its key's stored bytes.
     Map(Vec<u8>),
+    /// The element a loop is at (`Pipeline::for_each`): its position or map key is bound
+    /// when the op runs.
+    Loop(LoopKind),
+}
+
+/// What a loop runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoopKind {
+    List,
+    Set,
+    Map,
 }
 
 /// The location a path addresses.
@@ -117,6 +128,7 @@ impl Loc {
             Container::Root => field.to_owned(),
             Container::List(i) => format!("{field}[{i}]"),
             Container::Map(k) => format!("{field}[{}]", crate::codec::show(k)),
+            Container::Loop(_) => format!("{field}[item]"),
         };
         Self {
             model,
@@ -140,6 +152,8 @@ impl Loc {
             Container::Root => ("hash", Vec::new()),
             Container::List(i) => ("list", i.to_string().into_bytes()),
             Container::Map(k) => ("hash", k.clone()),
+            Container::Loop(LoopKind::List) => ("list", Vec::new()),
+            Container::Loop(_) => ("hash", Vec::new()),
         };
         vec![
             ty.as_bytes().to_vec(),
@@ -152,6 +166,29 @@ impl Loc {
     /// The addressed value is the container itself (element encoding, not msgpack).
     fn is_container(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// `p` with its selector (argument 2) bound to the loop's position or map key when
+    /// the path starts at a loop's element. A set's member is no place to read or write
+    /// by path (conditions on it and `item.value()` read it; it changes by remove + add).
+    fn in_loop<'a, R>(&self, mut p: Pending<'a, R>) -> Pending<'a, R> {
+        let src = match self.container {
+            Container::Loop(LoopKind::List) => crate::exec::Src::LoopPos,
+            Container::Loop(LoopKind::Map) => crate::exec::Src::LoopKey,
+            Container::Loop(LoopKind::Set) => {
+                return Pending::rejected(
+                    &p.doc,
+                    self.target(),
+                    Error::InvalidInput(format!(
+                        "`{}`: a set's member is not read or changed by path (compare it in a condition; remove it and add the new value)",
+                        self.display
+                    )),
+                );
+            }
+            _ => return p,
+        };
+        crate::exec::Computed::<()>::new(p.doc.clone(), src).bind(&mut p, 1);
+        p
     }
 }
 
@@ -291,9 +328,16 @@ impl<T, B: PathMode> At<T, B> {
         args.extend(self.loc.steps.iter().cloned());
         let this = self.clone();
         let d = doc.clone();
-        Pending::new(&doc, "path_get", self.loc.target(), args, move |v| {
+        let p = Pending::new(&doc, "path_get", self.loc.target(), args, move |v| {
             this.decode_reply(&d, v)
-        })
+        });
+        // a value inside msgpack is msgpack, not how `T` is stored elsewhere: no context
+        let p = if self.loc.is_container() {
+            p.yields(0, None)
+        } else {
+            p
+        };
+        self.loc.in_loop(p)
     }
 }
 
@@ -399,7 +443,7 @@ impl<'a, T: Send + 'a> At<T, OnDoc<'a>> {
         let mut args = self.loc.args(local.as_ref().and_then(|l| l.len()));
         args.extend(extra);
         args.extend(self.loc.steps.iter().cloned());
-        Pending::new(&doc, code, self.loc.target(), args, move |v| {
+        let p = Pending::new(&doc, code, self.loc.target(), args, move |v| {
             let mut items = match v {
                 Value::Array(items) if items.len() == 3 => items.into_iter(),
                 other => return Err(unexpected(code, &other)),
@@ -418,7 +462,8 @@ impl<'a, T: Send + 'a> At<T, OnDoc<'a>> {
                 local.apply(&container, whole)?;
             }
             Ok(result)
-        })
+        });
+        self.loc.in_loop(p)
     }
 }
 
