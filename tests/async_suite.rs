@@ -198,6 +198,8 @@ mod codecs;
 
 #[path = "suite/conditional.rs"]
 mod conditional;
+#[path = "suite/context.rs"]
+mod context;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

@@ -288,6 +288,8 @@ mod codecs;
 
 #[path = "suite/conditional.rs"]
 mod conditional;
+#[path = "suite/context.rs"]
+mod context;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

@@ -219,7 +219,8 @@ local function run_ops(first, last)
         return redis.error_reply('RAPYER ' .. i .. ' the loop removed this element; it cannot be changed after')
       end
       if absent then
-        results[i + 2] = false
+        -- skipped for want of its value: no result (a status the client reads as such)
+        results[i + 2] = {ok = 'RAPYER_ABSENT'}
       else
       local op = OPS[code]
       if not op then rollback(); return redis.error_reply('RAPYER ' .. i .. ' unknown op ' .. code) end

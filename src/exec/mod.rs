@@ -683,7 +683,12 @@ impl ExecPlan {
                 let mut values: Vec<Option<Value>> = values
                     .into_iter()
                     .zip(&self.ops)
-                    .map(|(v, (d, _, _))| if skipped.contains(d) { None } else { Some(v) })
+                    .map(|(v, (d, _, _))| match v {
+                        // skipped: its document was missing, or a value it takes absent
+                        _ if skipped.contains(d) => None,
+                        Value::SimpleString(s) if s == "RAPYER_ABSENT" => None,
+                        v => Some(v),
+                    })
                     .collect();
                 // an op whose branch did not run has no result (cond.lua's guards)
                 let outcome = |at: usize| match values.get(at - 1) {

@@ -958,3 +958,30 @@ pub struct Member {
     pub scores: Vec<i64>,
     pub tagset: BTreeSet<String>,
 }
+
+/// A lot in a store's inventory (msgpack element: loops and conditions reach its fields).
+#[derive(Element, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Lot {
+    pub sku: String,
+    pub qty: u64,
+    pub delta: i64,
+    pub expired: bool,
+}
+
+/// Pipeline context and loops over maps and element structs (tests/suite/context.rs).
+#[derive(Model, Debug, Clone, PartialEq, Default)]
+pub struct Store {
+    pub id: Id,
+    pub mode: String,
+    pub last: String,
+    pub left: Vec<String>,
+    pub right: Vec<String>,
+    pub lots: Vec<Lot>,
+    pub done: Vec<Lot>,
+    pub prices: HashMap<String, i64>,
+    pub shelves: HashMap<String, Lot>,
+    pub picked: BTreeSet<String>,
+    pub views: rapyer::Counter,
+    #[rapyer(index)]
+    pub moved: i64,
+}
