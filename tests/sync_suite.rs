@@ -1106,6 +1106,42 @@ mod structures_blocking {
         assert_eq!(bought, 100, "the branch reports agree");
     }
 
+    /// 32 threads for 20 s moving items between two lists with one conditional program
+    /// each (the stored direction decides; a popped item is pushed on the server; now and
+    /// then a thread turns the direction): no item is ever lost or duplicated.
+    #[test]
+    fn thirty_two_movers_never_lose_an_item() {
+        let t = common::env_with(&common::server().url, |c| c.pool_size(16));
+        let s = crate::context::mover_store();
+        s.sync_insert().unwrap();
+        let name = t.env.name().to_owned();
+        let end = std::time::Instant::now() + crate::context::MOVE_FOR;
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let (id, name) = (s.id.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    let mut moves = 0u64;
+                    let mut n = 0u64;
+                    while std::time::Instant::now() < end {
+                        n += 1;
+                        let flip = (n + i) % 17 == 0;
+                        let moved = rapyer::sync_pipeline(|pipe| {
+                            Ok(crate::context::mover(pipe, &id, flip))
+                        })
+                        .unwrap();
+                        if moved.taken().is_some_and(|b| b < 2) {
+                            moves += 1;
+                        }
+                    }
+                    moves
+                })
+            })
+            .collect();
+        let moves: u64 = threads.into_iter().map(|th| th.join().unwrap()).sum();
+        crate::context::check_movers(&Store::sync_get(&s.id).unwrap(), moves);
+    }
+
     /// 8 threads × 1,000 calls, one every 3 ms each, against a model's token bucket of
     /// 100/s with bursts of 20: 320 pass over the 3 s (± 1 %, timed on the server).
     #[test]

@@ -3,7 +3,7 @@
 //! atomic operation: `.await` in async mode, `sync_run()` in blocking mode).
 
 use super::common::{self, models::*};
-use super::{Api, Go, maybe_async, mode_test};
+use super::{Api, Go, global_pipeline, maybe_async, mode_test};
 use rapyer::{Error, Id, Model};
 
 fn root(t: &common::TestEnv, g: &Gauge) -> String {
@@ -553,6 +553,18 @@ async fn every_operation_on_a_missing_document_is_not_found_and_creates_nothing(
         let r = op.go().await;
         assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     }
+    // ops that take a value computed in the program (a loop's element, an earlier result)
+    let r = global_pipeline(|pipe| {
+        let n = pipe.add(at().big.get());
+        pipe.add(at().big.set_value(&n.value()));
+        let _ = pipe.for_each(&at().log, |item, b| {
+            b.add(item.remove());
+        });
+        Ok(())
+    })
+    .await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    codes.extend(["setv".to_string(), "lrem_at".to_string()]);
     assert_eq!(t.keys(), Vec::<String>::new(), "no orphan keys");
     let all = common::exec_op_codes();
     assert!(all.len() > 30, "parsed the op tables: {all:?}");

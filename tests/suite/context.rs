@@ -205,3 +205,56 @@ async fn loop_misuse_is_refused_and_failures_undo_everything() {
     assert!(matches!(overflow, Err(Error::Rejected { .. })), "{overflow:?}");
     assert_eq!(dump_all(&t), before, "nothing changed");
 }
+
+/// The program of the mover workers (sync_suite / async_suite): move the first item of
+/// the list `mode` names to the other one (`lr`: left to right), or, when that list is
+/// empty, turn the direction around; with `flip`, turn it whatever the lists hold.
+/// Returns whether an item moved.
+pub(super) fn mover(pipe: &mut rapyer::Pipeline<'static>, id: &rapyer::Id, flip: bool) -> rapyer::Branch {
+    let p = Store::at(id);
+    let turn = |b: &mut rapyer::Pipeline<'static>| {
+        let _ = b
+            .when(p.mode.eq("lr".into()))
+            .then(|b| b.add(p.mode.set("rl".into())))
+            .otherwise(|b| b.add(p.mode.set("lr".into())));
+    };
+    if flip {
+        turn(pipe);
+    }
+    pipe.when(p.mode.eq("lr".into()) & p.left.length().gt(0))
+        .then(|b| {
+            let item = b.add(p.left.pop_front());
+            b.add(p.right.push_value(&item.value()));
+            b.add(p.moved.incr(1));
+        })
+        .else_when(p.mode.eq("rl".into()) & p.right.length().gt(0), |b| {
+            let item = b.add(p.right.pop_front());
+            b.add(p.left.push_value(&item.value()));
+            b.add(p.moved.incr(1));
+        })
+        .otherwise(turn)
+}
+
+/// The store the movers start from: 200 items on the left.
+pub(super) fn mover_store() -> Store {
+    Store {
+        mode: "lr".into(),
+        left: (0..200).map(|i| format!("item-{i}")).collect(),
+        ..Store::default()
+    }
+}
+
+/// After the movers: every item is in exactly one list, once, and the moves counted on
+/// the server are the moves the workers saw.
+pub(super) fn check_movers(stored: &Store, moves: u64) {
+    let mut all: Vec<String> = stored.left.iter().chain(&stored.right).cloned().collect();
+    all.sort();
+    let mut want: Vec<String> = mover_store().left;
+    want.sort();
+    assert_eq!(all, want, "no item lost or duplicated");
+    assert_eq!(stored.moved as u64, moves, "the branch reports agree");
+    assert!(moves > 100, "the workers moved items: {moves}");
+}
+
+/// How long the mover workers run.
+pub(super) const MOVE_FOR: std::time::Duration = std::time::Duration::from_secs(20);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::common::{self, models::*};
-use super::{Api, Go, RunBulk, RunQuery, maybe_async, mode_test};
+use super::{Api, Go, RunBulk, RunQuery, global_pipeline, maybe_async, mode_test};
 use rapyer::{Error, Model, Pending};
 
 const LOW: Duration = Duration::from_secs(50);
@@ -490,6 +490,25 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
     )
     .await
     .unwrap();
+
+    // ops taking a value computed in the program write: they refresh
+    copy.set_ttl(LOW).await.unwrap();
+    global_pipeline(|pipe| {
+        let p = Session::at(&s.id);
+        let n = pipe.add(p.hits.get());
+        pipe.add(p.hits.set_value(&n.value()));
+        pipe.add(p.log.push("gone".into()));
+        let _ = pipe.for_each(&p.log, |item, b| {
+            let _ = b.when(item.eq("gone".into())).then(|b| b.add(item.remove()));
+        });
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert!(shared_ttl(&t, &s.id) > 900, "setv and lrem_at refresh");
+    let after = Session::get(&s.id).await.unwrap();
+    assert!(!after.log.contains(&"gone".to_string()), "{:?}", after.log);
+    seen.0.extend(["setv".to_string(), "lrem_at".to_string()]);
 
     // every op code of exec.lua has a TTL case above
     let codes: BTreeSet<String> = common::exec_op_codes();
