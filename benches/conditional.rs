@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench conditional` (`BENCH_N` sets the program count, default 3000).
 //! Second case: the same program plus a loop over a 100-element list (counting the
-//! elements that start with "a"), against the same in Lua.
+//! elements that start with "a"), against the same in Lua and client-side (`WATCH`,
+//! `LRANGE`, count, `MULTI`/`HINCRBY`/`EXEC`).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -137,7 +138,7 @@ fn main() {
         .unwrap();
     let looped = redis::Script::new(RAW_LOOP);
     let aq = Player::at(&q.id);
-    let (mut orm_loop, mut lua_loop) = Default::default();
+    let (mut orm_loop, mut lua_loop, mut client_loop) = Default::default();
     for _ in 0..rounds {
         orm_loop += time(per / 10, |_| {
             rapyer::sync_pipeline(|pipe| {
@@ -153,10 +154,37 @@ fn main() {
         lua_loop += time(per / 10, |_| {
             let _: i64 = looped.key(root).key(qlist).invoke(&mut raw).unwrap();
         });
+        client_loop += time(per / 10, |_| {
+            loop {
+                let _: () = redis::cmd("WATCH")
+                    .arg(root)
+                    .arg(qlist)
+                    .query(&mut raw)
+                    .unwrap();
+                let all: Vec<String> = redis::cmd("LRANGE")
+                    .arg(qlist)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut raw)
+                    .unwrap();
+                let n = all.iter().filter(|e| e.starts_with('a')).count();
+                let done: Option<(i64,)> = redis::pipe()
+                    .atomic()
+                    .hincr(root, "score", n)
+                    .query(&mut raw)
+                    .unwrap();
+                if done.is_some() {
+                    break;
+                }
+            }
+        });
     }
     report(
         "a loop over 100 list elements (a condition and an increment per element)",
-        &[("rapyer vs hand-written Lua", orm_loop, lua_loop)],
+        &[
+            ("rapyer vs hand-written Lua", orm_loop, lua_loop),
+            ("rapyer vs WATCH/LRANGE/MULTI client", orm_loop, client_loop),
+        ],
         (per / 10) * rounds,
     );
 
