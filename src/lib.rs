@@ -65,7 +65,6 @@ pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::CodedRef;
-pub use kinds::{Each, Entry};
 pub use kinds::safe::{Lazy, LoadState, Safe};
 pub use kinds::{
     ApproxWindow, Decision, KeyedLimiter, Limit, LimitCall, RateLimitRef, RateLimiter,
@@ -80,6 +79,7 @@ pub use kinds::{
 pub use kinds::{
     BlockingPop, MaxFirst, MinFirst, Priority, PriorityQueue, PriorityRef, QueueOrder,
 };
+pub use kinds::{Each, Entry};
 pub use kinds::{KindInfo, NAMED_MODEL, Named, NamedStructure, kinds, register_kind};
 pub use lock::LockOptions;
 pub use model::Model;

@@ -429,10 +429,11 @@ mod tasks {
                     let (mut moves, mut n) = (0u64, 0u64);
                     while std::time::Instant::now() < end {
                         n += 1;
-                        let flip = (n + i) % 17 == 0;
-                        let moved = rapyer::pipeline(|pipe| Ok(crate::context::mover(pipe, &id, flip)))
-                            .await
-                            .unwrap();
+                        let flip = (n + i).is_multiple_of(17);
+                        let moved =
+                            rapyer::pipeline(|pipe| Ok(crate::context::mover(pipe, &id, flip)))
+                                .await
+                                .unwrap();
                         if moved.taken().is_some_and(|b| b < 2) {
                             moves += 1;
                         }

@@ -193,16 +193,18 @@ fn oracle(
                 *f = f.checked_add(*by).ok_or(())?;
             }
             S::Each(o, t, n) => {
-                for e in d.tags.clone() {
+                // by position over the list as the loop started: a removal shifts the
+                // positions after it
+                let mut removed = 0;
+                for (i, e) in d.tags.clone().into_iter().enumerate() {
                     let pass = match o {
                         0 => e == *t,
                         1 => e.starts_with(t.as_str()),
                         _ => e.contains(t.as_str()),
                     };
                     if pass {
-                        if let Some(at) = d.tags.iter().position(|x| *x == e) {
-                            d.tags.remove(at);
-                        }
+                        d.tags.remove(i - removed);
+                        removed += 1;
                         let f = match n {
                             Num::A => &mut d.a,
                             Num::B => &mut d.b,

@@ -1125,7 +1125,7 @@ mod structures_blocking {
                     let mut n = 0u64;
                     while std::time::Instant::now() < end {
                         n += 1;
-                        let flip = (n + i) % 17 == 0;
+                        let flip = (n + i).is_multiple_of(17);
                         let moved = rapyer::sync_pipeline(|pipe| {
                             Ok(crate::context::mover(pipe, &id, flip))
                         })

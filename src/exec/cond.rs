@@ -541,8 +541,8 @@ pub(crate) fn new_slot<R>(id: u64, doc: &Arc<DocRef>) -> Slot<R> {
     )
 }
 
-/// A collection a pipeline can loop over ([`Pipeline::for_each`]): lists and sets of
-/// scalar elements.
+/// A collection a pipeline can loop over ([`Pipeline::for_each`]): lists, sets and maps
+/// (of scalars or of `#[derive(Element)]` structs).
 pub trait LoopOver {
     /// The handle of the element the loop is at (conditions on it, `remove`).
     type Item;

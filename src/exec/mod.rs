@@ -429,8 +429,10 @@ impl ExecPlan {
             Default::default();
         let mut cond_at: std::collections::HashMap<u64, usize> = Default::default();
         // per item id: its op's number, what later ops may use of its result, its loop
-        let mut results_at: std::collections::HashMap<u64, (usize, Option<context::Yield>, Option<u64>)> =
-            Default::default();
+        let mut results_at: std::collections::HashMap<
+            u64,
+            (usize, Option<context::Yield>, Option<u64>),
+        > = Default::default();
         let mut push_op = |ops: &mut Vec<(usize, &'static str, Target)>,
                            d: usize,
                            code: &'static str,
@@ -546,9 +548,7 @@ impl ExecPlan {
                 if (*ld, *lindex) == (d, index) && !keeps_positions(item.op.code) {
                     return Err(Error::InvalidInput(format!(
                         "{} `{}`: a loop's body cannot `{}` the collection it loops over (only the element's own ops, appends and reads)",
-                        schema.name,
-                        item.doc.id,
-                        item.op.code
+                        schema.name, item.doc.id, item.op.code
                     )));
                 }
             }

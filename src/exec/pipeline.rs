@@ -39,10 +39,7 @@ impl<R> Slot<R> {
     /// [`Error::InvalidInput`] when the pipeline runs, as is using it in a pipeline that
     /// does not hold the op, or before it.
     pub fn value(&self) -> crate::Computed<R> {
-        crate::Computed::new(
-            self.1.doc.clone(),
-            super::context::Src::Result(self.1.id),
-        )
+        crate::Computed::new(self.1.doc.clone(), super::context::Src::Result(self.1.id))
     }
 }
 
@@ -128,15 +125,18 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// A loop over the elements of a list or set field, run by the server: `body` adds the
-    /// ops to run for each element (`item`: conditions on the element, `item.remove()`;
-    /// any other op and `when` too). The loop runs over the collection as it is when the
-    /// loop starts (a set's members in byte order), so removals apply by value and never
-    /// skip or repeat an element. The slot holds how many elements the loop visited. Ops
-    /// inside a loop run once per element: they have no single result (their slots stay
-    /// empty, branch reports inside stay `None`) and mirror nothing into local copies.
-    /// Loops do not nest; a loop over more than 10,000 elements is refused with nothing
-    /// applied.
+    /// A loop over the elements of a list, set or map field, run by the server: `body`
+    /// adds the ops to run for each element (`item`: conditions on the element and on its
+    /// fields, `item.remove()`, writes to its fields, `item.value()` for other ops; over
+    /// a map an [`Entry`](crate::Entry) with its `key()`; any other op and `when` too).
+    /// The loop runs over the collection as it is when the loop starts: a list by
+    /// position (removals shift the positions after them; body ops that would move them
+    /// otherwise are refused), a set's members and a map's keys in byte order (one
+    /// removed by an earlier iteration is skipped), so no element is skipped or visited
+    /// twice. The slot holds how many elements the loop visited. Ops inside a loop run
+    /// once per element: they have no single result (their slots stay empty, branch
+    /// reports inside stay `None`) and mirror nothing into local copies. Loops do not
+    /// nest; a loop over more than 10,000 elements is refused with nothing applied.
     ///
     /// ```no_run
     /// # #[cfg(feature = "blocking")] fn main() -> rapyer::Result<()> {

@@ -160,4 +160,3 @@ impl<S, T> SetRef<'_, S, T> {
         }
     }
 }
-

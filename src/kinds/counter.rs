@@ -92,14 +92,16 @@ impl<'a> CounterRef<'a> {
     /// The stored count.
     pub fn get(&self) -> Pending<'a, i64> {
         let handle = self.0.clone();
-        self.0.read("GET").finish(move |reply, local| {
-            let n = count(&handle, reply.parse()?)?;
-            if let Some(local) = local {
-                local.0 = n;
-            }
-            Ok(n)
-        })
-        .yields(0, Some("0"))
+        self.0
+            .read("GET")
+            .finish(move |reply, local| {
+                let n = count(&handle, reply.parse()?)?;
+                if let Some(local) = local {
+                    local.0 = n;
+                }
+                Ok(n)
+            })
+            .yields(0, Some("0"))
     }
 
     /// Sets the count back to 0.
@@ -116,14 +118,16 @@ impl<'a> CounterRef<'a> {
     /// between the read and the reset is lost.
     pub fn get_and_reset(&self) -> Pending<'a, i64> {
         let handle = self.0.clone();
-        self.0.write("GETDEL").finish(move |reply, local| {
-            let n = count(&handle, reply.parse()?)?;
-            if let Some(local) = local {
-                local.0 = 0;
-            }
-            Ok(n)
-        })
-        .yields(0, Some("0"))
+        self.0
+            .write("GETDEL")
+            .finish(move |reply, local| {
+                let n = count(&handle, reply.parse()?)?;
+                if let Some(local) = local {
+                    local.0 = 0;
+                }
+                Ok(n)
+            })
+            .yields(0, Some("0"))
     }
 }
 

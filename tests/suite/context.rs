@@ -53,11 +53,26 @@ async fn results_flow_into_later_ops_and_conditions() {
     assert_eq!((s.last.as_str(), s.moved), ("b", 7));
     let stored = Store::get(&s.id).await.unwrap();
     assert_eq!(
-        (stored.left, stored.right, stored.mode, stored.last, stored.moved),
-        (vec!["a".to_string()], vec!["b".to_string()], "hot".into(), "b".into(), 7)
+        (
+            stored.left,
+            stored.right,
+            stored.mode,
+            stored.last,
+            stored.moved
+        ),
+        (
+            vec!["a".to_string()],
+            vec!["b".to_string()],
+            "hot".into(),
+            "b".into(),
+            7
+        )
     );
     // the moved value is indexed like any write
-    let found = Store::find(Store::fields().moved.eq(7)).run_ids().await.unwrap();
+    let found = Store::find(Store::fields().moved.eq(7))
+        .run_ids()
+        .await
+        .unwrap();
     assert_eq!(found, [s.id.clone()]);
 
     // a counter read (missing: 0) in a condition; a `when`'s own outcome as a value
@@ -107,8 +122,17 @@ async fn loops_reach_into_elements_and_maps() {
             lot("a", 1, 0, true),
             lot("c", 3, -2, false),
         ],
-        prices: [("apple".to_string(), 3), ("pear".into(), 12), ("plum".into(), 1)].into(),
-        shelves: [("s1".to_string(), lot("k", 2, 0, true)), ("s2".into(), lot("m", 9, 0, false))].into(),
+        prices: [
+            ("apple".to_string(), 3),
+            ("pear".into(), 12),
+            ("plum".into(), 1),
+        ]
+        .into(),
+        shelves: [
+            ("s1".to_string(), lot("k", 2, 0, true)),
+            ("s2".into(), lot("m", 9, 0, false)),
+        ]
+        .into(),
         ..Store::default()
     };
     s.insert().await.unwrap();
@@ -144,7 +168,10 @@ async fn loops_reach_into_elements_and_maps() {
     })
     .await
     .unwrap();
-    assert_eq!((lots.get(), prices.get(), shelves.get()), (Some(&4), Some(&3), Some(&2)));
+    assert_eq!(
+        (lots.get(), prices.get(), shelves.get()),
+        (Some(&4), Some(&3), Some(&2))
+    );
     assert_eq!(first.taken(), Some(0));
     let stored = Store::get(&id).await.unwrap();
     assert_eq!(
@@ -182,7 +209,10 @@ async fn loop_misuse_is_refused_and_failures_undo_everything() {
         Ok(())
     })
     .await;
-    assert!(matches!(&shifting, Err(Error::InvalidInput(m)) if m.contains("loops over")), "{shifting:?}");
+    assert!(
+        matches!(&shifting, Err(Error::InvalidInput(m)) if m.contains("loops over")),
+        "{shifting:?}"
+    );
     let outside = global_pipeline(|pipe| {
         let p = Store::at(&id);
         let mut kept = None;
@@ -191,7 +221,10 @@ async fn loop_misuse_is_refused_and_failures_undo_everything() {
         Ok(())
     })
     .await;
-    assert!(matches!(outside, Err(Error::InvalidInput(_))), "{outside:?}");
+    assert!(
+        matches!(outside, Err(Error::InvalidInput(_))),
+        "{outside:?}"
+    );
     // the second lot's delta overflows after the first was changed and a list written
     let overflow = global_pipeline(|pipe| {
         let p = Store::at(&id);
@@ -202,7 +235,10 @@ async fn loop_misuse_is_refused_and_failures_undo_everything() {
         Ok(())
     })
     .await;
-    assert!(matches!(overflow, Err(Error::Rejected { .. })), "{overflow:?}");
+    assert!(
+        matches!(overflow, Err(Error::Rejected { .. })),
+        "{overflow:?}"
+    );
     assert_eq!(dump_all(&t), before, "nothing changed");
 }
 
@@ -210,7 +246,11 @@ async fn loop_misuse_is_refused_and_failures_undo_everything() {
 /// the list `mode` names to the other one (`lr`: left to right), or, when that list is
 /// empty, turn the direction around; with `flip`, turn it whatever the lists hold.
 /// Returns whether an item moved.
-pub(super) fn mover(pipe: &mut rapyer::Pipeline<'static>, id: &rapyer::Id, flip: bool) -> rapyer::Branch {
+pub(super) fn mover(
+    pipe: &mut rapyer::Pipeline<'static>,
+    id: &rapyer::Id,
+    flip: bool,
+) -> rapyer::Branch {
     let p = Store::at(id);
     let turn = |b: &mut rapyer::Pipeline<'static>| {
         let _ = b

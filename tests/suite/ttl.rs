@@ -499,7 +499,9 @@ async fn every_operation_refreshes_the_ttl_of_every_key_per_policy() {
         pipe.add(p.hits.set_value(&n.value()));
         pipe.add(p.log.push("gone".into()));
         let _ = pipe.for_each(&p.log, |item, b| {
-            let _ = b.when(item.eq("gone".into())).then(|b| b.add(item.remove()));
+            let _ = b
+                .when(item.eq("gone".into()))
+                .then(|b| b.add(item.remove()));
         });
         Ok(())
     })
