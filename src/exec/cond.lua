@@ -18,7 +18,9 @@
 -- exec/context.rs) | "p" d k type sel enc nsteps s1..sn kind op n v1..vn (the value at a
 -- path of document d: its key number k, "hash"/"list", the field, index or map key; enc
 -- "t" the container itself, "m" msgpack steps inside it, constants msgpack too) |
--- "w" enc nsteps s1..sn kind op n v1..vn (a path inside the loop's element).
+-- "w" enc nsteps s1..sn kind op n v1..vn (a path inside the loop's element) |
+-- "q" kind op loc1 loc2 (the values at two such locations, "p …"/"w …" without their
+-- kind op n vs).
 
 -- the element a loop of the plan is at (exec.lua sets it): its value as last seen, its
 -- map key, its list position; and the plan's results so far
@@ -91,28 +93,54 @@ local function cond_test(v, kind, op, vs)
   reject('condition: unknown comparison ' .. tostring(op))
 end
 
--- "enc nsteps steps.. kind op n vs" from a[i] on, tested on container bytes c (nil:
--- absent): its result and the index after it
-local function cond_path(c, a, i)
+-- the location from a[i] on ("p" d k type sel | "w", then enc nsteps s1..sn): the
+-- container bytes (nil: absent), where the path's value starts in them (nil: absent),
+-- the enc, and the index after it
+local function loc_find(a, i)
+  local c
+  if a[i] == 'w' then
+    c, i = LOOP.elem, i + 1
+  else
+    local doc = docs[tonumber(a[i + 1])]
+    local key, sel = KEYS[doc.base + tonumber(a[i + 2])], a[i + 4]
+    local ty = redis.call('TYPE', key)['ok']
+    if a[i + 3] == 'list' then
+      if ty == 'list' then c = redis.call('LINDEX', key, sel) end
+    elseif ty == 'hash' then
+      c = redis.call('HGET', key, sel)
+    end
+    i = i + 5
+  end
   local enc, ns = a[i], tonumber(a[i + 1])
   local steps = {}
   for j = 1, ns do steps[j] = a[i + 1 + j] end
-  local kind, op, n = a[i + 2 + ns], a[i + 3 + ns], tonumber(a[i + 4 + ns])
+  i = i + 2 + ns
+  if not c then return nil, nil, enc, i end
+  if enc ~= 'm' then return c, 1, enc, i end
+  return c, mp_find(c, steps, 1), enc, i
+end
+
+-- the text a condition compares of a located value (nil: absent)
+local function loc_text(c, s, enc)
+  if not s then return nil end
+  if enc == 'm' then return mp_text(c, s) end
+  return c
+end
+
+-- a path condition from a[i] on (a location, then kind op n v1..vn): its result and the
+-- index after it
+local function cond_path(a, i)
+  local c, s, enc
+  c, s, enc, i = loc_find(a, i)
+  local kind, op, n = a[i], a[i + 1], tonumber(a[i + 2])
   local vs = {}
-  for j = 1, n do vs[j] = a[i + 4 + ns + j] end
-  local after = i + 5 + ns + n
-  local v = c
-  if c and enc == 'm' then
-    local s = mp_find(c, steps, 1)
-    if not s then v = nil
-    elseif op == 'ex' or op == 'nx' then v = true
-    else
-      v = mp_text(c, s)
-      for j = 1, n do vs[j] = mp_text(vs[j], 1) end
-    end
+  for j = 1, n do vs[j] = a[i + 2 + j] end
+  local after = i + 3 + n
+  if op == 'ex' or op == 'nx' then return cond_test(s and '1' or nil, kind, op, vs), after end
+  if enc == 'm' then
+    for j = 1, n do vs[j] = mp_text(vs[j], 1) end
   end
-  if v == false then v = nil end
-  return cond_test(v, kind, op, vs), after
+  return cond_test(loc_text(c, s, enc), kind, op, vs), after
 end
 
 local COND_LEN = {list = 'LLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', string = 'STRLEN'}
@@ -142,18 +170,17 @@ local function cond_eval(a, i)
     for j = 1, n do vs[j] = a[i + 4 + j] end
     return cond_test(ctx_value(a[i + 1]), kind, op, vs), i + 5 + n
   end
-  if t == 'w' then return cond_path(LOOP.elem, a, i + 1) end
-  local doc = docs[tonumber(a[i + 1])]
-  if t == 'p' then
-    local key, sel = KEYS[doc.base + tonumber(a[i + 2])], a[i + 4]
-    local c
-    if a[i + 3] == 'list' then
-      if redis.call('TYPE', key)['ok'] == 'list' then c = redis.call('LINDEX', key, sel) end
-    elseif redis.call('TYPE', key)['ok'] == 'hash' then
-      c = redis.call('HGET', key, sel)
-    end
-    return cond_path(c, a, i + 5)
+  if t == 'w' or t == 'p' then return cond_path(a, i) end
+  if t == 'q' then
+    -- path against path: "q" kind op location location (either absent: only `ne`)
+    local c1, s1, e1, c2, s2, e2, j
+    c1, s1, e1, j = loc_find(a, i + 3)
+    c2, s2, e2, j = loc_find(a, j)
+    local w = loc_text(c2, s2, e2)
+    if w == nil then return a[i + 2] == 'ne', j end
+    return cond_test(loc_text(c1, s1, e1), a[i + 1], a[i + 2], {w}), j
   end
+  local doc = docs[tonumber(a[i + 1])]
   if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
   local stored, kind, op, n
   if t == 'v' then

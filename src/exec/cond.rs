@@ -34,6 +34,48 @@ pub(crate) enum RefSrc {
     Value(Src),
 }
 
+/// Where a path condition reads (cond.lua's `p` / `w` locations): a loop's element, or a
+/// document's root field (`container: None`), list element or map value; then msgpack
+/// steps inside it.
+#[derive(Debug, Clone)]
+pub(crate) struct PathSpec {
+    pub loop_elem: bool,
+    pub field: String,
+    /// A list element (`true`, its index) or a map value (`false`, its key's bytes).
+    pub container: Option<(bool, Vec<u8>)>,
+    pub steps: Vec<Vec<u8>>,
+}
+
+impl PathSpec {
+    /// Its location tokens, on the condition's document `d`.
+    fn toks(&self, d: usize) -> Vec<Tok> {
+        let mut toks = if self.loop_elem {
+            vec![lit("w")]
+        } else {
+            match &self.container {
+                None => vec![
+                    lit("p"),
+                    Tok::Doc(d),
+                    lit("1"),
+                    lit("hash"),
+                    lit(&self.field),
+                ],
+                Some((list, sel)) => vec![
+                    lit("p"),
+                    Tok::Doc(d),
+                    Tok::Key(d, self.field.clone()),
+                    lit(if *list { "list" } else { "hash" }),
+                    Tok::Lit(sel.clone()),
+                ],
+            }
+        };
+        toks.push(lit(if self.steps.is_empty() { "t" } else { "m" }));
+        toks.push(Tok::Lit(self.steps.len().to_string().into_bytes()));
+        toks.extend(self.steps.iter().cloned().map(Tok::Lit));
+        toks
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Tok {
     Lit(Vec<u8>),
@@ -214,54 +256,16 @@ impl Cond {
         }
     }
 
-    /// The value at a path of `doc` (`field`: the model field; `list`/`sel`: the
-    /// container, a list element by index or a map value by key, or the root field when
-    /// `sel` is `None`; `steps`: msgpack steps inside it) compared by `op` with `values`
-    /// (encoded as the path stores them: msgpack when there are steps).
-    #[allow(clippy::too_many_arguments)]
+    /// The value at path `at` of `doc` compared by `op` with `values` (encoded as the path
+    /// stores them: msgpack when it has steps).
     pub(crate) fn path(
         doc: &Arc<DocRef>,
-        field: &str,
-        container: Option<(bool, Vec<u8>)>,
-        steps: &[Vec<u8>],
+        at: &PathSpec,
         numeric: bool,
         op: &str,
         values: Vec<Vec<u8>>,
     ) -> Self {
-        let mut toks = vec![lit("p"), Tok::Doc(0)];
-        match container {
-            None => toks.extend([lit("1"), lit("hash"), lit(field)]),
-            Some((list, sel)) => toks.extend([
-                Tok::Key(0, field.to_owned()),
-                lit(if list { "list" } else { "hash" }),
-                Tok::Lit(sel),
-            ]),
-        }
-        Self::walk(doc, toks, steps, numeric, op, values)
-    }
-
-    /// The value at `steps` inside the element a loop is at, compared by `op`.
-    pub(crate) fn loop_path(
-        doc: &Arc<DocRef>,
-        steps: &[Vec<u8>],
-        numeric: bool,
-        op: &str,
-        values: Vec<Vec<u8>>,
-    ) -> Self {
-        Self::walk(doc, vec![lit("w")], steps, numeric, op, values)
-    }
-
-    fn walk(
-        doc: &Arc<DocRef>,
-        mut toks: Vec<Tok>,
-        steps: &[Vec<u8>],
-        numeric: bool,
-        op: &str,
-        values: Vec<Vec<u8>>,
-    ) -> Self {
-        toks.push(lit(if steps.is_empty() { "t" } else { "m" }));
-        toks.push(Tok::Lit(steps.len().to_string().into_bytes()));
-        toks.extend(steps.iter().cloned().map(Tok::Lit));
+        let mut toks = at.toks(0);
         toks.push(lit(if numeric { "n" } else { "s" }));
         toks.push(lit(op));
         toks.push(Tok::Lit(values.len().to_string().into_bytes()));
@@ -270,7 +274,34 @@ impl Cond {
             refs: vec![doc.clone()],
             toks,
             invalid: None,
-            paths: !steps.is_empty(),
+            paths: !at.steps.is_empty(),
+        }
+    }
+
+    /// The value at path `at` of `doc` compared by `op` with the one at `other` of
+    /// `other_doc` (either absent satisfies only `ne`).
+    pub(crate) fn paths(
+        doc: &Arc<DocRef>,
+        at: &PathSpec,
+        numeric: bool,
+        op: &str,
+        other_doc: &Arc<DocRef>,
+        other: &PathSpec,
+    ) -> Self {
+        let same = doc.schema.name == other_doc.schema.name && doc.id == other_doc.id;
+        let refs = if same {
+            vec![doc.clone()]
+        } else {
+            vec![doc.clone(), other_doc.clone()]
+        };
+        let mut toks = vec![lit("q"), lit(if numeric { "n" } else { "s" }), lit(op)];
+        toks.extend(at.toks(0));
+        toks.extend(other.toks(if same { 0 } else { 1 }));
+        Self {
+            refs,
+            toks,
+            invalid: None,
+            paths: !at.steps.is_empty() || !other.steps.is_empty(),
         }
     }
 

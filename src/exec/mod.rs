@@ -23,7 +23,7 @@ mod context;
 mod pipeline;
 mod reply;
 
-pub(crate) use cond::{ArgRef, RefSrc};
+pub(crate) use cond::{ArgRef, PathSpec, RefSrc};
 pub use cond::{Branch, Cond, Length, LoopOver, When};
 pub use context::Computed;
 pub(crate) use context::{Src, with_value};

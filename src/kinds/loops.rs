@@ -13,7 +13,7 @@ use super::map::MapRef;
 use super::nested::{At, Container, Loc, LoopKind, Nested, OnDoc, leaf};
 use super::set::SetRef;
 use crate::codec::{Element, MapKey, Scalar};
-use crate::exec::{Computed, Cond, DocRef, Pending, Src, Target};
+use crate::exec::{Computed, Cond, DocRef, PathSpec, Pending, Src, Target};
 use crate::schema::Shape;
 
 fn numeric<T: Scalar>() -> bool {
@@ -62,6 +62,12 @@ impl<T> Each<T> {
     /// (`b.add(archive.items.push_value(&item.value()))`) and conditions.
     pub fn value(&self) -> Computed<T> {
         Computed::new(self.doc.clone(), Src::Elem)
+    }
+
+    /// The position of a list's element the loop is at, as it is now (the loop's
+    /// removals before it shift it); absent for sets and maps.
+    pub fn index(&self) -> Computed<u64> {
+        Computed::new(self.doc.clone(), Src::LoopPos)
     }
 
     /// Removes this element: a list's at its position (not another equal one), a set's
@@ -295,16 +301,46 @@ impl<T> At<T, OnDoc<'_>> {
     }
 
     fn cond_encoded(&self, numeric: bool, op: &str, values: Vec<Vec<u8>>) -> Cond {
-        let (doc, loc) = (&self.mode.doc, &self.loc);
+        Cond::path(&self.mode.doc, &self.spec(), numeric, op, values)
+    }
+
+    /// Where a condition on this path reads.
+    fn spec(&self) -> PathSpec {
+        let loc = &self.loc;
         let container = match &loc.container {
-            Container::Root => None,
+            Container::Root | Container::Loop(_) => None,
             Container::List(i) => Some((true, i.to_string().into_bytes())),
             Container::Map(k) => Some((false, k.clone())),
-            Container::Loop(_) => {
-                return Cond::loop_path(doc, &loc.steps, numeric, op, values);
-            }
         };
-        Cond::path(doc, &loc.field, container, &loc.steps, numeric, op, values)
+        PathSpec {
+            loop_elem: matches!(loc.container, Container::Loop(_)),
+            field: loc.field.clone(),
+            container,
+            steps: loc.steps.clone(),
+        }
+    }
+}
+
+macro_rules! path_path_cmp {
+    ($($name:ident => $op:literal, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        pub fn $name(&self, other: &At<T, OnDoc<'_>>) -> Cond {
+            let (doc, other_doc) = (&self.mode.doc, &other.mode.doc);
+            Cond::paths(doc, &self.spec(), numeric::<T>(), $op, other_doc, &other.spec())
+        }
+    )*};
+}
+
+/// Conditions comparing the values at two paths of one type, of this document or another
+/// one of the pipeline, or a loop's element (either absent satisfies only `ne_at`).
+impl<T: Scalar> At<T, OnDoc<'_>> {
+    path_path_cmp! {
+        eq_at => "eq", "The value at the path equals the one at `other`.";
+        ne_at => "ne", "The value at the path differs from the one at `other` (or either is absent).";
+        gt_at => "gt", "The value at the path is greater than the one at `other`.";
+        ge_at => "ge", "The value at the path is at least the one at `other`.";
+        lt_at => "lt", "The value at the path is less than the one at `other`.";
+        le_at => "le", "The value at the path is at most the one at `other`.";
     }
 }
 

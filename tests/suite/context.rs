@@ -184,6 +184,47 @@ async fn loops_reach_into_elements_and_maps() {
     assert_eq!(stored.shelves["s1"].qty, 12);
     assert_eq!(stored.shelves["s2"].qty, 9);
     assert_eq!(stored.mode, "checked");
+
+    // path against path, existence of elements, keys and fields, the loop's position
+    let (outcomes, at_one) = global_pipeline(|pipe| {
+        let p = Store::at(&id);
+        let a = pipe
+            .when(p.lots.at(1).qty.lt_at(&p.lots.at(0).qty))
+            .then(|b| b.add(p.last.set("lt".into())))
+            .branch();
+        let b = pipe
+            .when(
+                p.lots.at(0).delta.eq_at(&p.lots.at(1).delta)
+                    | p.lots.at(5).qty.eq_at(&p.lots.at(5).qty),
+            )
+            .then(|b| b.add(p.last.set("never".into())))
+            .branch();
+        let c = pipe
+            .when(
+                p.lots.at(-1).sku.exists()
+                    & !p.lots.at(2).exists()
+                    & !p.shelves.key("zz".into()).exists(),
+            )
+            .then(|b| b.add(p.mode.set("exists".into())))
+            .branch();
+        let at_one = pipe.for_each(&p.lots, |item, b| {
+            let _ = b
+                .when(item.index().eq(1))
+                .then(|b| b.add(item.delta.set(100)));
+        });
+        Ok(([a, b, c], at_one))
+    })
+    .await
+    .unwrap();
+    let taken: Vec<_> = outcomes.iter().map(|b| b.taken()).collect();
+    assert_eq!(taken, [Some(0), None, Some(0)]);
+    assert_eq!(at_one.get(), Some(&2));
+    let stored = Store::get(&id).await.unwrap();
+    assert_eq!(
+        (stored.last.as_str(), stored.mode.as_str()),
+        ("lt", "exists")
+    );
+    assert_eq!((stored.lots[0].delta, stored.lots[1].delta), (1, 100));
 }
 
 /// What a loop's body may not do is refused before anything is sent (an op moving the
