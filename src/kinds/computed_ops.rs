@@ -2,9 +2,11 @@
 //! op's result, a loop's element) instead of a constant: pipeline context.
 
 use super::list::{ListLike, ListRef};
+use super::map::{MapLike, MapRef};
 use super::scalar::ScalarRef;
-use crate::codec::{Element, Scalar};
-use crate::exec::{Computed, Pending, Target, bytes, decode_as, map_pending, mirror_apply};
+use super::set::{SetLike, SetRef};
+use crate::codec::{Element, MapKey, Scalar};
+use crate::exec::{Computed, Pending, Target, bytes, decode_as, int, map_pending, mirror_apply};
 
 impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> {
     /// Appends `value` (computed on the server: `job.value()`, `item.value()`), in the same
@@ -51,5 +53,51 @@ impl<T> Computed<Option<T>> {
     /// absent when it is `None`, so ops taking it are skipped.
     pub fn some(&self) -> Computed<T> {
         Computed::new(self.doc.clone(), self.src.clone())
+    }
+}
+
+/// A mutator taking a computed value: its local mirror is the whole collection as the
+/// server holds it afterwards (client length -1 never matches, so the script sends it).
+fn whole_reply<R>(mut p: Pending<'_, R>, local: bool) -> Pending<'_, R> {
+    if local {
+        p.op.args[0] = b"-1".to_vec();
+    }
+    p
+}
+
+impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
+    /// Adds `value` (computed on the server: `item.value()`, a pop's result); skipped when
+    /// it is absent; whether it was new. A local copy gets the whole set from the reply.
+    pub fn add_value(&self, value: &Computed<T>) -> Pending<'a, bool> {
+        let p = self.mutate(
+            "sadd",
+            vec![Vec::new()],
+            |_, _, v| Ok(int(v, "sadd")? > 0),
+            |_, _| {},
+        );
+        let mut p = whole_reply(p, self.local.is_some());
+        value.bind(&mut p, 1);
+        p
+    }
+}
+
+impl<'a, M, K, V> MapRef<'a, M, K, V>
+where
+    M: MapLike<K, V> + 'a,
+    K: MapKey + Clone + Send + Sync + 'a,
+    V: Element + Clone + Send + 'a,
+{
+    /// Sets entry `key` to `value` (computed on the server); skipped when it is absent. A
+    /// local copy gets the whole map from the reply.
+    pub fn insert_value(&self, key: K, value: &Computed<V>) -> Pending<'a, ()> {
+        let p = self.mutate(
+            "hset",
+            vec![key.encode_scalar(), Vec::new()],
+            |_, _, _| Ok(()),
+            |_, _| {},
+        );
+        let mut p = whole_reply(p, self.local.is_some());
+        value.bind(&mut p, 2);
+        p
     }
 }

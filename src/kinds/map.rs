@@ -117,7 +117,7 @@ where
 
     /// Runs a mutator and mirrors it: from the whole content when the local copy was
     /// stale, else by `apply`.
-    fn mutate<R: Send + 'a>(
+    pub(crate) fn mutate<R: Send + 'a>(
         &self,
         code: &'static str,
         args: Vec<Vec<u8>>,

@@ -89,7 +89,7 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
         })
     }
 
-    fn mutate<R: Send + 'a>(
+    pub(crate) fn mutate<R: Send + 'a>(
         &self,
         code: &'static str,
         args: Vec<Vec<u8>>,

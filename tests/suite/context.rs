@@ -34,7 +34,9 @@ async fn results_flow_into_later_ops_and_conditions() {
             let job = pipe.add(p.left.pop());
             pipe.add(p.right.push_value(&job.value()));
             pipe.add(p.last.set_value(&job.value()));
+            pipe.add(p.picked.add_value(&job.value()));
             let n = pipe.add(p.views.increment(5));
+            pipe.add(p.prices.insert_value("views".into(), &n.value()));
             let hot = pipe
                 .when(n.value().ge(5) & job.value().eq("b".into()))
                 .then(|b| b.add(p.mode.set("hot".into())))
@@ -51,6 +53,8 @@ async fn results_flow_into_later_ops_and_conditions() {
     assert_eq!(hot.taken(), Some(0));
     assert_eq!(s.right, ["b"], "the local copy mirrors the moved item");
     assert_eq!((s.last.as_str(), s.moved), ("b", 7));
+    assert!(s.picked.contains("b"), "{:?}", s.picked);
+    assert_eq!(s.prices.get("views"), Some(&5));
     let stored = Store::get(&s.id).await.unwrap();
     assert_eq!(
         (
