@@ -7,7 +7,8 @@
 //! `cargo bench --bench conditional` (`BENCH_N` sets the program count, default 3000).
 //! Second case: the same program plus a loop over a 100-element list (counting the
 //! elements that start with "a"), against the same in Lua and client-side (`WATCH`,
-//! `LRANGE`, count, `MULTI`/`HINCRBY`/`EXEC`).
+//! `LRANGE`, count, `MULTI`/`HINCRBY`/`EXEC`). Third case: both as one program (the
+//! issue's "3-branch program with a loop over 100 elements").
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -23,8 +24,128 @@ use support::{report, time};
 struct Player {
     id: Id,
     score: i64,
+    hits: i64,
     level: String,
     log: Vec<String>,
+    hist: Vec<String>,
+}
+
+const RAW_BOTH: &str = r"
+local s = redis.call('HINCRBY', KEYS[1], 'score', 1)
+local level = 'bronze'
+if s >= 100 then level = 'gold' elseif s >= 50 then level = 'silver' end
+redis.call('HSET', KEYS[1], 'level', level)
+redis.call('RPUSH', KEYS[2], level)
+for _, e in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  if string.sub(e, 1, 1) == 'a' then redis.call('HINCRBY', KEYS[1], 'hits', 1) end
+end
+return level
+";
+
+/// The 3-branch program and the loop over 100 elements as one program: rapyer, the same
+/// in Lua, and client-side (`WATCH` root + list, `HGET`, `LRANGE`, decide, `MULTI`…`EXEC`).
+fn both(raw: &mut redis::Connection, items: &[String], rounds: usize, per: usize) {
+    let q = Player {
+        log: items.to_vec(),
+        ..Player::default()
+    };
+    q.sync_insert().unwrap();
+    let (root, hist, log) = (
+        "raw:{Cnd:0}:d:z",
+        "raw:{Cnd:0}:c:hist:z",
+        "raw:{Cnd:0}:c:log:z",
+    );
+    let _: () = redis::cmd("HSET")
+        .arg(root)
+        .arg("score")
+        .arg(0)
+        .query(raw)
+        .unwrap();
+    let _: () = redis::cmd("RPUSH").arg(log).arg(items).query(raw).unwrap();
+    let script = redis::Script::new(RAW_BOTH);
+    let at = Player::at(&q.id);
+    let (mut orm, mut lua, mut client) = Default::default();
+    for _ in 0..rounds {
+        orm += time(per, |_| {
+            rapyer::sync_pipeline(|pipe| {
+                pipe.add(at.score.incr(1));
+                let _ = pipe
+                    .when(at.score.ge(100))
+                    .then(|b| {
+                        b.add(at.level.set("gold".into()));
+                        b.add(at.hist.push("gold".into()));
+                    })
+                    .else_when(at.score.ge(50), |b| {
+                        b.add(at.level.set("silver".into()));
+                        b.add(at.hist.push("silver".into()));
+                    })
+                    .otherwise(|b| {
+                        b.add(at.level.set("bronze".into()));
+                        b.add(at.hist.push("bronze".into()));
+                    });
+                let _ = pipe.for_each(&at.log, |item, b| {
+                    let _ = b
+                        .when(item.starts_with("a"))
+                        .then(|b| b.add(at.hits.incr(1)));
+                });
+                Ok(())
+            })
+            .unwrap();
+        });
+        lua += time(per, |_| {
+            let _: String = script.key(root).key(hist).key(log).invoke(raw).unwrap();
+        });
+        client += time(per, |_| {
+            loop {
+                let _: () = redis::cmd("WATCH").arg(root).arg(log).query(raw).unwrap();
+                let s: i64 = redis::cmd("HGET")
+                    .arg(root)
+                    .arg("score")
+                    .query(raw)
+                    .unwrap();
+                let all: Vec<String> = redis::cmd("LRANGE")
+                    .arg(log)
+                    .arg(0)
+                    .arg(-1)
+                    .query(raw)
+                    .unwrap();
+                let s = s + 1;
+                let level = if s >= 100 {
+                    "gold"
+                } else if s >= 50 {
+                    "silver"
+                } else {
+                    "bronze"
+                };
+                let n = all.iter().filter(|e| e.starts_with('a')).count();
+                let done: Option<(i64,)> = redis::pipe()
+                    .atomic()
+                    .hset(root, "score", s)
+                    .ignore()
+                    .hset(root, "level", level)
+                    .ignore()
+                    .rpush(hist, level)
+                    .ignore()
+                    .hincr(root, "hits", n)
+                    .query(raw)
+                    .unwrap();
+                if done.is_some() {
+                    break;
+                }
+            }
+        });
+    }
+    report(
+        "3-branch program + a loop over 100 list elements, as one program",
+        &[
+            ("rapyer vs hand-written Lua", orm, lua),
+            ("rapyer vs WATCH/MULTI client", orm, client),
+        ],
+        per * rounds,
+    );
+    println!(
+        "round trips per program: rapyer 1, hand-written Lua 1, WATCH/MULTI client 4 (WATCH, HGET, LRANGE, MULTI…EXEC) without contention"
+    );
 }
 
 const RAW_LOOP: &str = r"
@@ -187,6 +308,8 @@ fn main() {
         ],
         (per / 10) * rounds,
     );
+
+    both(&mut raw, &items, rounds, (per / 10).max(1));
 
     let n = per * rounds;
     report(
