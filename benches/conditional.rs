@@ -68,21 +68,7 @@ fn both(raw: &mut redis::Connection, items: &[String], rounds: usize, per: usize
     for _ in 0..rounds {
         orm += time(per, |_| {
             rapyer::sync_pipeline(|pipe| {
-                pipe.add(at.score.incr(1));
-                let _ = pipe
-                    .when(at.score.ge(100))
-                    .then(|b| {
-                        b.add(at.level.set("gold".into()));
-                        b.add(at.hist.push("gold".into()));
-                    })
-                    .else_when(at.score.ge(50), |b| {
-                        b.add(at.level.set("silver".into()));
-                        b.add(at.hist.push("silver".into()));
-                    })
-                    .otherwise(|b| {
-                        b.add(at.level.set("bronze".into()));
-                        b.add(at.hist.push("bronze".into()));
-                    });
+                tiers(pipe, &at.score, &at.level, &at.hist);
                 let _ = pipe.for_each(&at.log, |item, b| {
                     let _ = b
                         .when(item.starts_with("a"))
@@ -110,13 +96,7 @@ fn both(raw: &mut redis::Connection, items: &[String], rounds: usize, per: usize
                     .query(raw)
                     .unwrap();
                 let s = s + 1;
-                let level = if s >= 100 {
-                    "gold"
-                } else if s >= 50 {
-                    "silver"
-                } else {
-                    "bronze"
-                };
+                let level = level_of(s);
                 let n = all.iter().filter(|e| e.starts_with('a')).count();
                 let done: Option<(i64,)> = redis::pipe()
                     .atomic()
@@ -166,6 +146,42 @@ redis.call('RPUSH', KEYS[2], level)
 return level
 ";
 
+/// The 3-branch program: an increment, then the level by the stored score, set and
+/// pushed to `list`.
+fn tiers<'a>(
+    pipe: &mut rapyer::Pipeline<'a>,
+    score: &rapyer::ScalarRef<'a, i64>,
+    level: &rapyer::ScalarRef<'a, String>,
+    list: &rapyer::ListRef<'a, Vec<String>, String>,
+) {
+    pipe.add(score.incr(1));
+    let _ = pipe
+        .when(score.ge(100))
+        .then(|b| {
+            b.add(level.set("gold".into()));
+            b.add(list.push("gold".into()));
+        })
+        .else_when(score.ge(50), |b| {
+            b.add(level.set("silver".into()));
+            b.add(list.push("silver".into()));
+        })
+        .otherwise(|b| {
+            b.add(level.set("bronze".into()));
+            b.add(list.push("bronze".into()));
+        });
+}
+
+/// The client-side versions' decision.
+fn level_of(score: i64) -> &'static str {
+    if score >= 100 {
+        "gold"
+    } else if score >= 50 {
+        "silver"
+    } else {
+        "bronze"
+    }
+}
+
 fn main() {
     let n = support::count_var("BENCH_N", 3000);
     let (server, _g) = support::orm_server();
@@ -188,21 +204,7 @@ fn main() {
     for _ in 0..rounds {
         orm += time(per, |_| {
             rapyer::sync_pipeline(|pipe| {
-                pipe.add(at.score.incr(1));
-                let _ = pipe
-                    .when(at.score.ge(100))
-                    .then(|b| {
-                        b.add(at.level.set("gold".into()));
-                        b.add(at.log.push("gold".into()));
-                    })
-                    .else_when(at.score.ge(50), |b| {
-                        b.add(at.level.set("silver".into()));
-                        b.add(at.log.push("silver".into()));
-                    })
-                    .otherwise(|b| {
-                        b.add(at.level.set("bronze".into()));
-                        b.add(at.log.push("bronze".into()));
-                    });
+                tiers(pipe, &at.score, &at.level, &at.log);
                 Ok(())
             })
             .unwrap();
@@ -219,13 +221,7 @@ fn main() {
                     .query(&mut raw)
                     .unwrap();
                 let s = s + 1;
-                let level = if s >= 100 {
-                    "gold"
-                } else if s >= 50 {
-                    "silver"
-                } else {
-                    "bronze"
-                };
+                let level = level_of(s);
                 let done: Option<()> = redis::pipe()
                     .atomic()
                     .hset(root, "score", s)

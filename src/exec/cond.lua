@@ -6,7 +6,7 @@
 -- "e" d (document d exists) | "f" d field kind op n v1..vn (root field of document d) |
 -- "g" d field kind op d2 field2 (root field of d against root field of d2; either one
 -- missing satisfies only `ne`) | "m" d k value (document d's list or set number k
--- holds value) | "v" kind op n v1..vn (the element a loop is at) |
+-- holds value) |
 -- "l" d k op n v1..vn (the length of document d's key number k: LLEN, HLEN, SCARD,
 -- ZCARD or STRLEN by its type; kind "n"). kind: "n" numbers (integers compared exactly
 -- at any size), "s" bytes. op: eq ne gt ge lt le bw (between, inclusive) in sw (starts
@@ -183,14 +183,6 @@ local function cond_eval(a, i)
   local doc = docs[tonumber(a[i + 1])]
   if t == 'e' then return redis.call('EXISTS', KEYS[doc.base + 1]) == 1, i + 2 end
   local stored, kind, op, n
-  if t == 'v' then
-    -- the element a loop is at: "v" kind op n v1..vn
-    kind, op, n = a[i + 1], a[i + 2], tonumber(a[i + 3])
-    local vs = {}
-    for j = 1, n do vs[j] = a[i + 3 + j] end
-    if LOOP.elem == nil then reject('condition: an element outside a loop') end
-    return cond_test(LOOP.elem, kind, op, vs), i + 4 + n
-  end
   if t == 'm' then
     -- membership: "m" d k value (a list or a set; a missing key holds nothing)
     local key = KEYS[doc.base + tonumber(a[i + 2])]

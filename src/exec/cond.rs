@@ -106,7 +106,26 @@ fn lit(s: &str) -> Tok {
     Tok::Lit(s.as_bytes().to_vec())
 }
 
+/// Appends a comparison's tail to `toks`: kind ("n" numbers, "s" bytes), op, the
+/// constants' count and the constants.
+fn compare(toks: &mut Vec<Tok>, numeric: bool, op: &str, values: Vec<Vec<u8>>) {
+    toks.push(lit(if numeric { "n" } else { "s" }));
+    toks.push(lit(op));
+    toks.push(Tok::Lit(values.len().to_string().into_bytes()));
+    toks.extend(values.into_iter().map(Tok::Lit));
+}
+
 impl Cond {
+    /// A condition reading only `doc`.
+    fn on(doc: &Arc<DocRef>, toks: Vec<Tok>, paths: bool) -> Self {
+        Self {
+            refs: vec![doc.clone()],
+            toks,
+            invalid: None,
+            paths,
+        }
+    }
+
     /// Field `path` of `doc` (a root hash field) compared by `op` with `values`; `numeric`
     /// compares as numbers, else as bytes.
     pub(crate) fn field(
@@ -116,21 +135,9 @@ impl Cond {
         op: &str,
         values: Vec<Vec<u8>>,
     ) -> Self {
-        let mut toks = vec![
-            lit("f"),
-            Tok::Doc(0),
-            lit(path),
-            lit(if numeric { "n" } else { "s" }),
-            lit(op),
-        ];
-        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
-        toks.extend(values.into_iter().map(Tok::Lit));
-        Self {
-            refs: vec![doc.clone()],
-            toks,
-            invalid: None,
-            paths: false,
-        }
+        let mut toks = vec![lit("f"), Tok::Doc(0), lit(path)];
+        compare(&mut toks, numeric, op, values);
+        Self::on(doc, toks, false)
     }
 
     /// Field `path` of `doc` compared by `op` with field `other_path` of `other`.
@@ -170,12 +177,7 @@ impl Cond {
         let mut toks = vec![lit("l"), Tok::Doc(0), Tok::Key(0, path.to_owned()), lit(op)];
         toks.push(Tok::Lit(values.len().to_string().into_bytes()));
         toks.extend(values.iter().map(|v| Tok::Lit(v.to_string().into_bytes())));
-        Self {
-            refs: vec![doc.clone()],
-            toks,
-            invalid: None,
-            paths: false,
-        }
+        Self::on(doc, toks, false)
     }
 
     /// A condition that cannot be built (bad input): the pipeline holding it is refused
@@ -191,45 +193,18 @@ impl Cond {
 
     /// Document `doc` exists.
     pub(crate) fn exists_doc(doc: &Arc<DocRef>) -> Self {
-        Self {
-            refs: vec![doc.clone()],
-            toks: vec![lit("e"), Tok::Doc(0)],
-            invalid: None,
-            paths: false,
-        }
+        Self::on(doc, vec![lit("e"), Tok::Doc(0)], false)
     }
 
     /// `doc`'s collection at `path` (a list or a set) holds `value`.
     pub(crate) fn member(doc: &Arc<DocRef>, path: &str, value: Vec<u8>) -> Self {
-        Self {
-            refs: vec![doc.clone()],
-            toks: vec![
-                lit("m"),
-                Tok::Doc(0),
-                Tok::Key(0, path.to_owned()),
-                Tok::Lit(value),
-            ],
-            invalid: None,
-            paths: false,
-        }
-    }
-
-    /// The element a loop is at, compared by `op` with `values` (`doc`: the loop's).
-    pub(crate) fn element(
-        doc: &Arc<DocRef>,
-        numeric: bool,
-        op: &str,
-        values: Vec<Vec<u8>>,
-    ) -> Self {
-        let mut toks = vec![lit("v"), lit(if numeric { "n" } else { "s" }), lit(op)];
-        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
-        toks.extend(values.into_iter().map(Tok::Lit));
-        Self {
-            refs: vec![doc.clone()],
-            toks,
-            invalid: None,
-            paths: false,
-        }
+        let toks = vec![
+            lit("m"),
+            Tok::Doc(0),
+            Tok::Key(0, path.to_owned()),
+            Tok::Lit(value),
+        ];
+        Self::on(doc, toks, false)
     }
 
     /// A computed value ([`crate::Computed`]) of `doc`'s plan compared by `op`.
@@ -240,20 +215,9 @@ impl Cond {
         op: &str,
         values: Vec<Vec<u8>>,
     ) -> Self {
-        let mut toks = vec![
-            lit("c"),
-            Tok::Value(0, src.clone()),
-            lit(if numeric { "n" } else { "s" }),
-            lit(op),
-        ];
-        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
-        toks.extend(values.into_iter().map(Tok::Lit));
-        Self {
-            refs: vec![doc.clone()],
-            toks,
-            invalid: None,
-            paths: false,
-        }
+        let mut toks = vec![lit("c"), Tok::Value(0, src.clone())];
+        compare(&mut toks, numeric, op, values);
+        Self::on(doc, toks, false)
     }
 
     /// The value at path `at` of `doc` compared by `op` with `values` (encoded as the path
@@ -266,16 +230,8 @@ impl Cond {
         values: Vec<Vec<u8>>,
     ) -> Self {
         let mut toks = at.toks(0);
-        toks.push(lit(if numeric { "n" } else { "s" }));
-        toks.push(lit(op));
-        toks.push(Tok::Lit(values.len().to_string().into_bytes()));
-        toks.extend(values.into_iter().map(Tok::Lit));
-        Self {
-            refs: vec![doc.clone()],
-            toks,
-            invalid: None,
-            paths: !at.steps.is_empty(),
-        }
+        compare(&mut toks, numeric, op, values);
+        Self::on(doc, toks, !at.steps.is_empty())
     }
 
     /// The value at path `at` of `doc` compared by `op` with the one at `other` of
@@ -307,13 +263,7 @@ impl Cond {
 
     /// Whether document `id` of model `M` exists.
     pub fn exists<M: crate::Model>(id: impl std::fmt::Display) -> Self {
-        let doc = DocRef::new(M::schema(), id.to_string());
-        Self {
-            refs: vec![doc],
-            toks: vec![lit("e"), Tok::Doc(0)],
-            invalid: None,
-            paths: false,
-        }
+        Self::exists_doc(&DocRef::new(M::schema(), id.to_string()))
     }
 
     /// `op` ("&", "|") over `self` and `other`.

@@ -108,7 +108,7 @@ impl<T: Scalar> Each<T> {
         if numeric && values.iter().any(|v| v.as_slice() == b"NaN") {
             return Cond::invalid(&self.doc, "a condition cannot compare with NaN".into());
         }
-        Cond::element(&self.doc, numeric, op, values)
+        Cond::computed(&self.doc, &Src::Elem, numeric, op, values)
     }
 
     elem_cmp! {
