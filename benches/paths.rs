@@ -86,7 +86,7 @@ fn main() {
         orm += time(per_round, |_| {
             assert_eq!(path.sync_get(&w.id).unwrap(), Some(want));
         });
-        orm_cpu += common::command_stat(&mut raw, "evalsha", "usec");
+        orm_cpu += common::command_stat(&mut raw, "fcall", "usec");
         reset_stats(&mut raw);
         lindex += time(per_round, |_| {
             let bytes: Vec<u8> = redis::cmd("LINDEX")

@@ -180,7 +180,7 @@ fn main() {
     for _ in 0..n {
         at.hits.sync_increment(1).unwrap();
     }
-    let orm_us = common::command_stat(&mut raw, "evalsha", "usec_per_call");
+    let orm_us = common::command_stat(&mut raw, "fcall", "usec_per_call");
     for _ in 0..n {
         let _: i64 = redis::cmd("INCRBY")
             .arg(k("hits"))
@@ -190,7 +190,7 @@ fn main() {
     }
     let raw_us = common::command_stat(&mut raw, "incrby", "usec_per_call");
     println!(
-        "server CPU per Counter increment: rapyer {orm_us:.1} µs (one EVALSHA of the executor), raw INCRBY {raw_us:.1} µs"
+        "server CPU per Counter increment: rapyer {orm_us:.1} µs (one FCALL of the executor), raw INCRBY {raw_us:.1} µs"
     );
 
     // the marginal cost of one more operation: 100 increments per pipeline (one script

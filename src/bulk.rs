@@ -216,7 +216,6 @@ pub(crate) fn chunk_call(
     }
     Ok(Invocation {
         script: &scripts::BULK,
-        source: scripts::BULK_SRC,
         keys,
         args,
     })

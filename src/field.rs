@@ -58,6 +58,11 @@ pub trait Field: Sized {
     /// Lets the next save write this field's fallback over quarantined stored bytes.
     #[doc(hidden)]
     fn accept_fallback(&mut self) {}
+    /// Hands every foreign key this field holds to `out`, with the field's path.
+    #[doc(hidden)]
+    fn __relations(&mut self, path: &str, out: &mut crate::links::Visit<'_>) {
+        let _ = (path, out);
+    }
 }
 
 /// A field type that can carry `#[rapyer(index)]`: numbers, bools, date-times (numeric

@@ -29,11 +29,14 @@ mod kinds;
 mod across;
 mod bulk;
 mod extract;
+mod graph;
+mod links;
 mod lock;
 mod model;
 mod plan;
 mod query;
 mod registry;
+mod relation;
 mod reshard;
 mod text;
 mod update;
@@ -62,6 +65,7 @@ pub use env::{
 pub use error::{Error, Result};
 pub use exec::{Branch, Computed, Cond, Length, LoopOver, Pending, Pipeline, Slot, When};
 pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
+pub use graph::GraphLoad;
 pub use id::Id;
 pub use keys::MAX_ID_LEN;
 pub use kinds::CodedRef;
@@ -85,8 +89,11 @@ pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
+pub use relation::ForeignKey;
 pub use reshard::ReshardProgress;
-pub use schema::{FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, Shape, TtlRefresh};
+pub use schema::{
+    FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, RelationInfo, Shape, TtlRefresh,
+};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use sync::{
@@ -131,11 +138,13 @@ pub mod __private {
         LoadState, blob_fns, encode_plain, field_fns, load_plain, plain_failures,
     };
     pub use crate::kinds::scalar::scalar_atomic;
+    pub use crate::links::Visit;
     pub use crate::registry::ModelEntry;
+    pub use crate::relation::walk::GraphOutput;
 
     /// The executor script as sent to Redis (tests read its op table).
     pub fn exec_source() -> &'static str {
-        crate::scripts::EXEC_SRC
+        crate::scripts::EXEC.source
     }
     pub use crate::schema::{FieldKind, FieldSchema, ModelSchema, OnError, Shape, TtlRefresh};
     pub use inventory;

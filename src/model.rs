@@ -70,6 +70,24 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::bulk::Bulk::new()
     }
 
+    /// Document `id` with its relations, as the options say: `Book::load(&id).depth(2)`,
+    /// `.include(["author", "reviews.reviewer"])`, then `sync_run()` / `run().await`
+    /// ([`crate::Error::NotFound`] when it is missing). See [`crate::GraphLoad`].
+    fn load(id: impl std::fmt::Display) -> crate::graph::GraphLoad<Self, Self> {
+        crate::graph::GraphLoad::new(vec![id.to_string()])
+    }
+
+    /// Documents `ids` (in that order) with their relations, one round trip for the
+    /// documents and one per level of relations, however many there are
+    /// ([`crate::Error::Missing`] names every missing id). See [`crate::GraphLoad`].
+    fn load_many<I>(ids: I) -> crate::graph::GraphLoad<Self>
+    where
+        I: IntoIterator,
+        I::Item: std::fmt::Display,
+    {
+        crate::graph::GraphLoad::new(ids.into_iter().map(|id| id.to_string()).collect())
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 
@@ -97,6 +115,11 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// stored bytes it could not decode (the caller's opt-in to lose them).
     fn accept_fallbacks(&mut self);
 
+    /// Hands every foreign key of this document to `out`, with its field path.
+    #[doc(hidden)]
+    fn __relations(&mut self, out: &mut crate::links::Visit<'_>) {
+        let _ = out;
+    }
     #[doc(hidden)]
     fn __set_key(&mut self, key: Self::Key);
     #[doc(hidden)]

@@ -30,12 +30,6 @@ pub(crate) enum Load {
     Refresh(Invocation),
 }
 
-/// Plans the load of document `id`: refreshes the TTL when the model's policy says so
-/// and the caller did not opt out (`peek`).
-pub(crate) fn load_plan(ctx: &Ctx, doc: &DocKeys, id: &str, refresh: bool) -> Load {
-    load_many_plan(ctx, std::slice::from_ref(doc), &[id], refresh)
-}
-
 /// Plans the load of documents `docs` (ids `ids`) as one snapshot: `load.lua` when the
 /// model's policy refreshes TTLs on reads and the caller did not opt out (`peek`), the
 /// TTL of each document found pushed back in the same step; otherwise a `MULTI` of reads.
@@ -50,6 +44,12 @@ pub(crate) fn load_many_plan(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], refresh:
     let (Some(spec), false) = (spec, docs.is_empty()) else {
         return Load::Snapshot(load_many(ctx, docs));
     };
+    Load::Refresh(load_call(ctx, docs, ids, spec))
+}
+
+/// The call of `load.lua` reading `docs` (ids `ids`) as one snapshot, their TTLs pushed
+/// back as `spec` says (`"0"`: not at all).
+pub(crate) fn load_call(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], spec: String) -> Invocation {
     let mut keys = Vec::with_capacity(docs.len() * (2 + ctx.schema.collections().count()));
     for doc in docs {
         keys.push(doc.root.clone());
@@ -63,12 +63,21 @@ pub(crate) fn load_many_plan(ctx: &Ctx, docs: &[DocKeys], ids: &[&str], refresh:
             .map(|f| f.kind.letter().as_bytes().to_vec()),
     );
     args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
-    Load::Refresh(Invocation {
+    Invocation {
         script: &scripts::LOAD,
-        source: scripts::LOAD_SRC,
         keys,
         args,
-    })
+    }
+}
+
+/// Whether the server refused a `MULTI` (or a command) for being over `maxmemory`: it
+/// refuses every command queued in a transaction then, reads too.
+pub(crate) fn over_maxmemory(err: &redis::RedisError) -> bool {
+    err.code() == Some("OOM")
+        || err
+            .clone()
+            .into_server_errors()
+            .is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "OOM"))
 }
 
 /// The replies of `load.lua`, in the shape of the snapshot's.
@@ -251,7 +260,6 @@ pub(crate) fn lock_load(
         held,
         Invocation {
             script: &scripts::LOCK_LOAD,
-            source: scripts::LOCK_LOAD_SRC,
             keys,
             args,
         },
@@ -300,7 +308,6 @@ fn new_lock(ctx: &Ctx, id: &str, action: &str, lease: std::time::Duration) -> Re
 pub(crate) fn unlock(held: &HeldLock) -> Invocation {
     Invocation {
         script: &scripts::UNLOCK,
-        source: scripts::UNLOCK_SRC,
         keys: vec![held.key.clone()],
         args: vec![held.token.as_bytes().to_vec()],
     }
@@ -345,7 +352,6 @@ pub(crate) fn write<M: Model>(
     }
     Ok(Invocation {
         script: &scripts::SAVE,
-        source: scripts::SAVE_SRC,
         keys,
         args,
     })
@@ -486,7 +492,6 @@ pub(crate) fn delete_call(ctx: &Ctx, doc: &DocKeys, id: &str) -> Invocation {
     args.extend_from_slice(&keys::write_layout(ctx.schema).args);
     Invocation {
         script: &scripts::DELETE,
-        source: scripts::DELETE_SRC,
         keys,
         args,
     }
@@ -519,7 +524,6 @@ pub(crate) fn live(ctx: &Ctx, what: &str) -> Vec<Invocation> {
     (0..ctx.keys.shards())
         .map(|shard| Invocation {
             script: &scripts::LIVE,
-            source: scripts::LIVE_SRC,
             keys: vec![ctx.keys.ids(shard)],
             args: vec![what.as_bytes().to_vec()],
         })
@@ -545,7 +549,6 @@ pub(crate) fn set_ttl(ctx: &Ctx, id: &str, ttl: Option<std::time::Duration>) -> 
     keys.extend(doc.collections.into_iter().map(|(_, k)| k));
     Ok(Invocation {
         script: &scripts::TTL,
-        source: scripts::TTL_SRC,
         keys,
         args: vec![id.as_bytes().to_vec(), ms.to_string().into_bytes()],
     })

@@ -247,20 +247,25 @@ impl FieldPath<Option<String>> {
     }
 }
 
+/// The indexed collection at `path` holds `item`.
+pub(crate) fn contains_expr(path: &str, item: Vec<u8>) -> Expr {
+    Expr(Node::Pred(Pred {
+        path: path.to_owned(),
+        kind: IndexKind::Lex,
+        cmp: Cmp::Eq,
+        a: item,
+        b: Vec::new(),
+        multi: true,
+    }))
+}
+
 /// `contains` on indexed string collections.
 macro_rules! contains_paths {
     ($($t:ty),*) => {$(
         impl FieldPath<$t> {
             /// The collection holds `item` (needs `#[rapyer(index)]` on the field).
             pub fn contains(&self, item: impl QueryArg<String>) -> Expr {
-                Expr(Node::Pred(Pred {
-                    path: self.path().to_owned(),
-                    kind: IndexKind::Lex,
-                    cmp: Cmp::Eq,
-                    a: item.into_value().into_bytes(),
-                    b: Vec::new(),
-                    multi: true,
-                }))
+                contains_expr(self.path(), item.into_value().into_bytes())
             }
         }
     )*};
@@ -520,7 +525,6 @@ impl<M> Query<M> {
             args.extend(expr);
             calls.push(Invocation {
                 script: &scripts::QUERY,
-                source: scripts::QUERY_SRC,
                 keys,
                 args,
             });
@@ -775,7 +779,6 @@ pub(crate) fn reindex_call(
     args.extend(ids.iter().map(|id| id.as_bytes().to_vec()));
     Invocation {
         script: &scripts::REINDEX,
-        source: scripts::REINDEX_SRC,
         keys,
         args,
     }

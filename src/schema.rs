@@ -70,6 +70,8 @@ pub struct FieldSchema {
     /// What the stored values look like inside (the element shape of a collection, the
     /// scalar type of a root field), for run-time paths (`extract_fields`).
     pub shape: Shape,
+    /// The model a [`crate::ForeignKey`] field refers to (`None` for other fields).
+    pub relation: Option<RelationInfo>,
 }
 
 /// What a stored value looks like, as far as run-time paths (`Model::extract_fields`)
@@ -137,6 +139,7 @@ impl FieldSchema {
             index: None,
             keep: false,
             shape: Shape::Opaque,
+            relation: None,
         }
     }
 }
@@ -280,5 +283,63 @@ impl ModelSchema {
     /// The fields stored under keys of their own, in declaration order.
     pub fn collections(&self) -> impl Iterator<Item = &FieldSchema> {
         self.fields.iter().filter(|f| f.kind.is_collection())
+    }
+}
+
+/// A model's schema function (derive support).
+#[doc(hidden)]
+pub type TargetFn = fn() -> &'static ModelSchema;
+
+/// The relation a [`ForeignKey`](crate::ForeignKey) field declares, in its [`FieldSchema`]: the model it
+/// refers to, and whether the field holds one reference or a list of them.
+#[derive(Clone, Copy)]
+pub struct RelationInfo {
+    target: TargetFn,
+    many: bool,
+}
+
+impl RelationInfo {
+    /// The schema of the model referred to.
+    pub fn target(&self) -> &'static ModelSchema {
+        (self.target)()
+    }
+
+    /// Whether the field holds a list of references (`Vec<ForeignKey<T>>`).
+    pub fn is_many(&self) -> bool {
+        self.many
+    }
+}
+
+impl std::fmt::Debug for RelationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelationInfo")
+            .field("target", &self.target().name)
+            .field("many", &self.many)
+            .finish()
+    }
+}
+
+impl PartialEq for RelationInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.many == other.many && self.target().name == other.target().name
+    }
+}
+
+impl Eq for RelationInfo {}
+
+/// `field` as a relation to `target` when there is one: every foreign-key field is
+/// indexed (the string index), so "who refers to X" is an index read, never a scan.
+pub(crate) fn mark_relation(
+    field: FieldSchema,
+    target: Option<TargetFn>,
+    many: bool,
+) -> FieldSchema {
+    match target {
+        None => field,
+        Some(target) => FieldSchema {
+            index: Some(IndexKind::Lex),
+            relation: Some(RelationInfo { target, many }),
+            ..field
+        },
     }
 }

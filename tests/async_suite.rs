@@ -62,6 +62,23 @@ impl<M: rapyer::Model> RunUpdate<M> for rapyer::Query<M> {
     }
 }
 
+impl<M: rapyer::Model, O: rapyer::__private::GraphOutput<M> + Send> Go<O>
+    for rapyer::GraphLoad<M, O>
+{
+    async fn go(self) -> rapyer::Result<O> {
+        self.run().await
+    }
+}
+
+pub trait Fetch<T: 'static> {
+    fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
+}
+impl<T: rapyer::Model> Fetch<T> for rapyer::ForeignKey<T> {
+    fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send {
+        self.fetch()
+    }
+}
+
 pub trait RunQuery<M: rapyer::Model> {
     fn run_all(&self) -> impl std::future::Future<Output = rapyer::Result<Vec<M>>> + Send;
     fn run_first(&self) -> impl std::future::Future<Output = rapyer::Result<Option<M>>> + Send;
@@ -200,6 +217,11 @@ mod codecs;
 mod conditional;
 #[path = "suite/context.rs"]
 mod context;
+
+#[path = "suite/functions.rs"]
+mod functions;
+#[path = "suite/relations.rs"]
+mod relations;
 
 /// Tokio-only: many tasks on a multi-thread runtime.
 mod tasks {

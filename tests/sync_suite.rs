@@ -169,6 +169,21 @@ impl<M: rapyer::Model> RunUpdate<M> for rapyer::Query<M> {
     }
 }
 
+impl<M: rapyer::Model, O: rapyer::__private::GraphOutput<M>> Go<O> for rapyer::GraphLoad<M, O> {
+    fn go(self) -> rapyer::Result<O> {
+        self.sync_run()
+    }
+}
+
+pub trait Fetch<T> {
+    fn fetch_it(&mut self) -> rapyer::Result<&T>;
+}
+impl<T: rapyer::Model> Fetch<T> for rapyer::ForeignKey<T> {
+    fn fetch_it(&mut self) -> rapyer::Result<&T> {
+        self.sync_fetch()
+    }
+}
+
 pub trait RunQuery<M: rapyer::Model> {
     fn run_all(&self) -> rapyer::Result<Vec<M>>;
     fn run_first(&self) -> rapyer::Result<Option<M>>;
@@ -290,6 +305,11 @@ mod codecs;
 mod conditional;
 #[path = "suite/context.rs"]
 mod context;
+
+#[path = "suite/functions.rs"]
+mod functions;
+#[path = "suite/relations.rs"]
+mod relations;
 
 /// Blocking-only: threads, and the `sync_` names themselves.
 mod blocking {

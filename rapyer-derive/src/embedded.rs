@@ -28,6 +28,7 @@ pub(crate) fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, Token
     let mut atomic_remote = Vec::new();
     let mut failures = Vec::new();
     let mut accepts = Vec::new();
+    let mut relations = Vec::new();
     for f in &fields {
         let name = &f.name;
         let path = quote!(::rapyer::__private::join(path, #name));
@@ -55,6 +56,7 @@ pub(crate) fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, Token
         asserts.push(code.assert);
         failures.push(code.failures);
         accepts.push(code.accept);
+        relations.push(code.relations);
     }
     let doc = format!("Typed paths to the stored fields of the embedded [`{ident}`].");
     let atomic_ident = format_ident!("{}Atomic", ident);
@@ -122,6 +124,11 @@ pub(crate) fn expand_embedded(input: &DeriveInput) -> Result<TokenStream2, Token
 
                 fn accept_fallback(&mut self) {
                     #(#accepts)*
+                }
+
+                fn __relations(&mut self, path: &str, out: &mut ::rapyer::__private::Visit<'_>) {
+                    #(#relations)*
+                    let _ = (path, out);
                 }
             }
 

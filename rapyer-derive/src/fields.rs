@@ -20,6 +20,8 @@ pub(crate) struct FieldCode {
     pub(crate) failures: TokenStream2,
     /// Lifts the field's quarantine.
     pub(crate) accept: TokenStream2,
+    /// Hands the field's foreign keys to `out` (nothing for blobs and codec fields).
+    pub(crate) relations: TokenStream2,
 }
 
 /// `state`: the model's `LoadState` field when this field is a plain safe field.
@@ -68,6 +70,11 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
                 ::rapyer::__private::plain_failures::<#ty>(&self.#ident, &#path, &self.#state, #fns, out);
             },
             accept: quote!(),
+            relations: if f.blob {
+                quote!()
+            } else {
+                quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::__relations(&mut self.#ident, &#path, out); }
+            },
         };
     }
     // a `Safe<…>`/`Lazy<…>` field with its own fallback
@@ -92,6 +99,7 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
             assert: quote_spanned! {ty.span()=> #cb::assert(); },
             failures: quote!(),
             accept: quote!(),
+            relations: quote!(),
         };
     }
     if f.blob {
@@ -105,6 +113,7 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
             assert: quote_spanned! {ty.span()=> ::rapyer::__private::assert_blob::<#ty>(); },
             failures: quote! { <#ty as #bf>::blob_failures(&self.#ident, out); },
             accept: quote! { <#ty as #bf>::blob_accept_fallback(&mut self.#ident); },
+            relations: quote!(),
         }
     } else {
         FieldCode {
@@ -120,6 +129,7 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
             },
             failures: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::failures(&self.#ident, out); },
             accept: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::accept_fallback(&mut self.#ident); },
+            relations: quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::__relations(&mut self.#ident, &#path, out); },
         }
     }
 }

@@ -146,6 +146,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
     let mut atomic_remote = Vec::new();
     let mut failures = Vec::new();
     let mut accepts = Vec::new();
+    let mut relations = Vec::new();
     for f in &fields {
         let name = &f.name;
         let fid = &f.ident;
@@ -189,6 +190,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
         asserts.push(code.assert);
         failures.push(code.failures);
         accepts.push(code.accept);
+        relations.push(code.relations);
     }
     let state_init = if let Some(state) = state {
         decode.push(quote! { #state: __state });
@@ -315,6 +317,11 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
 
                 fn accept_fallbacks(&mut self) {
                     #(#accepts)*
+                }
+
+                fn __relations(&mut self, out: &mut ::rapyer::__private::Visit<'_>) {
+                    #(#relations)*
+                    let _ = out;
                 }
             }
 

@@ -24,6 +24,7 @@ use crate::plan::WriteMode;
 mod across;
 mod backend;
 mod named;
+mod relations;
 mod update;
 pub use across::{PerEnvironment, node_round_trips, search, search_all_environments};
 pub(crate) use backend::Backend;

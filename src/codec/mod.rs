@@ -231,6 +231,16 @@ pub trait Scalar: Sized {
     fn shape() -> crate::schema::Shape {
         crate::schema::Shape::Opaque
     }
+    /// The model this value refers to (a [`crate::ForeignKey`]'s target).
+    #[doc(hidden)]
+    fn __target() -> Option<crate::schema::TargetFn> {
+        None
+    }
+    /// This value as a relation to load ([`crate::ForeignKey`]).
+    #[doc(hidden)]
+    fn __relation(&mut self) -> Option<&mut dyn crate::links::Relation> {
+        None
+    }
 }
 
 /// A value that can be a member of a stored list, set or map.
@@ -251,6 +261,16 @@ pub trait Element: Sized {
     /// `#[derive(Element)]` describes a struct's fields.
     fn shape() -> crate::schema::Shape {
         crate::schema::Shape::Opaque
+    }
+    /// The model this element refers to (a [`crate::ForeignKey`]'s target).
+    #[doc(hidden)]
+    fn __target() -> Option<crate::schema::TargetFn> {
+        None
+    }
+    /// This element as a relation to load ([`crate::ForeignKey`]).
+    #[doc(hidden)]
+    fn __relation(&mut self) -> Option<&mut dyn crate::links::Relation> {
+        None
     }
 }
 

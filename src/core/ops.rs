@@ -18,10 +18,8 @@ pub(crate) async fn try_get<M: Model>(id: &str, refresh: bool) -> Result<Option<
     let ctx = Ctx::of::<M>()?;
     let doc = ctx.doc(id)?;
     let mut backend = Backend::connect(&ctx.env).await?;
-    let replies = match plan::load_plan(&ctx, &doc, id, refresh) {
-        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
-        plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
-    };
+    let docs = std::slice::from_ref(&doc);
+    let replies = load_replies(&ctx, &mut backend, docs, &[id], refresh).await?;
     plan::decode_load(&ctx, id, doc, replies)
 }
 
@@ -33,7 +31,7 @@ pub(crate) async fn get<M: Model>(id: &str, refresh: bool) -> Result<M> {
     }
 }
 
-fn not_found<M: Model>(id: &str) -> Error {
+pub(crate) fn not_found<M: Model>(id: &str) -> Error {
     let root = Ctx::of::<M>()
         .map(|ctx| ctx.keys.doc(ctx.schema, id).root)
         .unwrap_or_default();
@@ -377,7 +375,15 @@ async fn load_replies(
     refresh: bool,
 ) -> Result<Vec<redis::Value>> {
     Ok(match plan::load_many_plan(ctx, docs, ids, refresh) {
-        plan::Load::Snapshot(pipe) => backend.query_pipe(Access::Read, &pipe).await?,
+        plan::Load::Snapshot(pipe) => match backend.query_pipe(Access::Read, &pipe).await {
+            // over `maxmemory` the server refuses each read queued in a `MULTI`: the
+            // snapshot goes as the load script (which reads there), refreshing nothing
+            Err(Error::Redis(e)) if plan::over_maxmemory(&e) => {
+                let call = plan::load_call(ctx, docs, ids, "0".to_owned());
+                plan::refresh_replies(backend.invoke(&call).await?)?
+            }
+            other => other?,
+        },
         plan::Load::Refresh(call) => plan::refresh_replies(backend.invoke(&call).await?)?,
     })
 }

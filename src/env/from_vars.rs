@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 /// - per name, in upper case with `-` and `.` as `_` (`staging` → `STAGING`):
 ///   `RAPYER_STAGING_URL` (required), and optionally `RAPYER_STAGING_NAMESPACE`,
 ///   `RAPYER_STAGING_POOL_SIZE`, `RAPYER_STAGING_CONNECTION_TIMEOUT_MS`,
-///   `RAPYER_STAGING_RESPONSE_TIMEOUT_MS`;
+///   `RAPYER_STAGING_RESPONSE_TIMEOUT_MS`, `RAPYER_STAGING_FUNCTIONS` (`true`/`false`: see
+///   [`EnvironmentConfig::functions`]);
 /// - the default: `RAPYER_DEFAULT` (one of the names); without it, `REDIS_URL` registers
 ///   an environment named `default` and makes it the default; without either, the
 ///   default is left as it was.
@@ -80,6 +81,13 @@ where
         }
         if let Some(ms) = number(&get, &var("RESPONSE_TIMEOUT_MS"))? {
             config = config.response_timeout(Duration::from_millis(ms));
+        }
+        if let Some(on) = get(&var("FUNCTIONS")) {
+            config = config.functions(match on.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => return Err(bad(&var("FUNCTIONS"), "true or false")),
+            });
         }
         super::client_for(&config).map_err(|e| bad(&url_var, &format!("a Redis URL ({e})")))?;
         configs.push((name.clone(), config));
@@ -156,6 +164,7 @@ mod tests {
             ("RAPYER_VARS_STAGE_URL", "redis://127.0.0.1:2/1"),
             ("RAPYER_VARS_STAGE_CONNECTION_TIMEOUT_MS", "250"),
             ("RAPYER_VARS_STAGE_RESPONSE_TIMEOUT_MS", "1500"),
+            ("RAPYER_VARS_STAGE_FUNCTIONS", "off"),
             ("RAPYER_DEFAULT", "vars.stage"),
         ]))
         .unwrap();
@@ -164,8 +173,10 @@ mod tests {
         let dev = crate::env::environment("vars-dev").unwrap();
         assert_eq!(dev.namespace(), Some("dev"));
         assert_eq!(dev.0.config.pool_size, 3);
+        assert!(dev.0.config.functions);
         let stage = crate::env::environment("vars.stage").unwrap();
         assert_eq!(stage.0.config.max_wait(), Duration::from_millis(250 + 1500));
+        assert!(!stage.0.config.functions);
         assert_eq!(
             crate::env::REGISTRY.read().default.as_deref(),
             Some("vars.stage")
@@ -183,6 +194,14 @@ mod tests {
                     ("RAPYER_VARS_X_POOL_SIZE", "many"),
                 ],
                 "RAPYER_VARS_X_POOL_SIZE",
+            ),
+            (
+                vec![
+                    ("RAPYER_ENVIRONMENTS", "vars-x"),
+                    ("RAPYER_VARS_X_URL", "redis://127.0.0.1:1"),
+                    ("RAPYER_VARS_X_FUNCTIONS", "maybe"),
+                ],
+                "RAPYER_VARS_X_FUNCTIONS",
             ),
             (
                 vec![

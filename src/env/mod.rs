@@ -18,6 +18,9 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 
+mod functions;
+pub(crate) use functions::{FunctionState, LoadClaim};
+
 mod from_vars;
 pub use from_vars::{init_from_env, init_from_vars};
 
@@ -64,6 +67,11 @@ pub struct EnvironmentConfig {
     /// The seed nodes of a Redis Cluster (empty: one server at `url`). Set by
     /// [`cluster`](Self::cluster) or a `redis+cluster://` URL.
     pub cluster_nodes: Vec<String>,
+    /// Whether rapyer's scripts run as a Redis Functions library (`FUNCTION LOAD` once
+    /// per server, `FCALL` after; Redis 7 and later, Valkey): default `true`. A server
+    /// that refuses the library (an older Redis, an ACL without `FUNCTION`) is detected
+    /// on first use and gets scripts (`EVALSHA`); `false` always sends scripts.
+    pub functions: bool,
 }
 
 impl EnvironmentConfig {
@@ -80,6 +88,7 @@ impl EnvironmentConfig {
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             cluster_nodes,
+            functions: true,
         }
     }
 
@@ -127,6 +136,12 @@ impl EnvironmentConfig {
         self
     }
 
+    /// Sets whether scripts run as a Redis Functions library (see the field).
+    pub fn functions(mut self, on: bool) -> Self {
+        self.functions = on;
+        self
+    }
+
     /// The longest any one call waits: `connection_timeout + response_timeout`.
     pub fn max_wait(&self) -> Duration {
         self.connection_timeout
@@ -156,7 +171,7 @@ fn cluster_url_nodes(url: &str) -> Option<Vec<String>> {
     )
 }
 
-/// The first key of `cmd`: its first argument after the name, or for `EVAL`/`EVALSHA`
+/// The first key of `cmd`: its first argument after the name, or for `EVAL`/`EVALSHA`/`FCALL`
 /// the first of its keys.
 pub(crate) fn first_key(cmd: &redis::Cmd) -> Option<&[u8]> {
     let arg = |i: usize| match cmd.args_iter().nth(i)? {
@@ -164,7 +179,10 @@ pub(crate) fn first_key(cmd: &redis::Cmd) -> Option<&[u8]> {
         _ => None,
     };
     let name = arg(0)?;
-    if name.eq_ignore_ascii_case(b"EVALSHA") || name.eq_ignore_ascii_case(b"EVAL") {
+    if [&b"EVALSHA"[..], b"EVAL", b"FCALL"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
         return (arg(2)? != b"0").then(|| arg(3)).flatten();
     }
     arg(1)
@@ -336,6 +354,8 @@ pub(crate) struct EnvInner {
     /// SHA1s of the scripts this environment has sent with EVAL (so cached by Redis
     /// unless flushed since: then EVALSHA's NOSCRIPT path reloads them).
     scripts: parking_lot::Mutex<std::collections::HashSet<String>>,
+    /// Where this environment stands with the function library (`FunctionState`).
+    functions: std::sync::atomic::AtomicU8,
     /// A cluster's topology generation: bumped when a node could not be reached (a
     /// master died, a failover is under way), so that connections made before it, whose
     /// slot maps may name the dead node, are replaced before their next use.
@@ -426,10 +446,57 @@ impl Environment {
         self.record(commands);
     }
 
-    /// Forgets every script this environment sent, after `NOSCRIPT` (the cache was
-    /// flushed): the next call of each goes as `EVAL` again.
+    /// After a call that ran nothing (`NOSCRIPT`: the script cache was flushed;
+    /// `Function not found`: the server restarted or its functions were flushed):
+    /// every script goes as `EVAL` again, and the function library is loaded again
+    /// before the next call.
     pub(crate) fn forget_scripts(&self) {
         self.0.scripts.lock().clear();
+        let _ = self.0.functions.compare_exchange(
+            FunctionState::Loaded.to_u8(),
+            FunctionState::Load.to_u8(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Where this environment stands with the function library.
+    pub(crate) fn functions(&self) -> FunctionState {
+        FunctionState::from_u8(self.0.functions.load(Ordering::Relaxed))
+    }
+
+    /// Whether this call is to load the function library first: the library is to be
+    /// loaded and no other call is loading it (this one is now).
+    pub(crate) fn take_load(&self) -> bool {
+        self.0
+            .functions
+            .compare_exchange(
+                FunctionState::Load.to_u8(),
+                FunctionState::Loading.to_u8(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// The outcome of a `FUNCTION LOAD` (after [`take_load`](Self::take_load)): loaded;
+    /// refused by the server (`Err(Some(reason))`: the library is off for this
+    /// environment, scripts from now on); or a transport failure (`Err(None)`: to be
+    /// loaded again before a later call).
+    pub(crate) fn loaded(&self, outcome: std::result::Result<(), Option<String>>) {
+        let state = match outcome {
+            Ok(()) => FunctionState::Loaded,
+            Err(Some(reason)) => {
+                tracing::warn!(
+                    env = %self.0.name,
+                    %reason,
+                    "rapyer: the server refused the function library; scripts are sent with EVALSHA"
+                );
+                FunctionState::Off
+            }
+            Err(None) => FunctionState::Load,
+        };
+        self.0.functions.store(state.to_u8(), Ordering::Relaxed);
     }
 
     /// On a cluster, the planned round trips sent to each slot so far (retries not
@@ -483,6 +550,11 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
     }
     let client = client_for(&config)
         .map_err(|e| Error::InvalidInput(format!("environment `{name}`: bad Redis URL: {e}")))?;
+    let functions = if config.functions {
+        FunctionState::Load
+    } else {
+        FunctionState::Off
+    };
     let env = Environment(Arc::new(EnvInner {
         name: name.to_owned(),
         config,
@@ -491,6 +563,7 @@ pub fn register_environment(name: &str, config: EnvironmentConfig) -> Result<Env
         commands: AtomicU64::new(0),
         retries: AtomicU64::new(0),
         scripts: Default::default(),
+        functions: std::sync::atomic::AtomicU8::new(functions.to_u8()),
         topology: Default::default(),
         slot_trips: Default::default(),
         #[cfg(feature = "blocking")]

@@ -256,6 +256,31 @@ pub enum Error {
         found: String,
     },
 
+    /// A [`crate::ForeignKey`]'s target was asked for (`loaded()`) but is not held: load
+    /// the document with `.depth(..)`/`.include(..)`, or `fetch` the reference.
+    #[error("{model} `{id}` is not loaded: load it with .depth()/.include(), or fetch() it")]
+    NotLoaded {
+        /// The model referred to.
+        model: &'static str,
+        /// The id referred to.
+        id: String,
+    },
+
+    /// A graph load met references whose target document does not exist (deleted or
+    /// expired): every one of them, by referring model and field. Nothing was returned;
+    /// `skip_missing()` leaves such references unloaded instead.
+    #[error("{model} field `{field}` refers to {target} ids {ids:?} that have no document")]
+    Dangling {
+        /// The referring model.
+        model: &'static str,
+        /// The foreign-key field's path.
+        field: String,
+        /// The model referred to.
+        target: &'static str,
+        /// The ids without a document.
+        ids: Vec<String>,
+    },
+
     /// An error from the Redis client or server (I/O, authentication, …).
     #[error("redis: {0}")]
     Redis(#[source] redis::RedisError),

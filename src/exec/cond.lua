@@ -22,10 +22,9 @@
 -- "q" kind op loc1 loc2 (the values at two such locations, "p …"/"w …" without their
 -- kind op n vs).
 
--- the element a loop of the plan is at (exec.lua sets it): its value as last seen, its
--- map key, its list position; and the plan's results so far
-local LOOP = {elem = nil, key = nil, pos = nil}
-local CTX = {results = nil}
+-- LOOP (exec_head.lua): the element a loop of the plan is at (exec.lua sets it): its
+-- value as last seen (elem), its map key (key), its list position (pos); CTX.results:
+-- the plan's results so far
 
 -- a value computed earlier in the program (nil: absent)
 local function ctx_value(spec)

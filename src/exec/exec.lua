@@ -19,6 +19,7 @@
 -- it writes.
 
 -- (exec_head.lua, prepended, parses the documents.)
+begin_plan()
 
 -- a named structure (flags "c<tag>": its ops write, "r<tag>": they only read;
 -- kinds/named.rs) must carry its tag when it exists ({2, d, found} otherwise, before any
@@ -39,16 +40,18 @@ for d, doc in ipairs(docs) do
 end
 
 -- every key the plan may write or read for an index, checked before the first write
--- (types.lua): a key of another Redis type refuses the whole plan, nothing changed
+-- (types.lua; each key's TYPE asked once): a key of another Redis type refuses the whole
+-- plan, nothing changed
+local found = {}
 do
   for _, doc in ipairs(docs) do
-    local bad = wrong_type(doc.base + 1, 'hash') or wrong_type(doc.base + 2, 'zset')
+    local bad = wrong_type(doc.base + 1, 'hash', found) or wrong_type(doc.base + 2, 'zset', found)
     for _, spec in ipairs(doc.specs) do
-      bad = bad or key_type_error(spec.key, 'zset')
+      bad = bad or key_type_error(spec.key, 'zset', found)
       if spec.kind == 'l' then
-        bad = bad or wrong_type(doc.base + 1 + spec.src, 'list')
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'list', found)
       elseif spec.kind == 'e' then
-        bad = bad or wrong_type(doc.base + 1 + spec.src, 'set')
+        bad = bad or wrong_type(doc.base + 1 + spec.src, 'set', found)
       end
     end
     if bad then return bad end
@@ -58,26 +61,25 @@ do
     local doc, code, kidx = docs[tonumber(ARGV[at])], ARGV[at + 1], tonumber(ARGV[at + 2])
     local want = op_key_type(code, ARGV[at + 3], ARGV[at + 5])
     if want then
-      local bad = wrong_type(doc.base + kidx, want)
+      local bad = wrong_type(doc.base + kidx, want, found)
       if bad then return bad end
     end
     at = at + 5 + tonumber(ARGV[at + 4])
   end
 end
 
-
 -- no orphans: every document must exist before anything is written (a named structure
--- is checked above, and a missing one is read as its absent key)
+-- is checked above, and a missing one is read as its absent key); the root's TYPE above
+-- says whether it does
 local skipped = {}
 for d, doc in ipairs(docs) do
   if doc.named then
-  elseif redis.call('EXISTS', KEYS[doc.base + 1]) == 0 then
+  elseif found[KEYS[doc.base + 1]] == 'none' then
     if doc.flags ~= 'i' then return {0, d} end
     doc.missing = true
     skipped[#skipped + 1] = d
   end
 end
-
 
 local nops = tonumber(ARGV[pos])
 pos = pos + 1

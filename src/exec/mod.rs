@@ -607,8 +607,8 @@ impl ExecPlan {
         // reply); everything else in the executor
         let lean = ops.iter().all(|(_, code, _)| in_read_plan(code))
             && doc_flags.iter().all(|(_, refresh)| refresh.is_none());
-        let (script, source): (&'static redis::Script, &'static str) = if lean {
-            (&scripts::READ_PLAN, scripts::READ_PLAN_SRC)
+        let script: &'static scripts::Script = if lean {
+            &scripts::READ_PLAN
         } else {
             // only the kinds this plan's ops use (scripts/variants.rs)
             scripts::exec_for(ops.iter().map(|(_, code, _)| code))
@@ -616,12 +616,7 @@ impl ExecPlan {
         let tags = named.iter().map(|n| n.map(|(t, _)| t.to_owned())).collect();
         Ok(Self {
             env,
-            call: Invocation {
-                script,
-                source,
-                keys,
-                args,
-            },
+            call: Invocation { script, keys, args },
             ops,
             docs,
             tags,
@@ -759,7 +754,8 @@ mod tests {
     /// `in_read_plan` names exactly the ops `read_plan.lua`'s source defines.
     #[test]
     fn the_read_plan_runs_the_ops_it_is_chosen_for() {
-        let defined: Vec<&str> = crate::scripts::READ_PLAN_SRC
+        let defined: Vec<&str> = crate::scripts::READ_PLAN
+            .source
             .lines()
             .filter_map(|l| l.strip_prefix("OPS."))
             .filter_map(|l| l.split_once(" = ").map(|(code, _)| code))

@@ -6,6 +6,7 @@
 -- type is the same RAPYER_WRONGTYPE reply as from the executor. No undo log, no index
 -- upkeep, no TTL pass; and only the ops it runs are in its source (OPS).
 
+begin_plan()
 local skipped = {}
 do
   local types = {}

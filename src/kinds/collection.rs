@@ -88,6 +88,15 @@ pub(crate) fn coll_mutate<'a, C: Send + 'a, R: Send + 'a>(
 /// collection type, `$elem` its item type.
 macro_rules! member_field {
     ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
+        // sets cannot hand out their members mutably: their foreign keys are not followed
+        $crate::kinds::collection::member_field!(@impl $kind, $handle, [$($gen)*], $ty, $elem, |_this, _path, _out| {});
+    };
+    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty, relations) => {
+        $crate::kinds::collection::member_field!(@impl $kind, $handle, [$($gen)*], $ty, $elem, |this, path, out| {
+            $crate::kinds::collection::list_relations(this.iter_mut(), path, out)
+        });
+    };
+    (@impl $kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty, |$this:ident, $p:ident, $out:ident| $rel:block) => {
         impl<$($gen)*> $crate::field::Field for $ty {
             type Path = $crate::codec::FieldPath<$ty>;
             type Atomic<'a> = $handle<'a, $ty, $elem> where Self: 'a;
@@ -113,7 +122,12 @@ macro_rules! member_field {
                 } else {
                     $crate::schema::Shape::Seq(elem)
                 };
-                out.push($crate::schema::FieldSchema::new(path, $kind).with_shape(shape));
+                let field = $crate::schema::FieldSchema::new(path, $kind).with_shape(shape);
+                out.push($crate::schema::mark_relation(field, <$elem as $crate::codec::Element>::__target(), true));
+            }
+            fn __relations(&mut self, path: &str, out: &mut $crate::links::Visit<'_>) {
+                let ($this, $p, $out) = (self, path, out);
+                $rel
             }
             fn encode(&self, path: &str, enc: &mut $crate::codec::Encoder) -> $crate::error::Result<()> {
                 let items = $crate::codec::encode_items(path, enc, self.iter())?;
@@ -134,3 +148,14 @@ macro_rules! member_field {
     };
 }
 pub(crate) use member_field;
+
+/// Hands the foreign keys among `items` to `out` (lists of `ForeignKey`).
+pub(crate) fn list_relations<'i, T: crate::codec::Element + 'i>(
+    items: impl Iterator<Item = &'i mut T>,
+    path: &str,
+    out: &mut crate::links::Visit<'_>,
+) {
+    for r in items.filter_map(crate::codec::Element::__relation) {
+        out(path, r);
+    }
+}

@@ -11,7 +11,10 @@ local function list_reply(key, before, client_len, extra)
   return out
 end
 
-for _, code in ipairs({'rpush', 'lpush', 'rpop', 'lpop', 'llen', 'linsert', 'lrem', 'lset', 'lindex', 'ltrim', 'lrange', 'lrem_at'}) do OP_TYPES[code] = 'list' end
+do -- numeric for: a function library's load runs without globals (no ipairs)
+  local codes = {'rpush', 'lpush', 'rpop', 'lpop', 'llen', 'linsert', 'lrem', 'lset', 'lindex', 'ltrim', 'lrange', 'lrem_at'}
+  for i = 1, #codes do OP_TYPES[codes[i]] = 'list' end
+end
 
 OPS.rpush = function(key, _, a)
   local before = call('LLEN', key)

@@ -409,8 +409,8 @@ impl<'a, C: ListLike<T> + 'a, T: Element + Clone + Send + 'a> ListRef<'a, C, T> 
 
 // ---- the Field impls of lists ---------------------------------------------------------------
 
-crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T);
-crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T);
+crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], Vec<T>, T, relations);
+crate::kinds::collection::member_field!(FieldKind::List, ListRef, [T: Element], VecDeque<T>, T, relations);
 
 // ---- the reply of list mutators -------------------------------------------------------------
 

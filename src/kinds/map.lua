@@ -1,7 +1,10 @@
 -- Ops on maps, prepended after exec/ops.lua (scripts/mod.rs). args[1] is the client's
 -- entry count.
 
-for _, code in ipairs({'hset', 'hdel', 'hpop', 'hpopitem', 'hincr', 'hget', 'hkeys', 'hlen', 'hgetall'}) do OP_TYPES[code] = 'hash' end
+do -- numeric for: a function library's load runs without globals (no ipairs)
+  local codes = {'hset', 'hdel', 'hpop', 'hpopitem', 'hincr', 'hget', 'hkeys', 'hlen', 'hgetall'}
+  for i = 1, #codes do OP_TYPES[codes[i]] = 'hash' end
+end
 
 OPS.hset = function(key, _, a)
   local before = call('HLEN', key)

@@ -95,7 +95,13 @@ impl<T: Scalar> Field for Option<T> {
     }
     fn describe(path: &str, out: &mut Vec<FieldSchema>) {
         let shape = crate::schema::Shape::Option(Box::new(T::shape()));
-        out.push(FieldSchema::new(path, FieldKind::Scalar).with_shape(shape));
+        let field = FieldSchema::new(path, FieldKind::Scalar).with_shape(shape);
+        out.push(crate::schema::mark_relation(field, T::__target(), false));
+    }
+    fn __relations(&mut self, path: &str, out: &mut crate::links::Visit<'_>) {
+        if let Some(r) = self.as_mut().and_then(Scalar::__relation) {
+            out(path, r);
+        }
     }
     fn encode(&self, path: &str, enc: &mut Encoder) -> Result<()> {
         if let Some(v) = self {

@@ -12,7 +12,10 @@
 -- steps: "k" .. msgpack bytes of a map key (struct field names are msgpack strings),
 -- or "i" .. a decimal index (negative from the end).
 
-for _, code in ipairs({'path_get', 'path_set', 'path_incr', 'path_push', 'path_remove'}) do OP_TYPES[code] = 'arg' end
+do -- numeric for: a function library's load runs without globals (no ipairs)
+  local codes = {'path_get', 'path_set', 'path_incr', 'path_push', 'path_remove'}
+  for i = 1, #codes do OP_TYPES[codes[i]] = 'arg' end
+end
 
 local function mp_bad(what) reject('stored value is not valid msgpack (' .. what .. ')') end
 

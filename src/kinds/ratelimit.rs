@@ -544,7 +544,6 @@ impl<R> LimitCall<R> {
         let key = crate::keys::keyed_limit(env.namespace(), &self.name, &self.key);
         let call = crate::scripts::Invocation {
             script: &crate::scripts::LIMIT,
-            source: crate::scripts::LIMIT_SRC,
             keys: vec![key],
             args: self.args.clone(),
         };

@@ -1,7 +1,10 @@
 -- Ops on sets, prepended after exec/ops.lua (scripts/mod.rs). args[1] is the client's
 -- member count.
 
-for _, code in ipairs({'sadd', 'srem', 'spop', 'sismember', 'scard', 'smembers'}) do OP_TYPES[code] = 'set' end
+do -- numeric for: a function library's load runs without globals (no ipairs)
+  local codes = {'sadd', 'srem', 'spop', 'sismember', 'scard', 'smembers'}
+  for i = 1, #codes do OP_TYPES[codes[i]] = 'set' end
+end
 
 OPS.sadd = function(key, _, a)
   local before = call('SCARD', key)

@@ -6,16 +6,21 @@
 
 -- nil when `key` is absent or a `want` ("hash", "list", "set", "zset", "string");
 -- otherwise the error reply to return.
-local function key_type_error(key, want)
-  local t = redis.call('TYPE', key)['ok']
+-- `found` (optional): the types already asked, by key (filled: each key asked once).
+local function key_type_error(key, want, found)
+  local t = found and found[key]
+  if not t then
+    t = redis.call('TYPE', key)['ok']
+    if found then found[key] = t end
+  end
   if t ~= 'none' and t ~= want then
     return redis.error_reply('RAPYER_WRONGTYPE ' .. t .. ' ' .. want .. ' ' .. key)
   end
 end
 
 -- key_type_error of KEYS[i].
-local function wrong_type(i, want)
-  return key_type_error(KEYS[i], want)
+local function wrong_type(i, want, found)
+  return key_type_error(KEYS[i], want, found)
 end
 
 -- The Redis type of an own key's kind letter ("l" list, "h" hash, "s" set, "t"

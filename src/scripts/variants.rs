@@ -51,7 +51,7 @@ const BACK: &str = concat!(
     include_str!("../exec/exec.lua")
 );
 
-type Variant = (&'static redis::Script, &'static str);
+type Variant = &'static super::Script;
 
 static MASKS: Lazy<Mutex<HashMap<&'static str, u8>>> = Lazy::new(Default::default);
 static VARIANTS: Lazy<Mutex<HashMap<u8, Variant>>> = Lazy::new(Default::default);
@@ -88,17 +88,20 @@ fn source(mask: u8) -> String {
     src
 }
 
-/// The executor script for a plan of ops `codes`: its script and source.
+/// The executor script for a plan of ops `codes` (as a script; as a function, every
+/// variant is the library's whole executor).
 pub(crate) fn exec_for<'c>(codes: impl Iterator<Item = &'c &'static str>) -> Variant {
     let mask = codes.fold(0u8, |m, code| m | mask_of(code));
     if mask == u8::MAX {
-        return (&super::EXEC, super::EXEC_SRC);
+        return &super::EXEC;
     }
-    *VARIANTS.lock().entry(mask).or_insert_with(|| {
+    let mut variants = VARIANTS.lock();
+    let variant = variants.entry(mask).or_insert_with(|| {
         let src: &'static str = Box::leak(source(mask).into_boxed_str());
-        let script: &'static redis::Script = Box::leak(Box::new(redis::Script::new(src)));
-        (script, src)
-    })
+        // its function is the whole executor's: the library builds every kind once
+        Box::leak(Box::new(super::Script::new("exec", src)))
+    });
+    Variant::clone(variant)
 }
 
 #[cfg(test)]
@@ -108,14 +111,15 @@ mod tests {
     /// All units together are the executor script itself.
     #[test]
     fn every_unit_makes_the_whole_executor() {
-        assert_eq!(source(u8::MAX), crate::scripts::EXEC_SRC);
+        assert_eq!(source(u8::MAX), crate::scripts::EXEC.source);
         assert_eq!(UNITS.len(), 8);
     }
 
     /// The variant chosen for each op code defines that op, and the type its key needs.
     #[test]
     fn each_ops_variant_defines_it() {
-        let codes: Vec<&'static str> = crate::scripts::EXEC_SRC
+        let codes: Vec<&'static str> = crate::scripts::EXEC
+            .source
             .lines()
             .filter_map(|l| l.strip_prefix("OPS."))
             .filter_map(|l| l.split_once(" = ").map(|(c, _)| c))
@@ -123,9 +127,10 @@ mod tests {
             .collect();
         assert!(codes.len() > 30, "{codes:?}");
         for code in &codes {
-            let (_, src) = exec_for(std::iter::once(code));
+            let src = exec_for(std::iter::once(code)).source;
             assert!(src.contains(&format!("OPS.{code} = ")), "{code}");
-            for line in crate::scripts::EXEC_SRC
+            for line in crate::scripts::EXEC
+                .source
                 .lines()
                 .filter(|l| l.contains("OP_TYPES"))
             {
@@ -135,7 +140,7 @@ mod tests {
             }
         }
         // a counter's plan leaves out every other kind's ops
-        let (_, counter) = exec_for(["structure_write_get"].iter());
+        let counter = exec_for(["structure_write_get"].iter()).source;
         for other in [
             "OPS.rpush =",
             "OPS.hpopitem =",
@@ -147,7 +152,7 @@ mod tests {
         }
         assert!(counter.contains("OPS.structure_write_get ="));
         assert!(
-            counter.len() < crate::scripts::EXEC_SRC.len() * 3 / 5,
+            counter.len() < crate::scripts::EXEC.source.len() * 3 / 5,
             "{}",
             counter.len()
         );

@@ -7,7 +7,7 @@ use redis::Value;
 use crate::env::{Connector, Environment};
 use crate::error::{Error, Result};
 use crate::failure::Access;
-use crate::scripts::{Invocation, batch_access, is_noscript};
+use crate::scripts::{Invocation, batch_access, is_unrun};
 
 /// One pooled connection of an environment, counting what it sends.
 pub(crate) struct Backend {
@@ -162,7 +162,8 @@ impl Backend {
         self.send(Access::Read, 1, |c| cmd.query(c))
     }
 
-    /// Script calls in one pipeline; the calls answered `NOSCRIPT` (which ran nothing)
+    /// Script calls in one pipeline; the calls answered `NOSCRIPT` or `Function not found`
+    /// (which ran nothing)
     /// are sent once more as `EVAL`.
     pub(crate) fn invoke_batch(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         if !self.env.is_cluster() {
@@ -208,14 +209,15 @@ impl Backend {
     }
 
     /// Calls of one slot on a cluster. A cluster connection fails a whole pipeline on
-    /// one error reply (`NOSCRIPT` from a node that has not seen a script yet, say)
-    /// without saying which calls ran: reads go as one pipeline and, on `NOSCRIPT`, once
+    /// one error reply (`NOSCRIPT` or `Function not found` from a node that has not seen
+    /// a script or the library yet, say)
+    /// without saying which calls ran: reads go as one pipeline and, on either, once
     /// more as `EVAL` (they may run twice); writes go one call at a time, each retried
     /// alone.
     fn invoke_slot(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
         if batch_access(calls) == Access::Read && calls.len() > 1 {
             match self.invoke_pipelined(calls) {
-                Err(Error::Redis(e)) if is_noscript(&e) => {
+                Err(Error::Redis(e)) if is_unrun(&e) => {
                     self.env.forget_scripts();
                     let all: Vec<usize> = (0..calls.len()).collect();
                     let pipe = crate::scripts::batch_eval(calls, &all);
@@ -235,6 +237,7 @@ impl Backend {
 
     /// [`invoke_batch`](Self::invoke_batch) as one pipeline.
     fn invoke_pipelined(&mut self, calls: &[Invocation]) -> Result<Vec<Value>> {
+        self.load_functions();
         let access = batch_access(calls);
         let pipe = crate::scripts::batch(calls, &self.env);
         self.env.record_slot(
@@ -244,7 +247,7 @@ impl Backend {
                 .map(|k| k.as_bytes()),
         );
         let mut replies: Vec<Value> = self.send(access, calls.len(), |c| pipe.query(c))?;
-        let again = crate::scripts::noscript_replies(&replies);
+        let again = crate::scripts::unrun_replies(&replies);
         if !again.is_empty() {
             self.env.forget_scripts();
             let pipe = crate::scripts::batch_eval(calls, &again);
@@ -257,13 +260,29 @@ impl Backend {
         Ok(crate::scripts::batch_replies(replies)?)
     }
 
+    /// Loads the function library when this environment is to (`Environment::take_load`):
+    /// one round trip, counted as a retry (it belongs to no operation's plan). A cluster
+    /// client sends `FUNCTION LOAD` to every master.
+    fn load_functions(&mut self) {
+        if self.env.take_load() {
+            let claim = crate::env::LoadClaim::new(self.env.clone());
+            self.env.record_retry(1);
+            let outcome = crate::scripts::load_command().query::<Value>(&mut *self.conn);
+            if let Err(e) = &outcome {
+                self.env.topology_changed(e);
+            }
+            let outcome = outcome.map_err(|e| self.lost(Access::Read, e));
+            claim.done(outcome.map(drop).map_err(|e| crate::scripts::refusal(&e)));
+        }
+    }
+
     pub(crate) fn invoke(&mut self, call: &Invocation) -> Result<Value> {
-        let first = !self.env.script_known(call.script.get_hash());
-        let cmd = if first { call.eval() } else { call.evalsha() };
+        self.load_functions();
+        let cmd = call.command(&self.env);
         self.env
             .record_slot(call.keys.first().map(|k| k.as_bytes()));
         match self.send(call.access(), 1, |c| cmd.query(c)) {
-            Err(Error::Redis(e)) if is_noscript(&e) => {
+            Err(Error::Redis(e)) if is_unrun(&e) => {
                 self.env.forget_scripts();
                 self.env.record_retry(1);
                 call.eval()

@@ -17,6 +17,7 @@ mod across;
 mod backend;
 mod named;
 mod query;
+mod relations;
 pub use across::{
     PerEnvironment, sync_node_round_trips, sync_search, sync_search_all_environments,
 };

@@ -371,9 +371,17 @@ async fn one_round_trip_per_operation_and_noscript_recovery() {
         .arg("FLUSH")
         .query(&mut t.raw())
         .unwrap();
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut t.raw())
+        .unwrap();
     let v = g.atomic().big.incr(10).go().await.unwrap();
     assert_eq!(v, 11, "applied exactly once after NOSCRIPT");
     let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut t.raw())
+        .unwrap();
+    let _: () = redis::cmd("FUNCTION")
         .arg("FLUSH")
         .query(&mut t.raw())
         .unwrap();

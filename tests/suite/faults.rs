@@ -1,6 +1,6 @@
 //! Faults injected into a redis-server each test owns (`common::faulty`): frozen with
 //! `SIGSTOP`, killed and restarted on the same port, `DEBUG SLEEP`, `CLIENT KILL`,
-//! `SCRIPT FLUSH` in a loop, keys of the wrong Redis type. Waits are asserted as ratios of
+//! `SCRIPT FLUSH` and `FUNCTION FLUSH` in a loop, keys of the wrong Redis type. Waits are asserted as ratios of
 //! the configured timeouts; refused writes leave every key byte-identical (`DUMP`).
 //! Written once for both modes.
 
@@ -17,6 +17,13 @@ fn short_env(server: &Faulty) -> common::TestEnv {
     common::env_with(&server.url, |c| {
         c.response_timeout(RESPONSE).connection_timeout(CONNECT)
     })
+}
+
+/// `SCRIPT FLUSH` and `FUNCTION FLUSH`: every script call meets `NOSCRIPT` or
+/// `Function not found` until it is sent again.
+fn flush_caches(raw: &mut redis::Connection) {
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(raw).unwrap();
+    let _: () = redis::cmd("FUNCTION").arg("FLUSH").query(raw).unwrap();
 }
 
 fn person(age: i64) -> Person {
@@ -206,7 +213,7 @@ async fn a_killed_connection_retries_reads_once_and_never_writes() {
     assert_eq!(next, expected + 1);
 }
 
-/// Item 8: a query delete with the script cache flushed every 200 µs deletes and reports
+/// Item 8: a query delete with the script cache and the functions flushed every 200 µs deletes and reports
 /// exactly the matching documents; atomic writes under the same flushing apply once each.
 #[maybe_async]
 #[mode_test]
@@ -222,7 +229,7 @@ async fn script_flush_in_a_loop_changes_no_result() {
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut raw).unwrap();
+                flush_caches(&mut raw);
                 n += 1;
                 std::thread::sleep(Duration::from_micros(200));
             }
@@ -251,7 +258,7 @@ async fn script_flush_in_a_loop_changes_no_result() {
     assert_eq!(incrs, 50);
 }
 
-/// Structures and conditional programs under a script cache flushed every 200 µs: a
+/// Structures and conditional programs under script and function caches flushed every 200 µs: a
 /// keyed rate limiter (its own script) and a limiter field allow exactly their burst,
 /// conditional purchases sell a stock exactly, named counters and queues count every
 /// write once, and the limiter keys expire as promised.
@@ -267,7 +274,7 @@ async fn structures_hold_their_counts_under_script_flushes() {
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut raw).unwrap();
+                flush_caches(&mut raw);
                 n += 1;
                 std::thread::sleep(Duration::from_micros(200));
             }

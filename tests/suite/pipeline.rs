@@ -263,6 +263,10 @@ async fn pipelines_survive_script_flush() {
         .arg("FLUSH")
         .query(&mut t.raw())
         .unwrap();
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut t.raw())
+        .unwrap();
     g.pipeline(|u, p| {
         p.add(u.big.incr(3));
         p.add(u.log.push("once".into()));

@@ -1,0 +1,30 @@
+//! Relations from async code: graph loads and fetching a reference.
+
+use maybe_async::must_be_async as maybe_async_mode;
+
+use super::{Backend, ops};
+use crate::error::Result;
+use crate::graph::GraphLoad;
+use crate::model::Model;
+use crate::relation::ForeignKey;
+use crate::relation::walk::GraphOutput;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../core/relations.rs"]
+mod core;
+
+impl<M: Model, Out: GraphOutput<M>> GraphLoad<M, Out> {
+    /// Runs the load (see [`GraphLoad`] for the round trips; the blocking API's
+    /// `sync_run` has an example).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<Out>> + Send + '_ {
+        core::run(self)
+    }
+}
+
+impl<T: Model> ForeignKey<T> {
+    /// Loads the target (one round trip), holds it and returns it
+    /// ([`crate::Error::NotFound`] when it has no document).
+    pub fn fetch(&mut self) -> impl std::future::Future<Output = Result<&T>> + Send + '_ {
+        core::fetch(self)
+    }
+}

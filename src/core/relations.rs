@@ -1,0 +1,59 @@
+//! Graph loads (`Model::load(..).depth(..)`) and fetching one reference, written once
+//! in async style and compiled into both APIs (like `ops.rs`): the documents (one round
+//! trip), then one batch of load calls per level of references and environment.
+
+use super::{Backend, maybe_async_mode as maybe_async, ops};
+use crate::context::Ctx;
+use crate::error::{Error, Result};
+use crate::graph::GraphLoad;
+use crate::model::Model;
+use crate::relation::ForeignKey;
+use crate::relation::walk::Walk;
+use crate::relation::walk::{GraphOutput, LevelCall};
+
+#[maybe_async]
+pub(crate) async fn run<M: Model, Out: GraphOutput<M>>(load: &GraphLoad<M, Out>) -> Result<Out> {
+    let mut walk = Walk::new(load, M::schema())?;
+    let ctx = Ctx::of::<M>()?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let mut roots = ops::load_docs::<M>(&ctx, &mut backend, &load.ids, None, true).await?;
+    walk.start(&mut roots);
+    while walk.pending() {
+        // one batch per environment (one, unless a target model is pinned elsewhere)
+        let mut groups: Vec<(crate::env::Environment, Vec<LevelCall>)> = Vec::new();
+        for call in walk.level()? {
+            let env = walk.env_of(&call).clone();
+            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
+                Some((_, calls)) => calls.push(call),
+                None => groups.push((env, vec![call])),
+            }
+        }
+        for (env, calls) in groups {
+            let mut backend = Backend::connect(&env).await?;
+            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
+            let replies = backend.invoke_batch(&invocations).await?;
+            for (call, reply) in calls.into_iter().zip(replies) {
+                walk.absorb(call, reply)?;
+            }
+        }
+        walk.advance();
+    }
+    walk.finish(&mut roots)?;
+    let found = load.ids.iter().cloned().zip(roots).collect();
+    Out::collect(found).map_err(|mut missing| {
+        if Out::ONE {
+            ops::not_found::<M>(&missing.remove(0))
+        } else {
+            Error::Missing {
+                model: ctx.schema.name,
+                ids: missing,
+            }
+        }
+    })
+}
+
+#[maybe_async]
+pub(crate) async fn fetch<T: Model>(fk: &mut ForeignKey<T>) -> Result<&T> {
+    let target = ops::get::<T>(fk.id(), true).await?;
+    Ok(fk.hold(target))
+}

@@ -1,0 +1,45 @@
+//! Relations from blocking code: graph loads and fetching a reference.
+
+use maybe_async::must_be_sync as maybe_async_mode;
+
+use super::{Backend, ops};
+use crate::error::Result;
+use crate::graph::GraphLoad;
+use crate::model::Model;
+use crate::relation::ForeignKey;
+use crate::relation::walk::GraphOutput;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../core/relations.rs"]
+mod core;
+
+impl<M: Model, Out: GraphOutput<M>> GraphLoad<M, Out> {
+    /// Blocking: runs the load (see [`GraphLoad`] for the round trips).
+    ///
+    /// ```no_run
+    /// use rapyer::sync::prelude::*;
+    /// use rapyer::ForeignKey;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Author { id: Id, name: String }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Book { id: Id, title: String, author: ForeignKey<Author> }
+    ///
+    /// fn show(id: &Id) -> rapyer::Result<()> {
+    ///     let book = Book::load(id).depth(1).sync_run()?;
+    ///     println!("{} by {}", book.title, book.author.loaded()?.name);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn sync_run(&self) -> Result<Out> {
+        core::run(self)
+    }
+}
+
+impl<T: Model> ForeignKey<T> {
+    /// Blocking: loads the target (one round trip), holds it and returns it
+    /// ([`crate::Error::NotFound`] when it has no document).
+    pub fn sync_fetch(&mut self) -> Result<&T> {
+        core::fetch(self)
+    }
+}
