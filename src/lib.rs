@@ -89,10 +89,13 @@ pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
-pub use relation::ForeignKey;
+pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
+pub use relation::inverse::Inverse;
+pub use relation::{ForeignKey, RelationField};
 pub use reshard::ReshardProgress;
 pub use schema::{
-    FieldKind, FieldSchema, IndexKind, ModelSchema, OnError, RelationInfo, Shape, TtlRefresh,
+    Cardinality, FieldKind, FieldSchema, IndexKind, ModelSchema, OnDelete, OnError, RelationInfo,
+    Shape, TtlRefresh,
 };
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
@@ -141,6 +144,8 @@ pub mod __private {
     pub use crate::links::Visit;
     pub use crate::registry::ModelEntry;
     pub use crate::relation::walk::GraphOutput;
+    pub use crate::relation::{assert_many_relation, assert_single_relation};
+    pub use crate::schema::relation_options;
 
     /// The executor script as sent to Redis (tests read its op table).
     pub fn exec_source() -> &'static str {

@@ -41,6 +41,7 @@ pub(crate) type DecodeFn = fn(&Ctx, &str, DocKeys, Vec<Value>) -> Result<Option<
 
 /// A decoded document of any model: its references, then itself, shared.
 pub(crate) trait Node: Send {
+    fn schema(&self) -> &'static crate::schema::ModelSchema;
     fn relations(&mut self, out: &mut Visit<'_>);
     fn into_shared(self: Box<Self>) -> Arc<dyn Any + Send + Sync>;
 }

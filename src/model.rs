@@ -88,6 +88,26 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::graph::GraphLoad::new(ids.into_iter().map(|id| id.to_string()).collect())
     }
 
+    /// A delete of document `id` with what refers to it, as `cascade` says per relation:
+    /// `Author::delete_with(&id, Cascade::map([("books", OnDelete::Nullify)]))`, then
+    /// `sync_run()` / `run().await`. See [`crate::CascadeDelete`].
+    fn delete_with(
+        id: impl std::fmt::Display,
+        cascade: crate::Cascade,
+    ) -> crate::CascadeDelete<Self> {
+        crate::CascadeDelete::new(vec![id.to_string()], cascade)
+    }
+
+    /// [`Model::delete_with`] for many documents at once (one plan, one apply script per
+    /// server or slot).
+    fn delete_many_with<I>(ids: I, cascade: crate::Cascade) -> crate::CascadeDelete<Self>
+    where
+        I: IntoIterator,
+        I::Item: std::fmt::Display,
+    {
+        crate::CascadeDelete::new(ids.into_iter().map(|id| id.to_string()).collect(), cascade)
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 

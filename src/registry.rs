@@ -34,3 +34,14 @@ pub fn model_names() -> Vec<&'static str> {
     names.dedup();
     names
 }
+
+/// Every registered model's schema, each once.
+pub(crate) fn all_schemas() -> Vec<&'static ModelSchema> {
+    let mut all: Vec<&'static ModelSchema> = inventory::iter::<ModelEntry>
+        .into_iter()
+        .map(|e| (e.schema)())
+        .collect();
+    all.sort_by_key(|s| (s.name, std::ptr::from_ref(*s) as usize));
+    all.dedup_by_key(|s| std::ptr::from_ref(*s) as usize);
+    all
+}

@@ -291,11 +291,16 @@ impl ModelSchema {
 pub type TargetFn = fn() -> &'static ModelSchema;
 
 /// The relation a [`ForeignKey`](crate::ForeignKey) field declares, in its [`FieldSchema`]: the model it
-/// refers to, and whether the field holds one reference or a list of them.
+/// refers to, whether the field holds one reference or many, and the field's relation
+/// attributes (`#[rapyer(inverse = "…", on_delete = "…", lazy, one_to_one, one_to_many)]`).
 #[derive(Clone, Copy)]
 pub struct RelationInfo {
     target: TargetFn,
     many: bool,
+    pub(crate) inverse: Option<&'static str>,
+    pub(crate) on_delete: Option<OnDelete>,
+    pub(crate) lazy: bool,
+    pub(crate) cardinality: Option<Cardinality>,
 }
 
 impl RelationInfo {
@@ -304,10 +309,73 @@ impl RelationInfo {
         (self.target)()
     }
 
-    /// Whether the field holds a list of references (`Vec<ForeignKey<T>>`).
+    /// Whether the field holds many references (`Vec<ForeignKey<T>>`, sets of them).
     pub fn is_many(&self) -> bool {
         self.many
     }
+
+    /// The name of this relation seen from the target (`#[rapyer(inverse = "books")]` on
+    /// `Book.author`: `Author`'s `books`), when declared. Every relation is also known
+    /// to its target by `"<Model>.<field>"` (`"Book.author"`).
+    pub fn inverse(&self) -> Option<&'static str> {
+        self.inverse
+    }
+
+    /// What deleting the target does to the referring documents when the delete does
+    /// not say (`#[rapyer(on_delete = "…")]`; [`OnDelete::Restrict`] when not declared).
+    pub fn on_delete(&self) -> OnDelete {
+        self.on_delete.unwrap_or(OnDelete::Restrict)
+    }
+
+    /// `#[rapyer(lazy)]`: a graph load follows it only when `include` names it
+    /// (`ForeignKey::fetch` loads it on its own).
+    pub fn is_lazy(&self) -> bool {
+        self.lazy
+    }
+
+    /// How many documents are on each side: a single key is many-to-one unless
+    /// `#[rapyer(one_to_one)]`; a list or set is many-to-many unless
+    /// `#[rapyer(one_to_many)]`. Metadata for callers (not enforced on writes).
+    pub fn cardinality(&self) -> Cardinality {
+        match (self.cardinality, self.many) {
+            (Some(c), _) => c,
+            (None, false) => Cardinality::ManyToOne,
+            (None, true) => Cardinality::ManyToMany,
+        }
+    }
+}
+
+/// How many documents sit on each side of a relation (see
+/// [`RelationInfo::cardinality`]), named from the referring side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cardinality {
+    /// One referring document per target (`#[rapyer(one_to_one)]`).
+    OneToOne,
+    /// Many referring documents per target (a single `ForeignKey`).
+    ManyToOne,
+    /// The referring document holds many targets, each held by one
+    /// (`#[rapyer(one_to_many)]` on a list or set).
+    OneToMany,
+    /// Many on both sides (a list or set of foreign keys).
+    ManyToMany,
+}
+
+/// What deleting a document does to the documents that refer to it through one relation
+/// (per relation in a [`crate::Cascade`], or declared on the field:
+/// `#[rapyer(on_delete = "restrict" | "nullify" | "delete")]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OnDelete {
+    /// Refuse the delete while a document refers to it
+    /// ([`crate::Error::RelationViolation`], nothing deleted). The default.
+    Restrict,
+    /// Remove the references: an `Option<ForeignKey<_>>` becomes `None`, lists and sets
+    /// lose the id. A required `ForeignKey<_>` cannot be nullified (an
+    /// [`crate::Error::InvalidInput`] before anything is sent).
+    Nullify,
+    /// Delete the referring documents too, each as its own relations say.
+    Delete,
 }
 
 impl std::fmt::Debug for RelationInfo {
@@ -315,13 +383,22 @@ impl std::fmt::Debug for RelationInfo {
         f.debug_struct("RelationInfo")
             .field("target", &self.target().name)
             .field("many", &self.many)
+            .field("inverse", &self.inverse)
+            .field("on_delete", &self.on_delete())
+            .field("lazy", &self.lazy)
+            .field("cardinality", &self.cardinality())
             .finish()
     }
 }
 
 impl PartialEq for RelationInfo {
     fn eq(&self, other: &Self) -> bool {
-        self.many == other.many && self.target().name == other.target().name
+        self.many == other.many
+            && self.target().name == other.target().name
+            && self.inverse == other.inverse
+            && self.on_delete == other.on_delete
+            && self.lazy == other.lazy
+            && self.cardinality == other.cardinality
     }
 }
 
@@ -338,8 +415,34 @@ pub(crate) fn mark_relation(
         None => field,
         Some(target) => FieldSchema {
             index: Some(IndexKind::Lex),
-            relation: Some(RelationInfo { target, many }),
+            relation: Some(RelationInfo {
+                target,
+                many,
+                inverse: None,
+                on_delete: None,
+                lazy: false,
+                cardinality: None,
+            }),
             ..field
         },
+    }
+}
+
+/// The relation attributes of a foreign-key field (derive support), applied to the
+/// field `describe` pushed last. `T` must be a foreign-key field type (the bound is the
+/// compile-time check).
+#[doc(hidden)]
+pub fn relation_options<T: crate::relation::RelationField>(
+    out: &mut [FieldSchema],
+    inverse: Option<&'static str>,
+    on_delete: Option<OnDelete>,
+    lazy: bool,
+    cardinality: Option<Cardinality>,
+) {
+    if let Some(rel) = out.last_mut().and_then(|f| f.relation.as_mut()) {
+        rel.inverse = inverse;
+        rel.on_delete = on_delete;
+        rel.lazy = lazy;
+        rel.cardinality = cardinality;
     }
 }

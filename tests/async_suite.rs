@@ -70,6 +70,12 @@ impl<M: rapyer::Model, O: rapyer::__private::GraphOutput<M> + Send> Go<O>
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::CascadeReport> for rapyer::CascadeDelete<M> {
+    async fn go(self) -> rapyer::Result<rapyer::CascadeReport> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }
@@ -218,6 +224,8 @@ mod conditional;
 #[path = "suite/context.rs"]
 mod context;
 
+#[path = "suite/cascade.rs"]
+mod cascade;
 #[path = "suite/functions.rs"]
 mod functions;
 #[path = "suite/relations.rs"]

@@ -175,6 +175,12 @@ impl<M: rapyer::Model, O: rapyer::__private::GraphOutput<M>> Go<O> for rapyer::G
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::CascadeReport> for rapyer::CascadeDelete<M> {
+    fn go(self) -> rapyer::Result<rapyer::CascadeReport> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }
@@ -306,6 +312,8 @@ mod conditional;
 #[path = "suite/context.rs"]
 mod context;
 
+#[path = "suite/cascade.rs"]
+mod cascade;
 #[path = "suite/functions.rs"]
 mod functions;
 #[path = "suite/relations.rs"]

@@ -30,6 +30,28 @@ pub(crate) struct FieldInfo {
     /// `#[rapyer(codec = "json" | "msgpack" | path::ToCodec)]`: the field is one value
     /// in that codec (a blob in it); the codec type.
     pub(crate) codec: Option<proc_macro2::TokenStream>,
+    /// Foreign-key options: `inverse = "…"`, `on_delete = "…"` (checked), `lazy`,
+    /// `one_to_one`, `one_to_many`.
+    pub(crate) relation: RelationAttrs,
+}
+
+#[derive(Default)]
+pub(crate) struct RelationAttrs {
+    pub(crate) inverse: Option<LitStr>,
+    pub(crate) on_delete: Option<proc_macro2::TokenStream>,
+    pub(crate) lazy: bool,
+    pub(crate) one_to_one: bool,
+    pub(crate) one_to_many: bool,
+}
+
+impl RelationAttrs {
+    pub(crate) fn any(&self) -> bool {
+        self.inverse.is_some()
+            || self.on_delete.is_some()
+            || self.lazy
+            || self.one_to_one
+            || self.one_to_many
+    }
 }
 
 /// `Safe` / `Lazy` when `ty` is written as that wrapper (last path segment).
@@ -178,6 +200,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
             state: false,
             wrapper: wrapper_of(&f.ty),
             codec: None,
+            relation: RelationAttrs::default(),
         };
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("rapyer")) {
             let res = attr.parse_nested_meta(|meta| {
@@ -227,8 +250,42 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     info.blob = true;
                     return Ok(());
                 }
+                if name == "inverse" && kind == Kind::Model {
+                    if info.relation.inverse.is_some() {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `inverse`");
+                    }
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() || lit.value().contains(['.', ':']) {
+                        errors.push(lit.span(), "an inverse name is a plain name (`books`): not empty, no `.` or `:`");
+                    }
+                    info.relation.inverse = Some(lit);
+                    return Ok(());
+                }
+                if name == "on_delete" && kind == Kind::Model {
+                    if info.relation.on_delete.is_some() {
+                        errors.push(meta.path.span(), "duplicate rapyer attribute `on_delete`");
+                    }
+                    let lit: LitStr = meta.value()?.parse()?;
+                    let strategy = match lit.value().as_str() {
+                        "restrict" => quote!(::rapyer::OnDelete::Restrict),
+                        "nullify" => quote!(::rapyer::OnDelete::Nullify),
+                        "delete" => quote!(::rapyer::OnDelete::Delete),
+                        other => {
+                            errors.push(
+                                lit.span(),
+                                format!("unknown on_delete \"{other}\" (valid: \"restrict\", \"nullify\", \"delete\")"),
+                            );
+                            quote!(::rapyer::OnDelete::Restrict)
+                        }
+                    };
+                    info.relation.on_delete = Some(strategy);
+                    return Ok(());
+                }
                 let slot = match name.as_str() {
                     "key" if kind == Kind::Model => Some(&mut info.key),
+                    "lazy" if kind == Kind::Model => Some(&mut info.relation.lazy),
+                    "one_to_one" if kind == Kind::Model => Some(&mut info.relation.one_to_one),
+                    "one_to_many" if kind == Kind::Model => Some(&mut info.relation.one_to_many),
                     "blob" => Some(&mut info.blob),
                     "index" => Some(&mut info.index),
                     "safe" => Some(&mut info.safe),
@@ -243,7 +300,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`",
+                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`; on foreign keys `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`",
                             Kind::Embedded => "`blob`, `codec`, `index`, `safe`",
                         };
                         errors.push(
@@ -295,6 +352,18 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
             errors.push(
                 info.ident.span(),
                 "the `state` field holds the load record only; it takes no other rapyer attribute",
+            );
+        }
+        if info.relation.one_to_one && info.relation.one_to_many {
+            errors.push(
+                info.ident.span(),
+                "a relation is `one_to_one` or `one_to_many`, not both",
+            );
+        }
+        if info.relation.any() && (info.key || info.blob || info.state || info.safe) {
+            errors.push(
+                info.ident.span(),
+                "relation options go on a foreign-key field (`ForeignKey<T>`, `Option<…>`, `Vec<…>`, a set of them), which is not `key`, `blob`, `codec`, `safe` or `state`",
             );
         }
         if kind == Kind::Embedded && info.safe && info.wrapper.is_none() {

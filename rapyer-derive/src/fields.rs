@@ -36,7 +36,8 @@ pub(crate) fn field_code(f: &FieldInfo, path: &TokenStream2, state: Option<&Iden
         } else {
             quote!()
         };
-        quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark }
+        let rel = relation_marks(f);
+        quote_spanned! {ty.span()=> <#ty as ::rapyer::Field>::describe(&#path, out); #mark #rel }
     };
     let fns = if f.blob {
         quote_spanned! {ty.span()=> ::rapyer::__private::blob_fns::<#ty>() }
@@ -206,5 +207,45 @@ fn member_asserts(ty: &syn::Type) -> TokenStream2 {
             quote!(#k #v)
         }
         _ => quote!(),
+    }
+}
+
+/// The relation options of a foreign-key field, applied after its `describe` (the
+/// bounds of the calls are the compile-time check that the type is one).
+fn relation_marks(f: &FieldInfo) -> TokenStream2 {
+    let r = &f.relation;
+    if !r.any() {
+        return quote!();
+    }
+    let ty = &f.ty;
+    let inverse = match &r.inverse {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let on_delete = match &r.on_delete {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let lazy = r.lazy;
+    let (check, cardinality) = if r.one_to_one {
+        (
+            quote_spanned! {ty.span()=> const { ::rapyer::__private::assert_single_relation::<#ty>() }; },
+            quote!(::core::option::Option::Some(
+                ::rapyer::Cardinality::OneToOne
+            )),
+        )
+    } else if r.one_to_many {
+        (
+            quote_spanned! {ty.span()=> const { ::rapyer::__private::assert_many_relation::<#ty>() }; },
+            quote!(::core::option::Option::Some(
+                ::rapyer::Cardinality::OneToMany
+            )),
+        )
+    } else {
+        (quote!(), quote!(::core::option::Option::None))
+    };
+    quote_spanned! {ty.span()=>
+        #check
+        ::rapyer::__private::relation_options::<#ty>(out, #inverse, #on_delete, #lazy, #cardinality);
     }
 }

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -26,5 +27,13 @@ impl<T: Model> ForeignKey<T> {
     /// ([`crate::Error::NotFound`] when it has no document).
     pub fn fetch(&mut self) -> impl std::future::Future<Output = Result<&T>> + Send + '_ {
         core::fetch(self)
+    }
+}
+
+impl<M: Model> CascadeDelete<M> {
+    /// Plans and applies the delete (see [`CascadeDelete`]; the blocking API's
+    /// `sync_run` has an example).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<CascadeReport>> + Send + '_ {
+        core::delete_cascade(self)
     }
 }

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
 
@@ -56,4 +57,53 @@ pub(crate) async fn run<M: Model, Out: GraphOutput<M>>(load: &GraphLoad<M, Out>)
 pub(crate) async fn fetch<T: Model>(fk: &mut ForeignKey<T>) -> Result<&T> {
     let target = ops::get::<T>(fk.id(), true).await?;
     Ok(fk.hold(target))
+}
+
+#[maybe_async]
+pub(crate) async fn delete_cascade<M: Model>(del: &CascadeDelete<M>) -> Result<CascadeReport> {
+    let mut report = CascadeReport::default();
+    for attempt in 1..=cascade::ATTEMPTS {
+        report.attempts = attempt;
+        let mut plan = Planner::new(M::schema(), &del.ids, &del.cascade)?;
+        while plan.pending() {
+            // one batch per environment (one, unless a referring model is pinned elsewhere)
+            let mut groups: Vec<(crate::env::Environment, Vec<cascade::RefCall>)> = Vec::new();
+            for call in plan.level()? {
+                let env = plan.env_of(&call).clone();
+                match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
+                    Some((_, calls)) => calls.push(call),
+                    None => groups.push((env, vec![call])),
+                }
+            }
+            for (env, calls) in groups {
+                let mut backend = Backend::connect(&env).await?;
+                let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
+                let replies = backend.invoke_batch(&invocations).await?;
+                for (call, reply) in calls.into_iter().zip(replies) {
+                    plan.absorb(call, reply)?;
+                }
+            }
+        }
+        plan.restrictions()?;
+        let mut fresh = true;
+        for part in plan.apply()? {
+            let mut backend = Backend::connect(&part.env).await?;
+            let reply = backend.invoke(&part.call).await?;
+            if !cascade::applied(&part, reply, &mut report)? {
+                fresh = false;
+                break;
+            }
+        }
+        if fresh {
+            return Ok(report);
+        }
+    }
+    Err(Error::Conflict {
+        model: M::schema().name,
+        key: del.ids.join(", "),
+        reason: format!(
+            "the documents referring to it kept changing: the cascade was planned {} times",
+            cascade::ATTEMPTS
+        ),
+    })
 }

@@ -281,6 +281,26 @@ pub enum Error {
         ids: Vec<String>,
     },
 
+    /// A delete refused by a `Restrict` relation ([`crate::OnDelete::Restrict`]):
+    /// documents still refer to the one to delete. Nothing was deleted.
+    #[error(
+        "cannot delete {model} `{id}`: {total} {referring} document(s) refer to it through `{relation}` (restrict), such as {ids:?}"
+    )]
+    RelationViolation {
+        /// The model of the document the delete was refused for.
+        model: &'static str,
+        /// Its id.
+        id: String,
+        /// The relation's name (its declared inverse, or `Model.field`).
+        relation: String,
+        /// The referring model.
+        referring: &'static str,
+        /// Up to 10 referring ids.
+        ids: Vec<String>,
+        /// How many documents refer to it.
+        total: usize,
+    },
+
     /// An error from the Redis client or server (I/O, authentication, …).
     #[error("redis: {0}")]
     Redis(#[source] redis::RedisError),

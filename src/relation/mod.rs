@@ -23,9 +23,62 @@ use crate::schema::{
     FieldKind, FieldSchema, IndexKind, ModelSchema, Shape, TargetFn, mark_relation as mark,
 };
 
+pub(crate) mod cascade;
+pub(crate) mod inverse;
 pub(crate) mod walk;
 
+/// The field types that hold foreign keys: `ForeignKey<T>`, `Option<ForeignKey<T>>`,
+/// `Vec<ForeignKey<T>>`, `VecDeque<…>`, `HashSet<…>`, `BTreeSet<…>` (the relation
+/// attributes `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many` take one).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
+)]
+pub trait RelationField {
+    /// Whether the field holds many references.
+    const MANY: bool;
+}
+
+impl<T: Model> RelationField for ForeignKey<T> {
+    const MANY: bool = false;
+}
+impl<T: Model> RelationField for Option<ForeignKey<T>> {
+    const MANY: bool = false;
+}
+impl<T: Model> RelationField for Vec<ForeignKey<T>> {
+    const MANY: bool = true;
+}
+impl<T: Model> RelationField for std::collections::VecDeque<ForeignKey<T>> {
+    const MANY: bool = true;
+}
+impl<T: Model, S> RelationField for std::collections::HashSet<ForeignKey<T>, S> {
+    const MANY: bool = true;
+}
+impl<T: Model> RelationField for std::collections::BTreeSet<ForeignKey<T>> {
+    const MANY: bool = true;
+}
+
+/// `#[rapyer(one_to_one)]` goes on a single foreign key (derive support).
+#[doc(hidden)]
+pub const fn assert_single_relation<T: RelationField>() {
+    assert!(
+        !T::MANY,
+        "`one_to_one` goes on `ForeignKey<T>` or `Option<ForeignKey<T>>`; a list or set of them is `one_to_many` or many-to-many"
+    );
+}
+
+/// `#[rapyer(one_to_many)]` goes on a list or set of foreign keys (derive support).
+#[doc(hidden)]
+pub const fn assert_many_relation<T: RelationField>() {
+    assert!(
+        T::MANY,
+        "`one_to_many` goes on a list or set of foreign keys; a single one is `one_to_one` or many-to-one"
+    );
+}
+
 impl<M: Model> Node for M {
+    fn schema(&self) -> &'static ModelSchema {
+        M::schema()
+    }
     fn relations(&mut self, out: &mut Visit<'_>) {
         self.__relations(out);
     }

@@ -182,9 +182,14 @@ pub(crate) struct Walk {
 }
 
 impl Walk {
-    fn allows(&self, chain: &str, field: &str) -> bool {
+    /// Whether the load follows relation `field` of `schema` reached by `chain`: every
+    /// eager one without `include`, else those `include` names (lazy ones too).
+    fn allows(&self, schema: &ModelSchema, chain: &str, field: &str) -> bool {
         let Some(include) = &self.include else {
-            return true;
+            return !schema
+                .fields
+                .iter()
+                .any(|f| f.path == field && f.relation.is_some_and(|r| r.is_lazy()));
         };
         let full = join(chain, field);
         include
@@ -215,8 +220,9 @@ impl Walk {
             return;
         }
         let mut found = Vec::new();
+        let schema = node.schema();
         node.relations(&mut |path, rel| {
-            if self.allows(chain, path) {
+            if self.allows(schema, chain, path) {
                 found.push((path.to_owned(), rel.target(), rel.target_id().to_owned()));
             }
         });
@@ -383,8 +389,9 @@ impl Walk {
             return Ok(());
         }
         let mut err = None;
+        let schema = node.schema();
         node.relations(&mut |path, rel| {
-            if err.is_some() || !self.allows(chain, path) {
+            if err.is_some() || !self.allows(schema, chain, path) {
                 return;
             }
             let target = (rel.target().schema)().name;

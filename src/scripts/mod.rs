@@ -130,6 +130,10 @@ scripts! {
     DELETE = "delete", "allow-oom": ["types.lua", "index.lua", "doc.lua", "erase.lua"] => ["delete.lua"];
     /// Writes or deletes many documents of one model (a bulk chunk), see `bulk.lua`.
     BULK = "bulk": ["types.lua", "clock.lua", "index.lua", "doc.lua", "erase.lua"] => ["bulk.lua"];
+    /// Who refers to some documents in one shard of a model, see `refs.lua`.
+    REFS = "refs", "allow-oom": ["types.lua", "clock.lua", "relations.lua"] => ["refs.lua"];
+    /// Applies a planned cascading delete, see `cascade.lua`.
+    CASCADE = "cascade", "allow-oom": ["types.lua", "clock.lua", "index.lua", "relations.lua", "doc.lua", "erase.lua"] => ["cascade.lua"];
     /// Runs a query on one shard, see `query.lua`.
     QUERY = "query", "allow-oom": ["types.lua", "clock.lua"] => ["query.lua"];
     /// Rebuilds a shard's indexes, see `reindex.lua`.
@@ -193,7 +197,7 @@ impl Invocation {
     /// Whether this script only reads (or is idempotent: TTL refresh on load, dropping
     /// expired ids), so that it may be sent again after a dropped connection.
     pub(crate) fn access(&self) -> crate::failure::Access {
-        if matches!(self.script.function, "load" | "live" | "query") {
+        if matches!(self.script.function, "load" | "live" | "query" | "refs") {
             crate::failure::Access::Read
         } else {
             crate::failure::Access::Write

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -41,5 +42,32 @@ impl<T: Model> ForeignKey<T> {
     /// ([`crate::Error::NotFound`] when it has no document).
     pub fn sync_fetch(&mut self) -> Result<&T> {
         core::fetch(self)
+    }
+}
+
+impl<M: Model> CascadeDelete<M> {
+    /// Blocking: plans and applies the delete (see [`CascadeDelete`]).
+    ///
+    /// ```no_run
+    /// use rapyer::sync::prelude::*;
+    /// use rapyer::{Cascade, ForeignKey, OnDelete};
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Author { id: Id, name: String }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Book {
+    ///     id: Id,
+    ///     #[rapyer(inverse = "books", on_delete = "delete")]
+    ///     author: ForeignKey<Author>,
+    /// }
+    ///
+    /// fn retire(id: &Id) -> rapyer::Result<()> {
+    ///     let report = Author::delete_with(id, Cascade::declared()).sync_run()?;
+    ///     println!("deleted {:?}", report.deleted);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn sync_run(&self) -> Result<CascadeReport> {
+        core::delete_cascade(self)
     }
 }

@@ -1,0 +1,448 @@
+//! Relations seen from their target (inverses, from the model registry) and cascading
+//! deletes: `Restrict` refuses with nothing changed (DUMP before and after), `Nullify`
+//! removes the references (root fields, lists) and their index entries, `Delete` goes
+//! on recursively as each relation says, cycles end, round trips are one per level plus
+//! one apply. Lazy relations load only when included. Written once for both modes.
+
+use super::common;
+use super::{Api, Go, RunQuery, maybe_async, mode_test};
+use rapyer::{Cardinality, Cascade, Error, ForeignKey, Id, Model, OnDelete};
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasPublisher")]
+pub struct Publisher {
+    id: Id,
+    name: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasAuthor")]
+pub struct Author {
+    id: Id,
+    name: String,
+    #[rapyer(inverse = "authors", on_delete = "nullify")]
+    publisher: Option<ForeignKey<Publisher>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasBook")]
+pub struct Book {
+    id: Id,
+    title: String,
+    #[rapyer(inverse = "books")]
+    author: ForeignKey<Author>,
+    #[rapyer(inverse = "catalog", on_delete = "nullify")]
+    publisher: Option<ForeignKey<Publisher>>,
+    #[rapyer(inverse = "featured_in", one_to_many)]
+    reviews: Vec<ForeignKey<Review>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasReview")]
+pub struct Review {
+    id: Id,
+    #[rapyer(index)]
+    stars: i64,
+    #[rapyer(inverse = "reviews_of", on_delete = "delete", one_to_one)]
+    book: ForeignKey<Book>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasUser")]
+pub struct User {
+    id: Id,
+    name: String,
+    #[rapyer(inverse = "friend_of", on_delete = "nullify")]
+    friends: Vec<ForeignKey<User>>,
+    #[rapyer(lazy)]
+    best: Option<ForeignKey<User>>,
+}
+
+struct World {
+    publisher: Publisher,
+    authors: Vec<Author>,
+    books: Vec<Book>,
+    reviews: Vec<Review>,
+}
+
+/// One publisher, two authors (both with it), two books each (published by it), each
+/// book with two reviews that it features.
+#[maybe_async]
+async fn world() -> World {
+    let publisher = Publisher {
+        id: Id::new(),
+        name: "Pearson".into(),
+    };
+    publisher.save().await.unwrap();
+    let mut w = World {
+        publisher,
+        authors: Vec::new(),
+        books: Vec::new(),
+        reviews: Vec::new(),
+    };
+    for name in ["Ada", "Grace"] {
+        let a = Author {
+            id: Id::new(),
+            name: name.into(),
+            publisher: Some(ForeignKey::to(&w.publisher)),
+        };
+        a.save().await.unwrap();
+        for n in 0..2 {
+            let mut b = Book {
+                id: Id::new(),
+                title: format!("{name} {n}"),
+                author: ForeignKey::to(&a),
+                publisher: Some(ForeignKey::to(&w.publisher)),
+                reviews: Vec::new(),
+            };
+            for stars in [3, 5] {
+                let r = Review {
+                    id: Id::new(),
+                    stars,
+                    book: ForeignKey::to(&b),
+                };
+                r.save().await.unwrap();
+                b.reviews.push(ForeignKey::to(&r));
+                w.reviews.push(r);
+            }
+            b.save().await.unwrap();
+            w.books.push(b);
+        }
+        w.authors.push(a);
+    }
+    w
+}
+
+fn dump(t: &common::TestEnv) -> Vec<(String, Vec<u8>)> {
+    let mut raw = t.raw();
+    t.keys()
+        .into_iter()
+        .map(|k| {
+            let d: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut raw).unwrap();
+            (k, d)
+        })
+        .collect()
+}
+
+fn sorted(mut v: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    v.sort();
+    v
+}
+
+#[maybe_async]
+#[mode_test]
+async fn targets_know_their_inverses_and_rules_are_checked() {
+    let t = common::env();
+    let inv = Author::schema().inverses();
+    let names: Vec<String> = inv.iter().map(|i| i.name()).collect();
+    assert_eq!(names, vec!["books".to_owned()]);
+    assert_eq!(inv[0].qualified(), "CasBook.author");
+    assert_eq!(inv[0].on_delete(), OnDelete::Restrict);
+    let by_name = Publisher::schema().inverse("catalog").unwrap();
+    assert_eq!(by_name.source.name, "CasBook");
+    assert_eq!(by_name.on_delete(), OnDelete::Nullify);
+    assert!(
+        Publisher::schema()
+            .inverse("CasPublisher.authors")
+            .is_some()
+    );
+    assert!(Publisher::schema().inverse("CasAuthor.publisher").is_some());
+    let field = |s: &'static rapyer::ModelSchema, p: &str| {
+        s.fields
+            .iter()
+            .find(|f| f.path == p)
+            .unwrap()
+            .relation
+            .unwrap()
+    };
+    assert_eq!(
+        field(Review::schema(), "book").cardinality(),
+        Cardinality::OneToOne
+    );
+    assert_eq!(
+        field(Book::schema(), "author").cardinality(),
+        Cardinality::ManyToOne
+    );
+    assert_eq!(
+        field(Book::schema(), "reviews").cardinality(),
+        Cardinality::OneToMany
+    );
+    assert_eq!(
+        field(User::schema(), "friends").cardinality(),
+        Cardinality::ManyToMany
+    );
+    assert!(field(User::schema(), "best").is_lazy());
+
+    // a rule naming no relation, and a required key to nullify: refused before anything
+    let w = world().await;
+    let before = dump(&t);
+    let r = Author::delete_with(
+        &w.authors[0].id,
+        Cascade::map([("bookz", OnDelete::Delete)]),
+    )
+    .go()
+    .await;
+    assert!(
+        matches!(&r, Err(Error::InvalidInput(m)) if m.contains("bookz") && m.contains("books")),
+        "{r:?}"
+    );
+    let r = Author::delete_with(&w.authors[0].id, Cascade::all(OnDelete::Nullify))
+        .go()
+        .await;
+    assert!(
+        matches!(&r, Err(Error::InvalidInput(m)) if m.contains("CasBook.author")),
+        "{r:?}"
+    );
+    assert_eq!(dump(&t), before);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn restrict_refuses_and_changes_nothing() {
+    let t = common::env();
+    let w = world().await;
+    let before = dump(&t);
+    let r = Author::delete_with(&w.authors[0].id, Cascade::declared())
+        .go()
+        .await;
+    match &r {
+        Err(Error::RelationViolation {
+            model,
+            id,
+            relation,
+            referring,
+            ids,
+            total,
+        }) => {
+            assert_eq!(*model, "CasAuthor");
+            assert_eq!(id, w.authors[0].id.as_str());
+            assert_eq!(relation, "books");
+            assert_eq!(*referring, "CasBook");
+            assert_eq!(*total, 2);
+            let mut want: Vec<String> = w.books[..2].iter().map(|b| b.id.to_string()).collect();
+            let mut got = ids.clone();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want);
+        }
+        other => panic!("expected RelationViolation, got {other:?}"),
+    }
+    assert_eq!(dump(&t), before);
+    // nothing refers to a book's reviews' book once the books go: a book restricted only
+    // by documents the same cascade deletes is deleted
+    let report = Author::delete_with(
+        &w.authors[0].id,
+        Cascade::map([("books", OnDelete::Delete)]),
+    )
+    .go()
+    .await
+    .unwrap();
+    assert_eq!(report.attempts, 1);
+    let mut want = vec![("CasAuthor", w.authors[0].id.to_string())];
+    want.extend(w.books[..2].iter().map(|b| ("CasBook", b.id.to_string())));
+    want.extend(
+        w.reviews[..4]
+            .iter()
+            .map(|r| ("CasReview", r.id.to_string())),
+    );
+    assert_eq!(sorted(report.deleted.clone()), sorted(want));
+    assert!(report.nullified.is_empty());
+    let gone_author = Author::try_get(&w.authors[0].id).await.unwrap();
+    assert!(gone_author.is_none());
+    for b in &w.books[..2] {
+        let there = Book::exists(&b.id).await.unwrap();
+        assert!(!there);
+    }
+    for r in &w.reviews[..4] {
+        let there = Review::exists(&r.id).await.unwrap();
+        assert!(!there);
+    }
+    // the other author's documents are untouched, and the indexes agree
+    for b in &w.books[2..] {
+        let stored = Book::get(&b.id).await.unwrap();
+        assert_eq!(&stored, b);
+    }
+    let f = Book::fields();
+    let gone = Book::find(f.author.eq(&w.authors[0].id))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(gone, 0);
+    let left = Review::find(Review::fields().stars.eq(5))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(left, 2);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn nullify_removes_references_and_their_index_entries() {
+    let t = common::env();
+    let w = world().await;
+    // the publisher: authors and books lose it (both declared nullify)
+    let report = Publisher::delete_with(&w.publisher.id, Cascade::declared())
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        report.deleted,
+        vec![("CasPublisher", w.publisher.id.to_string())]
+    );
+    let mut want: Vec<(&'static str, String, String)> = w
+        .authors
+        .iter()
+        .map(|a| ("CasAuthor", a.id.to_string(), "publisher".to_owned()))
+        .collect();
+    want.extend(
+        w.books
+            .iter()
+            .map(|b| ("CasBook", b.id.to_string(), "publisher".to_owned())),
+    );
+    let mut got = report.nullified.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    for a in &w.authors {
+        let stored = Author::get(&a.id).await.unwrap();
+        assert_eq!(stored.publisher, None);
+    }
+    for b in &w.books {
+        let stored = Book::get(&b.id).await.unwrap();
+        assert_eq!(stored.publisher, None);
+        assert_eq!(stored.title, b.title);
+    }
+    let n = Book::find(Book::fields().publisher.eq(&w.publisher.id))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // no index entry of any document names the publisher any more
+    let mut raw = t.raw();
+    for model in ["CasBook", "CasAuthor"] {
+        let key = format!("{}:{{{model}:0}}:i:publisher", t.ns);
+        let entries: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query(&mut raw)
+            .unwrap();
+        assert!(entries.is_empty(), "{model}: {entries:?}");
+    }
+    // a review, with its book's list nullified (not the declared restrict)
+    let review = &w.reviews[0];
+    let report = Review::delete_with(
+        &review.id,
+        Cascade::map([("featured_in", OnDelete::Nullify)]),
+    )
+    .go()
+    .await
+    .unwrap();
+    assert_eq!(report.deleted, vec![("CasReview", review.id.to_string())]);
+    assert_eq!(
+        report.nullified,
+        vec![("CasBook", w.books[0].id.to_string(), "reviews".to_owned())]
+    );
+    let book = Book::get(&w.books[0].id).await.unwrap();
+    assert_eq!(book.reviews, w.books[0].reviews[1..].to_vec());
+    let with = Book::find(Book::fields().reviews.contains(&review.id))
+        .run_count()
+        .await
+        .unwrap();
+    assert_eq!(with, 0);
+    // deleting what nothing refers to is a plain delete; a missing document is reported
+    // as not deleted
+    let ghost = Id::new();
+    let report = Review::delete_with(&ghost, Cascade::declared())
+        .go()
+        .await
+        .unwrap();
+    assert!(report.deleted.is_empty());
+}
+
+#[maybe_async]
+#[mode_test]
+async fn round_trips_are_one_per_level_plus_one() {
+    let t = common::env();
+    let w = world().await;
+    let ids: Vec<&Id> = w.authors.iter().map(|a| &a.id).collect();
+    let before = t.stats();
+    let report = Author::delete_many_with(ids, Cascade::all(OnDelete::Delete))
+        .go()
+        .await
+        .unwrap();
+    let spent = (t.stats() - before).planned_round_trips();
+    assert_eq!(report.deleted.len(), 2 + 4 + 8);
+    // authors -> books -> reviews -> (books featuring them): three levels, one apply
+    if common::single_server_budgets() {
+        assert_eq!(spent, 4, "round trips");
+    }
+    let left: Vec<String> = t.keys();
+    assert!(
+        left.iter()
+            .all(|k| !k.contains(":d:") || k.contains("CasPublisher")),
+        "{left:?}"
+    );
+    let kept = Publisher::get(&w.publisher.id).await.unwrap();
+    assert_eq!(kept, w.publisher);
+}
+
+#[maybe_async]
+#[mode_test]
+async fn cycles_end_and_lazy_relations_load_when_included() {
+    let _t = common::env();
+    let ids: Vec<Id> = (0..4).map(|_| Id::new()).collect();
+    // a ring of friends, each also the next one's best friend
+    for (i, id) in ids.iter().enumerate() {
+        let next = &ids[(i + 1) % ids.len()];
+        let prev = &ids[(i + ids.len() - 1) % ids.len()];
+        User {
+            id: id.clone(),
+            name: format!("u{i}"),
+            friends: vec![ForeignKey::new(next), ForeignKey::new(prev)],
+            best: Some(ForeignKey::new(next)),
+        }
+        .save()
+        .await
+        .unwrap();
+    }
+    // a lazy relation is not followed unless included
+    let u = User::load(&ids[0]).depth(1).go().await.unwrap();
+    assert!(u.friends.iter().all(ForeignKey::is_loaded));
+    assert!(!u.best.as_ref().unwrap().is_loaded());
+    let u = User::load(&ids[0]).include(["best"]).go().await.unwrap();
+    assert_eq!(u.best.as_ref().unwrap().loaded().unwrap().name, "u1");
+    assert!(!u.friends[0].is_loaded());
+
+    // nullify (declared) on the friends list; the lazy `best` is restrict: refused
+    let r = User::delete_with(&ids[0], Cascade::declared()).go().await;
+    assert!(
+        matches!(&r, Err(Error::RelationViolation { relation, total: 1, .. }) if relation == "CasUser.best"),
+        "{r:?}"
+    );
+    let report = User::delete_with(
+        &ids[0],
+        Cascade::declared().on("CasUser.best", OnDelete::Nullify),
+    )
+    .go()
+    .await
+    .unwrap();
+    assert_eq!(report.deleted, vec![("CasUser", ids[0].to_string())]);
+    let last = User::get(&ids[3]).await.unwrap();
+    assert_eq!(last.best, None);
+    assert_eq!(last.friends, vec![ForeignKey::new(&ids[2])]);
+    let second = User::get(&ids[1]).await.unwrap();
+    assert_eq!(second.friends, vec![ForeignKey::new(&ids[2])]);
+    // delete along the cycle: every user once, and it ends
+    let report = User::delete_with(&ids[1], Cascade::all(OnDelete::Delete))
+        .go()
+        .await
+        .unwrap();
+    let mut got: Vec<String> = report.deleted.iter().map(|(_, id)| id.clone()).collect();
+    got.sort();
+    let mut want: Vec<String> = ids[1..].iter().map(|i| i.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    let n = User::count().await.unwrap();
+    assert_eq!(n, 0);
+}
