@@ -91,7 +91,7 @@ pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, Reindex
 pub use registry::model_names;
 pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
 pub use relation::inverse::Inverse;
-pub use relation::{ForeignKey, RelationField};
+pub use relation::{ForeignKey, ManyRelation, RelationField, SingleRelation};
 pub use reshard::ReshardProgress;
 pub use schema::{
     Cardinality, FieldKind, FieldSchema, IndexKind, ModelSchema, OnDelete, OnError, RelationInfo,
@@ -144,8 +144,7 @@ pub mod __private {
     pub use crate::links::Visit;
     pub use crate::registry::ModelEntry;
     pub use crate::relation::walk::GraphOutput;
-    pub use crate::relation::{assert_many_relation, assert_single_relation};
-    pub use crate::schema::relation_options;
+    pub use crate::relation::{assert_many_relation, assert_single_relation, relation_options};
 
     /// The executor script as sent to Redis (tests read its op table).
     pub fn exec_source() -> &'static str {

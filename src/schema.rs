@@ -427,22 +427,3 @@ pub(crate) fn mark_relation(
         },
     }
 }
-
-/// The relation attributes of a foreign-key field (derive support), applied to the
-/// field `describe` pushed last. `T` must be a foreign-key field type (the bound is the
-/// compile-time check).
-#[doc(hidden)]
-pub fn relation_options<T: crate::relation::RelationField>(
-    out: &mut [FieldSchema],
-    inverse: Option<&'static str>,
-    on_delete: Option<OnDelete>,
-    lazy: bool,
-    cardinality: Option<Cardinality>,
-) {
-    if let Some(rel) = out.last_mut().and_then(|f| f.relation.as_mut()) {
-        rel.inverse = inverse;
-        rel.on_delete = on_delete;
-        rel.lazy = lazy;
-        rel.cardinality = cardinality;
-    }
-}

@@ -229,14 +229,14 @@ fn relation_marks(f: &FieldInfo) -> TokenStream2 {
     let lazy = r.lazy;
     let (check, cardinality) = if r.one_to_one {
         (
-            quote_spanned! {ty.span()=> const { ::rapyer::__private::assert_single_relation::<#ty>() }; },
+            quote_spanned! {ty.span()=> ::rapyer::__private::assert_single_relation::<#ty>(); },
             quote!(::core::option::Option::Some(
                 ::rapyer::Cardinality::OneToOne
             )),
         )
     } else if r.one_to_many {
         (
-            quote_spanned! {ty.span()=> const { ::rapyer::__private::assert_many_relation::<#ty>() }; },
+            quote_spanned! {ty.span()=> ::rapyer::__private::assert_many_relation::<#ty>(); },
             quote!(::core::option::Option::Some(
                 ::rapyer::Cardinality::OneToMany
             )),

@@ -33,47 +33,60 @@ pub(crate) mod walk;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
 )]
-pub trait RelationField {
-    /// Whether the field holds many references.
-    const MANY: bool;
-}
+pub trait RelationField {}
 
-impl<T: Model> RelationField for ForeignKey<T> {
-    const MANY: bool = false;
-}
-impl<T: Model> RelationField for Option<ForeignKey<T>> {
-    const MANY: bool = false;
-}
-impl<T: Model> RelationField for Vec<ForeignKey<T>> {
-    const MANY: bool = true;
-}
-impl<T: Model> RelationField for std::collections::VecDeque<ForeignKey<T>> {
-    const MANY: bool = true;
-}
-impl<T: Model, S> RelationField for std::collections::HashSet<ForeignKey<T>, S> {
-    const MANY: bool = true;
-}
-impl<T: Model> RelationField for std::collections::BTreeSet<ForeignKey<T>> {
-    const MANY: bool = true;
-}
+impl<T: Model> RelationField for ForeignKey<T> {}
+impl<T: Model> RelationField for Option<ForeignKey<T>> {}
+impl<T: Model> RelationField for Vec<ForeignKey<T>> {}
+impl<T: Model> RelationField for std::collections::VecDeque<ForeignKey<T>> {}
+impl<T: Model, S> RelationField for std::collections::HashSet<ForeignKey<T>, S> {}
+impl<T: Model> RelationField for std::collections::BTreeSet<ForeignKey<T>> {}
 
-/// `#[rapyer(one_to_one)]` goes on a single foreign key (derive support).
+/// A single foreign key: `ForeignKey<T>`, `Option<ForeignKey<T>>` (what
+/// `#[rapyer(one_to_one)]` goes on).
+#[diagnostic::on_unimplemented(
+    message = "`one_to_one` goes on `ForeignKey<T>` or `Option<ForeignKey<T>>`, not on `{Self}` (a list or set of keys is `one_to_many` or many-to-many)"
+)]
+pub trait SingleRelation: RelationField {}
+impl<T: Model> SingleRelation for ForeignKey<T> {}
+impl<T: Model> SingleRelation for Option<ForeignKey<T>> {}
+
+/// A list or set of foreign keys (what `#[rapyer(one_to_many)]` goes on).
+#[diagnostic::on_unimplemented(
+    message = "`one_to_many` goes on a list or set of `ForeignKey<T>`, not on `{Self}` (a single key is `one_to_one` or many-to-one)"
+)]
+pub trait ManyRelation: RelationField {}
+impl<T: Model> ManyRelation for Vec<ForeignKey<T>> {}
+impl<T: Model> ManyRelation for std::collections::VecDeque<ForeignKey<T>> {}
+impl<T: Model, S> ManyRelation for std::collections::HashSet<ForeignKey<T>, S> {}
+impl<T: Model> ManyRelation for std::collections::BTreeSet<ForeignKey<T>> {}
+
+/// The relation attributes of a foreign-key field (derive support), applied to the
+/// field `describe` pushed last. `T` must be a foreign-key field type (the bound is the
+/// compile-time check).
 #[doc(hidden)]
-pub const fn assert_single_relation<T: RelationField>() {
-    assert!(
-        !T::MANY,
-        "`one_to_one` goes on `ForeignKey<T>` or `Option<ForeignKey<T>>`; a list or set of them is `one_to_many` or many-to-many"
-    );
+pub fn relation_options<T: RelationField>(
+    out: &mut [FieldSchema],
+    inverse: Option<&'static str>,
+    on_delete: Option<crate::schema::OnDelete>,
+    lazy: bool,
+    cardinality: Option<crate::schema::Cardinality>,
+) {
+    if let Some(rel) = out.last_mut().and_then(|f| f.relation.as_mut()) {
+        rel.inverse = inverse;
+        rel.on_delete = on_delete;
+        rel.lazy = lazy;
+        rel.cardinality = cardinality;
+    }
 }
 
-/// `#[rapyer(one_to_many)]` goes on a list or set of foreign keys (derive support).
+/// Compile-time check for `#[rapyer(one_to_one)]` (derive support).
 #[doc(hidden)]
-pub const fn assert_many_relation<T: RelationField>() {
-    assert!(
-        T::MANY,
-        "`one_to_many` goes on a list or set of foreign keys; a single one is `one_to_one` or many-to-one"
-    );
-}
+pub fn assert_single_relation<T: SingleRelation>() {}
+
+/// Compile-time check for `#[rapyer(one_to_many)]` (derive support).
+#[doc(hidden)]
+pub fn assert_many_relation<T: ManyRelation>() {}
 
 impl<M: Model> Node for M {
     fn schema(&self) -> &'static ModelSchema {
