@@ -89,6 +89,7 @@ pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
+pub use relation::audit::{DanglingRef, RelationAudit, RelationReport};
 pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
 pub use relation::inverse::Inverse;
 pub use relation::{ForeignKey, ManyRelation, RelationField, SingleRelation};

@@ -108,6 +108,20 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::CascadeDelete::new(ids.into_iter().map(|id| id.to_string()).collect(), cascade)
     }
 
+    /// Every reference this model's documents hold to a document that does not exist
+    /// (`sync_run()` / `run().await` gives the [`crate::RelationReport`]; nothing is
+    /// changed). See [`crate::RelationAudit`].
+    fn validate_relations() -> crate::RelationAudit<Self> {
+        crate::RelationAudit::new(false)
+    }
+
+    /// [`Model::validate_relations`], then every dangling reference that has an empty
+    /// value removed (`Option<ForeignKey<_>>` to `None`, ids out of lists and sets;
+    /// a reference is removed only while the field still holds it).
+    fn cleanup_relations() -> crate::RelationAudit<Self> {
+        crate::RelationAudit::new(true)
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 

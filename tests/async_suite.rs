@@ -76,6 +76,12 @@ impl<M: rapyer::Model> Go<rapyer::CascadeReport> for rapyer::CascadeDelete<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::RelationReport> for rapyer::RelationAudit<M> {
+    async fn go(self) -> rapyer::Result<rapyer::RelationReport> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }

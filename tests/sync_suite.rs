@@ -181,6 +181,12 @@ impl<M: rapyer::Model> Go<rapyer::CascadeReport> for rapyer::CascadeDelete<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::RelationReport> for rapyer::RelationAudit<M> {
+    fn go(self) -> rapyer::Result<rapyer::RelationReport> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }

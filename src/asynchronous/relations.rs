@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::walk::GraphOutput;
 
@@ -35,5 +36,13 @@ impl<M: Model> CascadeDelete<M> {
     /// `sync_run` has an example).
     pub fn run(&self) -> impl std::future::Future<Output = Result<CascadeReport>> + Send + '_ {
         core::delete_cascade(self)
+    }
+}
+
+impl<M: Model> RelationAudit<M> {
+    /// Checks (and for a cleanup, removes) the model's dangling references (see
+    /// [`RelationAudit`]; the blocking API's `sync_run` has an example).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<RelationReport>> + Send + '_ {
+        core::audit(self)
     }
 }

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::audit::{self, RelationAudit, RelationReport};
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
@@ -106,4 +107,67 @@ pub(crate) async fn delete_cascade<M: Model>(del: &CascadeDelete<M>) -> Result<C
             cascade::ATTEMPTS
         ),
     })
+}
+
+#[maybe_async]
+pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationReport> {
+    let schema = M::schema();
+    let fields = audit::fk_fields(schema);
+    let mut report = RelationReport::default();
+    if fields.is_empty() {
+        return Ok(report);
+    }
+    let ctx = Ctx::of::<M>()?;
+    let mut backend = Backend::connect(&ctx.env).await?;
+    let replies = backend
+        .invoke_batch(&audit::link_calls(&ctx, &fields))
+        .await?;
+    let links = audit::links(&fields, replies)?;
+    let mut missing = std::collections::BTreeMap::new();
+    for (name, (target, ids)) in audit::targets(&links) {
+        let tctx = Ctx::for_schema(target)?;
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.add_command(crate::plan::exists(&tctx.keys.doc(target, id)));
+        }
+        let mut b = Backend::connect(&tctx.env).await?;
+        let replies = b.query_pipe(crate::failure::Access::Read, &pipe).await?;
+        let gone = ids
+            .into_iter()
+            .zip(replies)
+            .filter(|(_, v)| matches!(v, redis::Value::Int(0)))
+            .map(|(id, _)| id)
+            .collect();
+        missing.insert(name, gone);
+    }
+    report.dangling = audit::dangling(schema.name, &links, &missing);
+    if a.cleanup {
+        let refs: Vec<_> = report
+            .dangling
+            .iter()
+            .filter_map(|d| {
+                let f = fields.iter().find(|f| f.path == d.field)?;
+                Some((*f, d.id.clone(), d.target_id.clone()))
+            })
+            .collect();
+        for part in cascade::removal_calls(schema, &refs)? {
+            let mut b = Backend::connect(&part.env).await?;
+            let reply = b.invoke(&part.call).await?;
+            let Some((_, removed)) = cascade::outcome(reply)? else {
+                continue;
+            };
+            for ((_, id, field, target), hit) in part.nulled.iter().zip(removed) {
+                if let Some(d) = report
+                    .dangling
+                    .iter()
+                    .find(|d| hit && d.id == *id && d.field == *field && d.target_id == *target)
+                {
+                    report.removed.push(d.clone());
+                }
+            }
+        }
+        report.removed.sort();
+    }
+    Ok(report)
 }

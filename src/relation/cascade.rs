@@ -453,7 +453,7 @@ struct Part {
     nc: usize,
     nulls: Vec<Vec<u8>>,
     nn: usize,
-    nulled: Vec<(&'static str, String, String)>,
+    nulled: Vec<(&'static str, String, String, String)>,
     groups: Vec<(&'static ModelSchema, Vec<Vec<u8>>, usize)>,
 }
 
@@ -462,7 +462,8 @@ pub(crate) struct Apply {
     pub env: crate::env::Environment,
     pub call: Invocation,
     docs: Vec<(&'static str, String)>,
-    nulled: Vec<(&'static str, String, String)>,
+    /// Per removal: model, referring id, field, id referred to.
+    pub nulled: Vec<(&'static str, String, String, String)>,
 }
 
 impl Part {
@@ -554,8 +555,12 @@ impl Part {
         a.push(n.id.clone().into_bytes());
         a.push(n.target.clone().into_bytes());
         self.nn += 1;
-        self.nulled
-            .push((n.source.name, n.id.clone(), n.field.path.clone()));
+        self.nulled.push((
+            n.source.name,
+            n.id.clone(),
+            n.field.path.clone(),
+            n.target.clone(),
+        ));
     }
 
     fn delete(&mut self, schema: &'static ModelSchema, id: &str, doc: &DocKeys) {
@@ -626,31 +631,64 @@ fn shard_doc(ctx: &Ctx, schema: &'static ModelSchema, shard: u32) -> DocKeys {
 /// What one apply script did: `Ok(true)` applied (the report filled), `Ok(false)` a
 /// check no longer held (nothing written: plan again).
 pub(crate) fn applied(apply: &Apply, reply: Value, report: &mut CascadeReport) -> Result<bool> {
+    let Some((docs, nulls)) = outcome(reply)? else {
+        return Ok(false);
+    };
+    for (doc, existed) in apply.docs.iter().zip(docs) {
+        if existed {
+            report.deleted.push(doc.clone());
+        }
+    }
+    for ((model, id, field, _), removed) in apply.nulled.iter().zip(nulls) {
+        if removed {
+            report.nullified.push((model, id.clone(), field.clone()));
+        }
+    }
+    Ok(true)
+}
+
+/// The apply script's reply: per document whether it existed, per removal whether the
+/// reference was there; `None` when a check no longer held.
+pub(crate) fn outcome(reply: Value) -> Result<Option<(Vec<bool>, Vec<bool>)>> {
     let Value::Array(items) = &reply else {
         return Err(unexpected("cascade", &reply));
     };
+    let flags = |i: usize| match items.get(i) {
+        Some(Value::BulkString(b)) => Ok(b.iter().map(|f| *f == b'1').collect()),
+        Some(Value::SimpleString(s)) => Ok(s.bytes().map(|f| f == b'1').collect()),
+        _ => Err(unexpected("cascade", &reply)),
+    };
     match items.first() {
-        Some(Value::Int(0)) => Ok(false),
-        Some(Value::Int(1)) => {
-            let flags = |i: usize| match items.get(i) {
-                Some(Value::BulkString(b)) => Ok(b.clone()),
-                Some(Value::SimpleString(s)) => Ok(s.clone().into_bytes()),
-                _ => Err(unexpected("cascade", &reply)),
-            };
-            for (doc, flag) in apply.docs.iter().zip(flags(1)?) {
-                if flag == b'1' {
-                    report.deleted.push(doc.clone());
-                }
-            }
-            for (null, flag) in apply.nulled.iter().zip(flags(2)?) {
-                if flag == b'1' {
-                    report.nullified.push(null.clone());
-                }
-            }
-            Ok(true)
-        }
+        Some(Value::Int(0)) => Ok(None),
+        Some(Value::Int(1)) => Ok(Some((flags(1)?, flags(2)?))),
         _ => Err(unexpected("cascade", &reply)),
     }
+}
+
+/// The apply scripts removing the references `refs` of documents of `schema` (field,
+/// referring id, id referred to) and nothing else: the cleanup of dangling references.
+/// Required foreign keys are left out (they have no empty value).
+pub(crate) fn removal_calls(
+    schema: &'static ModelSchema,
+    refs: &[(&'static FieldSchema, String, String)],
+) -> Result<Vec<Apply>> {
+    let ctx = Ctx::for_schema(schema)?;
+    let mut parts = Vec::new();
+    for (field, id, target) in refs {
+        if null_kind(field).is_none() {
+            continue;
+        }
+        let doc = ctx.keys.doc(schema, id);
+        let i = part_of(&mut parts, &ctx, &doc.root);
+        let null = Null {
+            source: schema,
+            field,
+            id: id.clone(),
+            target: target.clone(),
+        };
+        parts[i].null(&null, &doc);
+    }
+    Ok(parts.into_iter().map(Part::finish).collect())
 }
 
 /// The ids of one `refs` answer.

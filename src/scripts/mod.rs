@@ -132,6 +132,8 @@ scripts! {
     BULK = "bulk": ["types.lua", "clock.lua", "index.lua", "doc.lua", "erase.lua"] => ["bulk.lua"];
     /// Who refers to some documents in one shard of a model, see `refs.lua`.
     REFS = "refs", "allow-oom": ["types.lua", "clock.lua", "relations.lua"] => ["refs.lua"];
+    /// Every live reference held by one shard, see `links.lua`.
+    LINKS = "links", "allow-oom": ["types.lua", "clock.lua", "relations.lua"] => ["links.lua"];
     /// Applies a planned cascading delete, see `cascade.lua`.
     CASCADE = "cascade", "allow-oom": ["types.lua", "clock.lua", "index.lua", "relations.lua", "doc.lua", "erase.lua"] => ["cascade.lua"];
     /// Runs a query on one shard, see `query.lua`.
@@ -197,7 +199,10 @@ impl Invocation {
     /// Whether this script only reads (or is idempotent: TTL refresh on load, dropping
     /// expired ids), so that it may be sent again after a dropped connection.
     pub(crate) fn access(&self) -> crate::failure::Access {
-        if matches!(self.script.function, "load" | "live" | "query" | "refs") {
+        if matches!(
+            self.script.function,
+            "load" | "live" | "query" | "refs" | "links"
+        ) {
             crate::failure::Access::Read
         } else {
             crate::failure::Access::Write

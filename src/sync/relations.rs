@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
+use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::walk::GraphOutput;
 
@@ -69,5 +70,32 @@ impl<M: Model> CascadeDelete<M> {
     /// ```
     pub fn sync_run(&self) -> Result<CascadeReport> {
         core::delete_cascade(self)
+    }
+}
+
+impl<M: Model> RelationAudit<M> {
+    /// Blocking: checks (and for a cleanup, removes) the model's dangling references
+    /// (see [`RelationAudit`]).
+    ///
+    /// ```no_run
+    /// use rapyer::sync::prelude::*;
+    /// use rapyer::ForeignKey;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Author { id: Id }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Book { id: Id, editor: Option<ForeignKey<Author>> }
+    ///
+    /// fn tidy() -> rapyer::Result<()> {
+    ///     for d in Book::validate_relations().sync_run()?.dangling {
+    ///         println!("{} {} `{}` -> missing {} {}", d.model, d.id, d.field, d.target, d.target_id);
+    ///     }
+    ///     let report = Book::cleanup_relations().sync_run()?;
+    ///     println!("removed {}", report.removed.len());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn sync_run(&self) -> Result<RelationReport> {
+        core::audit(self)
     }
 }

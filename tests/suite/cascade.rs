@@ -595,6 +595,8 @@ async fn cascades_race_with_writers_and_leave_no_reference() {
         let gone = Publisher::exists(&p.id).await.unwrap();
         assert!(!gone);
         no_reference_left(&t, p.id.as_str(), &books);
+        let audit = Book::validate_relations().go().await.unwrap();
+        assert!(audit.dangling.is_empty(), "round {round}: {audit:?}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let writes: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
@@ -641,4 +643,73 @@ async fn a_key_of_another_type_refuses_the_whole_cascade() {
         "{r:?}"
     );
     assert_eq!(dump(&t), before, "nothing changed");
+}
+
+#[maybe_async]
+#[mode_test]
+async fn validate_and_cleanup_relations_find_and_remove_dangling_references() {
+    let t = common::env();
+    let w = world().await;
+    let clean = Book::validate_relations().go().await.unwrap();
+    assert!(clean.dangling.is_empty(), "{clean:?}");
+    // plain deletes leave the references behind
+    let gone = [
+        w.authors[0].delete().await.unwrap(),
+        w.publisher.delete().await.unwrap(),
+        w.reviews[2].delete().await.unwrap(),
+    ];
+    assert_eq!(gone, [true; 3]);
+    let before = dump(&t);
+    let report = Book::validate_relations().go().await.unwrap();
+    assert_eq!(dump(&t), before, "validating changes nothing");
+    let mut want: Vec<(String, String, String)> = Vec::new();
+    for b in &w.books[..2] {
+        want.push((
+            b.id.to_string(),
+            "author".into(),
+            w.authors[0].id.to_string(),
+        ));
+    }
+    for b in &w.books {
+        want.push((
+            b.id.to_string(),
+            "publisher".into(),
+            w.publisher.id.to_string(),
+        ));
+    }
+    want.push((
+        w.books[1].id.to_string(),
+        "reviews".into(),
+        w.reviews[2].id.to_string(),
+    ));
+    want.sort();
+    let mut got: Vec<(String, String, String)> = report
+        .dangling
+        .iter()
+        .map(|d| (d.id.clone(), d.field.clone(), d.target_id.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(report.removed.is_empty());
+    assert!(report.dangling.iter().all(|d| d.model == "CasBook"));
+
+    // cleanup: the optional and list references go, the required ones stay reported
+    let report = Book::cleanup_relations().go().await.unwrap();
+    assert_eq!(report.dangling.len(), 7);
+    assert_eq!(report.removed.len(), 5);
+    assert!(report.removed.iter().all(|d| d.field != "author"));
+    for b in &w.books {
+        let stored = Book::get(&b.id).await.unwrap();
+        assert_eq!(stored.publisher, None);
+    }
+    let second = Book::get(&w.books[1].id).await.unwrap();
+    assert_eq!(second.reviews, vec![ForeignKey::new(&w.reviews[3].id)]);
+    let left = Book::validate_relations().go().await.unwrap();
+    let fields: Vec<&str> = left.dangling.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, vec!["author", "author"]);
+    // the authors' references are checked on their own model
+    let authors = Author::cleanup_relations().go().await.unwrap();
+    assert_eq!(authors.removed.len(), 1, "{authors:?}");
+    let n = Author::validate_relations().go().await.unwrap();
+    assert!(n.dangling.is_empty());
 }
