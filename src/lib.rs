@@ -91,6 +91,7 @@ pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, Reindex
 pub use registry::model_names;
 pub use relation::audit::{DanglingRef, RelationAudit, RelationReport};
 pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
+pub use relation::copy::{Copied, GraphCopy};
 pub use relation::inverse::Inverse;
 pub use relation::{ForeignKey, ManyRelation, RelationField, SingleRelation};
 pub use reshard::ReshardProgress;

@@ -27,6 +27,8 @@ pub trait Relation {
     fn target_id(&self) -> &str;
     /// Stores the loaded target (an `Arc` of the target model).
     fn attach(&mut self, loaded: Arc<dyn Any + Send + Sync>);
+    /// Refers to document `id` instead (not loaded).
+    fn retarget(&mut self, id: &str);
 }
 
 /// A model as a loader sees it without its type: its schema and how to decode it.
@@ -42,6 +44,10 @@ pub(crate) type DecodeFn = fn(&Ctx, &str, DocKeys, Vec<Value>) -> Result<Option<
 /// A decoded document of any model: its references, then itself, shared.
 pub(crate) trait Node: Send {
     fn schema(&self) -> &'static crate::schema::ModelSchema;
+    /// Takes document id `id` (parsed as the model's key).
+    fn set_id(&mut self, id: &str) -> Result<()>;
+    /// The document's content as the write scripts read it (`doc.lua`).
+    fn content(&self, ctx: &Ctx) -> Result<Vec<Vec<u8>>>;
     fn relations(&mut self, out: &mut Visit<'_>);
     fn into_shared(self: Box<Self>) -> Arc<dyn Any + Send + Sync>;
 }

@@ -108,6 +108,13 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::CascadeDelete::new(ids.into_iter().map(|id| id.to_string()).collect(), cascade)
     }
 
+    /// A copy of document `id` with new ids, and of the documents it refers to as the
+    /// options say (`cascade_all()`, `cascade([...])`, `remap(path, id)`), then
+    /// `sync_run()` / `run().await`. See [`crate::GraphCopy`].
+    fn duplicate_graph(id: impl std::fmt::Display) -> crate::GraphCopy<Self> {
+        crate::GraphCopy::new(id.to_string())
+    }
+
     /// Every reference this model's documents hold to a document that does not exist
     /// (`sync_run()` / `run().await` gives the [`crate::RelationReport`]; nothing is
     /// changed). See [`crate::RelationAudit`].

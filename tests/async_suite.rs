@@ -82,6 +82,12 @@ impl<M: rapyer::Model> Go<rapyer::RelationReport> for rapyer::RelationAudit<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::Copied<M>> for rapyer::GraphCopy<M> {
+    async fn go(self) -> rapyer::Result<rapyer::Copied<M>> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }

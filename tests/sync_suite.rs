@@ -187,6 +187,12 @@ impl<M: rapyer::Model> Go<rapyer::RelationReport> for rapyer::RelationAudit<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::Copied<M>> for rapyer::GraphCopy<M> {
+    fn go(self) -> rapyer::Result<rapyer::Copied<M>> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }

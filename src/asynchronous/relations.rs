@@ -9,6 +9,7 @@ use crate::model::Model;
 use crate::relation::ForeignKey;
 use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
+use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -44,5 +45,13 @@ impl<M: Model> RelationAudit<M> {
     /// [`RelationAudit`]; the blocking API's `sync_run` has an example).
     pub fn run(&self) -> impl std::future::Future<Output = Result<RelationReport>> + Send + '_ {
         core::audit(self)
+    }
+}
+
+impl<M: Model> GraphCopy<M> {
+    /// Reads the graph and writes the copies (see [`GraphCopy`]; the blocking API's
+    /// `sync_run` has an example).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<Copied<M>>> + Send + '_ {
+        core::copy_graph(self)
     }
 }

@@ -10,6 +10,7 @@ use crate::model::Model;
 use crate::relation::ForeignKey;
 use crate::relation::audit::{self, RelationAudit, RelationReport};
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
+use crate::relation::copy::{Copied, Copier, GraphCopy};
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
 
@@ -170,4 +171,45 @@ pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationRepo
         report.removed.sort();
     }
     Ok(report)
+}
+
+#[maybe_async]
+pub(crate) async fn copy_graph<M: Model>(copy: &GraphCopy<M>) -> Result<Copied<M>> {
+    let mut plan = Copier::new(copy)?;
+    while plan.pending() {
+        let mut groups: Vec<(
+            crate::env::Environment,
+            Vec<crate::relation::copy::CopyCall>,
+        )> = Vec::new();
+        for call in plan.level()? {
+            let env = plan.env_of(&call).clone();
+            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
+                Some((_, calls)) => calls.push(call),
+                None => groups.push((env, vec![call])),
+            }
+        }
+        for (env, calls) in groups {
+            let mut backend = Backend::connect(&env).await?;
+            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
+            let replies = backend.invoke_batch(&invocations).await?;
+            for (call, reply) in calls.into_iter().zip(replies) {
+                plan.absorb(call, reply)?;
+            }
+        }
+        if plan.root_missing() {
+            return Err(ops::not_found::<M>(&copy.id));
+        }
+    }
+    let (parts, ids) = plan.apply()?;
+    for part in parts {
+        let mut backend = Backend::connect(&part.env).await?;
+        let reply = backend.invoke(&part.call).await?;
+        if cascade::outcome(reply)?.is_none() {
+            return Err(crate::error::unexpected("graph copy", &redis::Value::Nil));
+        }
+    }
+    Ok(Copied {
+        root: plan.root::<M>()?,
+        ids,
+    })
 }

@@ -413,7 +413,7 @@ impl Planner {
 }
 
 /// The part of `parts` for `key` of `ctx`'s environment (by slot on a cluster).
-fn part_of(parts: &mut Vec<Part>, ctx: &Ctx, key: &str) -> usize {
+pub(crate) fn part_of(parts: &mut Vec<Part>, ctx: &Ctx, key: &str) -> usize {
     let slot = if ctx.env.is_cluster() {
         keys::slot(key.as_bytes())
     } else {
@@ -444,7 +444,7 @@ fn null_kind(field: &FieldSchema) -> Option<&'static str> {
 
 /// One apply script being built: its keys (each once; a document's keys and a shard's
 /// keys as contiguous blocks), its checks, removals and per-model deletes.
-struct Part {
+pub(crate) struct Part {
     env: crate::env::Environment,
     slot: u16,
     keys: Vec<String>,
@@ -455,6 +455,7 @@ struct Part {
     nn: usize,
     nulled: Vec<(&'static str, String, String, String)>,
     groups: Vec<(&'static ModelSchema, Vec<Vec<u8>>, usize)>,
+    writes: Vec<(&'static ModelSchema, Vec<Vec<u8>>, usize)>,
 }
 
 /// One environment's (one slot's) apply script and what it reports.
@@ -479,6 +480,7 @@ impl Part {
             nn: 0,
             nulled: Vec::new(),
             groups: Vec::new(),
+            writes: Vec::new(),
         }
     }
 
@@ -586,11 +588,48 @@ impl Part {
         *d += 1;
     }
 
-    fn finish(self) -> Apply {
+    /// A new document written (a graph copy): `content` as `doc.lua` reads it.
+    pub(crate) fn write(
+        &mut self,
+        schema: &'static ModelSchema,
+        id: &str,
+        doc: &DocKeys,
+        content: Vec<Vec<u8>>,
+    ) {
+        let shard_at = self.shard(doc);
+        let manifest = if doc.indexes.is_empty() {
+            0
+        } else {
+            self.block(vec![doc.manifest.clone()])
+        };
+        let root = self.doc(doc);
+        let g = match self
+            .writes
+            .iter()
+            .position(|(s, _, _)| std::ptr::eq(*s, schema))
+        {
+            Some(g) => g,
+            None => {
+                self.writes.push((schema, Vec::new(), 0));
+                self.writes.len() - 1
+            }
+        };
+        let (_, args, d) = &mut self.writes[g];
+        for n in [root, root + 1, shard_at + 1, shard_at, manifest] {
+            args.push(n.to_string().into_bytes());
+        }
+        args.push(id.as_bytes().to_vec());
+        args.push(schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
+        args.extend(content);
+        *d += 1;
+    }
+
+    pub(crate) fn finish(self) -> Apply {
         let mut args = vec![
             self.nc.to_string().into_bytes(),
             self.nn.to_string().into_bytes(),
             self.groups.len().to_string().into_bytes(),
+            self.writes.len().to_string().into_bytes(),
         ];
         args.extend(self.checks);
         args.extend(self.nulls);
@@ -602,6 +641,11 @@ impl Part {
             for chunk in doc_args.chunks(5) {
                 docs.push((schema.name, String::from_utf8_lossy(&chunk[4]).into_owned()));
             }
+            args.extend(doc_args);
+        }
+        for (schema, doc_args, d) in self.writes {
+            args.extend_from_slice(&keys::write_layout(schema).args);
+            args.push(d.to_string().into_bytes());
             args.extend(doc_args);
         }
         Apply {

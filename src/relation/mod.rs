@@ -25,6 +25,7 @@ use crate::schema::{
 
 pub(crate) mod audit;
 pub(crate) mod cascade;
+pub(crate) mod copy;
 pub(crate) mod inverse;
 pub(crate) mod walk;
 
@@ -92,6 +93,21 @@ pub fn assert_many_relation<T: ManyRelation>() {}
 impl<M: Model> Node for M {
     fn schema(&self) -> &'static ModelSchema {
         M::schema()
+    }
+    fn set_id(&mut self, id: &str) -> Result<()> {
+        let key = <M::Key as crate::Key>::from_key(id).map_err(|reason| {
+            Error::InvalidInput(format!(
+                "{}: a copy gets a new id, and `{id}` is not one of its keys: {reason}",
+                M::schema().name
+            ))
+        })?;
+        self.__set_key(key);
+        Ok(())
+    }
+    fn content(&self, ctx: &Ctx) -> Result<Vec<Vec<u8>>> {
+        let mut args = Vec::new();
+        crate::plan::push_content(&mut args, crate::plan::encode(ctx, self)?);
+        Ok(args)
     }
     fn relations(&mut self, out: &mut Visit<'_>) {
         self.__relations(out);
@@ -325,6 +341,10 @@ impl<T: Model> Relation for ForeignKey<T> {
         if let Ok(target) = loaded.downcast::<T>() {
             self.loaded = Some(target);
         }
+    }
+    fn retarget(&mut self, id: &str) {
+        self.id = id.to_owned();
+        self.loaded = None;
     }
 }
 

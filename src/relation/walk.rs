@@ -61,7 +61,7 @@ impl Walk {
 
 /// The number of relation steps in include entry `entry` from `schema`, after checking
 /// that each step names a foreign-key field (field paths may hold dots themselves).
-fn include_steps(mut schema: &'static ModelSchema, entry: &str) -> Result<usize> {
+pub(crate) fn include_steps(mut schema: &'static ModelSchema, entry: &str) -> Result<usize> {
     let mut rest = entry;
     let mut steps = 0;
     while !rest.is_empty() {

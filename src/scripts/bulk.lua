@@ -15,13 +15,6 @@
 -- is written and the reply is the list of the ids that exist. delete: how many of the
 -- documents existed.
 
--- The ARGV position after the written document at ARGV[at] (without reading it).
-local function skip_doc(L, at)
-  local p = at + 1 + 2 * tonumber(ARGV[at])
-  for _ = 1, L.c do p = p + 1 + tonumber(ARGV[p]) end
-  return p
-end
-
 local mode = ARGV[1]
 local d, s, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local L, first = layout(5)

@@ -59,6 +59,13 @@ local function layout(at)
   return L, L.srcs + x - r
 end
 
+-- The ARGV position after the written document at ARGV[at] (without reading it).
+local function skip_doc(L, at)
+  local p = at + 1 + 2 * tonumber(ARGV[at])
+  for _ = 1, L.c do p = p + 1 + tonumber(ARGV[p]) end
+  return p
+end
+
 -- The index fingerprint a written document carries (its "$i" root field), from its
 -- content at ARGV[at]; only the rare first write of a shard needs it.
 local function fingerprint(at)

@@ -9,6 +9,7 @@ use crate::model::Model;
 use crate::relation::ForeignKey;
 use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
+use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -97,5 +98,30 @@ impl<M: Model> RelationAudit<M> {
     /// ```
     pub fn sync_run(&self) -> Result<RelationReport> {
         core::audit(self)
+    }
+}
+
+impl<M: Model> GraphCopy<M> {
+    /// Blocking: reads the graph and writes the copies (see [`GraphCopy`]).
+    ///
+    /// ```no_run
+    /// use rapyer::sync::prelude::*;
+    /// use rapyer::ForeignKey;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Author { id: Id, name: String }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Book { id: Id, author: ForeignKey<Author>, sequel: Option<ForeignKey<Book>> }
+    ///
+    /// fn fork(id: &Id, editor: &Id) -> rapyer::Result<Book> {
+    ///     let copied = Book::duplicate_graph(id)
+    ///         .cascade(["sequel"])          // the sequel is copied too
+    ///         .remap("author", editor)      // both copies by another author
+    ///         .sync_run()?;
+    ///     Ok(copied.root)
+    /// }
+    /// ```
+    pub fn sync_run(&self) -> Result<Copied<M>> {
+        core::copy_graph(self)
     }
 }

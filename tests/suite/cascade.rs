@@ -713,3 +713,95 @@ async fn validate_and_cleanup_relations_find_and_remove_dangling_references() {
     let n = Author::validate_relations().go().await.unwrap();
     assert!(n.dangling.is_empty());
 }
+
+#[maybe_async]
+#[mode_test]
+async fn duplicate_graph_copies_simply_fully_selectively_and_with_remaps() {
+    let t = common::env();
+    let w = world().await;
+    let b0 = &w.books[0];
+    // simple: the book alone, references as they were
+    let copy = Book::duplicate_graph(&b0.id).go().await.unwrap();
+    assert_ne!(copy.root.id, b0.id);
+    assert_eq!(
+        (copy.root.author.id(), &copy.root.reviews),
+        (b0.author.id(), &b0.reviews)
+    );
+    assert_eq!(copy.ids.len(), 1);
+    let stored = Book::get(&copy.root.id).await.unwrap();
+    assert_eq!(stored, copy.root);
+
+    // full: every document reached, references among the copies rewritten
+    let before = t.stats();
+    let full = Book::duplicate_graph(&b0.id)
+        .cascade_all()
+        .go()
+        .await
+        .unwrap();
+    let spent = (t.stats() - before).planned_round_trips();
+    if common::single_server_budgets() {
+        // the book; its author, publisher and reviews; one write
+        assert_eq!(spent, 3, "round trips");
+    }
+    let models: Vec<&str> = full.ids.iter().map(|(m, _, _)| *m).collect();
+    assert_eq!(models.len(), 5, "{models:?}");
+    let new_of = |model: &str, old: &str| {
+        full.ids
+            .iter()
+            .find(|(m, o, _)| *m == model && o == old)
+            .map(|(_, _, n)| n.clone())
+            .unwrap_or_else(|| panic!("{model} {old} not copied"))
+    };
+    let book = Book::get(&full.root.id).await.unwrap();
+    assert_eq!(book.title, b0.title);
+    assert_eq!(book.author.id(), new_of("CasAuthor", b0.author.id()));
+    let pub_new = new_of("CasPublisher", w.publisher.id.as_str());
+    assert_eq!(book.publisher.as_ref().unwrap().id(), pub_new);
+    for (r_new, r_old) in book.reviews.iter().zip(&b0.reviews) {
+        assert_eq!(r_new.id(), new_of("CasReview", r_old.id()));
+        let review = Review::get(r_new.id()).await.unwrap();
+        assert_eq!(review.book.id(), book.id.as_str());
+    }
+    let author = Author::get(book.author.id()).await.unwrap();
+    assert_eq!(author.name, "Ada");
+    assert_eq!(author.publisher.as_ref().unwrap().id(), pub_new);
+    // the copies are indexed; the originals are untouched
+    let by_author = Book::find(Book::fields().author.eq(book.author.id()))
+        .run_ids()
+        .await
+        .unwrap();
+    assert_eq!(by_author, vec![book.id.clone()]);
+    let original = Book::get(&b0.id).await.unwrap();
+    assert_eq!(&original, b0);
+
+    // selective: the reviews only; with a remap: the author is another existing one
+    let sel = Book::duplicate_graph(&b0.id)
+        .cascade(["reviews"])
+        .remap("author", &w.authors[1].id)
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(sel.ids.len(), 3);
+    assert_eq!(sel.root.author.id(), w.authors[1].id.as_str());
+    assert_eq!(sel.root.publisher, b0.publisher);
+    for r in &sel.root.reviews {
+        let review = Review::get(r.id()).await.unwrap();
+        assert_eq!(review.book.id(), sel.root.id.as_str());
+    }
+    // checked before anything is sent; a missing document is NotFound
+    let keys = t.keys();
+    let bad = Book::duplicate_graph(&b0.id)
+        .cascade(["reviewz"])
+        .go()
+        .await;
+    assert!(
+        matches!(&bad, Err(Error::InvalidInput(m)) if m.contains("reviewz")),
+        "{bad:?}"
+    );
+    let missing = Book::duplicate_graph(Id::new()).cascade_all().go().await;
+    assert!(
+        matches!(&missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert_eq!(t.keys(), keys);
+}
