@@ -11,6 +11,7 @@ use crate::relation::ForeignKey;
 use crate::relation::audit::{self, RelationAudit, RelationReport};
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::copy::{Copied, Copier, GraphCopy};
+use crate::relation::reach::{Reach, ReachCall};
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
 
@@ -176,30 +177,7 @@ pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationRepo
 #[maybe_async]
 pub(crate) async fn copy_graph<M: Model>(copy: &GraphCopy<M>) -> Result<Copied<M>> {
     let mut plan = Copier::new(copy)?;
-    while plan.pending() {
-        let mut groups: Vec<(
-            crate::env::Environment,
-            Vec<crate::relation::copy::CopyCall>,
-        )> = Vec::new();
-        for call in plan.level()? {
-            let env = plan.env_of(&call).clone();
-            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
-                Some((_, calls)) => calls.push(call),
-                None => groups.push((env, vec![call])),
-            }
-        }
-        for (env, calls) in groups {
-            let mut backend = Backend::connect(&env).await?;
-            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
-            let replies = backend.invoke_batch(&invocations).await?;
-            for (call, reply) in calls.into_iter().zip(replies) {
-                plan.absorb(call, reply)?;
-            }
-        }
-        if plan.root_missing() {
-            return Err(ops::not_found::<M>(&copy.id));
-        }
-    }
+    read_reach::<M>(&mut plan.reach).await?;
     let (parts, ids) = plan.apply()?;
     for part in parts {
         let mut backend = Backend::connect(&part.env).await?;
@@ -212,4 +190,32 @@ pub(crate) async fn copy_graph<M: Model>(copy: &GraphCopy<M>) -> Result<Copied<M
         root: plan.root::<M>()?,
         ids,
     })
+}
+
+/// Reads the graph `reach` walks, level by level ([`Error::NotFound`] when the document
+/// asked for is missing).
+#[maybe_async]
+async fn read_reach<M: Model>(reach: &mut Reach) -> Result<()> {
+    while reach.pending() {
+        let mut groups: Vec<(crate::env::Environment, Vec<ReachCall>)> = Vec::new();
+        for call in reach.level()? {
+            let env = reach.env_of(&call).clone();
+            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
+                Some((_, calls)) => calls.push(call),
+                None => groups.push((env, vec![call])),
+            }
+        }
+        for (env, calls) in groups {
+            let mut backend = Backend::connect(&env).await?;
+            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
+            let replies = backend.invoke_batch(&invocations).await?;
+            for (call, reply) in calls.into_iter().zip(replies) {
+                reach.absorb(call, reply)?;
+            }
+        }
+        if reach.root_missing() {
+            return Err(ops::not_found::<M>(&reach.entries[0].id));
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@ pub(crate) mod audit;
 pub(crate) mod cascade;
 pub(crate) mod copy;
 pub(crate) mod inverse;
+pub(crate) mod reach;
 pub(crate) mod walk;
 
 /// The field types that hold foreign keys: `ForeignKey<T>`, `Option<ForeignKey<T>>`,
