@@ -28,6 +28,7 @@ mod kinds;
 // documents and the sans-IO builders
 mod across;
 mod bulk;
+mod events;
 mod extract;
 mod graph;
 mod links;
@@ -63,6 +64,7 @@ pub use env::{
     register_environment, set_default_environment, use_environment,
 };
 pub use error::{Error, Result};
+pub use events::{ListenerId, TtlCause, TtlEvent, on_ttl_extended, remove_ttl_listener};
 pub use exec::{Branch, Computed, Cond, Length, LoopOver, Pending, Pipeline, Slot, When};
 pub use field::{Field, FieldFailure, Indexable, IndexableScalar};
 pub use graph::GraphLoad;
@@ -93,6 +95,7 @@ pub use relation::audit::{DanglingRef, RelationAudit, RelationReport};
 pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
 pub use relation::copy::{Copied, GraphCopy};
 pub use relation::inverse::Inverse;
+pub use relation::ttl::{TtlCascade, TtlReport};
 pub use relation::{ForeignKey, ManyRelation, RelationField, SingleRelation};
 pub use reshard::ReshardProgress;
 pub use schema::{

@@ -115,6 +115,14 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::GraphCopy::new(id.to_string())
     }
 
+    /// Document `id`'s TTL set to `ttl`, and as the options say the TTLs of the
+    /// documents it refers to (`cascade_all()`, `cascade([...])`,
+    /// `cascade_ttl([(path, ttl)])`), then `sync_run()` / `run().await`. See
+    /// [`crate::TtlCascade`].
+    fn extend_ttl(id: impl std::fmt::Display, ttl: std::time::Duration) -> crate::TtlCascade<Self> {
+        crate::TtlCascade::new(id.to_string(), ttl)
+    }
+
     /// Every reference this model's documents hold to a document that does not exist
     /// (`sync_run()` / `run().await` gives the [`crate::RelationReport`]; nothing is
     /// changed). See [`crate::RelationAudit`].

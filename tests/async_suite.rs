@@ -88,6 +88,12 @@ impl<M: rapyer::Model> Go<rapyer::Copied<M>> for rapyer::GraphCopy<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::TtlReport> for rapyer::TtlCascade<M> {
+    async fn go(self) -> rapyer::Result<rapyer::TtlReport> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }

@@ -193,6 +193,12 @@ impl<M: rapyer::Model> Go<rapyer::Copied<M>> for rapyer::GraphCopy<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::TtlReport> for rapyer::TtlCascade<M> {
+    fn go(self) -> rapyer::Result<rapyer::TtlReport> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }

@@ -10,6 +10,7 @@ use crate::relation::ForeignKey;
 use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
+use crate::relation::ttl::{TtlCascade, TtlReport};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -53,5 +54,12 @@ impl<M: Model> GraphCopy<M> {
     /// `sync_run` has an example).
     pub fn run(&self) -> impl std::future::Future<Output = Result<Copied<M>>> + Send + '_ {
         core::copy_graph(self)
+    }
+}
+
+impl<M: Model> TtlCascade<M> {
+    /// Sets the TTLs (see [`TtlCascade`]; the blocking API's `sync_run` has an example).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<TtlReport>> + Send + '_ {
+        core::ttl_cascade(self)
     }
 }

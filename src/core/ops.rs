@@ -122,7 +122,17 @@ pub(crate) async fn set_ttl<M: Model>(id: &str, ttl: Option<std::time::Duration>
     let ctx = Ctx::of::<M>()?;
     let call = plan::set_ttl(&ctx, id, ttl)?;
     let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
-    Ok(plan::int_reply("ttl script", reply)? == 1)
+    let existed = plan::int_reply("ttl script", reply)? == 1;
+    if existed {
+        crate::events::ttl_changed(&[crate::events::TtlEvent {
+            env: ctx.env.name().to_owned(),
+            model: ctx.schema.name,
+            id: id.to_owned(),
+            ttl,
+            cause: crate::events::TtlCause::Direct,
+        }]);
+    }
+    Ok(existed)
 }
 
 /// The TTL of document `id` (`None`: it never expires).

@@ -12,6 +12,7 @@ use crate::relation::audit::{self, RelationAudit, RelationReport};
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::copy::{Copied, Copier, GraphCopy};
 use crate::relation::reach::{Reach, ReachCall};
+use crate::relation::ttl::{TtlCascade, TtlReport};
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
 
@@ -156,7 +157,7 @@ pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationRepo
         for part in cascade::removal_calls(schema, &refs)? {
             let mut b = Backend::connect(&part.env).await?;
             let reply = b.invoke(&part.call).await?;
-            let Some((_, removed)) = cascade::outcome(reply)? else {
+            let Some((_, removed, _)) = cascade::outcome(reply)? else {
                 continue;
             };
             for ((_, id, field, target), hit) in part.nulled.iter().zip(removed) {
@@ -218,4 +219,72 @@ async fn read_reach<M: Model>(reach: &mut Reach) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[maybe_async]
+pub(crate) async fn ttl_cascade<M: Model>(c: &TtlCascade<M>) -> Result<TtlReport> {
+    let mut report = TtlReport::default();
+    let ctx = Ctx::of::<M>()?;
+    let mut events = Vec::new();
+    if c.alone() {
+        crate::relation::ttl::millis(c.ttl)?;
+        let call = crate::plan::set_ttl(&ctx, &c.id, Some(c.ttl))?;
+        let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
+        if crate::plan::int_reply("ttl script", reply)? != 1 {
+            return Err(ops::not_found::<M>(&c.id));
+        }
+        events.push(ttl_event(&ctx.env, ctx.schema.name, &c.id, c.ttl, "", c));
+        report
+            .extended
+            .push((ctx.schema.name, c.id.clone(), c.ttl, String::new()));
+    } else {
+        let mut reach = Reach::new::<M>(&c.id, c.paths.clone(), Vec::new())?;
+        read_reach::<M>(&mut reach).await?;
+        for (part, chains) in crate::relation::ttl::ttl_calls(c, &reach, &mut report)? {
+            let mut backend = Backend::connect(&part.env).await?;
+            let reply = backend.invoke(&part.call).await?;
+            let Some((_, _, set)) = cascade::outcome(reply)? else {
+                return Err(Error::UnexpectedReply {
+                    context: "ttl cascade".into(),
+                    reply: "a check failed where none was sent".into(),
+                });
+            };
+            for (((model, id), (chain, ttl)), hit) in part.ttled.iter().zip(chains).zip(set) {
+                if hit {
+                    events.push(ttl_event(&part.env, model, id, ttl, &chain, c));
+                    report.extended.push((model, id.clone(), ttl, chain));
+                } else {
+                    report.missing.push((model, id.clone()));
+                }
+            }
+        }
+    }
+    crate::events::ttl_changed(&events);
+    Ok(report)
+}
+
+fn ttl_event<M: Model>(
+    env: &crate::env::Environment,
+    model: &'static str,
+    id: &str,
+    ttl: std::time::Duration,
+    chain: &str,
+    c: &TtlCascade<M>,
+) -> crate::events::TtlEvent {
+    use crate::events::TtlCause;
+    crate::events::TtlEvent {
+        env: env.name().to_owned(),
+        model,
+        id: id.to_owned(),
+        ttl: Some(ttl),
+        cause: if chain.is_empty() {
+            TtlCause::Direct
+        } else {
+            TtlCause::Cascade {
+                model: M::schema().name,
+                id: c.id.clone(),
+                path: chain.to_owned(),
+            }
+        },
+    }
 }

@@ -456,6 +456,8 @@ pub(crate) struct Part {
     nulled: Vec<(&'static str, String, String, String)>,
     groups: Vec<(&'static ModelSchema, Vec<Vec<u8>>, usize)>,
     writes: Vec<(&'static ModelSchema, Vec<Vec<u8>>, usize)>,
+    ttls: Vec<Vec<u8>>,
+    ttled: Vec<(&'static str, String)>,
 }
 
 /// One environment's (one slot's) apply script and what it reports.
@@ -465,6 +467,8 @@ pub(crate) struct Apply {
     docs: Vec<(&'static str, String)>,
     /// Per removal: model, referring id, field, id referred to.
     pub nulled: Vec<(&'static str, String, String, String)>,
+    /// Per TTL set: model, id.
+    pub ttled: Vec<(&'static str, String)>,
 }
 
 impl Part {
@@ -481,6 +485,8 @@ impl Part {
             nulled: Vec::new(),
             groups: Vec::new(),
             writes: Vec::new(),
+            ttls: Vec::new(),
+            ttled: Vec::new(),
         }
     }
 
@@ -624,12 +630,25 @@ impl Part {
         *d += 1;
     }
 
+    /// A document's TTL set to `ms` (a TTL cascade), when it exists.
+    pub(crate) fn ttl(&mut self, schema: &'static ModelSchema, id: &str, doc: &DocKeys, ms: u64) {
+        let shard_at = self.shard(doc);
+        let root = self.doc(doc);
+        for n in [root, shard_at, doc.collections.len()] {
+            self.ttls.push(n.to_string().into_bytes());
+        }
+        self.ttls.push(id.as_bytes().to_vec());
+        self.ttls.push(ms.to_string().into_bytes());
+        self.ttled.push((schema.name, id.to_owned()));
+    }
+
     pub(crate) fn finish(self) -> Apply {
         let mut args = vec![
             self.nc.to_string().into_bytes(),
             self.nn.to_string().into_bytes(),
             self.groups.len().to_string().into_bytes(),
             self.writes.len().to_string().into_bytes(),
+            self.ttled.len().to_string().into_bytes(),
         ];
         args.extend(self.checks);
         args.extend(self.nulls);
@@ -648,6 +667,7 @@ impl Part {
             args.push(d.to_string().into_bytes());
             args.extend(doc_args);
         }
+        args.extend(self.ttls);
         Apply {
             env: self.env,
             call: Invocation {
@@ -657,6 +677,7 @@ impl Part {
             },
             docs,
             nulled: self.nulled,
+            ttled: self.ttled,
         }
     }
 }
@@ -675,7 +696,7 @@ fn shard_doc(ctx: &Ctx, schema: &'static ModelSchema, shard: u32) -> DocKeys {
 /// What one apply script did: `Ok(true)` applied (the report filled), `Ok(false)` a
 /// check no longer held (nothing written: plan again).
 pub(crate) fn applied(apply: &Apply, reply: Value, report: &mut CascadeReport) -> Result<bool> {
-    let Some((docs, nulls)) = outcome(reply)? else {
+    let Some((docs, nulls, _)) = outcome(reply)? else {
         return Ok(false);
     };
     for (doc, existed) in apply.docs.iter().zip(docs) {
@@ -691,9 +712,13 @@ pub(crate) fn applied(apply: &Apply, reply: Value, report: &mut CascadeReport) -
     Ok(true)
 }
 
-/// The apply script's reply: per document whether it existed, per removal whether the
-/// reference was there; `None` when a check no longer held.
-pub(crate) fn outcome(reply: Value) -> Result<Option<(Vec<bool>, Vec<bool>)>> {
+/// Per item of one section of an apply script, whether it applied.
+pub(crate) type Flags = Vec<bool>;
+
+/// The apply script's reply: per document deleted whether it existed, per removal
+/// whether the reference was there, per TTL whether the document existed; `None` when a
+/// check no longer held.
+pub(crate) fn outcome(reply: Value) -> Result<Option<(Flags, Flags, Flags)>> {
     let Value::Array(items) = &reply else {
         return Err(unexpected("cascade", &reply));
     };
@@ -704,7 +729,7 @@ pub(crate) fn outcome(reply: Value) -> Result<Option<(Vec<bool>, Vec<bool>)>> {
     };
     match items.first() {
         Some(Value::Int(0)) => Ok(None),
-        Some(Value::Int(1)) => Ok(Some((flags(1)?, flags(2)?))),
+        Some(Value::Int(1)) => Ok(Some((flags(1)?, flags(2)?, flags(3)?))),
         _ => Err(unexpected("cascade", &reply)),
     }
 }

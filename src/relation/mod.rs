@@ -28,6 +28,7 @@ pub(crate) mod cascade;
 pub(crate) mod copy;
 pub(crate) mod inverse;
 pub(crate) mod reach;
+pub(crate) mod ttl;
 pub(crate) mod walk;
 
 /// The field types that hold foreign keys: `ForeignKey<T>`, `Option<ForeignKey<T>>`,

@@ -2,8 +2,8 @@
 -- graph copy), or finds the plan stale: every planned read is checked again first, then
 -- nothing or everything is written.
 --
--- ARGV[1..4]  number of checks nc, of nullifications nn, of model groups to delete nm,
---             of model groups to write nw
+-- ARGV[1..5]  number of checks nc, of nullifications nn, of model groups to delete nm,
+--             of model groups to write nw, of TTLs to set nt
 -- checks      per check: position of the shard's id index in KEYS, of the foreign-key
 --             index, the id referred to, the number n of referring ids planned, the n ids
 -- nullify     per reference to remove: kind ("s" root field, "l" list, "e" set), the
@@ -16,14 +16,18 @@
 --             positions of its root hash, first collection key, first index key, id
 --             index and index manifest (0 without indexes), its id, its TTL in ms ("0"),
 --             its content (doc.lua); each document must be new
+-- ttls        per document: the positions of its root hash, of its id index, the number
+--             of its collection keys (following the root hash), its id, the TTL in ms
 --
 -- Reply: {1, per deleted document "1" when it existed else "0", per removal "1" when the
--- reference was there else "0"} (two strings); {0, i} when check i (1-based) no
+-- reference was there else "0", per TTL "1" when the document existed else "0"} (three
+-- strings); {0, i} when check i (1-based) no
 -- longer holds (nothing written: the caller plans again). A key of another Redis type
 -- is refused before anything is written (types.lua).
 
 local nc, nn, nm, nw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local pos = 5
+local nt = tonumber(ARGV[5])
+local pos = 6
 local checks = {}
 for i = 1, nc do
   local n = tonumber(ARGV[pos + 3])
@@ -80,6 +84,16 @@ for _, g in ipairs(groups) do
   end
 end
 
+local ttls = {}
+for i = 1, nt do
+  ttls[i] = {root = tonumber(ARGV[pos]), ids = tonumber(ARGV[pos + 1]), c = tonumber(ARGV[pos + 2]),
+             id = ARGV[pos + 3], ms = tonumber(ARGV[pos + 4])}
+  pos = pos + 5
+end
+for _, u in ipairs(ttls) do
+  local bad = wrong_type(u.ids, 'zset', found)
+  if bad then return bad end
+end
 for _, g in ipairs(writes) do
   for _, p in ipairs(g.docs) do
     local rk, man = tonumber(ARGV[p]), tonumber(ARGV[p + 4])
@@ -140,4 +154,13 @@ for _, g in ipairs(writes) do
     end
   end
 end
-return {1, table.concat(deleted), table.concat(removed)}
+local extended = {}
+for _, u in ipairs(ttls) do
+  if redis.call('EXISTS', KEYS[u.root]) == 1 then
+    refresh_ttl(u.root, u.root + u.c, u.ids, u.id, u.ms)
+    extended[#extended + 1] = '1'
+  else
+    extended[#extended + 1] = '0'
+  end
+end
+return {1, table.concat(deleted), table.concat(removed), table.concat(extended)}

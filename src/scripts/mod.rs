@@ -135,7 +135,7 @@ scripts! {
     /// Every live reference held by one shard, see `links.lua`.
     LINKS = "links", "allow-oom": ["types.lua", "clock.lua", "relations.lua"] => ["links.lua"];
     /// Applies a planned cascading delete, see `cascade.lua`.
-    CASCADE = "cascade", "allow-oom": ["types.lua", "clock.lua", "index.lua", "relations.lua", "doc.lua", "erase.lua"] => ["cascade.lua"];
+    CASCADE = "cascade", "allow-oom": ["types.lua", "clock.lua", "refresh.lua", "index.lua", "relations.lua", "doc.lua", "erase.lua"] => ["cascade.lua"];
     /// Runs a query on one shard, see `query.lua`.
     QUERY = "query", "allow-oom": ["types.lua", "clock.lua"] => ["query.lua"];
     /// Rebuilds a shard's indexes, see `reindex.lua`.

@@ -10,6 +10,7 @@ use crate::relation::ForeignKey;
 use crate::relation::audit::{RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
+use crate::relation::ttl::{TtlCascade, TtlReport};
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -123,5 +124,33 @@ impl<M: Model> GraphCopy<M> {
     /// ```
     pub fn sync_run(&self) -> Result<Copied<M>> {
         core::copy_graph(self)
+    }
+}
+
+impl<M: Model> TtlCascade<M> {
+    /// Blocking: sets the TTLs (see [`TtlCascade`]).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use rapyer::sync::prelude::*;
+    /// use rapyer::ForeignKey;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Author { id: Id }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Review { id: Id, stars: i64 }
+    /// #[derive(Model, Debug, Clone)]
+    /// struct Book { id: Id, author: ForeignKey<Author>, reviews: Vec<ForeignKey<Review>> }
+    ///
+    /// fn keep_a_day(id: &Id) -> rapyer::Result<()> {
+    ///     let hour = Duration::from_secs(3600);
+    ///     Book::extend_ttl(id, 24 * hour)
+    ///         .cascade_ttl([("author", 48 * hour), ("reviews", 2 * hour)])
+    ///         .sync_run()?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn sync_run(&self) -> Result<TtlReport> {
+        core::ttl_cascade(self)
     }
 }

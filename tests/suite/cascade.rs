@@ -805,3 +805,102 @@ async fn duplicate_graph_copies_simply_fully_selectively_and_with_remaps() {
     );
     assert_eq!(t.keys(), keys);
 }
+
+#[maybe_async]
+#[mode_test]
+async fn ttl_cascades_set_each_path_its_ttl_and_tell_the_listeners() {
+    use rapyer::{TtlCause, TtlEvent};
+    use std::time::Duration;
+    let t = common::env();
+    let w = world().await;
+    let b0 = &w.books[0];
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<TtlEvent>>> = Default::default();
+    let listener = {
+        let (seen, env) = (seen.clone(), t.env.name().to_owned());
+        rapyer::on_ttl_extended(move |e| {
+            if e.env == env {
+                seen.lock().unwrap().push(e.clone());
+            }
+        })
+    };
+    let hour = Duration::from_secs(3600);
+    let near = |d: Option<Duration>, want: Duration| {
+        let d = d.expect("a TTL");
+        assert!(
+            d <= want && d + Duration::from_secs(5) > want,
+            "{d:?} vs {want:?}"
+        );
+    };
+
+    // alone: as set_ttl, one round trip, one Direct event
+    let before = t.stats();
+    let r = Book::extend_ttl(&b0.id, hour).go().await.unwrap();
+    assert_eq!((t.stats() - before).planned_round_trips(), 1);
+    assert_eq!(r.extended.len(), 1);
+    near(Book::ttl(&b0.id).await.unwrap(), hour);
+    let author_ttl = Author::ttl(b0.author.id()).await.unwrap();
+    assert_eq!(author_ttl, None, "not cascaded");
+
+    // per path: the author longer, the reviews shorter, nothing else
+    let before = t.stats();
+    let r = Book::extend_ttl(&b0.id, hour)
+        .cascade_ttl([("author", 2 * hour), ("reviews", hour / 2)])
+        .go()
+        .await
+        .unwrap();
+    let spent = (t.stats() - before).planned_round_trips();
+    if common::single_server_budgets() {
+        assert_eq!(spent, 3, "two levels read, one script");
+    }
+    assert_eq!(r.extended.len(), 4, "{r:?}");
+    assert!(r.missing.is_empty());
+    near(Author::ttl(b0.author.id()).await.unwrap(), 2 * hour);
+    for rv in &b0.reviews {
+        near(Review::ttl(rv.id()).await.unwrap(), hour / 2);
+    }
+    let publisher_ttl = Publisher::ttl(&w.publisher.id).await.unwrap();
+    assert_eq!(publisher_ttl, None);
+    // every key of a document carries it, and its id stays listed
+    let list = format!("{}:{{CasBook:0}}:c:reviews:{}", t.ns, b0.id);
+    let pttl: i64 = redis::cmd("PTTL").arg(&list).query(&mut t.raw()).unwrap();
+    assert!(pttl > 0 && pttl <= 3_600_000, "{pttl}");
+    let ids = Book::ids().await.unwrap();
+    assert!(ids.contains(&b0.id));
+
+    // everything reached
+    let r = Book::extend_ttl(&b0.id, hour / 4)
+        .cascade_all()
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.extended.len(),
+        5,
+        "book, author, publisher, two reviews: {r:?}"
+    );
+    near(Publisher::ttl(&w.publisher.id).await.unwrap(), hour / 4);
+
+    // refused before anything is sent; a missing document is NotFound
+    let zero = Book::extend_ttl(&b0.id, Duration::ZERO)
+        .cascade_all()
+        .go()
+        .await;
+    assert!(matches!(zero, Err(Error::InvalidInput(_))), "{zero:?}");
+    let gone = Book::extend_ttl(Id::new(), hour).go().await;
+    assert!(matches!(gone, Err(Error::NotFound { .. })), "{gone:?}");
+    // set_ttl reports too
+    let set = w.authors[1].set_ttl(hour).await.unwrap();
+    assert!(set);
+    assert!(rapyer::remove_ttl_listener(listener));
+
+    let events = seen.lock().unwrap().clone();
+    assert_eq!(events.len(), 1 + 4 + 5 + 1, "{events:?}");
+    assert_eq!(events[0].cause, TtlCause::Direct);
+    let cascaded: Vec<&TtlEvent> = events[1..5]
+        .iter()
+        .filter(|e| matches!(&e.cause, TtlCause::Cascade { model: "CasBook", path, .. } if path == "reviews" || path == "author"))
+        .collect();
+    assert_eq!(cascaded.len(), 3, "{events:?}");
+    assert_eq!(events[10].id, w.authors[1].id.as_str());
+    assert_eq!(events[10].ttl, Some(hour));
+}
