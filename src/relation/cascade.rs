@@ -643,11 +643,30 @@ impl Part {
     }
 
     pub(crate) fn finish(self) -> Apply {
+        if !self.writes.is_empty() {
+            // a graph copy: only writes (copy.lua), which add data
+            let mut args = vec![self.writes.len().to_string().into_bytes()];
+            for (schema, doc_args, d) in self.writes {
+                args.extend_from_slice(&keys::write_layout(schema).args);
+                args.push(d.to_string().into_bytes());
+                args.extend(doc_args);
+            }
+            return Apply {
+                env: self.env,
+                call: Invocation {
+                    script: &scripts::COPY,
+                    keys: self.keys,
+                    args,
+                },
+                docs: Vec::new(),
+                nulled: Vec::new(),
+                ttled: Vec::new(),
+            };
+        }
         let mut args = vec![
             self.nc.to_string().into_bytes(),
             self.nn.to_string().into_bytes(),
             self.groups.len().to_string().into_bytes(),
-            self.writes.len().to_string().into_bytes(),
             self.ttled.len().to_string().into_bytes(),
         ];
         args.extend(self.checks);
@@ -660,11 +679,6 @@ impl Part {
             for chunk in doc_args.chunks(5) {
                 docs.push((schema.name, String::from_utf8_lossy(&chunk[4]).into_owned()));
             }
-            args.extend(doc_args);
-        }
-        for (schema, doc_args, d) in self.writes {
-            args.extend_from_slice(&keys::write_layout(schema).args);
-            args.push(d.to_string().into_bytes());
             args.extend(doc_args);
         }
         args.extend(self.ttls);

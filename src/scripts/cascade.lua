@@ -1,9 +1,10 @@
 -- Applies a planned graph change (relation/cascade.rs: a cascading delete, a cleanup, a
--- graph copy), or finds the plan stale: every planned read is checked again first, then
--- nothing or everything is written.
+-- TTL cascade), or finds the plan stale: every planned read is checked again first,
+-- then nothing or everything is written. It only removes data and sets TTLs, so it runs
+-- over `maxmemory` (a graph copy, which adds data, is copy.lua).
 --
--- ARGV[1..5]  number of checks nc, of nullifications nn, of model groups to delete nm,
---             of model groups to write nw, of TTLs to set nt
+-- ARGV[1..4]  number of checks nc, of nullifications nn, of model groups to delete nm,
+--             of TTLs to set nt
 -- checks      per check: position of the shard's id index in KEYS, of the foreign-key
 --             index, the id referred to, the number n of referring ids planned, the n ids
 -- nullify     per reference to remove: kind ("s" root field, "l" list, "e" set), the
@@ -12,10 +13,6 @@
 -- groups      per model: its layout (doc.lua), the number d of documents, then per
 --             document the positions of its root hash, first collection key, first index
 --             key and id index, and its id
--- writes      per model: its layout, the number d of documents, then per document the
---             positions of its root hash, first collection key, first index key, id
---             index and index manifest (0 without indexes), its id, its TTL in ms ("0"),
---             its content (doc.lua); each document must be new
 -- ttls        per document: the positions of its root hash, of its id index, the number
 --             of its collection keys (following the root hash), its id, the TTL in ms
 --
@@ -25,9 +22,8 @@
 -- longer holds (nothing written: the caller plans again). A key of another Redis type
 -- is refused before anything is written (types.lua).
 
-local nc, nn, nm, nw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local nt = tonumber(ARGV[5])
-local pos = 6
+local nc, nn, nm, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local pos = 5
 local checks = {}
 for i = 1, nc do
   local n = tonumber(ARGV[pos + 3])
@@ -49,18 +45,11 @@ for g = 1, nm do
   groups[g] = {L = L, d = d, first = at + 1}
   pos = at + 1 + 5 * d
 end
-local writes = {}
-for g = 1, nw do
-  local L, at = layout(pos)
-  local d = tonumber(ARGV[at])
-  local docs = {}
-  local p = at + 1
-  for i = 1, d do
-    docs[i] = p
-    p = skip_doc(L, p + 7)
-  end
-  writes[g] = {L = L, docs = docs}
-  pos = p
+local ttls = {}
+for i = 1, nt do
+  ttls[i] = {root = tonumber(ARGV[pos]), ids = tonumber(ARGV[pos + 1]), c = tonumber(ARGV[pos + 2]),
+             id = ARGV[pos + 3], ms = tonumber(ARGV[pos + 4])}
+  pos = pos + 5
 end
 
 -- every key read or written, checked before anything runs
@@ -83,28 +72,9 @@ for _, g in ipairs(groups) do
     if bad then return bad end
   end
 end
-
-local ttls = {}
-for i = 1, nt do
-  ttls[i] = {root = tonumber(ARGV[pos]), ids = tonumber(ARGV[pos + 1]), c = tonumber(ARGV[pos + 2]),
-             id = ARGV[pos + 3], ms = tonumber(ARGV[pos + 4])}
-  pos = pos + 5
-end
 for _, u in ipairs(ttls) do
   local bad = wrong_type(u.ids, 'zset', found)
   if bad then return bad end
-end
-for _, g in ipairs(writes) do
-  for _, p in ipairs(g.docs) do
-    local rk, man = tonumber(ARGV[p]), tonumber(ARGV[p + 4])
-    local bad = doc_types(g.L, rk, tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]))
-      or wrong_type(tonumber(ARGV[p + 3]), 'zset', found)
-    if man > 0 then bad = bad or wrong_type(man, 'hash', found) end
-    if bad then return bad end
-    if redis.call('EXISTS', KEYS[rk]) == 1 then
-      return redis.error_reply('RAPYER_EXISTS ' .. KEYS[rk])
-    end
-  end
 end
 
 -- the plan still holds: each index still lists exactly the live referring ids planned
@@ -139,19 +109,6 @@ for _, g in ipairs(groups) do
   for p = g.first, g.first + 5 * (g.d - 1), 5 do
     local rk, ck, ik, ids = tonumber(ARGV[p]), tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
     deleted[#deleted + 1] = tostring(delete_doc(g.L, rk, ck, ik, KEYS[ids], ARGV[p + 4]))
-  end
-end
-local now = 0
-for _, g in ipairs(writes) do
-  for _, p in ipairs(g.docs) do
-    local ttl = tonumber(ARGV[p + 6])
-    if ttl > 0 and now == 0 then now = now_ms() end
-    local ids, man = tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4])
-    local _, added = write_doc(g.L, tonumber(ARGV[p]), tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]),
-      KEYS[ids], ARGV[p + 5], ttl, now, true, p + 7)
-    if added == 1 and man > 0 and redis.call('ZCARD', KEYS[ids]) == 1 then
-      redis.call('HSETNX', KEYS[man], 'indexes', fingerprint(p + 7))
-    end
   end
 end
 local extended = {}

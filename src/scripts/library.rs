@@ -166,6 +166,9 @@ mod tests {
         const FREE: &[&str] = &[
             "GET",
             "HGET",
+            "HDEL",
+            "LREM",
+            "SREM",
             "HMGET",
             "HGETALL",
             "LRANGE",

@@ -136,6 +136,8 @@ scripts! {
     LINKS = "links", "allow-oom": ["types.lua", "clock.lua", "relations.lua"] => ["links.lua"];
     /// Applies a planned cascading delete, see `cascade.lua`.
     CASCADE = "cascade", "allow-oom": ["types.lua", "clock.lua", "refresh.lua", "index.lua", "relations.lua", "doc.lua", "erase.lua"] => ["cascade.lua"];
+    /// Writes the copies of a graph copy, see `copy.lua`.
+    COPY = "copy": ["types.lua", "clock.lua", "index.lua", "doc.lua"] => ["copy.lua"];
     /// Runs a query on one shard, see `query.lua`.
     QUERY = "query", "allow-oom": ["types.lua", "clock.lua"] => ["query.lua"];
     /// Rebuilds a shard's indexes, see `reindex.lua`.
