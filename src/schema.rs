@@ -292,7 +292,8 @@ pub type TargetFn = fn() -> &'static ModelSchema;
 
 /// The relation a [`ForeignKey`](crate::ForeignKey) field declares, in its [`FieldSchema`]: the model it
 /// refers to, whether the field holds one reference or many, and the field's relation
-/// attributes (`#[rapyer(inverse = "…", on_delete = "…", lazy, one_to_one, one_to_many)]`).
+/// attributes (`#[rapyer(inverse = "…", on_delete = "…", lazy, one_to_one, one_to_many,
+/// inherit_ttl)]`).
 #[derive(Clone, Copy)]
 pub struct RelationInfo {
     target: TargetFn,
@@ -301,6 +302,7 @@ pub struct RelationInfo {
     pub(crate) on_delete: Option<OnDelete>,
     pub(crate) lazy: bool,
     pub(crate) cardinality: Option<Cardinality>,
+    pub(crate) inherit_ttl: bool,
 }
 
 impl RelationInfo {
@@ -331,6 +333,12 @@ impl RelationInfo {
     /// (`ForeignKey::fetch` loads it on its own).
     pub fn is_lazy(&self) -> bool {
         self.lazy
+    }
+
+    /// `#[rapyer(inherit_ttl)]`: a save of the referring document (of a model with a
+    /// TTL) gives the documents this field refers to the same TTL.
+    pub fn inherits_ttl(&self) -> bool {
+        self.inherit_ttl
     }
 
     /// How many documents are on each side: a single key is many-to-one unless
@@ -387,6 +395,7 @@ impl std::fmt::Debug for RelationInfo {
             .field("on_delete", &self.on_delete())
             .field("lazy", &self.lazy)
             .field("cardinality", &self.cardinality())
+            .field("inherit_ttl", &self.inherit_ttl)
             .finish()
     }
 }
@@ -399,6 +408,7 @@ impl PartialEq for RelationInfo {
             && self.on_delete == other.on_delete
             && self.lazy == other.lazy
             && self.cardinality == other.cardinality
+            && self.inherit_ttl == other.inherit_ttl
     }
 }
 
@@ -422,6 +432,7 @@ pub(crate) fn mark_relation(
                 on_delete: None,
                 lazy: false,
                 cardinality: None,
+                inherit_ttl: false,
             }),
             ..field
         },

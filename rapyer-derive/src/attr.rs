@@ -31,7 +31,7 @@ pub(crate) struct FieldInfo {
     /// in that codec (a blob in it); the codec type.
     pub(crate) codec: Option<proc_macro2::TokenStream>,
     /// Foreign-key options: `inverse = "…"`, `on_delete = "…"` (checked), `lazy`,
-    /// `one_to_one`, `one_to_many`.
+    /// `one_to_one`, `one_to_many`, `inherit_ttl`.
     pub(crate) relation: RelationAttrs,
 }
 
@@ -42,6 +42,7 @@ pub(crate) struct RelationAttrs {
     pub(crate) lazy: bool,
     pub(crate) one_to_one: bool,
     pub(crate) one_to_many: bool,
+    pub(crate) inherit_ttl: bool,
 }
 
 impl RelationAttrs {
@@ -51,6 +52,7 @@ impl RelationAttrs {
             || self.lazy
             || self.one_to_one
             || self.one_to_many
+            || self.inherit_ttl
     }
 }
 
@@ -286,6 +288,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     "lazy" if kind == Kind::Model => Some(&mut info.relation.lazy),
                     "one_to_one" if kind == Kind::Model => Some(&mut info.relation.one_to_one),
                     "one_to_many" if kind == Kind::Model => Some(&mut info.relation.one_to_many),
+                    "inherit_ttl" if kind == Kind::Model => Some(&mut info.relation.inherit_ttl),
                     "blob" => Some(&mut info.blob),
                     "index" => Some(&mut info.index),
                     "safe" => Some(&mut info.safe),
@@ -300,7 +303,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`; on foreign keys `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`",
+                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`; on foreign keys `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`",
                             Kind::Embedded => "`blob`, `codec`, `index`, `safe`",
                         };
                         errors.push(

@@ -227,6 +227,7 @@ fn relation_marks(f: &FieldInfo) -> TokenStream2 {
         None => quote!(::core::option::Option::None),
     };
     let lazy = r.lazy;
+    let inherit = r.inherit_ttl;
     let (check, cardinality) = if r.one_to_one {
         (
             quote_spanned! {ty.span()=> ::rapyer::__private::assert_single_relation::<#ty>(); },
@@ -246,6 +247,6 @@ fn relation_marks(f: &FieldInfo) -> TokenStream2 {
     };
     quote_spanned! {ty.span()=>
         #check
-        ::rapyer::__private::relation_options::<#ty>(out, #inverse, #on_delete, #lazy, #cardinality);
+        ::rapyer::__private::relation_options::<#ty>(out, #inverse, #on_delete, #lazy, #cardinality, #inherit);
     }
 }

@@ -58,7 +58,24 @@ pub(crate) async fn write<M: Model>(model: &M, id: &str, mode: WriteMode<'_>) ->
     let ctx = Ctx::of::<M>()?;
     let call = plan::write(&ctx, model, id, mode)?;
     let reply = Backend::connect(&ctx.env).await?.invoke(&call).await?;
-    plan::written(&ctx, id, reply)
+    plan::written(&ctx, id, reply)?;
+    // `#[rapyer(inherit_ttl)]` references get the model's TTL (one more round trip)
+    for (part, events) in crate::relation::ttl::inherited(&ctx, model, id)? {
+        let reply = Backend::connect(&part.env)
+            .await?
+            .invoke(&part.call)
+            .await?;
+        if let Some((_, _, set)) = crate::relation::cascade::outcome(reply)? {
+            let set: Vec<_> = events
+                .into_iter()
+                .zip(set)
+                .filter(|(_, s)| *s)
+                .map(|(e, _)| e)
+                .collect();
+            crate::events::ttl_changed(&set);
+        }
+    }
+    Ok(())
 }
 
 #[maybe_async]

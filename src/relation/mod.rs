@@ -35,7 +35,7 @@ pub(crate) mod walk;
 /// `Vec<ForeignKey<T>>`, `VecDeque<…>`, `HashSet<…>`, `BTreeSet<…>` (the relation
 /// attributes `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many` take one).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
+    message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
 )]
 pub trait RelationField {}
 
@@ -75,12 +75,14 @@ pub fn relation_options<T: RelationField>(
     on_delete: Option<crate::schema::OnDelete>,
     lazy: bool,
     cardinality: Option<crate::schema::Cardinality>,
+    inherit_ttl: bool,
 ) {
     if let Some(rel) = out.last_mut().and_then(|f| f.relation.as_mut()) {
         rel.inverse = inverse;
         rel.on_delete = on_delete;
         rel.lazy = lazy;
         rel.cardinality = cardinality;
+        rel.inherit_ttl = inherit_ttl;
     }
 }
 

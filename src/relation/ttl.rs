@@ -5,6 +5,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::relation::cascade::{Apply, Part, part_of};
 use crate::relation::reach::Reach;
@@ -143,4 +144,71 @@ pub(crate) fn ttl_calls<M>(
         chains[i].push((e.chain.clone(), ttl));
     }
     Ok(parts.into_iter().map(Part::finish).zip(chains).collect())
+}
+
+/// After a save of `model` (its id `id`): the TTL scripts giving the documents its
+/// `#[rapyer(inherit_ttl)]` fields refer to its model's TTL, and the TTL events to report
+/// once they ran (none without such fields or without a TTL).
+pub(crate) fn inherited<M: crate::Model>(
+    ctx: &Ctx,
+    model: &M,
+    id: &str,
+) -> Result<Vec<(Apply, Vec<crate::events::TtlEvent>)>> {
+    let Some(ms) = ctx.schema.ttl_ms else {
+        return Ok(Vec::new());
+    };
+    let fields: Vec<&crate::schema::FieldSchema> = ctx
+        .schema
+        .fields
+        .iter()
+        .filter(|f| f.relation.is_some_and(|r| r.inherits_ttl()))
+        .collect();
+    if fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let enc = crate::plan::encode(ctx, model)?;
+    let colls: Vec<&str> = ctx.schema.collections().map(|c| c.path.as_str()).collect();
+    let mut parts: Vec<Part> = Vec::new();
+    let mut events: Vec<Vec<crate::events::TtlEvent>> = Vec::new();
+    let mut ctxs: Vec<Ctx> = Vec::new();
+    for f in fields {
+        let target = f.relation.expect("a relation").target();
+        let ids: Vec<Vec<u8>> = match colls.iter().position(|c| *c == f.path) {
+            Some(i) => enc.collections.get(i).cloned().unwrap_or_default(),
+            None => enc
+                .root
+                .iter()
+                .filter(|(p, _)| *p == f.path)
+                .map(|(_, v)| v.clone())
+                .collect(),
+        };
+        if !ctxs.iter().any(|c| std::ptr::eq(c.schema, target)) {
+            ctxs.push(Ctx::for_schema(target)?);
+        }
+        let tctx = ctxs
+            .iter()
+            .find(|c| std::ptr::eq(c.schema, target))
+            .expect("just added");
+        for raw in ids {
+            let target_id = String::from_utf8_lossy(&raw).into_owned();
+            let doc = tctx.doc(&target_id)?;
+            let i = part_of(&mut parts, tctx, &doc.root);
+            if i == events.len() {
+                events.push(Vec::new());
+            }
+            parts[i].ttl(target, &target_id, &doc, ms);
+            events[i].push(crate::events::TtlEvent {
+                env: tctx.env.name().to_owned(),
+                model: target.name,
+                id: target_id,
+                ttl: Some(Duration::from_millis(ms)),
+                cause: crate::events::TtlCause::Cascade {
+                    model: ctx.schema.name,
+                    id: id.to_owned(),
+                    path: f.path.clone(),
+                },
+            });
+        }
+    }
+    Ok(parts.into_iter().map(Part::finish).zip(events).collect())
 }

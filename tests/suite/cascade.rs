@@ -904,3 +904,82 @@ async fn ttl_cascades_set_each_path_its_ttl_and_tell_the_listeners() {
     assert_eq!(events[10].id, w.authors[1].id.as_str());
     assert_eq!(events[10].ttl, Some(hour));
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasSession", ttl = 600)]
+pub struct Session {
+    id: Id,
+    #[rapyer(inherit_ttl, on_delete = "delete")]
+    user: ForeignKey<User>,
+    #[rapyer(inherit_ttl, on_delete = "nullify")]
+    seen: Vec<ForeignKey<User>>,
+    other: Option<ForeignKey<User>>,
+}
+
+#[maybe_async]
+#[mode_test]
+async fn inherit_ttl_gives_references_the_savers_ttl() {
+    use std::time::Duration;
+    let t = common::env();
+    let users: Vec<User> = (0..4)
+        .map(|i| User {
+            id: Id::new(),
+            name: format!("u{i}"),
+            friends: vec![],
+            best: None,
+        })
+        .collect();
+    for u in &users {
+        u.save().await.unwrap();
+    }
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<rapyer::TtlEvent>>> = Default::default();
+    let listener = {
+        let (seen, env) = (seen.clone(), t.env.name().to_owned());
+        rapyer::on_ttl_extended(move |e| {
+            if e.env == env {
+                seen.lock().unwrap().push(e.clone());
+            }
+        })
+    };
+    let s = Session {
+        id: Id::new(),
+        user: ForeignKey::to(&users[0]),
+        seen: vec![ForeignKey::to(&users[1]), ForeignKey::to(&users[2])],
+        other: Some(ForeignKey::to(&users[3])),
+    };
+    let before = t.stats();
+    s.save().await.unwrap();
+    let spent = (t.stats() - before).planned_round_trips();
+    if common::single_server_budgets() {
+        assert_eq!(spent, 2, "the save, then the inherited TTLs");
+    }
+    for u in &users[..3] {
+        let ttl = User::ttl(&u.id).await.unwrap().expect("inherited");
+        assert!(
+            ttl <= Duration::from_secs(600) && ttl > Duration::from_secs(590),
+            "{ttl:?}"
+        );
+    }
+    let not = User::ttl(&users[3].id).await.unwrap();
+    assert_eq!(not, None, "a field without inherit_ttl");
+    assert!(rapyer::remove_ttl_listener(listener));
+    let events = seen.lock().unwrap().clone();
+    let paths: Vec<String> = events
+        .iter()
+        .map(|e| match &e.cause {
+            rapyer::TtlCause::Cascade {
+                model: "CasSession",
+                path,
+                ..
+            } => path.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(paths, vec!["user", "seen", "seen"]);
+    let field = Session::schema()
+        .fields
+        .iter()
+        .find(|f| f.path == "seen")
+        .unwrap();
+    assert!(field.relation.unwrap().inherits_ttl());
+}
