@@ -91,7 +91,9 @@ pub use lock::LockOptions;
 pub use model::Model;
 pub use query::{Expr, Order, Query, QueryArg, QueryField, ReindexCursor, ReindexProgress};
 pub use registry::model_names;
-pub use relation::audit::{DanglingRef, RelationAudit, RelationReport};
+pub use relation::audit::{
+    DanglingRef, OrphanCleanup, OrphanProgress, OrphanReport, RelationAudit, RelationReport,
+};
 pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
 pub use relation::copy::{Copied, GraphCopy};
 pub use relation::inverse::Inverse;

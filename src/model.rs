@@ -137,6 +137,12 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::RelationAudit::new(true)
     }
 
+    /// Deletes the documents whose required foreign key refers to a missing document,
+    /// in batches with progress. See [`crate::OrphanCleanup`].
+    fn cleanup_orphans() -> crate::OrphanCleanup<Self> {
+        crate::OrphanCleanup::new()
+    }
+
     /// The model's schema (name, shards, stored fields).
     fn schema() -> &'static ModelSchema;
 

@@ -94,6 +94,12 @@ impl<M: rapyer::Model> Go<rapyer::TtlReport> for rapyer::TtlCascade<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::OrphanReport> for rapyer::OrphanCleanup<M> {
+    async fn go(self) -> rapyer::Result<rapyer::OrphanReport> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }

@@ -199,6 +199,12 @@ impl<M: rapyer::Model> Go<rapyer::TtlReport> for rapyer::TtlCascade<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<rapyer::OrphanReport> for rapyer::OrphanCleanup<M> {
+    fn go(self) -> rapyer::Result<rapyer::OrphanReport> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }

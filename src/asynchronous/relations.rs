@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
-use crate::relation::audit::{RelationAudit, RelationReport};
+use crate::relation::audit::{OrphanCleanup, OrphanReport, RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::ttl::{TtlCascade, TtlReport};
@@ -61,5 +61,12 @@ impl<M: Model> TtlCascade<M> {
     /// Sets the TTLs (see [`TtlCascade`]; the blocking API's `sync_run` has an example).
     pub fn run(&self) -> impl std::future::Future<Output = Result<TtlReport>> + Send + '_ {
         core::ttl_cascade(self)
+    }
+}
+
+impl<M: Model> OrphanCleanup<M> {
+    /// Finds and deletes the orphans (see [`OrphanCleanup`]).
+    pub fn run(&self) -> impl std::future::Future<Output = Result<OrphanReport>> + Send + '_ {
+        core::orphans(self)
     }
 }

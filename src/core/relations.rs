@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
-use crate::relation::audit::{self, RelationAudit, RelationReport};
+use crate::relation::audit::{
+    self, OrphanCleanup, OrphanProgress, OrphanReport, RelationAudit, RelationReport,
+};
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::copy::{Copied, Copier, GraphCopy};
 use crate::relation::reach::{Reach, ReachCall};
@@ -287,4 +289,46 @@ fn ttl_event<M: Model>(
             }
         },
     }
+}
+
+#[maybe_async]
+pub(crate) async fn orphans<M: Model>(o: &OrphanCleanup<M>) -> Result<OrphanReport> {
+    let found = audit(&RelationAudit::<M>::new(false)).await?;
+    let required = |field: &str| {
+        M::schema()
+            .fields
+            .iter()
+            .any(|f| f.path == field && cascade::null_kind(f).is_none())
+    };
+    let mut report = OrphanReport {
+        orphans: found
+            .dangling
+            .into_iter()
+            .filter(|d| required(&d.field))
+            .collect(),
+        deleted: Vec::new(),
+    };
+    let mut ids: Vec<String> = report.orphans.iter().map(|d| d.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut progress = OrphanProgress {
+        deleted: 0,
+        done: 0,
+        total: ids.len(),
+    };
+    for chunk in ids.chunks(o.batch) {
+        let del = CascadeDelete::<M>::new(chunk.to_vec(), crate::Cascade::declared());
+        let done = delete_cascade(&del).await?;
+        progress.deleted += done
+            .deleted
+            .iter()
+            .filter(|(m, _)| *m == M::schema().name)
+            .count();
+        progress.done += chunk.len();
+        report.deleted.extend(done.deleted);
+        if let Some(f) = &o.progress {
+            f(progress);
+        }
+    }
+    Ok(report)
 }

@@ -37,6 +37,66 @@ impl<M> RelationAudit<M> {
     }
 }
 
+/// A delete of a model's orphans, from
+/// [`Model::cleanup_orphans`](crate::Model::cleanup_orphans): documents whose required
+/// foreign key (`ForeignKey<T>`, not `Option` or a list) refers to a document that does
+/// not exist. Found as [`RelationAudit`] finds dangling references, then deleted in
+/// batches (`batch(n)`, default 100), each batch one cascading delete with the declared
+/// strategies ([`crate::Cascade::declared`]), `on_progress` told after each. Run it with
+/// `sync_run()` (blocking) or `run()` (async). A batch refused (a `Restrict` relation)
+/// stops the cleanup with that error; the batches before it stay deleted.
+#[must_use = "an OrphanCleanup does nothing until it is run (`sync_run()` / `run()`)"]
+pub struct OrphanCleanup<M> {
+    pub(crate) batch: usize,
+    pub(crate) progress: Option<std::sync::Arc<dyn Fn(OrphanProgress) + Send + Sync>>,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> OrphanCleanup<M> {
+    pub(crate) fn new() -> Self {
+        Self {
+            batch: 100,
+            progress: None,
+            _m: PhantomData,
+        }
+    }
+
+    /// How many orphans each cascading delete takes (at least 1).
+    pub fn batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// Called after each batch.
+    pub fn on_progress(mut self, f: impl Fn(OrphanProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(std::sync::Arc::new(f));
+        self
+    }
+}
+
+/// How far an [`OrphanCleanup`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrphanProgress {
+    /// Orphans deleted so far (that existed).
+    pub deleted: usize,
+    /// Orphans handled so far (deleted, or gone already).
+    pub done: usize,
+    /// Orphans found.
+    pub total: usize,
+}
+
+/// What an [`OrphanCleanup`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrphanReport {
+    /// The orphans found: each with the required reference that dangles.
+    pub orphans: Vec<DanglingRef>,
+    /// Every document deleted, orphans and what their cascades deleted, as
+    /// `(model, id)`.
+    pub deleted: Vec<(&'static str, String)>,
+}
+
 /// A reference to a document that does not exist (deleted or expired).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]

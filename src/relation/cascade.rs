@@ -433,7 +433,7 @@ pub(crate) fn part_of(parts: &mut Vec<Part>, ctx: &Ctx, key: &str) -> usize {
 
 /// How the apply script removes a reference from `field` ("s" an optional root field,
 /// "l" a list, "e" a set); `None` for a required foreign key.
-fn null_kind(field: &FieldSchema) -> Option<&'static str> {
+pub(crate) fn null_kind(field: &FieldSchema) -> Option<&'static str> {
     match field.kind {
         FieldKind::Scalar if matches!(field.shape, Shape::Option(_)) => Some("s"),
         FieldKind::List => Some("l"),

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graph::GraphLoad;
 use crate::model::Model;
 use crate::relation::ForeignKey;
-use crate::relation::audit::{RelationAudit, RelationReport};
+use crate::relation::audit::{OrphanCleanup, OrphanReport, RelationAudit, RelationReport};
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::ttl::{TtlCascade, TtlReport};
@@ -152,5 +152,12 @@ impl<M: Model> TtlCascade<M> {
     /// ```
     pub fn sync_run(&self) -> Result<TtlReport> {
         core::ttl_cascade(self)
+    }
+}
+
+impl<M: Model> OrphanCleanup<M> {
+    /// Blocking: finds and deletes the orphans (see [`OrphanCleanup`]).
+    pub fn sync_run(&self) -> Result<OrphanReport> {
+        core::orphans(self)
     }
 }

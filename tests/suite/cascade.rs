@@ -983,3 +983,49 @@ async fn inherit_ttl_gives_references_the_savers_ttl() {
         .unwrap();
     assert!(field.relation.unwrap().inherits_ttl());
 }
+
+#[maybe_async]
+#[mode_test]
+async fn cleanup_orphans_deletes_what_lost_its_required_parent_in_batches() {
+    let _t = common::env();
+    let w = world().await;
+    // the author goes without its books; the publisher too (an optional reference: no orphan)
+    let gone = [
+        w.authors[0].delete().await.unwrap(),
+        w.publisher.delete().await.unwrap(),
+    ];
+    assert_eq!(gone, [true, true]);
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = steps.clone();
+    let report = Book::cleanup_orphans()
+        .batch(1)
+        .on_progress(move |p| seen.lock().unwrap().push((p.deleted, p.done, p.total)))
+        .go()
+        .await
+        .unwrap();
+    let mut orphans: Vec<String> = report.orphans.iter().map(|d| d.id.clone()).collect();
+    orphans.sort();
+    let mut want: Vec<String> = w.books[..2].iter().map(|b| b.id.to_string()).collect();
+    want.sort();
+    assert_eq!(orphans, want);
+    assert!(report.orphans.iter().all(|d| d.field == "author"));
+    assert_eq!(*steps.lock().unwrap(), vec![(1, 1, 2), (2, 2, 2)]);
+    // each batch went as the relations say: the books' reviews with them
+    let books = report
+        .deleted
+        .iter()
+        .filter(|(m, _)| *m == "CasBook")
+        .count();
+    let reviews = report
+        .deleted
+        .iter()
+        .filter(|(m, _)| *m == "CasReview")
+        .count();
+    assert_eq!((books, reviews), (2, 4));
+    for b in &w.books[2..] {
+        let there = Book::exists(&b.id).await.unwrap();
+        assert!(there);
+    }
+    let again = Book::cleanup_orphans().go().await.unwrap();
+    assert!(again.orphans.is_empty() && again.deleted.is_empty());
+}
