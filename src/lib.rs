@@ -98,6 +98,7 @@ pub use relation::cascade::{Cascade, CascadeDelete, CascadeReport};
 pub use relation::copy::{Copied, GraphCopy};
 pub use relation::inverse::Inverse;
 pub use relation::ttl::{TtlCascade, TtlReport};
+pub use relation::update::UpdateCascade;
 pub use relation::{ForeignKey, ManyRelation, RelationField, SingleRelation};
 pub use reshard::ReshardProgress;
 pub use schema::{

@@ -137,6 +137,13 @@ pub trait Model: Sized + Send + Sync + 'static {
         crate::RelationAudit::new(true)
     }
 
+    /// Values set on document `id` (`set(field, value)`) and on the documents at its
+    /// relation paths (`related("reviews", Review::fields().active, false)`), in one
+    /// pipeline. See [`crate::UpdateCascade`].
+    fn update_cascade(id: impl std::fmt::Display) -> crate::UpdateCascade<Self> {
+        crate::UpdateCascade::new(id.to_string())
+    }
+
     /// Deletes the documents whose required foreign key refers to a missing document,
     /// in batches with progress. See [`crate::OrphanCleanup`].
     fn cleanup_orphans() -> crate::OrphanCleanup<Self> {

@@ -100,6 +100,12 @@ impl<M: rapyer::Model> Go<rapyer::OrphanReport> for rapyer::OrphanCleanup<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<Vec<(&'static str, String)>> for rapyer::UpdateCascade<M> {
+    async fn go(self) -> rapyer::Result<Vec<(&'static str, String)>> {
+        self.run().await
+    }
+}
+
 pub trait Fetch<T: 'static> {
     fn fetch_it(&mut self) -> impl std::future::Future<Output = rapyer::Result<&T>> + Send;
 }

@@ -205,6 +205,12 @@ impl<M: rapyer::Model> Go<rapyer::OrphanReport> for rapyer::OrphanCleanup<M> {
     }
 }
 
+impl<M: rapyer::Model> Go<Vec<(&'static str, String)>> for rapyer::UpdateCascade<M> {
+    fn go(self) -> rapyer::Result<Vec<(&'static str, String)>> {
+        self.sync_run()
+    }
+}
+
 pub trait Fetch<T> {
     fn fetch_it(&mut self) -> rapyer::Result<&T>;
 }

@@ -11,6 +11,7 @@ use crate::relation::audit::{OrphanCleanup, OrphanReport, RelationAudit, Relatio
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::ttl::{TtlCascade, TtlReport};
+use crate::relation::update::UpdateCascade;
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -68,5 +69,15 @@ impl<M: Model> OrphanCleanup<M> {
     /// Finds and deletes the orphans (see [`OrphanCleanup`]).
     pub fn run(&self) -> impl std::future::Future<Output = Result<OrphanReport>> + Send + '_ {
         core::orphans(self)
+    }
+}
+
+impl<M: Model> UpdateCascade<M> {
+    /// Reads the related documents and sets every value in one pipeline (see
+    /// [`UpdateCascade`]); returns every document changed, as `(model, id)`.
+    pub fn run(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Vec<(&'static str, String)>>> + Send + '_ {
+        core::update_cascade(self)
     }
 }

@@ -15,6 +15,7 @@ use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::copy::{Copied, Copier, GraphCopy};
 use crate::relation::reach::{Reach, ReachCall};
 use crate::relation::ttl::{TtlCascade, TtlReport};
+use crate::relation::update::UpdateCascade;
 use crate::relation::walk::Walk;
 use crate::relation::walk::{GraphOutput, LevelCall};
 
@@ -331,4 +332,15 @@ pub(crate) async fn orphans<M: Model>(o: &OrphanCleanup<M>) -> Result<OrphanRepo
         }
     }
     Ok(report)
+}
+
+#[maybe_async]
+pub(crate) async fn update_cascade<M: Model>(
+    u: &UpdateCascade<M>,
+) -> Result<Vec<(&'static str, String)>> {
+    let mut reach = Reach::new::<M>(&u.id, Some(u.paths()), Vec::new())?;
+    read_reach::<M>(&mut reach).await?;
+    let (pipe, changed) = u.pipeline(M::schema(), &reach)?;
+    ops::run_pipeline(pipe).await?;
+    Ok(changed)
 }

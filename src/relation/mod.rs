@@ -29,6 +29,7 @@ pub(crate) mod copy;
 pub(crate) mod inverse;
 pub(crate) mod reach;
 pub(crate) mod ttl;
+pub(crate) mod update;
 pub(crate) mod walk;
 
 /// The field types that hold foreign keys: `ForeignKey<T>`, `Option<ForeignKey<T>>`,

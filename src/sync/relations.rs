@@ -11,6 +11,7 @@ use crate::relation::audit::{OrphanCleanup, OrphanReport, RelationAudit, Relatio
 use crate::relation::cascade::{CascadeDelete, CascadeReport};
 use crate::relation::copy::{Copied, GraphCopy};
 use crate::relation::ttl::{TtlCascade, TtlReport};
+use crate::relation::update::UpdateCascade;
 use crate::relation::walk::GraphOutput;
 
 #[allow(clippy::duplicate_mod)]
@@ -159,5 +160,13 @@ impl<M: Model> OrphanCleanup<M> {
     /// Blocking: finds and deletes the orphans (see [`OrphanCleanup`]).
     pub fn sync_run(&self) -> Result<OrphanReport> {
         core::orphans(self)
+    }
+}
+
+impl<M: Model> UpdateCascade<M> {
+    /// Blocking: reads the related documents and sets every value in one pipeline (see
+    /// [`UpdateCascade`]); returns every document changed, as `(model, id)`.
+    pub fn sync_run(&self) -> Result<Vec<(&'static str, String)>> {
+        core::update_cascade(self)
     }
 }
