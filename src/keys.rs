@@ -527,6 +527,7 @@ mod tests {
                 FieldSchema::new("address.tags", FieldKind::List),
             ],
             on_error: Default::default(),
+            inverses: Vec::new(),
         }
     }
 

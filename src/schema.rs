@@ -240,6 +240,9 @@ pub struct ModelSchema {
     /// What a `Lazy`/`Safe`/`#[rapyer(safe)]` field does with stored bytes it cannot
     /// decode (`#[rapyer(on_error = "…")]`, default `defer`).
     pub on_error: OnError,
+    /// Relations referring to this model, named on this side
+    /// (`#[rapyer(inverse(books = "Book.author"))]`): `(name, "<Model>.<field>")`.
+    pub inverses: Vec<(&'static str, &'static str)>,
 }
 
 impl ModelSchema {

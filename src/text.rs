@@ -499,6 +499,7 @@ mod tests {
             ttl_grace_ms: 0,
             fields: vec![age, status, city, tags, name],
             on_error: Default::default(),
+            inverses: Vec::new(),
         }
     }
 

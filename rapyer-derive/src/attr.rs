@@ -77,6 +77,8 @@ pub(crate) struct ModelAttrs {
     pub(crate) ttl_grace: Option<LitInt>,
     pub(crate) on_error: Option<LitStr>,
     pub(crate) safe_all: bool,
+    /// `inverse(books = "Book.author", …)`: relations named on the target side.
+    pub(crate) inverses: Vec<(String, LitStr)>,
 }
 
 /// Skips an attribute's value (`= expr` or `(…)`) so parsing can go on after an error.
@@ -127,6 +129,25 @@ pub(crate) fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Erro
                 }
                 "ttl_grace" if kind == Kind::Model => once!(attrs.ttl_grace, LitInt),
                 "on_error" if kind == Kind::Model => once!(attrs.on_error, LitStr),
+                "inverse" if kind == Kind::Model && meta.input.peek(syn::token::Paren) => {
+                    meta.parse_nested_meta(|inner| {
+                        let key = meta_name(&inner);
+                        let lit: LitStr = inner.value()?.parse()?;
+                        let v = lit.value();
+                        match v.split_once('.') {
+                            Some((m, f)) if !m.is_empty() && !f.is_empty() => {}
+                            _ => errors.push(
+                                lit.span(),
+                                format!("inverse `{key}` names the referring field as \"<Model>.<field>\" (such as \"Book.author\"), not {v:?}"),
+                            ),
+                        }
+                        if attrs.inverses.iter().any(|(k, _)| *k == key) {
+                            errors.push(inner.path.span(), format!("duplicate inverse `{key}`"));
+                        }
+                        attrs.inverses.push((key, lit));
+                        Ok(())
+                    })?;
+                }
                 "safe_all" if kind == Kind::Model => {
                     if attrs.safe_all {
                         errors.push(meta.path.span(), "duplicate rapyer attribute `safe_all`");
@@ -136,7 +157,7 @@ pub(crate) fn parse_container(input: &DeriveInput, kind: Kind, errors: &mut Erro
                 _ => {
                     let valid = match kind {
                         Kind::Model => {
-                            "`name`, `shards`, `env`, `colocate`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`"
+                            "`name`, `shards`, `env`, `colocate`, `ttl`, `ttl_refresh`, `ttl_refresh_interval`, `ttl_grace`, `on_error`, `safe_all`, `inverse(name = \"Model.field\")`"
                         }
                         Kind::Embedded => "none on an embedded struct",
                     };

@@ -135,6 +135,8 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
     let key_ty = &key.ty;
     let key_name = &key.name;
 
+    let inverse_names: Vec<&String> = attrs.inverses.iter().map(|(k, _)| k).collect();
+    let inverse_sources: Vec<&LitStr> = attrs.inverses.iter().map(|(_, v)| v).collect();
     let mut describe = Vec::new();
     let mut encode = Vec::new();
     let mut decode = Vec::new();
@@ -289,6 +291,7 @@ pub(crate) fn expand_model(input: &DeriveInput) -> Result<TokenStream2, TokenStr
                             ttl_grace_ms: #ttl_grace_ms,
                             fields,
                             on_error: #on_error,
+                            inverses: ::std::vec![#((#inverse_names, #inverse_sources)),*],
                         }
                     })
                 }

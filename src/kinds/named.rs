@@ -34,6 +34,7 @@ pub(crate) static NAMED: Lazy<ModelSchema> = Lazy::new(|| ModelSchema {
     ttl_grace_ms: 0,
     fields: vec![FieldSchema::new(VALUE_FIELD, FieldKind::StringKey)],
     on_error: OnError::default(),
+    inverses: Vec::new(),
 });
 
 /// The model name of named structures in keys (`{rapyer.named:<shard>}:…`): a `.`

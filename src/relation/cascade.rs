@@ -249,6 +249,7 @@ impl Planner {
         let mut questions: Vec<Question> = Vec::new();
         for at in std::mem::take(&mut self.frontier) {
             let (schema, id) = self.doomed[at].clone();
+            schema.check_inverses()?;
             for inverse in schema.inverses() {
                 let strategy = self.cascade.strategy(schema, inverse);
                 if strategy == OnDelete::Nullify && null_kind(inverse.field).is_none() {

@@ -17,12 +17,17 @@ pub struct Inverse {
     pub field: &'static FieldSchema,
     /// The field's relation metadata.
     pub info: RelationInfo,
+    /// The name the target gives it (`#[rapyer(inverse(books = "Book.author"))]` on
+    /// `Author`), when it does.
+    pub target_name: Option<&'static str>,
 }
 
 impl Inverse {
-    /// The name declared with `#[rapyer(inverse = "books")]`, else `"Book.author"`.
+    /// The name declared with `#[rapyer(inverse = "books")]` on the field, else the one
+    /// the target declares (`#[rapyer(inverse(books = "Book.author"))]`), else
+    /// `"Book.author"`.
     pub fn name(&self) -> String {
-        match self.info.inverse() {
+        match self.info.inverse().or(self.target_name) {
             Some(n) => n.to_owned(),
             None => self.qualified(),
         }
@@ -45,16 +50,14 @@ impl Inverse {
         if name == self.qualified() {
             return true;
         }
-        match self.info.inverse() {
-            Some(inv) => {
-                name == inv
-                    || name
-                        .strip_prefix(target.name)
-                        .and_then(|r| r.strip_prefix('.'))
-                        .is_some_and(|r| r == inv)
-            }
-            None => false,
-        }
+        let names = [self.info.inverse(), self.target_name];
+        names.into_iter().flatten().any(|inv| {
+            name == inv
+                || name
+                    .strip_prefix(target.name)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .is_some_and(|r| r == inv)
+        })
     }
 }
 
@@ -67,11 +70,19 @@ fn all() -> &'static Inverses {
         for source in crate::registry::all_schemas() {
             for field in &source.fields {
                 if let Some(info) = field.relation {
-                    let at = std::ptr::from_ref(info.target()) as usize;
+                    let target = info.target();
+                    let qualified = format!("{}.{}", source.name, field.path);
+                    let target_name = target
+                        .inverses
+                        .iter()
+                        .find(|(_, src)| *src == qualified)
+                        .map(|(n, _)| *n);
+                    let at = std::ptr::from_ref(target) as usize;
                     map.entry(at).or_default().push(Inverse {
                         source,
                         field,
                         info,
+                        target_name,
                     });
                 }
             }
@@ -88,6 +99,35 @@ impl ModelSchema {
         all()
             .get(&(std::ptr::from_ref(self) as usize))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Checks the relations this model names on its side
+    /// (`#[rapyer(inverse(books = "Book.author"))]`): each must be a foreign-key field
+    /// of a registered model referring to this one. Else [`crate::Error::InvalidInput`]
+    /// naming the missing model or field (a generic model does not register). Cascades
+    /// check every model they reach.
+    pub fn check_inverses(&'static self) -> crate::Result<()> {
+        for (name, src) in &self.inverses {
+            if self.inverses().iter().any(|i| i.qualified() == *src) {
+                continue;
+            }
+            let (model, field) = src.split_once('.').unwrap_or((src, ""));
+            let known = crate::registry::all_schemas()
+                .into_iter()
+                .any(|s| s.name == model);
+            return Err(crate::Error::InvalidInput(if known {
+                format!(
+                    "{}: inverse `{name}` names `{src}`, and model {model} has no foreign-key field `{field}` referring to {}",
+                    self.name, self.name
+                )
+            } else {
+                format!(
+                    "{}: inverse `{name}` names `{src}`, and no model {model} is registered (a #[derive(Model)] struct that is not generic, linked into this program)",
+                    self.name
+                )
+            }));
+        }
+        Ok(())
     }
 
     /// The relation that refers to this model named `name` (see [`Inverse::name`]).

@@ -1076,3 +1076,80 @@ async fn update_cascade_sets_values_along_relations_in_one_pipeline() {
     );
     assert_eq!(dump(&t), keys);
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasShelf", inverse(items = "CasItem.shelf"))]
+pub struct Shelf {
+    id: Id,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasItem")]
+pub struct Item {
+    id: Id,
+    name: String,
+    shelf: Option<ForeignKey<Shelf>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasGhost", inverse(haunts = "NoSuchModel.ghost"))]
+pub struct Ghost {
+    id: Id,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasMisnamed", inverse(named = "CasItem.name"))]
+pub struct Misnamed {
+    id: Id,
+}
+
+#[maybe_async]
+#[mode_test]
+async fn inverses_named_on_the_target_side_are_checked_at_first_use() {
+    let t = common::env();
+    let inv = Shelf::schema().inverses();
+    assert_eq!(inv.len(), 1);
+    assert_eq!(inv[0].name(), "items");
+    assert_eq!(inv[0].target_name, Some("items"));
+    let shelf = Shelf { id: Id::new() };
+    shelf.save().await.unwrap();
+    let item = Item {
+        id: Id::new(),
+        name: "lamp".into(),
+        shelf: Some(ForeignKey::to(&shelf)),
+    };
+    item.save().await.unwrap();
+    let r = Shelf::delete_with(&shelf.id, Cascade::declared())
+        .go()
+        .await;
+    assert!(
+        matches!(&r, Err(Error::RelationViolation { relation, .. }) if relation == "items"),
+        "{r:?}"
+    );
+    let report = Shelf::delete_with(&shelf.id, Cascade::map([("items", OnDelete::Nullify)]))
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(report.nullified.len(), 1);
+    let stored = Item::get(&item.id).await.unwrap();
+    assert_eq!(stored.shelf, None);
+    // a relation named on the target side that does not exist: a clear error, nothing sent
+    let keys = t.keys();
+    let ghost = Ghost::delete_with(Id::new(), Cascade::declared())
+        .go()
+        .await;
+    assert!(
+        matches!(&ghost, Err(Error::InvalidInput(m)) if m.contains("no model NoSuchModel is registered")),
+        "{ghost:?}"
+    );
+    let misnamed = Misnamed::delete_with(Id::new(), Cascade::declared())
+        .go()
+        .await;
+    assert!(
+        matches!(&misnamed, Err(Error::InvalidInput(m)) if m.contains("CasItem has no foreign-key field `name`")),
+        "{misnamed:?}"
+    );
+    assert!(Ghost::schema().check_inverses().is_err());
+    assert!(Shelf::schema().check_inverses().is_ok());
+    assert_eq!(t.keys(), keys);
+}

@@ -28,4 +28,10 @@ struct BadInverse {
     author: ForeignKey<Author>,
 }
 
+#[derive(Model, Debug, Clone)]
+#[rapyer(inverse(books = "books"))]
+struct BadTargetSide {
+    id: Id,
+}
+
 fn main() {}

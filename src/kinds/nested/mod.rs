@@ -206,6 +206,7 @@ static UNBOUND: Lazy<ModelSchema> = Lazy::new(|| ModelSchema {
     ttl_grace_ms: 0,
     fields: Vec::new(),
     on_error: Default::default(),
+    inverses: Vec::new(),
 });
 
 /// A path to one stored value of type `T`: `get` reads it (only its bytes travel); on an
