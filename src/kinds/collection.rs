@@ -87,9 +87,16 @@ pub(crate) fn coll_mutate<'a, C: Send + 'a, R: Send + 'a>(
 /// stored kind, `$handle` the atomic handle, `[$gen]` the impl's generics, `$ty` the
 /// collection type, `$elem` its item type.
 macro_rules! member_field {
-    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty) => {
-        // sets cannot hand out their members mutably: their foreign keys are not followed
-        $crate::kinds::collection::member_field!(@impl $kind, $handle, [$($gen)*], $ty, $elem, |_this, _path, _out| {});
+    ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty, set_relations) => {
+        // a set cannot hand out its members mutably: one holding foreign keys is taken
+        // apart and rebuilt (members compare by id, which a loaded target leaves as is)
+        $crate::kinds::collection::member_field!(@impl $kind, $handle, [$($gen)*], $ty, $elem, |this, path, out| {
+            if <$elem as $crate::codec::Element>::__target().is_some() {
+                let mut items: Vec<$elem> = std::mem::take(this).into_iter().collect();
+                $crate::kinds::collection::list_relations(items.iter_mut(), path, out);
+                this.extend(items);
+            }
+        });
     };
     ($kind:expr, $handle:ident, [$($gen:tt)*], $ty:ty, $elem:ty, relations) => {
         $crate::kinds::collection::member_field!(@impl $kind, $handle, [$($gen)*], $ty, $elem, |this, path, out| {

@@ -221,5 +221,5 @@ impl<'a, S: SetLike<T> + 'a, T: Element + Clone + Send + 'a> SetRef<'a, S, T> {
 
 // ---- the Field impls of sets ----------------------------------------------------------------
 
-crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T);
-crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Ord], BTreeSet<T>, T);
+crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Eq + Hash, S: BuildHasher + Default], HashSet<T, S>, T, set_relations);
+crate::kinds::collection::member_field!(FieldKind::Set, SetRef, [T: Element + Ord], BTreeSet<T>, T, set_relations);

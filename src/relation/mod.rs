@@ -140,7 +140,7 @@ pub(crate) fn target_of<M: Model>() -> Target {
 
 /// A reference to a document of model `T`, stored as its id: a root hash field for
 /// `ForeignKey<T>` and `Option<ForeignKey<T>>`, one list member per reference for
-/// `Vec<ForeignKey<T>>` (sets of them store ids too, and are not loaded).
+/// `Vec<ForeignKey<T>>` (sets of them store ids too, and load the same way).
 ///
 /// Every foreign-key field is indexed (no `#[rapyer(index)]` needed), so the documents
 /// referring to one are a query: `Book::find(Book::fields().author.eq(&author_id))`.

@@ -1153,3 +1153,52 @@ async fn inverses_named_on_the_target_side_are_checked_at_first_use() {
     assert!(Shelf::schema().check_inverses().is_ok());
     assert_eq!(t.keys(), keys);
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasCatalog")]
+pub struct Catalog {
+    id: Id,
+    #[rapyer(inverse = "catalogs", on_delete = "nullify")]
+    publishers: std::collections::BTreeSet<ForeignKey<Publisher>>,
+}
+
+#[maybe_async]
+#[mode_test]
+async fn sets_of_foreign_keys_load_and_lose_deleted_members() {
+    let _t = common::env();
+    let ps: Vec<Publisher> = (0..3)
+        .map(|i| Publisher {
+            id: Id::new(),
+            name: format!("p{i}"),
+        })
+        .collect();
+    for p in &ps {
+        p.save().await.unwrap();
+    }
+    let c = Catalog {
+        id: Id::new(),
+        publishers: ps.iter().map(ForeignKey::to).collect(),
+    };
+    c.save().await.unwrap();
+    let loaded = Catalog::load(&c.id).depth(1).go().await.unwrap();
+    assert_eq!(loaded, c, "members compare by id");
+    let mut names: Vec<String> = loaded
+        .publishers
+        .iter()
+        .map(|p| p.loaded().unwrap().name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["p0", "p1", "p2"]);
+    let report = Publisher::delete_with(&ps[1].id, Cascade::declared())
+        .go()
+        .await
+        .unwrap();
+    assert_eq!(
+        report.nullified,
+        vec![("CasCatalog", c.id.to_string(), "publishers".to_owned())]
+    );
+    let stored = Catalog::get(&c.id).await.unwrap();
+    let want: std::collections::BTreeSet<ForeignKey<Publisher>> =
+        [&ps[0], &ps[2]].into_iter().map(ForeignKey::to).collect();
+    assert_eq!(stored.publishers, want);
+}
