@@ -291,6 +291,12 @@ impl Keyspace {
 }
 
 impl Keyspace {
+    /// Fence of document `id` while a cascading delete of it runs: `{tag}:f:<id>` (a
+    /// `must_exist` reference to it is refused while the fence stands).
+    pub(crate) fn fence(&self, id: &str) -> String {
+        self.key(self.shard_of(id), &[":f:", id])
+    }
+
     /// Lock key of `action` on document `id`: `{tag}:l:<len(action)>:<action>:<id>`. The
     /// length prefix keeps it unambiguous for any action and id; the shared tag keeps
     /// it in the document's slot.

@@ -324,6 +324,7 @@ pub(crate) fn write<M: Model>(
 ) -> Result<Invocation> {
     let doc = ctx.doc(id)?;
     let enc = encode(ctx, model)?;
+    let refs = must_exist(ctx, &doc, &enc)?;
     let items: usize = enc.collections.iter().map(Vec::len).sum();
     let mut args: Vec<Vec<u8>> =
         Vec::with_capacity(16 + 3 * doc.indexes.len() + 2 * enc.root.len() + items);
@@ -337,8 +338,14 @@ pub(crate) fn write<M: Model>(
     args.push(ctx.schema.ttl_ms.unwrap_or(0).to_string().into_bytes());
     args.extend_from_slice(&keys::write_layout(ctx.schema).args);
     push_content(&mut args, enc);
+    args.push(refs.len().to_string().into_bytes());
+    for (field, model, target, _) in &refs {
+        args.push(field.as_bytes().to_vec());
+        args.push(model.as_bytes().to_vec());
+        args.push(target.as_bytes().to_vec());
+    }
     let indexed = !doc.indexes.is_empty();
-    let mut keys = Vec::with_capacity(4 + doc.collections.len() + doc.indexes.len());
+    let mut keys = Vec::with_capacity(4 + doc.collections.len() + doc.indexes.len() + refs.len());
     keys.push(doc.root);
     keys.push(doc.ids);
     keys.extend(doc.collections.into_iter().map(|(_, key)| key));
@@ -346,6 +353,7 @@ pub(crate) fn write<M: Model>(
     if indexed {
         keys.push(doc.manifest);
     }
+    keys.extend(refs.into_iter().flat_map(|(_, _, _, keys)| keys));
     if let WriteMode::Locked(held, _) = mode {
         keys.push(held.key.clone());
         args.push(held.token.as_bytes().to_vec());
@@ -355,6 +363,60 @@ pub(crate) fn write<M: Model>(
         keys,
         args,
     })
+}
+
+/// A reference a save checks (`#[rapyer(must_exist)]`): field, target model, target id,
+/// target root key and fence.
+type MustExist = (String, &'static str, String, [String; 2]);
+
+/// The references of `must_exist` fields in `enc`, each once. The save script checks
+/// them, so a target must be on the document's server (on a cluster in its slot:
+/// `colocate`); else [`Error::InvalidInput`] before anything is sent.
+fn must_exist(ctx: &Ctx, doc: &DocKeys, enc: &Encoded) -> Result<Vec<MustExist>> {
+    let mut out: Vec<MustExist> = Vec::new();
+    for f in ctx
+        .schema
+        .fields
+        .iter()
+        .filter(|f| f.relation.is_some_and(|r| r.must_exist()))
+    {
+        let target = f.relation.expect("a relation").target();
+        let values: Vec<&Vec<u8>> = match ctx.schema.collections().position(|c| c.path == f.path) {
+            Some(i) => enc
+                .collections
+                .get(i)
+                .map(|c| c.iter().collect())
+                .unwrap_or_default(),
+            None => enc
+                .root
+                .iter()
+                .filter(|(p, _)| *p == f.path)
+                .map(|(_, v)| v)
+                .collect(),
+        };
+        let tctx = Ctx::for_schema(target)?;
+        for id in values
+            .into_iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+        {
+            if out.iter().any(|(p, _, t, _)| *p == f.path && *t == id) {
+                continue;
+            }
+            let root = tctx.doc(&id)?.root;
+            if tctx.env.name() != ctx.env.name()
+                || (ctx.env.is_cluster()
+                    && keys::slot(root.as_bytes()) != keys::slot(doc.root.as_bytes()))
+            {
+                return Err(Error::InvalidInput(format!(
+                    "{} `{}` must_exist: {} `{id}` is on another server or cluster slot, so the save cannot check it in one step (put both models in one #[rapyer(colocate = \"…\")] group)",
+                    ctx.schema.name, f.path, target.name
+                )));
+            }
+            let fence = tctx.keys.fence(&id);
+            out.push((f.path.clone(), target.name, id, [root, fence]));
+        }
+    }
+    Ok(out)
 }
 
 /// Appends a document's content as `doc.lua` reads it: the root field count, the root
@@ -470,6 +532,25 @@ pub(crate) fn written(ctx: &Ctx, id: &str, reply: Value) -> Result<()> {
             key: ctx.keys.doc(ctx.schema, id).root,
             reason: "the lock's lease ran out before the save; nothing was written".into(),
         }),
+        Value::Array(items) if items.len() == 4 => {
+            let text = |v: &Value| match v {
+                Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                other => format!("{other:?}"),
+            };
+            let target = ctx
+                .schema
+                .fields
+                .iter()
+                .find(|f| f.path == text(&items[1]))
+                .and_then(|f| f.relation)
+                .map_or("", |r| r.target().name);
+            Err(Error::Dangling {
+                model: ctx.schema.name,
+                field: text(&items[1]),
+                target,
+                ids: vec![text(&items[3])],
+            })
+        }
         Value::Int(0) | Value::Nil => {
             let doc = ctx.keys.doc(ctx.schema, id);
             Err(Error::AlreadyExists {
@@ -714,18 +795,4 @@ pub(crate) fn write_chunks<M: Model>(
         });
     }
     Ok(out)
-}
-
-/// Fresh copies of `model` under new auto ids, for `duplicate`.
-pub(crate) fn copies<M: Model + Clone>(model: &M, n: usize) -> Vec<M>
-where
-    M::Key: crate::codec::AutoKey,
-{
-    (0..n)
-        .map(|_| {
-            let mut copy = model.clone();
-            copy.__set_key(<M::Key as crate::codec::AutoKey>::generate());
-            copy
-        })
-        .collect()
 }

@@ -296,7 +296,7 @@ pub type TargetFn = fn() -> &'static ModelSchema;
 /// The relation a [`ForeignKey`](crate::ForeignKey) field declares, in its [`FieldSchema`]: the model it
 /// refers to, whether the field holds one reference or many, and the field's relation
 /// attributes (`#[rapyer(inverse = "…", on_delete = "…", lazy, one_to_one, one_to_many,
-/// inherit_ttl)]`).
+/// inherit_ttl, must_exist)]`).
 #[derive(Clone, Copy)]
 pub struct RelationInfo {
     target: TargetFn,
@@ -306,6 +306,7 @@ pub struct RelationInfo {
     pub(crate) lazy: bool,
     pub(crate) cardinality: Option<Cardinality>,
     pub(crate) inherit_ttl: bool,
+    pub(crate) must_exist: bool,
 }
 
 impl RelationInfo {
@@ -342,6 +343,13 @@ impl RelationInfo {
     /// TTL) gives the documents this field refers to the same TTL.
     pub fn inherits_ttl(&self) -> bool {
         self.inherit_ttl
+    }
+
+    /// `#[rapyer(must_exist)]`: a save or insert of the referring document is refused
+    /// ([`crate::Error::Dangling`], nothing written) when a document the field refers to
+    /// does not exist, checked in the same script as the write.
+    pub fn must_exist(&self) -> bool {
+        self.must_exist
     }
 
     /// How many documents are on each side: a single key is many-to-one unless
@@ -399,6 +407,7 @@ impl std::fmt::Debug for RelationInfo {
             .field("lazy", &self.lazy)
             .field("cardinality", &self.cardinality())
             .field("inherit_ttl", &self.inherit_ttl)
+            .field("must_exist", &self.must_exist)
             .finish()
     }
 }
@@ -412,6 +421,7 @@ impl PartialEq for RelationInfo {
             && self.lazy == other.lazy
             && self.cardinality == other.cardinality
             && self.inherit_ttl == other.inherit_ttl
+            && self.must_exist == other.must_exist
     }
 }
 
@@ -436,6 +446,7 @@ pub(crate) fn mark_relation(
                 lazy: false,
                 cardinality: None,
                 inherit_ttl: false,
+                must_exist: false,
             }),
             ..field
         },

@@ -31,7 +31,7 @@ pub(crate) struct FieldInfo {
     /// in that codec (a blob in it); the codec type.
     pub(crate) codec: Option<proc_macro2::TokenStream>,
     /// Foreign-key options: `inverse = "…"`, `on_delete = "…"` (checked), `lazy`,
-    /// `one_to_one`, `one_to_many`, `inherit_ttl`.
+    /// `one_to_one`, `one_to_many`, `inherit_ttl`, `must_exist`.
     pub(crate) relation: RelationAttrs,
 }
 
@@ -43,6 +43,7 @@ pub(crate) struct RelationAttrs {
     pub(crate) one_to_one: bool,
     pub(crate) one_to_many: bool,
     pub(crate) inherit_ttl: bool,
+    pub(crate) must_exist: bool,
 }
 
 impl RelationAttrs {
@@ -53,6 +54,7 @@ impl RelationAttrs {
             || self.one_to_one
             || self.one_to_many
             || self.inherit_ttl
+            || self.must_exist
     }
 }
 
@@ -310,6 +312,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     "one_to_one" if kind == Kind::Model => Some(&mut info.relation.one_to_one),
                     "one_to_many" if kind == Kind::Model => Some(&mut info.relation.one_to_many),
                     "inherit_ttl" if kind == Kind::Model => Some(&mut info.relation.inherit_ttl),
+                    "must_exist" if kind == Kind::Model => Some(&mut info.relation.must_exist),
                     "blob" => Some(&mut info.blob),
                     "index" => Some(&mut info.index),
                     "safe" => Some(&mut info.safe),
@@ -324,7 +327,7 @@ pub(crate) fn parse_fields(input: &DeriveInput, kind: Kind, errors: &mut Errors)
                     Some(flag) => *flag = true,
                     None => {
                         let valid = match kind {
-                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`; on foreign keys `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`",
+                            Kind::Model => "`key`, `blob`, `codec`, `index`, `safe`, `state`; on foreign keys `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`, `must_exist`",
                             Kind::Embedded => "`blob`, `codec`, `index`, `safe`",
                         };
                         errors.push(

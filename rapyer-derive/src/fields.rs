@@ -228,6 +228,7 @@ fn relation_marks(f: &FieldInfo) -> TokenStream2 {
     };
     let lazy = r.lazy;
     let inherit = r.inherit_ttl;
+    let must_exist = r.must_exist;
     let (check, cardinality) = if r.one_to_one {
         (
             quote_spanned! {ty.span()=> ::rapyer::__private::assert_single_relation::<#ty>(); },
@@ -247,6 +248,6 @@ fn relation_marks(f: &FieldInfo) -> TokenStream2 {
     };
     quote_spanned! {ty.span()=>
         #check
-        ::rapyer::__private::relation_options::<#ty>(out, #inverse, #on_delete, #lazy, #cardinality, #inherit);
+        ::rapyer::__private::relation_options::<#ty>(out, #inverse, #on_delete, #lazy, #cardinality, #inherit, #must_exist);
     }
 }

@@ -588,7 +588,7 @@ pub(crate) async fn duplicate_many<M: Model + Clone>(
 where
     M::Key: AutoKey,
 {
-    let copies = plan::copies(model, n);
+    let copies = copies(model, n);
     bulk_write(&copies, BulkMode::Insert, bulk).await?;
     Ok(copies)
 }
@@ -778,4 +778,18 @@ pub(crate) async fn search_ids_by_name(model: &str, text: &str) -> Result<Vec<St
         .await
         .map_err(|e| crate::query::stale(&ctx, e))?;
     plan.page(replies)
+}
+
+/// Fresh copies of `model` under new auto ids, for `duplicate`.
+fn copies<M: Model + Clone>(model: &M, n: usize) -> Vec<M>
+where
+    M::Key: crate::codec::AutoKey,
+{
+    (0..n)
+        .map(|_| {
+            let mut copy = model.clone();
+            copy.__set_key(<M::Key as crate::codec::AutoKey>::generate());
+            copy
+        })
+        .collect()
 }

@@ -68,6 +68,46 @@ pub(crate) async fn fetch<T: Model>(fk: &mut ForeignKey<T>) -> Result<&T> {
 
 #[maybe_async]
 pub(crate) async fn delete_cascade<M: Model>(del: &CascadeDelete<M>) -> Result<CascadeReport> {
+    // fences first, where must_exist writers could keep adding references; taken down
+    // whatever the outcome (and they expire)
+    let fences = cascade::fences(M::schema(), &del.ids, &del.cascade)?;
+    if let Some((env, keys)) = &fences {
+        let mut pipe = redis::pipe();
+        for k in keys {
+            pipe.cmd("SET")
+                .arg(k)
+                .arg(1)
+                .arg("PX")
+                .arg(cascade::FENCE_MS)
+                .ignore();
+        }
+        Backend::connect(env)
+            .await?
+            .query_pipe(crate::failure::Access::Write, &pipe)
+            .await?;
+    }
+    let out = delete_attempts(del).await;
+    if let Some((env, keys)) = &fences {
+        let mut pipe = redis::pipe();
+        for k in keys {
+            pipe.cmd("DEL").arg(k).ignore();
+        }
+        let cleared = match Backend::connect(env).await {
+            Ok(mut b) => b
+                .query_pipe(crate::failure::Access::Write, &pipe)
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        if out.is_ok() {
+            cleared?;
+        }
+    }
+    out
+}
+
+#[maybe_async]
+async fn delete_attempts<M: Model>(del: &CascadeDelete<M>) -> Result<CascadeReport> {
     let mut report = CascadeReport::default();
     for attempt in 1..=cascade::ATTEMPTS {
         report.attempts = attempt;

@@ -413,6 +413,30 @@ impl Planner {
     }
 }
 
+/// How long a fence stands at most (a client that dies mid-cascade leaves it this long).
+pub(crate) const FENCE_MS: u64 = 10_000;
+
+/// The fences a cascading delete of `ids` of `root` sets first, when a relation to it is
+/// `must_exist` and not `Restrict`: while they stand, an insert referring to one of the
+/// documents is refused, so the referring set stops growing and the plan converges. One
+/// environment (the root model's), its fence keys.
+pub(crate) fn fences(
+    root: &'static ModelSchema,
+    ids: &[String],
+    cascade: &Cascade,
+) -> Result<Option<(crate::env::Environment, Vec<String>)>> {
+    let fenced = root
+        .inverses()
+        .iter()
+        .any(|i| i.info.must_exist() && cascade.strategy(root, i) != OnDelete::Restrict);
+    if !fenced {
+        return Ok(None);
+    }
+    let ctx = Ctx::for_schema(root)?;
+    let keys = ids.iter().map(|id| ctx.keys.fence(id)).collect();
+    Ok(Some((ctx.env, keys)))
+}
+
 /// The part of `parts` for `key` of `ctx`'s environment (by slot on a cluster).
 pub(crate) fn part_of(parts: &mut Vec<Part>, ctx: &Ctx, key: &str) -> usize {
     let slot = if ctx.env.is_cluster() {

@@ -36,7 +36,7 @@ pub(crate) mod walk;
 /// `Vec<ForeignKey<T>>`, `VecDeque<…>`, `HashSet<…>`, `BTreeSet<…>` (the relation
 /// attributes `inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many` take one).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
+    message = "`{Self}` is not a foreign-key field: relation options (`inverse`, `on_delete`, `lazy`, `one_to_one`, `one_to_many`, `inherit_ttl`, `must_exist`) go on `ForeignKey<T>`, `Option<ForeignKey<T>>`, or a list or set of `ForeignKey<T>`"
 )]
 pub trait RelationField {}
 
@@ -77,6 +77,7 @@ pub fn relation_options<T: RelationField>(
     lazy: bool,
     cardinality: Option<crate::schema::Cardinality>,
     inherit_ttl: bool,
+    must_exist: bool,
 ) {
     if let Some(rel) = out.last_mut().and_then(|f| f.relation.as_mut()) {
         rel.inverse = inverse;
@@ -84,6 +85,7 @@ pub fn relation_options<T: RelationField>(
         rel.lazy = lazy;
         rel.cardinality = cardinality;
         rel.inherit_ttl = inherit_ttl;
+        rel.must_exist = must_exist;
     }
 }
 

@@ -9,10 +9,14 @@
 --            lock is no longer held, nothing is written and the reply is -1; "unlock"
 --            also releases the lock after writing: save + release in one round trip)
 -- ARGV[2]    the id             ARGV[3]  TTL in ms, "0" for none
--- ARGV[4..]  the model's layout (doc.lua), then the document's content
+-- ARGV[4..]  the model's layout (doc.lua), then the document's content, then the number
+--            r of references that must exist (#[rapyer(must_exist)]) and per reference
+--            its field, model and id; their root hashes and fences (a fenced document is
+--            being deleted) follow the shard's keys in KEYS, two per reference
 --
 -- Returns 1 when written, 0 when ARGV[1] is "insert" and the document exists (nothing
--- is written then); a key of another Redis type is refused first (types.lua).
+-- is written then), {"dangling", field, model, id} when a reference that must exist
+-- does not (nothing written); a key of another Redis type is refused first (types.lua).
 
 local mode = ARGV[1]
 local locked = mode == 'locked' or mode == 'unlock'
@@ -25,6 +29,17 @@ if bad then return bad end
 if locked and redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then return -1 end
 local fresh = mode == 'insert'
 if fresh and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+do
+  local r_at = skip_doc(L, at)
+  local first = 3 + L.c + L.x
+  if L.x > 0 then first = first + 1 end
+  for i = 0, tonumber(ARGV[r_at]) - 1 do
+    if redis.call('EXISTS', KEYS[first + 2 * i]) == 0 or redis.call('EXISTS', KEYS[first + 2 * i + 1]) == 1 then
+      local p = r_at + 1 + 3 * i
+      return {'dangling', ARGV[p], ARGV[p + 1], ARGV[p + 2]}
+    end
+  end
+end
 local ttl = tonumber(ARGV[3])
 local now = 0
 if ttl > 0 then now = now_ms() end

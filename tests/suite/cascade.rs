@@ -1202,3 +1202,143 @@ async fn sets_of_foreign_keys_load_and_lose_deleted_members() {
         [&ps[0], &ps[2]].into_iter().map(ForeignKey::to).collect();
     assert_eq!(stored.publishers, want);
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasBlog", colocate = "casblog")]
+pub struct Blog {
+    id: Id,
+    name: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[rapyer(name = "CasPost", colocate = "casblog")]
+pub struct Post {
+    id: Id,
+    #[rapyer(must_exist, on_delete = "delete", inverse = "posts")]
+    blog: ForeignKey<Blog>,
+    #[rapyer(must_exist)]
+    cites: Vec<ForeignKey<Blog>>,
+}
+
+#[maybe_async]
+#[mode_test]
+async fn must_exist_refuses_a_reference_to_a_missing_document() {
+    let t = common::env();
+    let blog = Blog {
+        id: Id::new(),
+        name: "b".into(),
+    };
+    blog.save().await.unwrap();
+    let ghost = Id::new();
+    let ok = Post {
+        id: Id::new(),
+        blog: ForeignKey::to(&blog),
+        cites: vec![ForeignKey::to(&blog)],
+    };
+    ok.insert().await.unwrap();
+    let before = dump(&t);
+    for bad in [
+        Post {
+            id: Id::new(),
+            blog: ForeignKey::new(&ghost),
+            cites: vec![],
+        },
+        Post {
+            cites: vec![ForeignKey::to(&blog), ForeignKey::new(&ghost)],
+            ..ok.clone()
+        },
+    ] {
+        let r = bad.save().await;
+        match &r {
+            Err(Error::Dangling {
+                model: "CasPost",
+                target: "CasBlog",
+                ids,
+                ..
+            }) => assert_eq!(ids, &vec![ghost.to_string()]),
+            other => panic!("expected Dangling, got {other:?}"),
+        }
+    }
+    assert_eq!(dump(&t), before, "nothing written");
+    let f = Post::schema()
+        .fields
+        .iter()
+        .find(|f| f.path == "blog")
+        .unwrap();
+    assert!(f.relation.unwrap().must_exist());
+}
+
+/// Writers inserting posts into a blog while it is deleted with its posts: a post is
+/// either deleted with the blog or refused, never left behind (the insert checks the
+/// blog and its fence in its own script; the cascade fences the blog, then plans and
+/// re-checks). Without the fence the writers outrun every plan (Conflict after Conflict).
+#[cfg(feature = "blocking")]
+#[maybe_async]
+#[mode_test]
+async fn inserts_racing_a_cascade_never_leave_a_dangling_reference() {
+    use rapyer::sync::SyncModel;
+    let t = common::env();
+    let name = t.env.name().to_owned();
+    let (mut replans, mut refused, mut total) = (0, 0, 0);
+    for round in 0..10 {
+        let blog = Blog {
+            id: Id::new(),
+            name: format!("b{round}"),
+        };
+        blog.save().await.unwrap();
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let (name, bid) = (name.clone(), blog.id.clone());
+                std::thread::spawn(move || {
+                    let _env = rapyer::use_environment(&name).unwrap();
+                    // as fast as they can: the cascade fences the blog first (a must_exist
+                    // relation), so inserts are refused from then on and the plan holds
+                    let mut written = 0;
+                    for _ in 0..20_000 {
+                        let p = Post {
+                            id: Id::new(),
+                            blog: ForeignKey::new(&bid),
+                            cites: vec![],
+                        };
+                        match p.sync_insert() {
+                            Ok(()) => written += 1,
+                            Err(Error::Dangling { .. }) => return written,
+                            Err(e) => panic!("insert: {e:?}"),
+                        }
+                    }
+                    panic!("the blog was never deleted")
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let report = loop {
+            match Blog::delete_with(&blog.id, Cascade::declared()).go().await {
+                Ok(r) => break r,
+                Err(Error::Conflict { .. }) => refused += 1,
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        };
+        replans += report.attempts - 1;
+        let written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+        total += written;
+        // every post written went with the blog, and none refers to it now
+        let posts = report
+            .deleted
+            .iter()
+            .filter(|(m, _)| *m == "CasPost")
+            .count();
+        assert_eq!(posts, written, "round {round}");
+        let left = Post::find(Post::fields().blog.eq(&blog.id))
+            .run_count()
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "round {round}");
+        let audit = Post::validate_relations().go().await.unwrap();
+        assert!(audit.dangling.is_empty(), "round {round}: {audit:?}");
+    }
+    assert!(
+        total > 20,
+        "the writers inserted {total} posts before the deletes"
+    );
+    eprintln!("insert race: {total} posts, {replans} re-plans, {refused} conflicts");
+}
