@@ -82,6 +82,24 @@ impl Cascade {
             .unwrap_or_else(|| inv.on_delete())
     }
 
+    /// Every relation of `schema` this cascade nullifies can be nullified.
+    fn nullable(&self, schema: &'static ModelSchema) -> Result<()> {
+        for inverse in schema.inverses() {
+            if self.strategy(schema, inverse) == OnDelete::Nullify
+                && null_kind(inverse.field).is_none()
+            {
+                return Err(Error::InvalidInput(format!(
+                    "cannot nullify {}: a required ForeignKey<{}> has no empty value (make it Option<ForeignKey<{}>>, or delete with OnDelete::Delete or Restrict for `{}`)",
+                    inverse.qualified(),
+                    schema.name,
+                    schema.name,
+                    inverse.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Every rule names a relation of some model of the program.
     fn check(&self, root: &'static ModelSchema) -> Result<()> {
         for (name, _) in &self.rules {
@@ -250,17 +268,9 @@ impl Planner {
         for at in std::mem::take(&mut self.frontier) {
             let (schema, id) = self.doomed[at].clone();
             schema.check_inverses()?;
+            self.cascade.nullable(schema)?;
             for inverse in schema.inverses() {
                 let strategy = self.cascade.strategy(schema, inverse);
-                if strategy == OnDelete::Nullify && null_kind(inverse.field).is_none() {
-                    return Err(Error::InvalidInput(format!(
-                        "cannot nullify {}: a required ForeignKey<{}> has no empty value (make it Option<ForeignKey<{}>>, or delete with OnDelete::Delete or Restrict for `{}`)",
-                        inverse.qualified(),
-                        schema.name,
-                        schema.name,
-                        inverse.name()
-                    )));
-                }
                 for shard in 0..inverse.source.shards.max(1) {
                     questions.push(Question {
                         inverse,
@@ -425,6 +435,10 @@ pub(crate) fn fences(
     ids: &[String],
     cascade: &Cascade,
 ) -> Result<Option<(crate::env::Environment, Vec<String>)>> {
+    // bad input is refused before the fences go up
+    Planner::new(root, ids, cascade)?;
+    root.check_inverses()?;
+    cascade.nullable(root)?;
     let fenced = root
         .inverses()
         .iter()

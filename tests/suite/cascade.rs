@@ -1260,6 +1260,14 @@ async fn must_exist_refuses_a_reference_to_a_missing_document() {
         }
     }
     assert_eq!(dump(&t), before, "nothing written");
+    // a cascade refused as bad input sets no fence either
+    let bad = Blog::delete_with(&blog.id, Cascade::map([("nope", OnDelete::Delete)]))
+        .go()
+        .await;
+    assert!(matches!(bad, Err(Error::InvalidInput(_))), "{bad:?}");
+    let fences = t.keys().into_iter().filter(|k| k.contains(":f:")).count();
+    assert_eq!(fences, 0);
+    assert_eq!(dump(&t), before);
     let f = Post::schema()
         .fields
         .iter()
