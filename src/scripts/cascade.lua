@@ -18,9 +18,9 @@
 --
 -- Reply: {1, per deleted document "1" when it existed else "0", per removal "1" when the
 -- reference was there else "0", per TTL "1" when the document existed else "0"} (three
--- strings); {0, i} when check i (1-based) no
--- longer holds (nothing written: the caller plans again). A key of another Redis type
--- is refused before anything is written (types.lua).
+-- strings); {0, i} when check i (1-based) no longer holds (nothing written: the caller
+-- plans again). A key of another Redis type is refused before anything is written
+-- (types.lua).
 
 local nc, nn, nm, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local pos = 5
