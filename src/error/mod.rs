@@ -301,6 +301,16 @@ pub enum Error {
         total: usize,
     },
 
+    /// Documents of a model refer to documents that do not exist: every such reference
+    /// (from [`crate::RelationReport::into_result`]).
+    #[error("{model}: {} reference(s) to missing documents, such as {}", refs.len(), refs.first().map(|r| format!("{} `{}`.{} -> {} `{}`", r.model, r.id, r.field, r.target, r.target_id)).unwrap_or_default())]
+    DanglingReferences {
+        /// The referring model.
+        model: &'static str,
+        /// Every dangling reference.
+        refs: Vec<DanglingRef>,
+    },
+
     /// An error from the Redis client or server (I/O, authentication, …).
     #[error("redis: {0}")]
     Redis(#[source] redis::RedisError),
@@ -321,4 +331,20 @@ pub(crate) fn unexpected(context: &str, v: &redis::Value) -> Error {
         context: context.to_owned(),
         reply,
     }
+}
+
+/// A reference to a document that does not exist (deleted or expired).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct DanglingRef {
+    /// The referring model.
+    pub model: &'static str,
+    /// The referring document.
+    pub id: String,
+    /// Its foreign-key field.
+    pub field: String,
+    /// The model referred to.
+    pub target: &'static str,
+    /// The id referred to, which has no document.
+    pub target_id: String,
 }

@@ -97,21 +97,7 @@ pub struct OrphanReport {
     pub deleted: Vec<(&'static str, String)>,
 }
 
-/// A reference to a document that does not exist (deleted or expired).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-#[non_exhaustive]
-pub struct DanglingRef {
-    /// The referring model.
-    pub model: &'static str,
-    /// The referring document.
-    pub id: String,
-    /// Its foreign-key field.
-    pub field: String,
-    /// The model referred to.
-    pub target: &'static str,
-    /// The id referred to, which has no document.
-    pub target_id: String,
-}
+pub use crate::error::DanglingRef;
 
 /// What a [`RelationAudit`] found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,6 +109,26 @@ pub struct RelationReport {
     /// out of a list or set). A required `ForeignKey<_>` is never removed: its document
     /// stays in `dangling` only (delete it, or point it elsewhere).
     pub removed: Vec<DanglingRef>,
+}
+
+impl RelationReport {
+    /// The report when no dangling reference is left (none found, or every one found
+    /// removed); else [`crate::Error::DanglingReferences`] listing those left.
+    pub fn into_result(self) -> crate::Result<Self> {
+        let left: Vec<DanglingRef> = self
+            .dangling
+            .iter()
+            .filter(|d| !self.removed.contains(d))
+            .cloned()
+            .collect();
+        match left.first() {
+            None => Ok(self),
+            Some(first) => Err(crate::Error::DanglingReferences {
+                model: first.model,
+                refs: left,
+            }),
+        }
+    }
 }
 
 /// The model's foreign-key fields, in schema order.

@@ -692,6 +692,12 @@ async fn validate_and_cleanup_relations_find_and_remove_dangling_references() {
     assert_eq!(got, want);
     assert!(report.removed.is_empty());
     assert!(report.dangling.iter().all(|d| d.model == "CasBook"));
+    match report.clone().into_result() {
+        Err(Error::DanglingReferences { model, refs }) => {
+            assert_eq!((model, refs.len()), ("CasBook", 7));
+        }
+        other => panic!("expected DanglingReferences, got {other:?}"),
+    }
 
     // cleanup: the optional and list references go, the required ones stay reported
     let report = Book::cleanup_relations().go().await.unwrap();
@@ -707,6 +713,7 @@ async fn validate_and_cleanup_relations_find_and_remove_dangling_references() {
     let left = Book::validate_relations().go().await.unwrap();
     let fields: Vec<&str> = left.dangling.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(fields, vec!["author", "author"]);
+    assert!(clean.into_result().is_ok());
     // the authors' references are checked on their own model
     let authors = Author::cleanup_relations().go().await.unwrap();
     assert_eq!(authors.removed.len(), 1, "{authors:?}");
@@ -1319,6 +1326,32 @@ async fn inserts_racing_a_cascade_never_leave_a_dangling_reference() {
             })
             .collect();
         std::thread::sleep(std::time::Duration::from_millis(3));
+        if round % 2 == 1 {
+            // restrict: refused while posts refer to the blog (they keep coming), and
+            // nothing is deleted; then the posts go with it
+            loop {
+                let n = Post::find(Post::fields().blog.eq(&blog.id))
+                    .run_count()
+                    .await
+                    .unwrap();
+                if n > 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let rules = Cascade::map([("posts", OnDelete::Restrict)]);
+            for _ in 0..5 {
+                let r = Blog::delete_with(&blog.id, rules.clone()).go().await;
+                assert!(
+                    matches!(&r, Err(Error::RelationViolation { relation, .. }) if relation == "posts"),
+                    "round {round}: {r:?}"
+                );
+                let there = Blog::exists(&blog.id).await.unwrap();
+                assert!(there);
+                let audit = Post::validate_relations().go().await.unwrap();
+                assert!(audit.dangling.is_empty(), "round {round}: {audit:?}");
+            }
+        }
         let report = loop {
             match Blog::delete_with(&blog.id, Cascade::declared()).go().await {
                 Ok(r) => break r,
