@@ -174,9 +174,12 @@ async fn adding_an_index_to_existing_data_needs_a_reindex() {
         (2, None),
         "done: past the last shard"
     );
+    // 1100 documents over 2 shards (by id hash: about 550 each, not exactly) in batches
+    // of 500: at least one shard takes two batches, the first reported with a cursor
+    // inside the shard, each shard's last with the next shard's start
     let batches: usize = reports.iter().filter(|p| p.cursor.after.is_some()).count();
     assert!(
-        batches >= 2,
+        batches >= 1 && reports.len() >= 3,
         "1100 documents over 2 shards in batches of 500, each shard's last batch reported with its end: {reports:?}"
     );
     // each step is reported once
