@@ -23,6 +23,7 @@ use crate::schema::{
     FieldKind, FieldSchema, IndexKind, ModelSchema, Shape, TargetFn, mark_relation as mark,
 };
 
+pub(crate) mod apply;
 pub(crate) mod audit;
 pub(crate) mod cascade;
 pub(crate) mod copy;
