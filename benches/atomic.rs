@@ -3,7 +3,9 @@
 //!
 //! `cargo bench --bench atomic` (`BENCH_N` sets the operation count, default 3000).
 //! rapyer does more per call than the raw command (existence check, type bounds, TTL
-//! bookkeeping, undo log for pipelines); the ratio is the price of that.
+//! bookkeeping, undo log for pipelines); the ratio is the price of that. The indexed
+//! `incr` case is held against the minimal safe script a user would hand-write
+//! (`EXISTS` guard, `HINCRBY`, `ZADD` of the new value into the index; one `EVALSHA`).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, missing_docs)]
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use support::{report, time};
 
-use common::models::Gauge;
+use common::models::{Gauge, Person};
 use rapyer::Model;
 use rapyer::asynchronous::AsyncModel;
 use rapyer::sync::SyncModel;
@@ -81,12 +83,47 @@ fn main() {
             .query(&mut raw)
             .unwrap();
     });
+    // an indexed i64 on a model without TTL, against the minimal safe script a user
+    // would hand-write: the existence guard, HINCRBY, the new value into the index
+    let mut person = Person {
+        age: 30,
+        ..Person::default()
+    };
+    person.sync_save().unwrap();
+    let orm_indexed = time(n, |_| {
+        person.atomic().age.sync_incr(1).unwrap();
+    });
+    let minimal = redis::Script::new(
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return false end \
+         local v = redis.call('HINCRBY', KEYS[1], 'age', 1) \
+         redis.call('ZADD', KEYS[2], v, ARGV[1]) return v",
+    );
+    let (proot, pindex) = ("raw:{Person:0}:d:p", "raw:{Person:0}:i:age");
+    let _: () = redis::cmd("HSET")
+        .arg(proot)
+        .arg("age")
+        .arg(30)
+        .query(&mut raw)
+        .unwrap();
+    let raw_indexed = time(n, |_| {
+        let _: i64 = minimal
+            .key(proot)
+            .key(pindex)
+            .arg("p")
+            .invoke(&mut raw)
+            .unwrap();
+    });
     report(
         "blocking API",
         &[
             ("incr", orm_incr, raw_incr),
             ("push", orm_push, raw_push),
             ("5-op pipeline", orm_pipe, raw_pipe),
+            (
+                "incr of an indexed i64 vs minimal script",
+                orm_indexed,
+                raw_indexed,
+            ),
         ],
         n,
     );
