@@ -13,11 +13,11 @@ use crate::relation::audit::{
 };
 use crate::relation::cascade::{self, CascadeDelete, CascadeReport, Planner};
 use crate::relation::copy::{Copied, Copier, GraphCopy};
-use crate::relation::reach::{Reach, ReachCall};
+use crate::relation::reach::Reach;
 use crate::relation::ttl::{TtlCascade, TtlReport};
 use crate::relation::update::UpdateCascade;
+use crate::relation::walk::GraphOutput;
 use crate::relation::walk::Walk;
-use crate::relation::walk::{GraphOutput, LevelCall};
 
 #[maybe_async]
 pub(crate) async fn run<M: Model, Out: GraphOutput<M>>(load: &GraphLoad<M, Out>) -> Result<Out> {
@@ -27,23 +27,7 @@ pub(crate) async fn run<M: Model, Out: GraphOutput<M>>(load: &GraphLoad<M, Out>)
     let mut roots = ops::load_docs::<M>(&ctx, &mut backend, &load.ids, None, true).await?;
     walk.start(&mut roots);
     while walk.pending() {
-        // one batch per environment (one, unless a target model is pinned elsewhere)
-        let mut groups: Vec<(crate::env::Environment, Vec<LevelCall>)> = Vec::new();
-        for call in walk.level()? {
-            let env = walk.env_of(&call).clone();
-            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
-                Some((_, calls)) => calls.push(call),
-                None => groups.push((env, vec![call])),
-            }
-        }
-        for (env, calls) in groups {
-            let mut backend = Backend::connect(&env).await?;
-            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
-            let replies = backend.invoke_batch(&invocations).await?;
-            for (call, reply) in calls.into_iter().zip(replies) {
-                walk.absorb(call, reply)?;
-            }
-        }
+        read_level(&mut walk).await?;
         walk.advance();
     }
     walk.finish(&mut roots)?;
@@ -113,23 +97,7 @@ async fn delete_attempts<M: Model>(del: &CascadeDelete<M>) -> Result<CascadeRepo
         report.attempts = attempt;
         let mut plan = Planner::new(M::schema(), &del.ids, &del.cascade)?;
         while plan.pending() {
-            // one batch per environment (one, unless a referring model is pinned elsewhere)
-            let mut groups: Vec<(crate::env::Environment, Vec<cascade::RefCall>)> = Vec::new();
-            for call in plan.level()? {
-                let env = plan.env_of(&call).clone();
-                match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
-                    Some((_, calls)) => calls.push(call),
-                    None => groups.push((env, vec![call])),
-                }
-            }
-            for (env, calls) in groups {
-                let mut backend = Backend::connect(&env).await?;
-                let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
-                let replies = backend.invoke_batch(&invocations).await?;
-                for (call, reply) in calls.into_iter().zip(replies) {
-                    plan.absorb(call, reply)?;
-                }
-            }
+            read_level(&mut plan).await?;
         }
         plan.restrictions()?;
         let mut fresh = true;
@@ -169,23 +137,41 @@ pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationRepo
         .invoke_batch(&audit::link_calls(&ctx, &fields))
         .await?;
     let links = audit::links(&fields, replies)?;
-    let mut missing = std::collections::BTreeMap::new();
+    // the targets' existence: one pipeline per environment, whatever the target models
+    let mut by_env: Vec<(
+        crate::env::Environment,
+        redis::Pipeline,
+        Vec<(&'static str, String)>,
+    )> = Vec::new();
     for (name, (target, ids)) in audit::targets(&links) {
         let tctx = Ctx::for_schema(target)?;
-        let ids: Vec<String> = ids.into_iter().collect();
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.add_command(crate::plan::exists(&tctx.keys.doc(target, id)));
+        let at = match by_env
+            .iter()
+            .position(|(e, _, _)| e.name() == tctx.env.name())
+        {
+            Some(i) => i,
+            None => {
+                by_env.push((tctx.env.clone(), redis::pipe(), Vec::new()));
+                by_env.len() - 1
+            }
+        };
+        for id in ids {
+            by_env[at]
+                .1
+                .add_command(crate::plan::exists(&tctx.keys.doc(target, &id)));
+            by_env[at].2.push((name, id));
         }
-        let mut b = Backend::connect(&tctx.env).await?;
+    }
+    let mut missing: std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (env, pipe, asked) in by_env {
+        let mut b = Backend::connect(&env).await?;
         let replies = b.query_pipe(crate::failure::Access::Read, &pipe).await?;
-        let gone = ids
-            .into_iter()
-            .zip(replies)
-            .filter(|(_, v)| matches!(v, redis::Value::Int(0)))
-            .map(|(id, _)| id)
-            .collect();
-        missing.insert(name, gone);
+        for ((name, id), v) in asked.into_iter().zip(replies) {
+            if matches!(v, redis::Value::Int(0)) {
+                missing.entry(name).or_default().insert(id);
+            }
+        }
     }
     report.dangling = audit::dangling(schema.name, &links, &missing);
     if a.cleanup {
@@ -241,22 +227,7 @@ pub(crate) async fn copy_graph<M: Model>(copy: &GraphCopy<M>) -> Result<Copied<M
 #[maybe_async]
 async fn read_reach<M: Model>(reach: &mut Reach) -> Result<()> {
     while reach.pending() {
-        let mut groups: Vec<(crate::env::Environment, Vec<ReachCall>)> = Vec::new();
-        for call in reach.level()? {
-            let env = reach.env_of(&call).clone();
-            match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
-                Some((_, calls)) => calls.push(call),
-                None => groups.push((env, vec![call])),
-            }
-        }
-        for (env, calls) in groups {
-            let mut backend = Backend::connect(&env).await?;
-            let invocations: Vec<_> = calls.iter().map(|c| c.call.clone()).collect();
-            let replies = backend.invoke_batch(&invocations).await?;
-            for (call, reply) in calls.into_iter().zip(replies) {
-                reach.absorb(call, reply)?;
-            }
-        }
+        read_level(reach).await?;
         if reach.root_missing() {
             return Err(ops::not_found::<M>(&reach.entries[0].id));
         }
@@ -383,4 +354,31 @@ pub(crate) async fn update_cascade<M: Model>(
     let (pipe, changed) = u.pipeline(M::schema(), &reach)?;
     ops::run_pipeline(pipe).await?;
     Ok(changed)
+}
+
+/// One level of `walk`: its calls in one batch per environment (one, unless a model is
+/// pinned elsewhere), each reply handed back.
+#[maybe_async]
+async fn read_level<L>(walk: &mut L) -> Result<()>
+where
+    L: crate::relation::Levels + Send,
+    L::Call: Send,
+{
+    let mut groups: Vec<(crate::env::Environment, Vec<L::Call>)> = Vec::new();
+    for call in walk.calls()? {
+        let env = walk.env_of(&call).clone();
+        match groups.iter_mut().find(|(e, _)| e.name() == env.name()) {
+            Some((_, calls)) => calls.push(call),
+            None => groups.push((env, vec![call])),
+        }
+    }
+    for (env, calls) in groups {
+        let mut backend = Backend::connect(&env).await?;
+        let invocations: Vec<_> = calls.iter().map(|c| L::invocation(c).clone()).collect();
+        let replies = backend.invoke_batch(&invocations).await?;
+        for (call, reply) in calls.into_iter().zip(replies) {
+            walk.absorb(call, reply)?;
+        }
+    }
+    Ok(())
 }

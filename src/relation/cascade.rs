@@ -466,3 +466,19 @@ fn id_list(answer: Value) -> Result<Vec<String>> {
         })
         .collect()
 }
+
+impl crate::relation::Levels for Planner {
+    type Call = RefCall;
+    fn calls(&mut self) -> Result<Vec<RefCall>> {
+        self.level()
+    }
+    fn env_of(&self, call: &RefCall) -> &crate::env::Environment {
+        Planner::env_of(self, call)
+    }
+    fn invocation(call: &RefCall) -> &crate::scripts::Invocation {
+        &call.call
+    }
+    fn absorb(&mut self, call: RefCall, reply: Value) -> Result<()> {
+        Planner::absorb(self, call, reply)
+    }
+}

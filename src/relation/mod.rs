@@ -24,6 +24,19 @@ use crate::schema::{
 };
 
 pub(crate) mod apply;
+
+/// A walk over documents read level by level (a graph load, a cascade's plan, a graph
+/// copy's or TTL cascade's read): the load calls of the next level, where each goes, and
+/// what to do with its reply. The mode shells run every level as one batch per
+/// environment.
+pub(crate) trait Levels {
+    type Call;
+    /// The calls of the next level (empty when done).
+    fn calls(&mut self) -> Result<Vec<Self::Call>>;
+    fn env_of(&self, call: &Self::Call) -> &crate::env::Environment;
+    fn invocation(call: &Self::Call) -> &crate::scripts::Invocation;
+    fn absorb(&mut self, call: Self::Call, reply: Value) -> Result<()>;
+}
 pub(crate) mod audit;
 pub(crate) mod cascade;
 pub(crate) mod copy;

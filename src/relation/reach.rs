@@ -192,3 +192,19 @@ impl Reach {
         self.entries.first().is_none_or(|e| e.node.is_none())
     }
 }
+
+impl crate::relation::Levels for Reach {
+    type Call = ReachCall;
+    fn calls(&mut self) -> Result<Vec<ReachCall>> {
+        self.level()
+    }
+    fn env_of(&self, call: &ReachCall) -> &crate::env::Environment {
+        Reach::env_of(self, call)
+    }
+    fn invocation(call: &ReachCall) -> &crate::scripts::Invocation {
+        &call.call
+    }
+    fn absorb(&mut self, call: ReachCall, reply: Value) -> Result<()> {
+        Reach::absorb(self, call, reply)
+    }
+}

@@ -460,3 +460,19 @@ impl Walk {
         Ok(Built::Found(shared))
     }
 }
+
+impl crate::relation::Levels for Walk {
+    type Call = LevelCall;
+    fn calls(&mut self) -> Result<Vec<LevelCall>> {
+        self.level()
+    }
+    fn env_of(&self, call: &LevelCall) -> &crate::env::Environment {
+        Walk::env_of(self, call)
+    }
+    fn invocation(call: &LevelCall) -> &crate::scripts::Invocation {
+        &call.call
+    }
+    fn absorb(&mut self, call: LevelCall, reply: Value) -> Result<()> {
+        Walk::absorb(self, call, reply)
+    }
+}

@@ -660,7 +660,13 @@ async fn validate_and_cleanup_relations_find_and_remove_dangling_references() {
     ];
     assert_eq!(gone, [true; 3]);
     let before = dump(&t);
+    let stats = t.stats();
     let report = Book::validate_relations().go().await.unwrap();
+    let spent = (t.stats() - stats).planned_round_trips();
+    if common::single_server_budgets() {
+        // the references, then three target models' existence in one pipeline
+        assert_eq!(spent, 2, "round trips");
+    }
     assert_eq!(dump(&t), before, "validating changes nothing");
     let mut want: Vec<(String, String, String)> = Vec::new();
     for b in &w.books[..2] {
