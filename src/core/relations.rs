@@ -137,34 +137,35 @@ pub(crate) async fn audit<M: Model>(a: &RelationAudit<M>) -> Result<RelationRepo
         .invoke_batch(&audit::link_calls(&ctx, &fields))
         .await?;
     let links = audit::links(&fields, replies)?;
-    // the targets' existence: one pipeline per environment, whatever the target models
-    let mut by_env: Vec<(
-        crate::env::Environment,
-        redis::Pipeline,
-        Vec<(&'static str, String)>,
-    )> = Vec::new();
+    // the targets' existence: one pipeline per environment (per slot on a cluster, whose
+    // pipelines stay in one slot), whatever the target models
+    let mut by_env: Vec<ExistsBatch> = Vec::new();
     for (name, (target, ids)) in audit::targets(&links) {
         let tctx = Ctx::for_schema(target)?;
-        let at = match by_env
-            .iter()
-            .position(|(e, _, _)| e.name() == tctx.env.name())
-        {
-            Some(i) => i,
-            None => {
-                by_env.push((tctx.env.clone(), redis::pipe(), Vec::new()));
-                by_env.len() - 1
-            }
-        };
         for id in ids {
-            by_env[at]
-                .1
-                .add_command(crate::plan::exists(&tctx.keys.doc(target, &id)));
-            by_env[at].2.push((name, id));
+            let root = tctx.keys.doc(target, &id).root;
+            let slot = if tctx.env.is_cluster() {
+                crate::keys::slot(root.as_bytes())
+            } else {
+                0
+            };
+            let at = match by_env
+                .iter()
+                .position(|(e, s, _, _)| *s == slot && e.name() == tctx.env.name())
+            {
+                Some(i) => i,
+                None => {
+                    by_env.push((tctx.env.clone(), slot, redis::pipe(), Vec::new()));
+                    by_env.len() - 1
+                }
+            };
+            by_env[at].2.cmd("EXISTS").arg(root);
+            by_env[at].3.push((name, id));
         }
     }
     let mut missing: std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> =
         Default::default();
-    for (env, pipe, asked) in by_env {
+    for (env, _, pipe, asked) in by_env {
         let mut b = Backend::connect(&env).await?;
         let replies = b.query_pipe(crate::failure::Access::Read, &pipe).await?;
         for ((name, id), v) in asked.into_iter().zip(replies) {
@@ -382,3 +383,12 @@ where
     }
     Ok(())
 }
+
+/// The existence checks of one environment (and slot): its pipeline of `EXISTS`, and per
+/// command the model and id asked.
+type ExistsBatch = (
+    crate::env::Environment,
+    u16,
+    redis::Pipeline,
+    Vec<(&'static str, String)>,
+);

@@ -133,23 +133,11 @@ impl Reach {
             let schema = (self.entries[ats[0]].target.schema)();
             let ids: Vec<String> = ats.iter().map(|&at| self.entries[at].id.clone()).collect();
             let ctx = self.ctx(schema)?;
-            let docs = ids
-                .iter()
-                .map(|id| crate::plan::read_keys(ctx, id))
-                .collect::<Result<Vec<_>>>()?;
-            let groups = if ctx.env.is_cluster() {
-                crate::keys::group_by_slot(docs.iter().map(|d| d.root.as_str()))
-            } else {
-                vec![(0..docs.len()).collect()]
-            };
-            let spec = schema.refresh_spec(false).unwrap_or_else(|| "0".to_owned());
-            for group in groups {
-                let sub: Vec<DocKeys> = group.iter().map(|&i| docs[i].clone()).collect();
-                let sub_ids: Vec<&str> = group.iter().map(|&i| ids[i].as_str()).collect();
+            for (call, docs) in crate::relation::walk::load_groups(ctx, &ids)? {
                 calls.push(ReachCall {
-                    call: crate::plan::load_call(ctx, &sub, &sub_ids, spec.clone()),
+                    call,
                     model,
-                    docs: group.iter().map(|&i| (ats[i], docs[i].clone())).collect(),
+                    docs: docs.into_iter().map(|(i, d)| (ats[i], d)).collect(),
                 });
             }
         }

@@ -95,6 +95,36 @@ pub(crate) fn include_steps(mut schema: &'static ModelSchema, entry: &str) -> Re
     Ok(steps)
 }
 
+/// One load call and its documents: position in the ids asked, keys.
+pub(crate) type LoadGroup = (Invocation, Vec<(usize, DocKeys)>);
+
+/// The load calls reading documents `ids` of `ctx`'s model: one, or one per slot on a
+/// cluster; each with the positions in `ids` and the keys of its documents.
+pub(crate) fn load_groups(ctx: &Ctx, ids: &[String]) -> Result<Vec<LoadGroup>> {
+    let docs = ids
+        .iter()
+        .map(|id| crate::plan::read_keys(ctx, id))
+        .collect::<Result<Vec<_>>>()?;
+    let groups = if ctx.env.is_cluster() {
+        crate::keys::group_by_slot(docs.iter().map(|d| d.root.as_str()))
+    } else {
+        vec![(0..docs.len()).collect()]
+    };
+    let spec = ctx
+        .schema
+        .refresh_spec(false)
+        .unwrap_or_else(|| "0".to_owned());
+    Ok(groups
+        .into_iter()
+        .map(|group| {
+            let sub: Vec<DocKeys> = group.iter().map(|&i| docs[i].clone()).collect();
+            let sub_ids: Vec<&str> = group.iter().map(|&i| ids[i].as_str()).collect();
+            let call = crate::plan::load_call(ctx, &sub, &sub_ids, spec.clone());
+            (call, group.into_iter().zip(sub).collect())
+        })
+        .collect())
+}
+
 /// Turns what was found for the ids asked into what the load returns, or the missing
 /// ids (derive support).
 #[doc(hidden)]
@@ -283,31 +313,12 @@ impl Walk {
         let mut calls = Vec::new();
         for (model, (target, ids)) in by_model {
             let ctx = self.ctx((target.schema)())?;
-            let docs = ids
-                .iter()
-                .map(|id| crate::plan::read_keys(ctx, id))
-                .collect::<Result<Vec<_>>>()?;
-            let groups = if ctx.env.is_cluster() {
-                crate::keys::group_by_slot(docs.iter().map(|d| d.root.as_str()))
-            } else {
-                vec![(0..docs.len()).collect()]
-            };
-            let spec = ctx
-                .schema
-                .refresh_spec(false)
-                .unwrap_or_else(|| "0".to_owned());
-            for group in groups {
-                let sub: Vec<DocKeys> = group.iter().map(|&i| docs[i].clone()).collect();
-                let sub_ids: Vec<&str> = group.iter().map(|&i| ids[i].as_str()).collect();
-                let call = crate::plan::load_call(ctx, &sub, &sub_ids, spec.clone());
+            for (call, docs) in load_groups(ctx, &ids)? {
                 calls.push(LevelCall {
                     model,
                     target,
                     call,
-                    docs: group
-                        .iter()
-                        .map(|&i| (ids[i].clone(), docs[i].clone()))
-                        .collect(),
+                    docs: docs.into_iter().map(|(i, d)| (ids[i].clone(), d)).collect(),
                 });
             }
         }
